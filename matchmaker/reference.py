@@ -1,0 +1,99 @@
+"""Controlled vocabularies shared by the models, the forms, the demo data and the engine adapter."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+# UNCTAD eTrade for all policy areas; the legal framework is split into its five parts.
+POLICY_AREAS: dict[str, object] = {
+    "readiness": _l("E-commerce readiness assessment and strategy"),
+    "ict_infrastructure": _l("ICT infrastructure and services"),
+    "trade_logistics": _l("Trade logistics and facilitation"),
+    "payments": _l("Payment solutions"),
+    "e_transactions": _l("E-transactions and e-signatures"),
+    "consumer_protection": _l("Consumer protection"),
+    "data_protection": _l("Data protection and privacy"),
+    "cybersecurity": _l("Cybercrime and cybersecurity"),
+    "intellectual_property": _l("Intellectual property"),
+    "skills": _l("Skills development"),
+    "financing": _l("Access to financing"),
+}
+
+SUPPORT_KINDS: dict[str, object] = {
+    "legal_advice": _l("Legal and regulatory advice"),
+    "policy_advice": _l("Policy and strategy advice"),
+    "assessment": _l("Assessment or study"),
+    "training": _l("Training and capacity building"),
+    "technical_assistance": _l("Technical assistance and implementation"),
+    "peer_exchange": _l("Peer learning and exchange"),
+    "funding": _l("Funding or grants"),
+}
+
+BENEFICIARIES: dict[str, object] = {
+    "policymakers": _l("Policymakers and ministries"),
+    "regulators": _l("Regulators"),
+    "customs": _l("Customs and border agencies"),
+    "law_enforcement": _l("Law enforcement and judiciary"),
+    "msmes": _l("MSMEs"),
+    "women_entrepreneurs": _l("Women entrepreneurs"),
+    "youth": _l("Young people"),
+    "consumers": _l("Consumers"),
+    "postal_operators": _l("Postal operators"),
+}
+
+# Languages in which a need or offering can be written (the WTO's three working languages).
+TEXT_LANGUAGES: dict[str, object] = {
+    "en": _l("English"),
+    "fr": _l("French"),
+    "es": _l("Spanish"),
+}
+
+# Languages in which assistance can be delivered.
+DELIVERY_LANGUAGES: dict[str, object] = {
+    "en": _l("English"),
+    "fr": _l("French"),
+    "es": _l("Spanish"),
+    "ar": _l("Arabic"),
+    "pt": _l("Portuguese"),
+    "ru": _l("Russian"),
+    "zh": _l("Chinese"),
+}
+
+REGIONS: dict[str, object] = {
+    "africa": _l("Africa"),
+    "asia": _l("Asia"),
+    "pacific": _l("Pacific"),
+    "latin_america": _l("Latin America"),
+    "caribbean": _l("Caribbean"),
+    "middle_east": _l("Middle East"),
+    "europe": _l("Europe"),
+    "cis": _l("Commonwealth of Independent States"),
+    "north_america": _l("North America"),
+}
+
+ORGANISATION_KINDS: dict[str, object] = {
+    "intergovernmental": _l("Intergovernmental organisation"),
+    "bilateral_donor": _l("Bilateral donor"),
+    "development_bank": _l("Development bank"),
+    "ngo": _l("Non-governmental organisation"),
+    "private_sector": _l("Private sector"),
+    "academia": _l("Academia"),
+}
+
+# Who may receive an offering.
+ELIGIBILITY: dict[str, object] = {
+    "all_developing": _l("All developing members and LDCs"),
+    "ldc_only": _l("Least developed countries (LDCs) only"),
+    "regions": _l("Listed regions"),
+    "members": _l("Listed members"),
+}
+
+PRIORITIES: dict[str, object] = {
+    "high": _l("High"),
+    "medium": _l("Medium"),
+    "low": _l("Low"),
+}
+
+
+def choices(vocabulary: dict[str, object]) -> list[tuple[str, object]]:
+    """WTForms choices for a vocabulary, in its declared order."""
+    return list(vocabulary.items())
