@@ -97,3 +97,37 @@ PRIORITIES: dict[str, object] = {
 def choices(vocabulary: dict[str, object]) -> list[tuple[str, object]]:
     """WTForms choices for a vocabulary, in its declared order."""
     return list(vocabulary.items())
+
+NEED_STATUS_LABELS: dict[str, object] = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "open": _l("Open"),
+    "matched": _l("Matched"),
+    "in_progress": _l("In progress"),
+    "fulfilled": _l("Fulfilled"),
+    "withdrawn": _l("Withdrawn"),
+    "closed": _l("Closed"),
+}
+
+OFFERING_STATUS_LABELS: dict[str, object] = {
+    "draft": _l("Draft"),
+    "published": _l("Published"),
+    "expired": _l("Expired"),
+    "closed": _l("Closed"),
+}
+
+ROLE_LABELS: dict[str, object] = {
+    "delegate": _l("Delegate"),
+    "partner": _l("Partner"),
+    "facilitator": _l("Facilitator"),
+    "admin": _l("Administrator"),
+}
+
+ACTION_LABELS: dict[str, object] = {
+    "submit": _l("Submit for screening"),
+    "withdraw": _l("Withdraw"),
+    "open": _l("Open for matching"),
+    "return": _l("Return to the delegation"),
+    "close": _l("Close"),
+    "publish": _l("Publish"),
+}

@@ -1,0 +1,98 @@
+"""Configuration classes; every setting that differs between machines comes from the environment."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'matchmaker.db'}")
+    # Heroku-style and bare postgres:// URLs name the psycopg 3 driver explicitly.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Public address of the service: links in e-mails are built from it, never from the Host header.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    SERVER_NAME = None
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "TA Matchmaker <no-reply@localhost>")
+
+    # OWASP 2023 password storage: PBKDF2-HMAC-SHA256 with at least 600,000 iterations.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"
+    PASSWORD_MIN_LENGTH = 10
+    INVITE_MAX_AGE = int(timedelta(days=7).total_seconds())
+    RESET_MAX_AGE = int(timedelta(hours=1).total_seconds())
+
+    # Login throttling, counted in the database so it holds across gunicorn workers.
+    LOGIN_WINDOW_SECONDS = 15 * 60
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+
+    SESSION_IDLE_TIMEOUT = int(timedelta(hours=2).total_seconds())
+    SESSION_ABSOLUTE_TIMEOUT = int(timedelta(hours=12).total_seconds())
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; sessions have their own timeouts
+
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ("en", "fr", "es")
+    PER_PAGE = 20
+
+
+class DevelopmentConfig(Config):
+    """Local use with `make run`."""
+
+
+class TestingConfig(Config):
+    """The test suite: a throwaway database, fast hashes, CSRF off unless a test turns it on."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+class ProductionConfig(Config):
+    """Behind HTTPS; refuses to start with the development secret."""
+
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,1 @@
+"""Administration: users, organisations, members and the audit log."""

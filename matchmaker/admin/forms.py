@@ -1,0 +1,39 @@
+"""Forms for administration."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, URLField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, URL
+
+from matchmaker.forms import BaseForm, strip_filter
+from matchmaker.reference import ORGANISATION_KINDS, TEXT_LANGUAGES, choices
+
+
+class InviteForm(BaseForm):
+    email = EmailField(_l("E-mail address"), filters=[strip_filter],
+                       validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)])
+    name = StringField(_l("Name"), filters=[strip_filter], validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[], validators=[InputRequired()])
+    member = SelectField(_l("Member (for delegates)"), choices=[], validators=[Optional()])
+    organisation = SelectField(_l("Organisation (for partners)"), choices=[], validators=[Optional()])
+    language = SelectField(_l("Language"), choices=choices(TEXT_LANGUAGES), validators=[InputRequired()])
+    submit = SubmitField(_l("Send invitation"))
+
+
+class UserForm(BaseForm):
+    name = StringField(_l("Name"), filters=[strip_filter], validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[], validators=[InputRequired()])
+    member = SelectField(_l("Member (for delegates)"), choices=[], validators=[Optional()])
+    organisation = SelectField(_l("Organisation (for partners)"), choices=[], validators=[Optional()])
+    language = SelectField(_l("Language"), choices=choices(TEXT_LANGUAGES), validators=[InputRequired()])
+    active = BooleanField(_l("Active (may sign in)"))
+    submit = SubmitField(_l("Save"))
+
+
+class OrganisationForm(BaseForm):
+    name = StringField(_l("Name"), filters=[strip_filter], validators=[DataRequired(), Length(max=200)])
+    acronym = StringField(_l("Acronym"), filters=[strip_filter], validators=[DataRequired(), Length(max=30)])
+    kind = SelectField(_l("Kind"), choices=choices(ORGANISATION_KINDS), validators=[InputRequired()])
+    website = URLField(_l("Website"), filters=[strip_filter],
+                       validators=[Optional(), Length(max=300), URL(require_tld=True)])
+    submit = SubmitField(_l("Save"))

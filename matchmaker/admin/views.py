@@ -1,0 +1,181 @@
+"""Administration pages: users and invitations, organisations, members and the audit log."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from matchmaker.admin.forms import InviteForm, OrganisationForm, UserForm
+from matchmaker.errors import DomainError
+from matchmaker.extensions import db
+from matchmaker.mail import send_mail
+from matchmaker.models import AuditEvent, Member, Organisation, User
+from matchmaker.permissions import INVITABLE_ROLES, require
+from matchmaker.reference import ROLE_LABELS
+from matchmaker.services import accounts
+from matchmaker.services.audit import record
+from matchmaker.utils import load_or_404, page_arg
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _affiliation_choices(form) -> None:
+    locale = str(get_locale() or "en")
+    members = db.session.scalars(select(Member))
+    form.member.choices = [("", "—")] + sorted(((str(m.id), m.name(locale)) for m in members), key=lambda c: c[1])
+    form.organisation.choices = [("", "—")] + [
+        (str(o.id), f"{o.acronym} — {o.name}") for o in db.session.scalars(select(Organisation).order_by(Organisation.acronym))
+    ]
+
+
+def _affiliation(form) -> tuple[Member | None, Organisation | None]:
+    member = db.session.get(Member, int(form.member.data)) if form.member.data else None
+    organisation = db.session.get(Organisation, int(form.organisation.data)) if form.organisation.data else None
+    return member, organisation
+
+
+@bp.get("/users")
+@login_required
+def users():
+    require("user.invite")
+    q = (request.args.get("q") or "").strip()[:200]
+    query = select(User).order_by(User.role, User.email)
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(User.email.ilike(like), User.name.ilike(like)))
+    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
+    return render_template("admin/users.html", page=page, q=q, role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@login_required
+def invite():
+    require("user.invite")
+    form = InviteForm()
+    form.role.choices = [(r, ROLE_LABELS[r]) for r in INVITABLE_ROLES[current_user.role]]
+    _affiliation_choices(form)
+    if form.validate_on_submit():
+        member, organisation = _affiliation(form)
+        try:
+            user = accounts.invite_user(current_user, email=form.email.data, name=form.name.data, role=form.role.data,
+                                        language=form.language.data, member=member, organisation=organisation)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            url = accounts.link(url_for("auth.accept_invite", token=accounts.make_token(user, "invite")))
+            sent = send_mail(user.email, _("You are invited to TA Matchmaker"),
+                             _("%(inviter)s invited you to TA Matchmaker, the service that connects members needing "
+                               "technical assistance on e-commerce with the programmes that offer it.\n\n"
+                               "Open this link within 7 days to choose your password:\n%(url)s",
+                               inviter=current_user.name, url=url))
+            db.session.commit()
+            if sent:
+                flash(_("The invitation was sent to %(email)s.", email=user.email), "success")
+            else:
+                # Without SMTP, the inviter passes the link on by hand.
+                flash(_("E-mail is not configured. Send this invitation link to %(email)s yourself: %(url)s",
+                        email=user.email, url=url), "warning")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/invite.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def edit_user(user_id: int):
+    user = load_or_404(User, user_id, "user.manage")
+    form = UserForm(obj=user)
+    form.role.choices = list(ROLE_LABELS.items())
+    _affiliation_choices(form)
+    if request.method == "GET":
+        form.member.data = str(user.member_id or "")
+        form.organisation.data = str(user.organisation_id or "")
+    if form.validate_on_submit():
+        member, organisation = _affiliation(form)
+        try:
+            accounts.update_user(current_user, user, role=form.role.data, active=form.active.data, member=member,
+                                 organisation=organisation, name=form.name.data, language=form.language.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The account was saved."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user.html", form=form, user=user), 200 if request.method == "GET" else 422
+
+
+@bp.get("/organisations")
+@login_required
+def organisations():
+    require("organisation.manage")
+    rows = db.session.scalars(select(Organisation).order_by(Organisation.acronym)).all()
+    return render_template("admin/organisations.html", organisations=rows)
+
+
+def _save_organisation(form: OrganisationForm, organisation: Organisation | None) -> Organisation | None:
+    clash = db.session.scalar(
+        select(Organisation).where(
+            or_(func.lower(Organisation.acronym) == form.acronym.data.lower(),
+                func.lower(Organisation.name) == form.name.data.lower())
+        )
+    )
+    if clash is not None and clash is not organisation:
+        form.acronym.errors.append(_("Another organisation already has this name or acronym."))
+        return None
+    created = organisation is None
+    organisation = organisation or Organisation()
+    form.populate_obj(organisation)
+    organisation.website = organisation.website or None
+    db.session.add(organisation)
+    db.session.flush()
+    record(current_user, "organisation.created" if created else "organisation.updated", organisation)
+    return organisation
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@login_required
+def new_organisation():
+    require("organisation.manage")
+    form = OrganisationForm()
+    if form.validate_on_submit() and _save_organisation(form, None):
+        db.session.commit()
+        flash(_("The organisation was added."), "success")
+        return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation.html", form=form, organisation=None), \
+        200 if request.method == "GET" else 422
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@login_required
+def edit_organisation(organisation_id: int):
+    organisation = load_or_404(Organisation, organisation_id, "organisation.manage")
+    form = OrganisationForm(obj=organisation)
+    if form.validate_on_submit() and _save_organisation(form, organisation):
+        db.session.commit()
+        flash(_("The organisation was saved."), "success")
+        return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation.html", form=form, organisation=organisation), \
+        200 if request.method == "GET" else 422
+
+
+@bp.get("/members")
+@login_required
+def members():
+    require("member.view")
+    rows = db.session.scalars(select(Member).order_by(Member.name_en)).all()
+    return render_template("admin/members.html", members=rows)
+
+
+@bp.get("/audit")
+@login_required
+def audit():
+    require("audit.view")
+    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    object_type = request.args.get("type", "")
+    if object_type in ("need", "offering", "user", "organisation"):
+        query = query.where(AuditEvent.object_type == object_type)
+    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
+    return render_template("admin/audit.html", page=page, object_type=object_type)

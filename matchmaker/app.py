@@ -1,0 +1,209 @@
+"""The application factory: create_app() assembled from small register_* functions."""
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import CONFIGS, DEV_SECRET_KEY
+from matchmaker.extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: str | dict[str, Any] | None = None) -> Flask:
+    """Build the app; ``config`` is a config name or a dict of overrides on the testing config."""
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder="static",
+        instance_path=os.path.join(ROOT, "instance"),
+    )
+    if isinstance(config, dict):
+        app.config.from_object(CONFIGS["testing"])
+        app.config.update(config)
+    else:
+        name = config or os.environ.get("MATCHMAKER_ENV") or os.environ.get("FLASK_ENV") or "development"
+        app.config.from_object(CONFIGS[name])
+        if name == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
+            raise RuntimeError("Refusing to start in production with the development SECRET_KEY; set SECRET_KEY.")
+    os.makedirs(app.instance_path, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" event decide how transactions start (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    # A request that may write takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction
+    # that reads and then writes cannot wait for another worker's lock and fails with "database is locked".
+    from flask import has_request_context
+
+    if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects to this app."""
+    import matchmaker.models  # noqa: F401  (registers the tables)
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        options.setdefault("connect_args", {"timeout": 15})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+
+
+def load_user(user_id: str):
+    """Flask-Login's loader: the user only while their server-side session is alive."""
+    from matchmaker.models import User
+    from matchmaker.services.accounts import find_session
+
+    if not user_id.isdigit():
+        return None
+    live = find_session(int(user_id), session.get("sid"))
+    if live is None:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active:
+        return None
+    g.user_session = live
+    return user
+
+
+def select_locale() -> str:
+    """The user's preference, else the one chosen in this browser, else the browser's Accept-Language."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.language in languages:
+        return current_user.language
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def register_blueprints(app: Flask) -> None:
+    from matchmaker.admin.views import bp as admin_bp
+    from matchmaker.auth.views import bp as auth_bp
+    from matchmaker.main.views import bp as main_bp
+    from matchmaker.needs.views import bp as needs_bp
+    from matchmaker.offerings.views import bp as offerings_bp
+
+    for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from matchmaker.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Keep sessions alive, and send security headers with every response."""
+
+    @app.after_request
+    def touch_session(response):
+        live = g.get("user_session")
+        if live is not None:
+            now = datetime.now(timezone.utc)
+            if now - live.last_seen_at > timedelta(minutes=5):
+                from sqlalchemy import update
+                from sqlalchemy.exc import OperationalError
+
+                from matchmaker.models import UserSession
+
+                try:
+                    db.session.execute(update(UserSession).where(UserSession.id == live.id).values(last_seen_at=now))
+                    db.session.commit()
+                except OperationalError:  # a busy database must not fail the page; the next request retries
+                    db.session.rollback()
+        return response
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            headers["Cache-Control"] = "no-store"
+            headers.add("Vary", "Cookie")
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from matchmaker import reference
+    from matchmaker.permissions import can
+
+    from flask_babel import format_date, format_datetime
+
+    # Globals (not a context processor) so that imported macros see them too.
+    app.jinja_env.globals.update(
+        can=lambda action, obj=None: can(current_user, action, obj),
+        ref=reference,
+        format_date=format_date,
+        format_datetime=format_datetime,
+    )
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {"today": date.today(), "locale": str(get_locale() or "en")}
+
+    @app.template_filter("label")
+    def label(code: str, vocabulary: str) -> str:
+        return str(getattr(reference, vocabulary).get(code, code))
+
+
+def register_commands(app: Flask) -> None:
+    from matchmaker.cli import register
+
+    register(app)

@@ -1,0 +1,146 @@
+"""Sign in and out, invitations, password resets and the account page."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from matchmaker.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetRequestForm, SetPasswordForm
+from matchmaker.errors import InvalidCredentials, LoginThrottled
+from matchmaker.extensions import db
+from matchmaker.mail import send_mail
+from matchmaker.models import User
+from matchmaker.services import accounts
+from matchmaker.services.audit import record
+from matchmaker.utils import client_address, safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _sign_in(user: User) -> None:
+    # A fresh session at sign-in: nothing set before (e.g. by someone who planted a cookie) survives.
+    lang = session.get("lang")
+    session.clear()
+    token = accounts.start_session(user, client_address())
+    session["sid"] = token
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data, client_address())
+        except LoginThrottled as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            status = 429
+        except InvalidCredentials as error:
+            db.session.commit()  # keep the failed attempt: it counts towards the limit
+            flash(error.message, "error")
+            status = 401
+        else:
+            _sign_in(user)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    record(current_user, "user.logout", current_user._get_current_object())
+    accounts.end_session(session.get("sid"))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def _set_password_page(token: str, purpose: str):
+    user = accounts.user_from_token(token, purpose)
+    if user is None:
+        flash(_("This link is invalid, has expired or was already used. Ask for a new one."), "error")
+        return redirect(url_for("auth.reset_request"))
+    form = SetPasswordForm()
+    form.email_for_check = user.email
+    if form.validate_on_submit():
+        accounts.set_password(user, form.password.data,
+                              action="user.invitation_accepted" if purpose == "invite" else "user.password_reset")
+        db.session.commit()
+        flash(_("Your password is set. You can sign in now."), "success")
+        return redirect(url_for("auth.login"))
+    title = _("Welcome to TA Matchmaker") if purpose == "invite" else _("Choose a new password")
+    return render_template("auth/set_password.html", form=form, user=user, title=title), \
+        200 if request.method == "GET" else 422
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    return _set_password_page(token, "invite")
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        email = accounts.normalise_email(form.email.data)
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is not None and user.active:
+            url = accounts.link(url_for("auth.reset_password", token=accounts.make_token(user, "reset")))
+            send_mail(user.email, _("Reset your TA Matchmaker password"),
+                      _("Someone asked to reset the password of your TA Matchmaker account.\n\n"
+                        "To choose a new password, open this link within one hour:\n%(url)s\n\n"
+                        "If it was not you, ignore this message: your password has not changed.", url=url))
+            record(user, "user.reset_requested", user)
+            db.session.commit()
+        # The same answer whether or not the account exists, so that nobody can probe for accounts.
+        flash(_("If an account exists for this address, we have sent it a link to reset the password."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _set_password_page(token, "reset")
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    profile = ProfileForm(obj=current_user, prefix="profile")
+    password = ChangePasswordForm(prefix="password")
+    password.email_for_check = current_user.email
+    status = 200
+    if request.method == "POST":
+        status = 422
+        user = current_user._get_current_object()
+        if profile.submit.data and profile.validate():
+            user.name, user.language = profile.name.data, profile.language.data
+            record(user, "user.profile_updated", user)
+            db.session.commit()
+            flash(_("Your profile was saved."), "success")
+            return redirect(url_for("auth.account"))
+        if password.submit.data and password.validate():
+            if not check_password_hash(user.password_hash or "", password.current.data):
+                password.current.errors.append(_("This is not your current password."))
+            else:
+                accounts.set_password(user, password.password.data, action="user.password_changed")
+                # Every other session ended; this browser gets a fresh one.
+                _sign_in(user)
+                db.session.commit()
+                flash(_("Your password was changed. Other devices have been signed out."), "success")
+                return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", profile=profile, password=password,
+                           mail_configured=bool(current_app.config.get("MAIL_SERVER"))), status

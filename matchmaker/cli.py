@@ -1,0 +1,71 @@
+"""flask commands for admins: reference data, demo data and accounts."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from matchmaker.extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("load-reference")
+    def load_reference() -> None:
+        """Load or update WTO members and observers (idempotent)."""
+        from matchmaker.services.reference import load_members
+
+        inserted, updated = load_members()
+        db.session.commit()
+        click.echo(f"Members: {inserted} added, {updated} updated.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command() -> None:
+        """Load the demo organisations, users, needs and offerings (idempotent)."""
+        from matchmaker.services.demo import seed_demo
+
+        added = seed_demo()
+        db.session.commit()
+        click.echo("Demo data: " + ", ".join(f"{count} {what} added" for what, count in added.items()) + ".")
+
+    @app.cli.command("demo-accounts")
+    def demo_accounts() -> None:
+        """Print how to sign in as each demo role."""
+        from matchmaker.services.demo import DEMO_PASSWORD, DEMO_USERS
+
+        click.echo("Sign in at http://127.0.0.1:8000/login with password " + DEMO_PASSWORD + " as:")
+        for email, name, role, member, org, _language in DEMO_USERS:
+            acting = f" for {member}" if member else f" for {org}" if org else ""
+            click.echo(f"  {role:<12} {email:<28} ({name}{acting})")
+
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--name", required=True)
+    @click.option("--role", type=click.Choice(["delegate", "partner", "facilitator", "admin"]), required=True)
+    @click.option("--member", "member_code", help="ISO code of the member a delegate acts for")
+    @click.option("--organisation", "acronym", help="Acronym of the organisation a partner acts for")
+    @click.option("--language", type=click.Choice(["en", "fr", "es"]), default="en")
+    @click.password_option()
+    def create_user(email, name, role, member_code, acronym, language, password) -> None:
+        """Create an account with a password (e.g. the first admin)."""
+        from matchmaker.models import Member, Organisation, User
+        from matchmaker.services.accounts import hash_password, normalise_email
+        from matchmaker.services.audit import record
+
+        email = normalise_email(email)
+        if db.session.scalar(select(User).where(User.email == email)):
+            raise click.ClickException(f"An account for {email} already exists.")
+        member = db.session.scalar(select(Member).where(Member.code == (member_code or "").upper())) if member_code else None
+        organisation = db.session.scalar(select(Organisation).where(Organisation.acronym == acronym)) if acronym else None
+        if role == "delegate" and member is None:
+            raise click.ClickException("A delegate needs --member with a known ISO code.")
+        if role == "partner" and organisation is None:
+            raise click.ClickException("A partner needs --organisation with a known acronym.")
+        if len(password) < 10:
+            raise click.ClickException("Use a password of at least 10 characters.")
+        user = User(email=email, name=name, role=role, language=language, member=member,
+                    organisation=organisation, password_hash=hash_password(password), active=True)
+        db.session.add(user)
+        db.session.flush()
+        record(None, "user.created_by_cli", user, role=role)
+        db.session.commit()
+        click.echo(f"Created {role} {email}.")

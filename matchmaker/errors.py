@@ -1,0 +1,71 @@
+"""Domain exceptions raised by services, and the HTTP error handlers that render them."""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from matchmaker.extensions import db
+
+
+class DomainError(Exception):
+    """A rule of the service was broken; the message is shown to the user."""
+
+    status_code = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class TransitionNotAllowed(DomainError):
+    """The record is not in a state from which this action can be taken."""
+
+    status_code = 409
+
+
+class NotPermitted(DomainError):
+    """The acting user may not do this to this record."""
+
+    status_code = 403
+
+
+class ConcurrentUpdate(DomainError):
+    """Someone else changed the record first."""
+
+    status_code = 409
+
+
+class InvalidCredentials(DomainError):
+    """Wrong e-mail or password (deliberately not saying which)."""
+
+    status_code = 401
+
+
+class LoginThrottled(DomainError):
+    """Too many failed sign-ins for this account or address."""
+
+    status_code = 429
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every HTTP error with the site layout and roll back whatever the request left half-done."""
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException):
+        db.session.rollback()
+        if _wants_json():
+            return {"error": error.name, "message": error.description}, error.code
+        return render_template("errors/error.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return {"error": "Internal Server Error", "message": _("Something went wrong on our side.")}, 500
+        return render_template("errors/500.html"), 500

@@ -1,0 +1,36 @@
+"""Form building blocks shared by every blueprint."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
+
+# Control characters other than tab, newline and carriage return: never meaningful in our texts,
+# and PostgreSQL refuses NUL outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class BaseForm(FlaskForm):
+    """A CSRF-protected form that also refuses control characters in every text field."""
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, (StringField, TextAreaField)) and isinstance(field.data, str):
+                if _CONTROL.search(field.data):
+                    field.errors = list(field.errors) + [_l("Remove the invisible control characters from this text.")]
+                    ok = False
+        return ok
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of checkboxes (works without JavaScript)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def strip_filter(value):
+    return value.strip() if isinstance(value, str) else value

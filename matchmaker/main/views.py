@@ -1,0 +1,54 @@
+"""The home page for each role, the language switch and the health check."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import func, select, text
+
+from matchmaker.extensions import db
+from matchmaker.models import Need, Offering
+from matchmaker.services.audit import record
+from matchmaker.utils import safe_next
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return render_template("main/landing.html")
+    counts = {}
+    if current_user.role == "delegate":
+        rows = db.session.execute(
+            select(Need.status, func.count()).where(Need.member_id == current_user.member_id).group_by(Need.status)
+        )
+        counts = dict(rows.all())
+    elif current_user.role == "partner":
+        rows = db.session.execute(
+            select(Offering.status, func.count())
+            .where(Offering.organisation_id == current_user.organisation_id)
+            .group_by(Offering.status)
+        )
+        counts = dict(rows.all())
+    else:
+        counts = dict(db.session.execute(select(Need.status, func.count()).group_by(Need.status)).all())
+    return render_template("main/home.html", counts=counts)
+
+
+@bp.post("/language")
+def set_language():
+    language = request.form.get("language", "")
+    if language in current_app.config["LANGUAGES"]:
+        session["lang"] = language
+        if current_user.is_authenticated and current_user.language != language:
+            user = current_user._get_current_object()
+            user.language = language
+            record(user, "user.language_changed", user, language=language)
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("main.index")))
+
+
+@bp.get("/healthz")
+def health():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

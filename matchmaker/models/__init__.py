@@ -1,0 +1,8 @@
+"""The data model, one module per aggregate; importing this package registers every table."""
+from matchmaker.models.accounts import LoginAttempt, User, UserSession
+from matchmaker.models.audit import AuditEvent
+from matchmaker.models.members import Member, Organisation
+from matchmaker.models.needs import Need
+from matchmaker.models.offerings import Offering
+
+__all__ = ["AuditEvent", "LoginAttempt", "Member", "Need", "Offering", "Organisation", "User", "UserSession"]

@@ -1,0 +1,1 @@
+"""Needs: what requesting members ask for."""

@@ -1,0 +1,71 @@
+"""Forms for needs."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
+from matchmaker.reference import (
+    BENEFICIARIES, DELIVERY_LANGUAGES, NEED_STATUS_LABELS, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS,
+    TEXT_LANGUAGES, choices,
+)
+
+
+class NeedForm(BaseForm):
+    """Create or edit a need."""
+
+    title = StringField(_l("Title"), filters=[strip_filter], validators=[DataRequired(), Length(min=5, max=200)])
+    description = TextAreaField(
+        _l("Description"),
+        filters=[strip_filter],
+        validators=[DataRequired(), Length(min=30, max=10000)],
+        description=_l("The situation today, what is missing, who would benefit and what support you want."),
+    )
+    language = SelectField(_l("Language of this text"), choices=choices(TEXT_LANGUAGES), validators=[InputRequired()])
+    policy_areas = MultiCheckboxField(_l("Policy areas"), choices=choices(POLICY_AREAS),
+                                      validators=[DataRequired(message=_l("Choose at least one policy area."))])
+    support_kinds = MultiCheckboxField(_l("Kinds of support wanted"), choices=choices(SUPPORT_KINDS),
+                                       validators=[DataRequired(message=_l("Choose at least one kind of support."))])
+    delivery_languages = MultiCheckboxField(
+        _l("Languages the support can be delivered in"), choices=choices(DELIVERY_LANGUAGES),
+        validators=[DataRequired(message=_l("Choose at least one language."))])
+    beneficiaries = MultiCheckboxField(_l("Who would benefit"), choices=choices(BENEFICIARIES), validators=[Optional()])
+    start_date = DateField(_l("Desired start"), validators=[Optional()])
+    end_date = DateField(_l("Desired end"), validators=[Optional()])
+    priority = SelectField(_l("Priority"), choices=choices(PRIORITIES), default="medium", validators=[InputRequired()])
+    attributed = BooleanField(
+        _l("Partners may see that this need comes from our member before a match is approved"))
+    submit = SubmitField(_l("Save"))
+
+    def validate_end_date(self, field) -> None:
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValueError(_l("The end date must be after the start date."))
+
+    def fields_dict(self) -> dict:
+        return {
+            name: getattr(self, name).data
+            for name in ("title", "description", "language", "policy_areas", "support_kinds", "delivery_languages",
+                         "beneficiaries", "start_date", "end_date", "priority", "attributed")
+        }
+
+
+class TransitionForm(BaseForm):
+    """A life-cycle button, with an optional or required reason."""
+
+    reason = TextAreaField(_l("Comment"), filters=[strip_filter], validators=[Optional(), Length(max=2000)])
+
+
+class NeedFilterForm(BaseForm):
+    """The filters above the list of needs (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), filters=[strip_filter], validators=[Optional(), Length(max=200)])
+    status = SelectField(_l("Status"), choices=[("", _l("Any"))] + choices(NEED_STATUS_LABELS), validators=[Optional()])
+    policy_area = SelectField(_l("Policy area"), choices=[("", _l("Any"))] + choices(POLICY_AREAS), validators=[Optional()])
+    region = SelectField(_l("Region"), choices=[("", _l("Any"))] + choices(REGIONS), validators=[Optional()])
+    ldc = SelectField(_l("LDC"), choices=[("", _l("Any")), ("yes", _l("LDCs only")), ("no", _l("Not LDCs"))],
+                      validators=[Optional()])
+    language = SelectField(_l("Language"), choices=[("", _l("Any"))] + choices(TEXT_LANGUAGES), validators=[Optional()])

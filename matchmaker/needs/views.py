@@ -1,0 +1,137 @@
+"""Pages for needs: list with filters, create, detail, edit and life-cycle actions."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import String, cast, or_, select
+
+from matchmaker.errors import DomainError
+from matchmaker.extensions import db
+from matchmaker.models import Member, Need
+from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
+from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, require
+from matchmaker.reference import ACTION_LABELS
+from matchmaker.services import needs as needs_service
+from matchmaker.utils import load_or_404, page_arg
+
+bp = Blueprint("needs", __name__, url_prefix="/needs")
+
+
+def visible_needs_query(user):
+    """Needs this user may list: delegates their member's, staff all but drafts, partners the open ones."""
+    query = select(Need).join(Member)
+    if user.role == "delegate":
+        return query.where(Need.member_id == user.member_id)
+    if user.role in STAFF:
+        return query.where(Need.status != "draft")
+    return query.where(Need.status.in_(PARTNER_VISIBLE_NEED_STATUSES))
+
+
+def json_list_contains(column, code: str):
+    """A JSON list column containing ``code``, on SQLite and PostgreSQL alike."""
+    return cast(column, String).contains(f'"{code}"')
+
+
+@bp.get("/")
+@login_required
+def index():
+    require("need.list")
+    form = NeedFilterForm(request.args)
+    query = visible_needs_query(current_user)
+    if form.validate():
+        data = form.data
+        if data["q"]:
+            like = f"%{data['q']}%"
+            query = query.where(or_(Need.title.ilike(like), Need.description.ilike(like)))
+        if data["status"]:
+            query = query.where(Need.status == data["status"])
+        if data["policy_area"]:
+            query = query.where(json_list_contains(Need.policy_areas, data["policy_area"]))
+        if data["region"]:
+            query = query.where(Member.region == data["region"])
+        if data["ldc"]:
+            query = query.where(Member.is_ldc.is_(data["ldc"] == "yes"))
+        if data["language"]:
+            query = query.where(Need.language == data["language"])
+    query = query.order_by(Need.updated_at.desc(), Need.id.desc())
+    page = db.paginate(query, page=page_arg(), per_page=20, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("needs/index.html", form=form, page=page, args=args)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    require("need.create")
+    form = NeedForm()
+    if request.method == "GET":
+        form.language.data = current_user.language if current_user.language in ("en", "fr", "es") else "en"
+    if form.validate_on_submit():
+        try:
+            need = needs_service.create_need(current_user, form.fields_dict())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Your need was saved as a draft. Submit it when it is ready."), "success")
+            return redirect(url_for("needs.detail", need_id=need.id))
+    return render_template("needs/form.html", form=form, need=None), 200 if request.method == "GET" else 422
+
+
+@bp.get("/<int:need_id>")
+@login_required
+def detail(need_id: int):
+    need = load_or_404(Need, need_id, "need.view")
+    actions = needs_service.allowed_transitions(current_user, need)
+    return render_template("needs/detail.html", need=need, actions=actions, labels=ACTION_LABELS,
+                           form=TransitionForm())
+
+
+@bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(need_id: int):
+    need = load_or_404(Need, need_id, "need.edit")
+    if need.is_final:
+        flash(_("This need is closed and can no longer be edited."), "error")
+        return redirect(url_for("needs.detail", need_id=need.id))
+    form = NeedForm(obj=need)
+    if form.validate_on_submit():
+        try:
+            needs_service.update_need(current_user, need, form.fields_dict())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Your changes were saved."), "success")
+            return redirect(url_for("needs.detail", need_id=need.id))
+    return render_template("needs/form.html", form=form, need=need), 200 if request.method == "GET" else 422
+
+
+@bp.post("/<int:need_id>/<action>")
+@login_required
+def transition(need_id: int, action: str):
+    if action not in needs_service.TRANSITIONS:
+        abort(404)
+    need = load_or_404(Need, need_id, "need.view")
+    form = TransitionForm()
+    if not form.validate():
+        flash(_("The comment is too long or contains invalid characters."), "error")
+        return redirect(url_for("needs.detail", need_id=need.id))
+    try:
+        needs_service.transition(current_user, need, action, reason=form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            abort(403)
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Done: the need is now “%(status)s”.", status=_status_label(need.status)), "success")
+    return redirect(url_for("needs.detail", need_id=need.id))
+
+
+def _status_label(status: str) -> str:
+    from matchmaker.reference import NEED_STATUS_LABELS
+
+    return str(NEED_STATUS_LABELS.get(status, status))

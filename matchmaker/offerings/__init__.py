@@ -1,0 +1,1 @@
+"""Offerings: the programmes partner organisations run."""

@@ -1,0 +1,162 @@
+"""Pages for offerings: list with filters, create, detail, edit, publish and close."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import and_, or_, select
+
+from matchmaker.errors import DomainError
+from matchmaker.extensions import db
+from matchmaker.models import Member, Offering, Organisation
+from matchmaker.needs.forms import TransitionForm
+from matchmaker.needs.views import json_list_contains
+from matchmaker.offerings.forms import OfferingFilterForm, OfferingForm
+from matchmaker.permissions import STAFF, require
+from matchmaker.reference import ACTION_LABELS, OFFERING_STATUS_LABELS
+from matchmaker.services import offerings as offerings_service
+from matchmaker.utils import load_or_404, page_arg
+
+bp = Blueprint("offerings", __name__, url_prefix="/offerings")
+
+
+def visible_offerings_query(user):
+    """Offerings this user may list: everything but other organisations' drafts (staff see all)."""
+    query = select(Offering).join(Organisation)
+    if user.role in STAFF:
+        return query
+    if user.role == "partner":
+        return query.where(or_(Offering.status != "draft", Offering.organisation_id == user.organisation_id))
+    return query.where(Offering.status != "draft")
+
+
+def _member_choices() -> list[tuple[str, str]]:
+    locale = str(get_locale() or "en")
+    members = db.session.scalars(select(Member).where(Member.is_developing.is_(True)))
+    return sorted(((m.code, m.name(locale)) for m in members), key=lambda item: item[1])
+
+
+@bp.get("/")
+@login_required
+def index():
+    require("offering.list")
+    form = OfferingFilterForm(request.args)
+    form.organisation.choices = [("", _("Any"))] + [
+        (str(o.id), o.acronym) for o in db.session.scalars(select(Organisation).order_by(Organisation.acronym))
+    ]
+    query = visible_offerings_query(current_user)
+    today = date.today()
+    if form.validate():
+        data = form.data
+        if data["q"]:
+            like = f"%{data['q']}%"
+            query = query.where(or_(Offering.title.ilike(like), Offering.description.ilike(like)))
+        status = data["status"]
+        if status == "expired":
+            query = query.where(Offering.status == "published", Offering.deadline < today)
+        elif status == "published":
+            query = query.where(Offering.status == "published",
+                                or_(Offering.deadline.is_(None), Offering.deadline >= today))
+        elif status:
+            query = query.where(Offering.status == status)
+        if data["policy_area"]:
+            query = query.where(json_list_contains(Offering.policy_areas, data["policy_area"]))
+        if data["language"]:
+            query = query.where(json_list_contains(Offering.delivery_languages, data["language"]))
+        if data["organisation"]:
+            query = query.where(Offering.organisation_id == int(data["organisation"]))
+    # Open offerings first, then by most recent change.
+    is_open = and_(Offering.status == "published", or_(Offering.deadline.is_(None), Offering.deadline >= today))
+    query = query.order_by(is_open.desc(), Offering.updated_at.desc(), Offering.id.desc())
+    page = db.paginate(query, page=page_arg(), per_page=20, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("offerings/index.html", form=form, page=page, args=args, today=today,
+                           status_labels=OFFERING_STATUS_LABELS)
+
+
+def _form(offering: Offering | None = None) -> OfferingForm:
+    form = OfferingForm(obj=offering)
+    form.eligible_members.choices = _member_choices()
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    require("offering.create")
+    form = _form()
+    if request.method == "GET":
+        form.language.data = "en"
+    if form.validate_on_submit():
+        try:
+            offering = offerings_service.create_offering(current_user, form.fields_dict())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The offering was saved as a draft. Publish it when it is ready."), "success")
+            return redirect(url_for("offerings.detail", offering_id=offering.id))
+    return render_template("offerings/form.html", form=form, offering=None), 200 if request.method == "GET" else 422
+
+
+@bp.get("/<int:offering_id>")
+@login_required
+def detail(offering_id: int):
+    offering = load_or_404(Offering, offering_id, "offering.view")
+    actions = offerings_service.allowed_transitions(current_user, offering)
+    members = {}
+    if offering.eligible_members:
+        locale = str(get_locale() or "en")
+        members = {m.code: m.name(locale) for m in
+                   db.session.scalars(select(Member).where(Member.code.in_(offering.eligible_members)))}
+    return render_template("offerings/detail.html", offering=offering, actions=actions, labels=ACTION_LABELS,
+                           form=TransitionForm(), today=date.today(), status_labels=OFFERING_STATUS_LABELS,
+                           member_names=members)
+
+
+@bp.route("/<int:offering_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(offering_id: int):
+    offering = load_or_404(Offering, offering_id, "offering.edit")
+    if offering.status == "closed":
+        flash(_("This offering is closed and can no longer be edited."), "error")
+        return redirect(url_for("offerings.detail", offering_id=offering.id))
+    form = _form(offering)
+    if form.validate_on_submit():
+        try:
+            offerings_service.update_offering(current_user, offering, form.fields_dict())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Your changes were saved."), "success")
+            return redirect(url_for("offerings.detail", offering_id=offering.id))
+    return render_template("offerings/form.html", form=form, offering=offering), \
+        200 if request.method == "GET" else 422
+
+
+@bp.post("/<int:offering_id>/<action>")
+@login_required
+def transition(offering_id: int, action: str):
+    if action not in offerings_service.TRANSITIONS:
+        abort(404)
+    offering = load_or_404(Offering, offering_id, "offering.view")
+    form = TransitionForm()
+    if not form.validate():
+        flash(_("The comment is too long or contains invalid characters."), "error")
+        return redirect(url_for("offerings.detail", offering_id=offering.id))
+    try:
+        offerings_service.transition(current_user, offering, action, today=date.today(), reason=form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            abort(403)
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Done: the offering is now “%(status)s”.",
+                status=str(OFFERING_STATUS_LABELS.get(offering.status, offering.status))), "success")
+    return redirect(url_for("offerings.detail", offering_id=offering.id))

@@ -1,0 +1,105 @@
+"""Who may do what: every role and object rule of the service, in one place."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask import abort
+from flask_login import current_user
+
+from matchmaker.models import Need, Offering, User
+
+STAFF = ("facilitator", "admin")
+# Need statuses a partner may see (anonymised unless the member chose to be named).
+PARTNER_VISIBLE_NEED_STATUSES = ("open", "matched", "in_progress", "fulfilled")
+
+
+def _is_delegate_of(user: User, need: Need) -> bool:
+    return user.role == "delegate" and user.member_id is not None and user.member_id == need.member_id
+
+
+def _is_partner_of(user: User, offering: Offering) -> bool:
+    return (
+        user.role == "partner"
+        and user.organisation_id is not None
+        and user.organisation_id == offering.organisation_id
+    )
+
+
+def _view_need(user: User, need: Need) -> bool:
+    if _is_delegate_of(user, need):
+        return True
+    if user.role in STAFF:
+        return need.status != "draft"
+    if user.role == "partner":
+        return need.status in PARTNER_VISIBLE_NEED_STATUSES
+    return False
+
+
+def _view_offering(user: User, offering: Offering) -> bool:
+    if offering.status != "draft":
+        return True
+    return _is_partner_of(user, offering) or user.role in STAFF
+
+
+RULES: dict[str, Callable[[User, Any], bool]] = {
+    "need.list": lambda u, _: True,
+    "need.create": lambda u, _: u.role == "delegate" and u.member_id is not None,
+    "need.view": _view_need,
+    "need.edit": _is_delegate_of,
+    "need.submit": _is_delegate_of,
+    "need.withdraw": _is_delegate_of,
+    "need.screen": lambda u, n: u.role in STAFF,
+    "need.close": lambda u, n: u.role in STAFF,
+    "need.see_member": lambda u, n: u.role in STAFF or _is_delegate_of(u, n) or bool(n.attributed),
+    "offering.list": lambda u, _: True,
+    "offering.create": lambda u, _: u.role == "partner" and u.organisation_id is not None,
+    "offering.view": _view_offering,
+    "offering.edit": _is_partner_of,
+    "offering.publish": _is_partner_of,
+    "offering.close": lambda u, o: _is_partner_of(u, o) or u.role in STAFF,
+    "user.invite": lambda u, _: u.role in STAFF,
+    "user.manage": lambda u, _: u.role == "admin",
+    "organisation.manage": lambda u, _: u.role == "admin",
+    "member.view": lambda u, _: u.role in STAFF,
+    "audit.view": lambda u, _: u.role in STAFF,
+}
+
+# Roles each inviter may give.
+INVITABLE_ROLES = {
+    "admin": ("delegate", "partner", "facilitator", "admin"),
+    "facilitator": ("delegate", "partner", "facilitator"),
+}
+
+
+def can(user: User | None, action: str, obj: Any = None) -> bool:
+    """True when ``user`` may do ``action`` (to ``obj``); unknown actions are refused."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    rule = RULES.get(action)
+    return bool(rule and rule(user, obj))
+
+
+def require(action: str, obj: Any = None) -> None:
+    """Abort with 403 unless the current user may do ``action``."""
+    if not can(current_user, action, obj):
+        abort(403)
+
+
+def role_required(*roles: str):
+    """View decorator: only these roles (the login check comes first)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from matchmaker.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

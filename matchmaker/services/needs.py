@@ -1,0 +1,93 @@
+"""The need life cycle: draft -> submitted -> open -> ... ; every change checked and audited."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+
+from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
+from matchmaker.extensions import db
+from matchmaker.models import Need, User
+from matchmaker.models.base import utcnow
+from matchmaker.permissions import can
+from matchmaker.services.audit import record
+
+EDITABLE_FIELDS = (
+    "title", "description", "language", "policy_areas", "support_kinds", "delivery_languages",
+    "beneficiaries", "start_date", "end_date", "priority", "attributed",
+)
+
+# action -> (statuses it may start from, status it leads to, permission it needs)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "submit": (("draft",), "submitted", "need.submit"),
+    "withdraw": (("draft", "submitted", "open", "matched", "in_progress"), "withdrawn", "need.withdraw"),
+    "open": (("submitted",), "open", "need.screen"),
+    "return": (("submitted",), "draft", "need.screen"),
+    "close": (("submitted", "open", "matched", "in_progress"), "closed", "need.close"),
+}
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    start, end = fields.get("start_date"), fields.get("end_date")
+    if start and end and end < start:
+        raise DomainError(_("The end date must be after the start date."))
+
+
+def create_need(actor: User, fields: dict[str, Any]) -> Need:
+    """A delegate drafts a need for their member."""
+    if not can(actor, "need.create"):
+        raise NotPermitted(_("Only delegates can describe needs for their member."))
+    _check_fields(fields)
+    need = Need(member_id=actor.member_id, created_by=actor, status="draft",
+                **{k: fields[k] for k in EDITABLE_FIELDS if k in fields})
+    db.session.add(need)
+    db.session.flush()
+    record(actor, "need.created", need)
+    return need
+
+
+def update_need(actor: User, need: Need, fields: dict[str, Any]) -> None:
+    """A delegate edits their member's need while it is not closed."""
+    if not can(actor, "need.edit", need):
+        raise NotPermitted(_("You may not edit this need."))
+    if need.is_final:
+        raise TransitionNotAllowed(_("This need is closed and can no longer be edited."))
+    _check_fields(fields)
+    changed = sorted(k for k in EDITABLE_FIELDS if k in fields and getattr(need, k) != fields[k])
+    for key in changed:
+        setattr(need, key, fields[key])
+    if changed:
+        record(actor, "need.updated", need, fields=changed)
+
+
+def allowed_transitions(actor: User, need: Need) -> list[str]:
+    """The actions this user can take on this need now (for buttons)."""
+    return [
+        action for action, (sources, _target, permission) in TRANSITIONS.items()
+        if need.status in sources and can(actor, permission, need)
+    ]
+
+
+def transition(actor: User, need: Need, action: str, reason: str | None = None) -> None:
+    """Move a need along its life cycle; refuses skipped or illegal steps."""
+    if action not in TRANSITIONS:
+        raise TransitionNotAllowed(_("Unknown action."))
+    sources, target, permission = TRANSITIONS[action]
+    if not can(actor, permission, need):
+        raise NotPermitted(_("You may not do this to this need."))
+    if need.status not in sources:
+        raise TransitionNotAllowed(_("This need is no longer in a state where that can be done."))
+    reason = (reason or "").strip() or None
+    if action == "return" and not reason:
+        raise DomainError(_("Say why the need is returned, so that the delegation can improve it."))
+    previous = need.status
+    need.status = target
+    now = utcnow()
+    if action == "submit":
+        need.submitted_at = now
+    elif action == "open":
+        need.opened_at = now
+        need.screening_comment = reason
+    elif action == "return":
+        need.screening_comment = reason
+    record(actor, f"need.{action}", need, reason=reason, **{"from": previous, "to": target})

@@ -1,0 +1,92 @@
+"""The offering life cycle: draft -> published -> closed (or expired at its deadline)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+
+from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
+from matchmaker.extensions import db
+from matchmaker.models import Offering, User
+from matchmaker.models.base import utcnow
+from matchmaker.permissions import can
+from matchmaker.services.audit import record
+
+EDITABLE_FIELDS = (
+    "title", "description", "language", "policy_areas", "support_kinds", "delivery_languages",
+    "beneficiaries", "eligibility", "eligible_regions", "eligible_members", "capacity", "deadline",
+    "contact_name", "contact_email",
+)
+
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "publish": (("draft",), "published", "offering.publish"),
+    "close": (("published",), "closed", "offering.close"),
+}
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    eligibility = fields.get("eligibility")
+    if eligibility == "regions" and not fields.get("eligible_regions"):
+        raise DomainError(_("Choose at least one region, or another kind of eligibility."))
+    if eligibility == "members" and not fields.get("eligible_members"):
+        raise DomainError(_("Choose at least one member, or another kind of eligibility."))
+    if eligibility not in ("regions", None):
+        fields["eligible_regions"] = []
+    if eligibility not in ("members", None):
+        fields["eligible_members"] = []
+
+
+def create_offering(actor: User, fields: dict[str, Any]) -> Offering:
+    """A partner drafts an offering for their organisation."""
+    if not can(actor, "offering.create"):
+        raise NotPermitted(_("Only partners can list offerings for their organisation."))
+    _check_fields(fields)
+    offering = Offering(organisation_id=actor.organisation_id, created_by=actor, status="draft",
+                        **{k: fields[k] for k in EDITABLE_FIELDS if k in fields})
+    db.session.add(offering)
+    db.session.flush()
+    record(actor, "offering.created", offering)
+    return offering
+
+
+def update_offering(actor: User, offering: Offering, fields: dict[str, Any]) -> None:
+    """A partner edits their organisation's offering until it is closed."""
+    if not can(actor, "offering.edit", offering):
+        raise NotPermitted(_("You may not edit this offering."))
+    if offering.status == "closed":
+        raise TransitionNotAllowed(_("This offering is closed and can no longer be edited."))
+    _check_fields(fields)
+    changed = sorted(k for k in EDITABLE_FIELDS if k in fields and getattr(offering, k) != fields[k])
+    for key in changed:
+        setattr(offering, key, fields[key])
+    if changed:
+        record(actor, "offering.updated", offering, fields=changed)
+
+
+def allowed_transitions(actor: User, offering: Offering) -> list[str]:
+    return [
+        action for action, (sources, _target, permission) in TRANSITIONS.items()
+        if offering.status in sources and can(actor, permission, offering)
+    ]
+
+
+def transition(actor: User, offering: Offering, action: str, today: date, reason: str | None = None) -> None:
+    """Publish or close an offering; an offering whose deadline has passed cannot be published."""
+    if action not in TRANSITIONS:
+        raise TransitionNotAllowed(_("Unknown action."))
+    sources, target, permission = TRANSITIONS[action]
+    if not can(actor, permission, offering):
+        raise NotPermitted(_("You may not do this to this offering."))
+    if offering.status not in sources:
+        raise TransitionNotAllowed(_("This offering is no longer in a state where that can be done."))
+    if action == "publish" and offering.deadline is not None and offering.deadline < today:
+        raise DomainError(_("The application deadline has passed; set a later one before publishing."))
+    previous = offering.status
+    offering.status = target
+    if action == "publish":
+        offering.published_at = utcnow()
+    else:
+        offering.closed_at = utcnow()
+    record(actor, f"offering.{action}", offering, reason=(reason or "").strip() or None,
+           **{"from": previous, "to": target})
