@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 # UNCTAD eTrade for all policy areas; the legal framework is split into its five parts.
 POLICY_AREAS: dict[str, object] = {
@@ -94,9 +95,19 @@ PRIORITIES: dict[str, object] = {
 }
 
 
-def choices(vocabulary: dict[str, object]) -> list[tuple[str, object]]:
+def choices(vocabulary: dict[str, object]) -> list[SelectChoice]:
     """WTForms choices for a vocabulary, in its declared order."""
-    return list(vocabulary.items())
+    return [SelectChoice(code, label) for code, label in vocabulary.items()]
+
+
+def options(pairs) -> list[SelectChoice]:
+    """WTForms choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def with_any(choice_list: list[SelectChoice]) -> list[SelectChoice]:
+    """A filter's choices, led by an empty "Any" option."""
+    return [SelectChoice("", _l("Any"))] + choice_list
 
 NEED_STATUS_LABELS: dict[str, object] = {
     "draft": _l("Draft"),

@@ -13,7 +13,7 @@ from matchmaker.extensions import db
 from matchmaker.mail import send_mail
 from matchmaker.models import AuditEvent, Member, Organisation, User
 from matchmaker.permissions import INVITABLE_ROLES, require
-from matchmaker.reference import ROLE_LABELS
+from matchmaker.reference import ROLE_LABELS, choices, options
 from matchmaker.services import accounts
 from matchmaker.services.audit import record
 from matchmaker.utils import load_or_404, page_arg
@@ -24,10 +24,12 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _affiliation_choices(form) -> None:
     locale = str(get_locale() or "en")
     members = db.session.scalars(select(Member))
-    form.member.choices = [("", "—")] + sorted(((str(m.id), m.name(locale)) for m in members), key=lambda c: c[1])
-    form.organisation.choices = [("", "—")] + [
-        (str(o.id), f"{o.acronym} — {o.name}") for o in db.session.scalars(select(Organisation).order_by(Organisation.acronym))
-    ]
+    form.member.choices = options([("", "—")] + sorted(((str(m.id), m.name(locale)) for m in members),
+                                                      key=lambda c: c[1]))
+    form.organisation.choices = options([("", "—")] + [
+        (str(o.id), f"{o.acronym} — {o.name}")
+        for o in db.session.scalars(select(Organisation).order_by(Organisation.acronym))
+    ])
 
 
 def _affiliation(form) -> tuple[Member | None, Organisation | None]:
@@ -54,7 +56,7 @@ def users():
 def invite():
     require("user.invite")
     form = InviteForm()
-    form.role.choices = [(r, ROLE_LABELS[r]) for r in INVITABLE_ROLES[current_user.role]]
+    form.role.choices = options((r, ROLE_LABELS[r]) for r in INVITABLE_ROLES[current_user.role])
     _affiliation_choices(form)
     if form.validate_on_submit():
         member, organisation = _affiliation(form)
@@ -87,7 +89,7 @@ def invite():
 def edit_user(user_id: int):
     user = load_or_404(User, user_id, "user.manage")
     form = UserForm(obj=user)
-    form.role.choices = list(ROLE_LABELS.items())
+    form.role.choices = choices(ROLE_LABELS)
     _affiliation_choices(form)
     if request.method == "GET":
         form.member.data = str(user.member_id or "")

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
 from matchmaker.reference import (
     BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, OFFERING_STATUS_LABELS, POLICY_AREAS, REGIONS, SUPPORT_KINDS,
-    TEXT_LANGUAGES, choices,
+    TEXT_LANGUAGES, choices, options, with_any,
 )
 
 
@@ -63,10 +63,10 @@ class OfferingFilterForm(BaseForm):
         csrf = False
 
     q = StringField(_l("Search"), filters=[strip_filter], validators=[Optional(), Length(max=200)])
-    status = SelectField(_l("Status"), choices=[("", _l("Any"))] + choices(OFFERING_STATUS_LABELS),
+    status = SelectField(_l("Status"), choices=with_any(choices(OFFERING_STATUS_LABELS)),
                          validators=[Optional()])
-    policy_area = SelectField(_l("Policy area"), choices=[("", _l("Any"))] + choices(POLICY_AREAS),
+    policy_area = SelectField(_l("Policy area"), choices=with_any(choices(POLICY_AREAS)),
                               validators=[Optional()])
-    language = SelectField(_l("Delivery language"), choices=[("", _l("Any"))] + choices(DELIVERY_LANGUAGES),
+    language = SelectField(_l("Delivery language"), choices=with_any(choices(DELIVERY_LANGUAGES)),
                            validators=[Optional()])
     organisation = SelectField(_l("Organisation"), choices=[], validators=[Optional()])

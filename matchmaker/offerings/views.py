@@ -16,7 +16,7 @@ from matchmaker.needs.forms import TransitionForm
 from matchmaker.needs.views import json_list_contains
 from matchmaker.offerings.forms import OfferingFilterForm, OfferingForm
 from matchmaker.permissions import STAFF, require
-from matchmaker.reference import ACTION_LABELS, OFFERING_STATUS_LABELS
+from matchmaker.reference import ACTION_LABELS, OFFERING_STATUS_LABELS, options, with_any
 from matchmaker.services import offerings as offerings_service
 from matchmaker.utils import load_or_404, page_arg
 
@@ -33,10 +33,10 @@ def visible_offerings_query(user):
     return query.where(Offering.status != "draft")
 
 
-def _member_choices() -> list[tuple[str, str]]:
+def _member_choices():
     locale = str(get_locale() or "en")
     members = db.session.scalars(select(Member).where(Member.is_developing.is_(True)))
-    return sorted(((m.code, m.name(locale)) for m in members), key=lambda item: item[1])
+    return options(sorted(((m.code, m.name(locale)) for m in members), key=lambda item: item[1]))
 
 
 @bp.get("/")
@@ -44,9 +44,9 @@ def _member_choices() -> list[tuple[str, str]]:
 def index():
     require("offering.list")
     form = OfferingFilterForm(request.args)
-    form.organisation.choices = [("", _("Any"))] + [
+    form.organisation.choices = with_any(options(
         (str(o.id), o.acronym) for o in db.session.scalars(select(Organisation).order_by(Organisation.acronym))
-    ]
+    ))
     query = visible_offerings_query(current_user)
     today = date.today()
     if form.validate():

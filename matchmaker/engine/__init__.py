@@ -1,0 +1,1 @@
+"""TA Matchmaker matching engine."""

@@ -1,0 +1,219 @@
+"""Text analysis: tokens -> weighted features in one shared, language-neutral space.
+
+A document in English, French or Spanish becomes a bag of features:
+
+* ``w:<stem>`` -- its own words, lower-cased, stop words removed, Snowball-stemmed in
+  the document's language and stripped of accents. Many e-commerce words are cognates
+  ("protection", "commerce", "information"), so a French and an English stem often meet.
+* ``w:<english stem>`` from the bilingual lexicon (FreeDict, see data/README.md): every
+  French or Spanish word the lexicon knows also votes, with a reduced weight split
+  between its translations, for the English stems it translates to. English documents
+  are left alone, so every document is projected on the English side of the space.
+* ``c:<concept>`` from the domain glossary: phrases of e-commerce and development
+  ("signature électronique", "firma electrónica", "e-signature") map to one concept.
+
+The features and their weights are what the index counts; the names are what the
+explanations show.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import snowballstemmer
+
+LANGUAGES = ("en", "fr", "es")
+_SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish"}
+_TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_MAX_TOKEN_LEN = 40
+
+
+def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _data_text(name: str) -> str:
+    return resources.files("matchmaker.engine").joinpath("data", name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=None)
+def stop_words(lang: str) -> frozenset[str]:
+    words = _data_text(f"stopwords_{lang}.txt").split()
+    return frozenset(words) | frozenset(strip_accents(w) for w in words)
+
+
+class Stemmer:
+    """Snowball stemmer for one language with an unbounded per-process cache (Zipf: small)."""
+
+    __slots__ = ("_stem", "_cache")
+
+    def __init__(self, lang: str):
+        self._stem = snowballstemmer.stemmer(_SNOWBALL_NAMES[lang]).stemWord
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, token: str) -> str:
+        s = self._cache.get(token)
+        if s is None:
+            s = strip_accents(self._stem(token))
+            if len(self._cache) < 500_000:
+                self._cache[token] = s
+        return s
+
+
+@lru_cache(maxsize=None)
+def stemmer(lang: str) -> Stemmer:
+    return Stemmer(lang)
+
+
+def tokens(text: str, lang: str) -> list[str]:
+    """Lower-cased word tokens without stop words, digits-only tokens or one-letter tokens."""
+    stops = stop_words(lang)
+    out = []
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    for tok in _TOKEN_RE.findall(text):
+        if len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN or tok in stops or tok.isdigit():
+            continue
+        out.append(tok)
+    return out
+
+
+def stems(text: str, lang: str) -> list[str]:
+    st = stemmer(lang)
+    return [st(t) for t in tokens(text, lang)]
+
+
+# --------------------------------------------------------------------------- lexicon
+@lru_cache(maxsize=None)
+def lexicon(lang: str) -> dict[str, tuple[str, ...]]:
+    """Stem (in ``lang``) -> English stems, from data/lexicon_<lang>_en.tsv."""
+    if lang == "en":
+        return {}
+    table: dict[str, tuple[str, ...]] = {}
+    for line in _data_text(f"lexicon_{lang}_en.tsv").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        src, _, dst = line.partition("\t")
+        table[src] = tuple(dst.split())
+    return table
+
+
+# --------------------------------------------------------------------------- glossary
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    label: str
+
+
+@lru_cache(maxsize=None)
+def glossary() -> tuple[dict[str, Concept], dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]]:
+    """Concepts and, per language, first stem -> [(phrase stems, concept id)], longest first."""
+    concepts: dict[str, Concept] = {}
+    phrases: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {lang: {} for lang in LANGUAGES}
+    rows = csv.DictReader(_data_text("glossary.tsv").splitlines(), delimiter="\t")
+    for row in rows:
+        cid = row["concept"].strip()
+        if not cid or cid.startswith("#"):
+            continue
+        concepts[cid] = Concept(cid, row["en"].split("|")[0].strip())
+        for lang in LANGUAGES:
+            for phrase in (row.get(lang) or "").split("|"):
+                phrase = phrase.strip()
+                if not phrase:
+                    continue
+                key = tuple(stems(phrase, lang))
+                if not key:
+                    continue
+                phrases[lang].setdefault(key[0], []).append((key, cid))
+    for table in phrases.values():
+        for lst in table.values():
+            lst.sort(key=lambda item: (-len(item[0]), item[1]))
+    return concepts, phrases
+
+
+def concept_label(cid: str) -> str:
+    c = glossary()[0].get(cid)
+    return c.label if c else cid
+
+
+# --------------------------------------------------------------------------- analyzer
+@dataclass(frozen=True)
+class AnalyzerSettings:
+    lexicon_weight: float = 0.5   # total weight a known FR/ES word gives to its English translations
+    concept_weight: float = 1.0   # weight of one glossary concept occurrence
+    use_lexicon: bool = True
+    use_glossary: bool = True
+    use_stemming: bool = True
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(),
+            surface: dict[str, str] | None = None) -> dict[str, float]:
+    """Features of one text with raw (un-normalised) counts; ``surface`` collects a word per stem."""
+    if lang not in _SNOWBALL_NAMES:
+        lang = "en"
+    toks = tokens(text, lang)
+    if settings.use_stemming:
+        st = stemmer(lang)
+        sts = [st(t) for t in toks]
+    else:
+        sts = [strip_accents(t) for t in toks]
+    counts: dict[str, float] = {}
+    for s in sts:
+        key = "w:" + s
+        counts[key] = counts.get(key, 0.0) + 1.0
+    if surface is not None:
+        for s, t in zip(sts, toks):
+            surface.setdefault(s, t)
+    if settings.use_lexicon and lang != "en" and settings.use_stemming:
+        lex = lexicon(lang)
+        w = settings.lexicon_weight
+        for s in sts:
+            trans = lex.get(s)
+            if trans:
+                share = w / len(trans)
+                for t in trans:
+                    key = "w:" + t
+                    counts[key] = counts.get(key, 0.0) + share
+    if settings.use_glossary and settings.use_stemming:
+        table = glossary()[1][lang]
+        cw = settings.concept_weight
+        i, n = 0, len(sts)
+        while i < n:
+            cands = table.get(sts[i])
+            matched = 0
+            if cands:
+                for key, cid in cands:
+                    m = len(key)
+                    if tuple(sts[i:i + m]) == key:
+                        ck = "c:" + cid
+                        counts[ck] = counts.get(ck, 0.0) + cw
+                        matched = m
+                        break
+            i += matched or 1
+    return counts
+
+
+def feature_label(feature: str, surface: dict[str, str] | None = None) -> str:
+    """Human-readable label of a feature: a concept's English label or a word."""
+    kind, _, value = feature.partition(":")
+    if kind == "c":
+        return concept_label(value)
+    if surface and value in surface:
+        return surface[value]
+    return value
+
+
+def settings_fingerprint(settings: AnalyzerSettings) -> str:
+    return json.dumps(settings.to_json(), sort_keys=True)

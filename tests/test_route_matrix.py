@@ -1,0 +1,132 @@
+"""Every route × every role, against a table of expected statuses; a route missing from the table fails."""
+from __future__ import annotations
+
+import pytest
+
+from matchmaker.extensions import db
+from tests.conftest import login
+
+ROLES = ("anon", "delegate_own", "delegate_other", "partner_own", "partner_other", "facilitator", "admin")
+
+# Shorthands for the expected status of each role, in the order of ROLES.
+LOGIN = "login"  # a 302 to the sign-in page
+
+
+def row(*statuses):
+    assert len(statuses) == len(ROLES)
+    return dict(zip(ROLES, statuses))
+
+
+# (method, endpoint, url template, form data, expected statuses)
+MATRIX = [
+    ("GET", "main.index", "/", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "main.health", "/healthz", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "main.set_language", "/language", {"language": "fr"}, row(302, 302, 302, 302, 302, 302, 302)),
+    ("GET", "static", "/static/css/app.css", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "auth.login", "/login", None, row(200, 302, 302, 302, 302, 302, 302)),
+    ("POST", "auth.login", "/login", {}, row(422, 302, 302, 302, 302, 302, 302)),
+    ("POST", "auth.logout", "/logout", {}, row(LOGIN, 302, 302, 302, 302, 302, 302)),
+    ("GET", "auth.accept_invite", "/invite/not-a-token", None, row(302, 302, 302, 302, 302, 302, 302)),
+    ("POST", "auth.accept_invite", "/invite/not-a-token", {}, row(302, 302, 302, 302, 302, 302, 302)),
+    ("GET", "auth.reset_request", "/reset", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "auth.reset_request", "/reset", {}, row(422, 422, 422, 422, 422, 422, 422)),
+    ("GET", "auth.reset_password", "/reset/not-a-token", None, row(302, 302, 302, 302, 302, 302, 302)),
+    ("POST", "auth.reset_password", "/reset/not-a-token", {}, row(302, 302, 302, 302, 302, 302, 302)),
+    ("GET", "auth.account", "/account", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("POST", "auth.account", "/account", {}, row(LOGIN, 422, 422, 422, 422, 422, 422)),
+    # Needs: the open need belongs to the "own" delegate's member.
+    ("GET", "needs.index", "/needs/", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "needs.create", "/needs/new", None, row(LOGIN, 200, 200, 403, 403, 403, 403)),
+    ("POST", "needs.create", "/needs/new", {}, row(LOGIN, 422, 422, 403, 403, 403, 403)),
+    ("GET", "needs.detail", "/needs/{open_need}", None, row(LOGIN, 200, 403, 200, 200, 200, 200)),
+    ("GET", "needs.detail", "/needs/{draft_need}", None, row(LOGIN, 200, 403, 403, 403, 403, 403)),
+    ("GET", "needs.detail", "/needs/999999", None, row(LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "needs.edit", "/needs/{open_need}/edit", None, row(LOGIN, 200, 403, 403, 403, 403, 403)),
+    ("POST", "needs.edit", "/needs/{open_need}/edit", {}, row(LOGIN, 422, 403, 403, 403, 403, 403)),
+    ("POST", "needs.transition", "/needs/{draft_need}/submit", {}, row(LOGIN, 302, 403, 403, 403, 403, 403)),
+    ("POST", "needs.transition", "/needs/{open_need}/withdraw", {}, row(LOGIN, 302, 403, 403, 403, 403, 403)),
+    ("POST", "needs.transition", "/needs/{submitted_need}/open", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "needs.transition", "/needs/{submitted_need}/return", {"reason": "Say more"},
+     row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "needs.transition", "/needs/{open_need}/close", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "needs.transition", "/needs/{open_need}/fly", {}, row(LOGIN, 404, 404, 404, 404, 404, 404)),
+    # Offerings: both belong to the "own" partner's organisation.
+    ("GET", "offerings.index", "/offerings/", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "offerings.create", "/offerings/new", None, row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    ("POST", "offerings.create", "/offerings/new", {}, row(LOGIN, 403, 403, 422, 422, 403, 403)),
+    ("GET", "offerings.detail", "/offerings/{published_offering}", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "offerings.detail", "/offerings/{draft_offering}", None, row(LOGIN, 403, 403, 200, 403, 200, 200)),
+    ("GET", "offerings.edit", "/offerings/{published_offering}/edit", None, row(LOGIN, 403, 403, 200, 403, 403, 403)),
+    ("POST", "offerings.edit", "/offerings/{published_offering}/edit", {}, row(LOGIN, 403, 403, 422, 403, 403, 403)),
+    ("POST", "offerings.transition", "/offerings/{draft_offering}/publish", {},
+     row(LOGIN, 403, 403, 302, 403, 403, 403)),
+    ("POST", "offerings.transition", "/offerings/{published_offering}/close", {},
+     row(LOGIN, 403, 403, 302, 403, 302, 302)),
+    # Administration.
+    ("GET", "admin.users", "/admin/users", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "admin.invite", "/admin/users/invite", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("POST", "admin.invite", "/admin/users/invite", {}, row(LOGIN, 403, 403, 403, 403, 422, 422)),
+    ("GET", "admin.edit_user", "/admin/users/{own_delegate}", None, row(LOGIN, 403, 403, 403, 403, 403, 200)),
+    ("POST", "admin.edit_user", "/admin/users/{own_delegate}", {}, row(LOGIN, 403, 403, 403, 403, 403, 422)),
+    ("GET", "admin.organisations", "/admin/organisations", None, row(LOGIN, 403, 403, 403, 403, 403, 200)),
+    ("GET", "admin.new_organisation", "/admin/organisations/new", None, row(LOGIN, 403, 403, 403, 403, 403, 200)),
+    ("POST", "admin.new_organisation", "/admin/organisations/new", {}, row(LOGIN, 403, 403, 403, 403, 403, 422)),
+    ("GET", "admin.edit_organisation", "/admin/organisations/{own_org}", None,
+     row(LOGIN, 403, 403, 403, 403, 403, 200)),
+    ("POST", "admin.edit_organisation", "/admin/organisations/{own_org}", {},
+     row(LOGIN, 403, 403, 403, 403, 403, 422)),
+    ("GET", "admin.members", "/admin/members", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "admin.audit", "/admin/audit", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+]
+
+
+def test_every_route_is_in_the_matrix(app):
+    """Adding a route without deciding who may use it fails here."""
+    routes = {(method, rule.endpoint) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = {(method, endpoint) for method, endpoint, *_ in MATRIX}
+    assert routes - covered == set(), "routes missing from the matrix"
+    assert covered - routes == set(), "matrix names routes that do not exist"
+
+
+@pytest.fixture
+def world(make):
+    """Two members, two organisations, one user per role, and records in several states."""
+    own_org, other_org = make.organisation("OWN"), make.organisation("OTHER")
+    users = {
+        "delegate_own": make.user("delegate", member="BJ"),
+        "delegate_other": make.user("delegate", member="SN"),
+        "partner_own": make.user("partner", organisation=own_org),
+        "partner_other": make.user("partner", organisation=other_org),
+        "facilitator": make.user("facilitator"),
+        "admin": make.user("admin"),
+    }
+    ids = {
+        "open_need": make.need("BJ", "open").id,
+        "draft_need": make.need("BJ", "draft").id,
+        "submitted_need": make.need("BJ", "submitted").id,
+        "published_offering": make.offering(own_org, "published").id,
+        "draft_offering": make.offering(own_org, "draft").id,
+        "own_delegate": users["delegate_own"].id,
+        "own_org": own_org.id,
+    }
+    return {"users": {k: v.email for k, v in users.items()}, "ids": ids}
+
+
+CELLS = [(i, role) for i in range(len(MATRIX)) for role in ROLES]
+
+
+@pytest.mark.parametrize("index,role", CELLS, ids=[f"{MATRIX[i][0]} {MATRIX[i][2]} {r}" for i, r in CELLS])
+def test_route_role(app, world, index, role):
+    method, endpoint, template, data, expected = MATRIX[index]
+    client = app.test_client()
+    if role != "anon":
+        assert login(client, world["users"][role]).status_code == 302
+    url = template.format(**world["ids"])
+    with (client.get(url) if method == "GET" else client.post(url, data=data)) as response:
+        if expected[role] == LOGIN:
+            assert response.status_code == 302
+            assert response.headers["Location"].startswith("/login")
+        else:
+            assert response.status_code == expected[role], response.get_data(as_text=True)[:300]
+    db.session.remove()
