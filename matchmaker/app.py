@@ -111,8 +111,10 @@ def load_user(user_id: str):
 
 def select_locale() -> str:
     """The user's preference, else the one chosen in this browser, else the browser's Accept-Language."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.language in languages:
         return current_user.language
@@ -140,6 +142,12 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     """Keep sessions alive, and send security headers with every response."""
+
+    @app.teardown_request
+    def forget_user(_exc=None) -> None:
+        # The signed-in user belongs to one request, also when an outer app context (a test, a CLI) outlives it.
+        g.pop("_login_user", None)
+        g.pop("user_session", None)
 
     @app.after_request
     def touch_session(response):

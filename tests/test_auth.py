@@ -1,0 +1,283 @@
+"""Sign-in, throttling, sessions that really end, invitations and password resets."""
+from __future__ import annotations
+
+import re
+import socket
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from config import ProductionConfig
+from matchmaker.extensions import db
+from matchmaker.models import AuditEvent, LoginAttempt, User, UserSession
+from matchmaker.services import accounts
+from tests.conftest import TEST_PASSWORD, login
+
+
+def test_sign_in_and_out(client, make):
+    user = make.user("facilitator")
+    response = login(client, user)
+    assert response.status_code == 302
+    assert client.get("/needs/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/needs/").status_code == 302
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"user.login", "user.logout"} <= actions
+
+
+def test_wrong_password_is_refused_with_a_message(client, make):
+    user = make.user("delegate", member="BJ")
+    response = login(client, user, "wrong password here")
+    assert response.status_code == 401
+    assert "Wrong e-mail address or password" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(LoginAttempt.id))) == 1
+
+
+def test_open_redirect_after_login_is_refused(client, make):
+    user = make.user("admin")
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)", "/\\evil.example"):
+        c = client.application.test_client()
+        response = c.post("/login?next=" + target, data={"email": user.email, "password": TEST_PASSWORD})
+        assert response.headers["Location"] == "/", target
+    c = client.application.test_client()
+    response = c.post("/login?next=/needs/", data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.headers["Location"] == "/needs/"
+
+
+def test_login_is_throttled_per_account(app, client, make):
+    user = make.user("partner", organisation=make.organisation())
+    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    for _ in range(limit):
+        assert login(client, user, "not the password").status_code == 401
+    # Even the right password is refused now, from any address.
+    response = login(client, user)
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.get_data(as_text=True)
+    other = make.user("facilitator")
+    assert login(app.test_client(), other).status_code == 302
+
+
+def test_throttle_window_ends(app, client, make):
+    user = make.user("admin")
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+        login(client, user, "not the password")
+    # Age the failures beyond the window: the real user gets in again.
+    for attempt in db.session.scalars(select(LoginAttempt)):
+        attempt.at = attempt.at.replace(year=attempt.at.year - 1)
+    db.session.commit()
+    assert login(client, user).status_code == 302
+    assert db.session.scalar(select(func.count(LoginAttempt.id))) == 0
+
+
+def test_login_is_throttled_per_address(app, make):
+    limit = app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    client = app.test_client()
+    for i in range(limit):
+        login(client, f"nobody{i}@example.org", "whatever password")
+    user = make.user("admin")
+    assert login(client, user).status_code == 429
+    other_address = app.test_client()
+    response = other_address.post("/login", data={"email": user.email, "password": TEST_PASSWORD},
+                                  environ_base={"REMOTE_ADDR": "127.0.0.9"})
+    assert response.status_code == 302
+
+
+def test_logout_ends_the_session_even_if_the_cookie_is_replayed(app, make):
+    user = make.user("facilitator")
+    client = app.test_client()
+    login(client, user)
+    stolen = client.get_cookie("session").value
+    assert client.post("/logout").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    response = replay.get("/needs/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_password_change_and_disabling_end_other_sessions(app, make):
+    user = make.user("admin")
+    admin = make.user("admin")
+    first, second = app.test_client(), app.test_client()
+    login(first, user)
+    login(second, user)
+    response = first.post("/account", data={"password-current": TEST_PASSWORD, "password-password": "a brand new secret",
+                                            "password-confirm": "a brand new secret", "password-submit": "1"})
+    assert response.status_code == 302
+    assert first.get("/account").status_code == 200  # this browser got a fresh session
+    assert second.get("/account").status_code == 302  # the other one was signed out
+    # An admin disables the account: its remaining session dies too.
+    boss = app.test_client()
+    login(boss, admin)
+    response = boss.post(f"/admin/users/{user.id}", data={"name": user.name, "role": "admin", "language": "en"})
+    assert response.status_code == 302
+    assert first.get("/account").status_code == 302
+    assert db.session.scalar(select(func.count(UserSession.id)).where(UserSession.user_id == user.id)) == 0
+
+
+def test_idle_sessions_time_out(app, make):
+    user = make.user("facilitator")
+    client = app.test_client()
+    login(client, user)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    row.last_seen_at = row.last_seen_at.replace(year=row.last_seen_at.year - 1)
+    db.session.commit()
+    assert client.get("/account").status_code == 302
+
+
+def test_session_is_new_at_login(app, make):
+    user = make.user("facilitator")
+    client = app.test_client()
+    client.get("/login")
+    before = client.get_cookie("session")
+    login(client, user)
+    after = client.get_cookie("session")
+    assert after is not None and (before is None or before.value != after.value)
+
+
+def test_hash_parameters_meet_owasp(app, make):
+    method = ProductionConfig.PASSWORD_HASH_METHOD
+    algorithm, digest, iterations = method.split(":")
+    assert algorithm == "pbkdf2" and digest == "sha256" and int(iterations) >= 600_000
+    # Hashes made with older parameters are upgraded at the next sign-in.
+    user = make.user("admin")
+    user.password_hash = "pbkdf2:sha256:1000$" + user.password_hash.split("$", 1)[1]
+    db.session.commit()
+    app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:2000"
+    try:
+        assert login(app.test_client(), user).status_code == 302
+        db.session.refresh(user)
+        assert user.password_hash.startswith("pbkdf2:sha256:2000$")
+    finally:
+        app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
+
+
+def test_long_and_non_ascii_passwords(app, make):
+    for password in ("é" * 64, "密码密码密码密码密码密码", "x" * 200 + "yz!"):
+        user = make.user("admin", password=password)
+        assert login(app.test_client(), user, password).status_code == 302
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on loopback that keeps every message it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    yield inbox
+    app.config.update(MAIL_SERVER="")
+    controller.stop()
+
+
+def _wait_for(inbox, count=1):
+    deadline = time.monotonic() + 5
+    while len(inbox.messages) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return inbox.messages
+
+
+def _link(envelope) -> str:
+    body = envelope.content.decode("utf-8", "replace").replace("=\r\n", "").replace("=\n", "")
+    match = re.search(r"https?://\S+", body)
+    assert match, body
+    return match.group(0)
+
+
+@pytest.mark.slow
+def test_invitation_by_email_then_set_password(app, make, smtp_server):
+    facilitator = make.user("facilitator")
+    client = app.test_client()
+    login(client, facilitator)
+    member_id = make.member("SN").id
+    response = client.post("/admin/users/invite", data={"email": "New.Delegate@Example.org", "name": "Awa Ndiaye",
+                                                         "role": "delegate", "member": str(member_id), "language": "fr"})
+    assert response.status_code == 302
+    messages = _wait_for(smtp_server)
+    assert messages and messages[0].rcpt_tos == ["new.delegate@example.org"]
+    url = _link(messages[0])
+    assert url.startswith("https://matchmaker.test/invite/")
+    path = url.replace("https://matchmaker.test", "")
+    invitee = app.test_client()
+    assert invitee.get(path).status_code == 200
+    weak = invitee.post(path, data={"password": "short", "confirm": "short"})
+    assert weak.status_code == 422 and "at least" in weak.get_data(as_text=True)
+    done = invitee.post(path, data={"password": "baobab under the sun", "confirm": "baobab under the sun"})
+    assert done.status_code == 302
+    assert login(invitee, "new.delegate@example.org", "baobab under the sun").status_code == 302
+    assert invitee.get("/needs/new").status_code == 200
+    # The link works once.
+    again = app.test_client().get(path)
+    assert again.status_code == 302 and "/reset" in again.headers["Location"]
+
+
+@pytest.mark.slow
+def test_reset_link_comes_from_configuration_not_the_host_header(app, make, smtp_server):
+    user = make.user("partner", organisation=make.organisation())
+    client = app.test_client()
+    response = client.post("/reset", data={"email": user.email}, headers={"Host": "evil.example"})
+    assert response.status_code == 302
+    url = _link(_wait_for(smtp_server)[0])
+    assert url.startswith("https://matchmaker.test/reset/") and "evil" not in url
+    path = url.replace("https://matchmaker.test", "")
+    assert client.post(path, data={"password": "fresh password 2026", "confirm": "fresh password 2026"}).status_code == 302
+    assert login(app.test_client(), user, "fresh password 2026").status_code == 302
+    assert login(app.test_client(), user).status_code == 401
+
+
+def test_reset_for_unknown_address_says_the_same(client, make):
+    response = client.post("/reset", data={"email": "nobody@example.org"}, follow_redirects=True)
+    assert "If an account exists" in response.get_data(as_text=True)
+
+
+def test_expired_and_forged_tokens_are_refused(app, make):
+    user = make.user("delegate", member="BJ", password=None)
+    token = accounts.make_token(user, "invite")
+    assert accounts.user_from_token(token, "invite").id == user.id
+    assert accounts.user_from_token(token, "reset") is None  # another purpose
+    assert accounts.user_from_token(token[:-2] + "xx", "invite") is None
+    app.config["INVITE_MAX_AGE"] = -1
+    try:
+        assert accounts.user_from_token(token, "invite") is None
+    finally:
+        app.config["INVITE_MAX_AGE"] = 7 * 24 * 3600
+
+
+def test_facilitator_cannot_invite_an_admin(app, make):
+    client = app.test_client()
+    login(client, make.user("facilitator"))
+    response = client.post("/admin/users/invite", data={"email": "x@example.org", "name": "X", "role": "admin",
+                                                         "language": "en"})
+    assert response.status_code == 422
+    assert db.session.scalar(select(User).where(User.email == "x@example.org")) is None
+
+
+def test_invite_without_smtp_shows_the_link_to_the_inviter(app, make):
+    client = app.test_client()
+    login(client, make.user("admin"))
+    org = make.organisation()
+    response = client.post("/admin/users/invite", data={"email": "p@example.org", "name": "P", "role": "partner",
+                                                         "organisation": str(org.id), "language": "es"},
+                           follow_redirects=True)
+    assert "https://matchmaker.test/invite/" in response.get_data(as_text=True)
+    duplicate = client.post("/admin/users/invite", data={"email": "P@example.org", "name": "P", "role": "partner",
+                                                          "organisation": str(org.id), "language": "es"})
+    assert duplicate.status_code == 422
+    assert "already exists" in duplicate.get_data(as_text=True)
