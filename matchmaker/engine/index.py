@@ -593,8 +593,8 @@ class Engine:
         today = today or dt.date.today()
         with self._lock:
             ns, os_ = self.sides["need"], self.sides["offering"]
-            Q = ns.rows_matrix()
-            P = os_.rows_matrix().T.tocsr()
+            Q = ns.rows_matrix().astype(np.float64)   # float64 products: same scores as the single path
+            P = os_.rows_matrix().T.tocsr().astype(np.float64)
             n_rows = ns.n_rows
             if not chunk:
                 # expected pairs per need row ~ sum over its features of their postings lengths

@@ -1,0 +1,321 @@
+"""Behaviour of the matching engine, without any app or database."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matchmaker.engine import (DEADLINE_PASSED, ENGINE_VERSION, NO_CAPACITY, NO_COMMON_LANGUAGE, NOT_ELIGIBLE,
+                               Engine, EngineSettings, Record)
+
+TODAY = dt.date(2026, 11, 23)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def need(id, title, desc, lang="en", pa=(), sk=(), langs=None, member="KE", ldc=False, region="africa"):
+    return Record(id=id, title=title, description=desc, language=lang, policy_areas=frozenset(pa),
+                  support_kinds=frozenset(sk), delivery_languages=frozenset(langs or {lang}),
+                  member=member, member_is_ldc=ldc, member_region=region)
+
+
+def offering(id, title, desc, lang="en", pa=(), sk=(), langs=("en", "fr", "es"), eligibility="all_developing",
+             regions=(), members=(), capacity=None, deadline=None):
+    return Record(id=id, title=title, description=desc, language=lang, policy_areas=frozenset(pa),
+                  support_kinds=frozenset(sk), delivery_languages=frozenset(langs), eligibility=eligibility,
+                  eligible_regions=frozenset(regions), eligible_members=frozenset(members),
+                  capacity_left=capacity, deadline=deadline)
+
+
+OFFERINGS = [
+    offering(1, "Electronic signature and e-transactions law reform",
+             "Legal advice to draft laws on electronic signatures, electronic contracts and electronic "
+             "transactions, aligned with UNCITRAL model laws.", pa=["e_transactions"], sk=["legal_advice"]),
+    offering(2, "Cybercrime legislation and judicial training",
+             "Training of judges, prosecutors and police on cybercrime, electronic evidence and the Budapest "
+             "Convention.", pa=["cybersecurity"], sk=["training"]),
+    offering(3, "Data protection authority set-up",
+             "Technical assistance to draft a personal data protection law and set up the data protection "
+             "authority.", pa=["data_protection"], sk=["technical_assistance", "legal_advice"]),
+    offering(4, "Mobile money and digital payments regulation",
+             "Policy advice for central banks on mobile money, digital payments and financial inclusion.",
+             pa=["payments"], sk=["policy_advice"]),
+    offering(5, "Broadband infrastructure financing",
+             "Loans and grants to extend broadband and fibre backbone networks to rural areas.",
+             pa=["ict_infrastructure"], sk=["funding"]),
+    offering(6, "Digital skills for small businesses",
+             "Training for SMEs and women entrepreneurs on selling online, digital marketing and e-commerce "
+             "platforms.", pa=["skills"], sk=["training"]),
+    offering(7, "Trade facilitation and customs single window",
+             "Support to set up a customs single window and simplify border procedures for parcels and "
+             "e-commerce shipments.", pa=["trade_logistics"], sk=["technical_assistance"]),
+    offering(8, "Protection des consommateurs en ligne",
+             "Conseil juridique pour la protection des consommateurs dans le commerce électronique.", lang="fr",
+             pa=["consumer_protection"], sk=["legal_advice"], langs=("fr",)),
+]
+
+NEEDS = [
+    need(101, "E-signature law", "We need help drafting a law on electronic signatures and electronic contracts.",
+         pa=["e_transactions"], sk=["legal_advice"]),
+    need(102, "Cybercriminalité", "Nous voulons former nos juges et procureurs à la lutte contre la "
+              "cybercriminalité et aux preuves électroniques.", lang="fr", pa=["cybersecurity"], sk=["training"],
+         langs={"fr"}),
+    need(103, "Pagos móviles", "Necesitamos regular el dinero móvil y los pagos digitales con el banco central.",
+         lang="es", pa=["payments"], langs={"es", "en"}, member="PE", region="latin_america"),
+    need(104, "Protection des données", "Nous devons adopter une loi sur la protection des données personnelles.",
+         lang="fr", pa=["data_protection"], langs={"fr", "en"}, member="SN", ldc=True),
+]
+
+
+@pytest.fixture()
+def engine():
+    return Engine().fit(NEEDS, OFFERINGS)
+
+
+def top_ids(ranking):
+    return [p.offering_id if ranking.side == "need" else p.need_id for p in ranking.proposals]
+
+
+# ------------------------------------------------------------------ ranking and languages
+def test_version_string():
+    assert isinstance(ENGINE_VERSION, str) and ENGINE_VERSION
+
+
+def test_english_need_finds_its_programme_first(engine):
+    r = engine.propose_for_need(NEEDS[0], k=3, today=TODAY)
+    assert top_ids(r)[0] == 1
+
+
+@pytest.mark.parametrize("need_index,expected", [(1, 2), (2, 4), (3, 3)])
+def test_french_and_spanish_needs_find_english_programmes(engine, need_index, expected):
+    r = engine.propose_for_need(NEEDS[need_index], k=3, today=TODAY)
+    assert top_ids(r)[0] == expected
+
+
+def test_english_offering_finds_french_need(engine):
+    r = engine.propose_for_offering(OFFERINGS[1], k=2, today=TODAY)
+    assert top_ids(r)[0] == 102
+
+
+def test_french_offering_found_by_english_need():
+    n = need(201, "Online consumer protection", "Consumers who buy online need protection and legal remedies.",
+             langs={"en", "fr"})
+    eng = Engine().fit([n], OFFERINGS)
+    assert top_ids(eng.propose_for_need(n, k=3, today=TODAY))[0] == 8
+
+
+def test_cross_lingual_explanation_names_concepts(engine):
+    p = engine.propose_for_need(NEEDS[1], k=1, today=TODAY).proposals[0]
+    labels = [t for t, _ in p.terms]
+    assert any(t.startswith("concept: ") for t in labels), labels
+
+
+def test_soft_facets_raise_the_score(engine):
+    plain = Engine(EngineSettings(policy_area_weight=0.0, support_kind_weight=0.0)).fit(NEEDS, OFFERINGS)
+    a = engine.propose_for_need(NEEDS[0], k=1, today=TODAY).proposals[0]
+    b = plain.propose_for_need(NEEDS[0], k=1, today=TODAY).proposals[0]
+    assert a.offering_id == b.offering_id
+    assert a.score > b.score
+    assert a.shared_facets["policy_areas"] == ["e_transactions"]
+    assert a.shared_facets["support_kinds"] == ["legal_advice"]
+    assert b.score == pytest.approx(a.text_score, abs=1e-6)
+
+
+def test_explanations_sum_to_the_score(engine):
+    for n in NEEDS:
+        for p in engine.propose_for_need(n, k=5, today=TODAY).proposals:
+            total = sum(v for _, v in p.terms) + sum(p.facet_bonus.values())
+            assert total == pytest.approx(p.score, abs=1e-9)
+            assert sum(v for _, v in p.terms) == pytest.approx(p.text_score, abs=1e-9)
+            assert all(v > 0 for _, v in p.terms)
+    for rk in engine.all_pairs(k=5, today=TODAY).values():
+        for p in rk.proposals:
+            assert sum(v for _, v in p.terms) + sum(p.facet_bonus.values()) == pytest.approx(p.score, abs=1e-9)
+
+
+def test_scores_equal_in_both_directions_and_all_pairs(engine):
+    allp = engine.all_pairs(k=10, today=TODAY)
+    for n in NEEDS:
+        single = engine.propose_for_need(n, k=10, today=TODAY)
+        assert [p.offering_id for p in single.proposals] == [p.offering_id for p in allp[n.id].proposals]
+        assert [p.score for p in single.proposals] == pytest.approx([p.score for p in allp[n.id].proposals], abs=2e-6)
+        assert single.exclusions == allp[n.id].exclusions
+    for o in OFFERINGS:
+        for p in engine.propose_for_offering(o, k=10, today=TODAY).proposals:
+            match = [q for q in allp[p.need_id].proposals if q.offering_id == o.id]
+            assert match and match[0].score == pytest.approx(p.score, abs=1e-6)
+
+
+# ------------------------------------------------------------------ hard rules
+def _exclusion_case(**kw):
+    n = need(1, "Cybercrime", "Training judges on cybercrime and electronic evidence.", member="KE", ldc=False,
+             region="africa", langs={"en"})
+    o = offering(9, "Cybercrime training", "Training judges and prosecutors on cybercrime and electronic evidence.",
+                 **kw)
+    eng = Engine().fit([n], [o, OFFERINGS[0]])
+    return eng.propose_for_need(n, k=5, today=TODAY), eng.propose_for_offering(o, k=5, today=TODAY)
+
+
+@pytest.mark.parametrize("kw,reason", [
+    (dict(eligibility="ldc_only"), NOT_ELIGIBLE),
+    (dict(eligibility="regions", regions=["latin_america", "asia"]), NOT_ELIGIBLE),
+    (dict(eligibility="members", members=["PE", "SN"]), NOT_ELIGIBLE),
+    (dict(langs=("fr", "es")), NO_COMMON_LANGUAGE),
+    (dict(capacity=0), NO_CAPACITY),
+    (dict(deadline=TODAY - dt.timedelta(days=1)), DEADLINE_PASSED),
+])
+def test_every_exclusion_reason(kw, reason):
+    for_need, for_offering = _exclusion_case(**kw)
+    assert 9 not in top_ids(for_need)
+    assert (9, reason) in [tuple(e) for e in for_need.exclusions]
+    assert for_offering.proposals == []
+    assert (1, reason) in [tuple(e) for e in for_offering.exclusions]
+
+
+@pytest.mark.parametrize("kw", [
+    dict(eligibility="regions", regions=["africa"]), dict(eligibility="members", members=["KE"]),
+    dict(capacity=3), dict(deadline=TODAY), dict(langs=("en",)),
+])
+def test_passing_hard_rules_keeps_the_offering(kw):
+    for_need, for_offering = _exclusion_case(**kw)
+    assert top_ids(for_need)[0] == 9 and not for_need.exclusions
+    assert top_ids(for_offering) == [1]
+
+
+def test_ldc_member_is_eligible_for_ldc_only():
+    n = need(1, "Cybercrime", "cybercrime judges training", ldc=True)
+    o = offering(9, "Cybercrime", "cybercrime judges training", eligibility="ldc_only")
+    assert top_ids(Engine().fit([n], [o]).propose_for_need(n, today=TODAY)) == [9]
+
+
+# ------------------------------------------------------------------ determinism, edge cases
+def test_determinism_and_ties_broken_by_id():
+    offs = [offering(i, "Cybercrime training", "Training judges on cybercrime.") for i in (30, 10, 20)]
+    n = need(1, "Cybercrime", "cybercrime training for judges")
+    r1 = Engine().fit([n], offs).propose_for_need(n, today=TODAY)
+    r2 = Engine().fit([n], list(reversed(offs))).propose_for_need(n, today=TODAY)
+    assert top_ids(r1) == [10, 20, 30] == top_ids(r2)
+    assert r1 == r2
+
+
+def test_empty_and_one_word_texts():
+    offs = OFFERINGS + [offering(50, "", ""), offering(51, "cybercrime", "")]
+    eng = Engine().fit(NEEDS + [need(60, "", "")], offs)
+    assert eng.propose_for_need(need(61, "", ""), today=TODAY).proposals == []
+    assert eng.propose_for_need(need(62, "the", "of and"), today=TODAY).proposals == []
+    r = eng.propose_for_need(need(63, "cybercrime", ""), today=TODAY)
+    assert top_ids(r)[0] in (51, 2)
+    assert 50 not in top_ids(r)
+    assert top_ids(eng.propose_for_need(need(64, "unknownword", ""), today=TODAY)) == []
+
+
+def test_huge_text_in_bounded_time(engine):
+    rnd = random.Random(0)
+    words = "cybercrime signature payments broadband données pagos customs training judges law".split()
+    huge = " ".join(rnd.choice(words) + str(rnd.randrange(50_000)) * (rnd.random() < 0.3) for _ in range(200_000))
+    t = time.perf_counter()
+    r = engine.propose_for_need(need(70, "Big", huge), today=TODAY)
+    assert time.perf_counter() - t < 10
+    assert r.proposals
+
+
+# ------------------------------------------------------------------ updates
+def test_incremental_updates_equal_a_full_rebuild(engine):
+    new_off = offering(9, "Cybersecurity incident response team",
+                       "Set up a national CSIRT and train staff in incident response.", pa=["cybersecurity"])
+    changed = offering(4, "Digital payments", "Advice on interoperable digital payments and e-money regulation.",
+                       pa=["payments"])
+    new_need = need(105, "Cyber attacks", "Our ministries suffer cyber attacks and need an incident response team.")
+    engine.all_pairs(k=3, today=TODAY)
+    engine.upsert(new_off, "offering", today=TODAY)
+    engine.upsert(changed, "offering", today=TODAY)
+    engine.remove(5, "offering", today=TODAY)
+    engine.upsert(new_need, "need", today=TODAY)
+    offs = [o for o in OFFERINGS if o.id not in (4, 5)] + [new_off, changed]
+    rebuilt = Engine().fit(NEEDS + [new_need], offs, model=engine.model)
+    full = rebuilt.all_pairs(k=3, today=TODAY)
+    for n in NEEDS + [new_need]:
+        a = engine.propose_for_need(n, k=3, today=TODAY)
+        assert [p.offering_id for p in a.proposals] == [p.offering_id for p in full[n.id].proposals]
+        assert [p.score for p in a.proposals] == pytest.approx([p.score for p in full[n.id].proposals], abs=2e-6)
+        assert engine.stored_proposals(n.id, "need") == \
+               [(p.offering_id, pytest.approx(p.score, abs=1e-6)) for p in full[n.id].proposals]
+    for o in offs:
+        assert [i for i, _ in engine.stored_proposals(o.id, "offering")] == \
+               [i for i, _ in rebuilt.stored_proposals(o.id, "offering")]
+    assert sorted(engine.ids("offering")) == sorted(o.id for o in offs)
+
+
+def test_upsert_reports_changes_on_both_sides(engine):
+    engine.all_pairs(k=2, today=TODAY)
+    o = offering(9, "Cybercrime and electronic evidence for judges",
+                 "Training judges and prosecutors on cybercrime and electronic evidence.", pa=["cybersecurity"])
+    res = engine.upsert(o, "offering", today=TODAY)
+    assert top_ids(res.ranking)[0] == 102
+    assert 102 in res.entered and res.entered[102].offering_id == 9
+    assert 9 in [i for i, _ in engine.stored_proposals(102, "need")]
+    res = engine.remove(9, "offering", today=TODAY)
+    assert 102 in res.recomputed
+    assert 9 not in [i for i, _ in engine.stored_proposals(102, "need")]
+    with pytest.raises(KeyError):
+        engine.remove(9, "offering")
+
+
+def test_drift_flags_a_refit_and_background_refit_swaps(engine):
+    assert not engine.needs_refit
+    offs = list(OFFERINGS)
+    for i in range(3):
+        o = offering(300 + i, "Blockchain traceability", "Blockchain traceability of coffee exports.")
+        offs.append(o)
+        engine.upsert(o, "offering", today=TODAY)
+    assert engine.needs_refit
+    assert "w:blockchain" not in engine.model.col
+    engine.refit_async((NEEDS, offs)).join(timeout=30)
+    assert "w:blockchain" in engine.model.col and not engine.needs_refit
+    n = need(400, "Blockchain", "blockchain traceability for exports")
+    assert top_ids(engine.propose_for_need(n, k=3, today=TODAY))[0] in (300, 301, 302)
+
+
+# ------------------------------------------------------------------ persistence
+def test_save_load_round_trip(engine, tmp_path):
+    engine.all_pairs(k=3, today=TODAY)
+    engine.upsert(offering(9, "CSIRT", "national incident response team for cyber attacks"), "offering", today=TODAY)
+    engine.remove(5, "offering", today=TODAY)
+    engine.save(tmp_path)
+    loaded = Engine.load(tmp_path)
+    assert isinstance(loaded.sides["offering"].p_data, np.memmap)
+    for n in NEEDS:
+        assert engine.propose_for_need(n, today=TODAY) == loaded.propose_for_need(n, today=TODAY)
+        assert engine.stored_proposals(n.id, "need") == loaded.stored_proposals(n.id, "need")
+    assert loaded.ids("offering") == engine.ids("offering")
+    # no pickles anywhere
+    for f in tmp_path.rglob("*.npy"):
+        np.load(f, allow_pickle=False)
+    # updates work on a memory-mapped index
+    loaded.upsert(offering(10, "Cybercrime", "cybercrime judges"), "offering", today=TODAY)
+    assert 10 in loaded.ids("offering")
+
+
+def test_worker_notices_a_newer_index(engine, tmp_path):
+    engine.save(tmp_path)
+    worker = Engine.load(tmp_path)
+    assert not worker.reload_if_newer()
+    other = Engine.load(tmp_path)
+    other.upsert(offering(9, "CSIRT", "national incident response team for cyber attacks"), "offering", today=TODAY)
+    other.save(tmp_path)
+    assert worker.reload_if_newer()
+    assert 9 in worker.ids("offering")
+
+
+# ------------------------------------------------------------------ purity
+def test_import_does_not_pull_flask_or_sqlalchemy():
+    code = ("import sys, matchmaker.engine as e; e.Engine; "
+            "bad=[m for m in sys.modules if m.split('.')[0] in ('flask','sqlalchemy','flask_sqlalchemy')]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
