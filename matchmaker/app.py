@@ -145,9 +145,9 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def forget_user(_exc=None) -> None:
-        # The signed-in user belongs to one request, also when an outer app context (a test, a CLI) outlives it.
-        g.pop("_login_user", None)
-        g.pop("user_session", None)
+        # The signed-in user and the CSRF token belong to one request, also when an outer app context (a test, a CLI) outlives it.
+        for key in ("_login_user", "user_session", app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
+            g.pop(key, None)
 
     @app.after_request
     def touch_session(response):

@@ -1,0 +1,67 @@
+"""With CSRF on (as in production), forged posts are refused and write nothing."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from matchmaker.extensions import db
+from matchmaker.models import Need
+from tests.conftest import TEST_PASSWORD, csrf_token
+
+NEED = {"title": "Help with online consumer complaints", "description": "Buyers have no way to complain about "
+        "online sellers and we want a complaints mechanism.", "language": "en",
+        "policy_areas": ["consumer_protection"], "support_kinds": ["policy_advice"], "delivery_languages": ["en"],
+        "priority": "medium"}
+
+
+@pytest.fixture
+def csrf_app(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield app
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+def _sign_in(client, email):
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": email, "password": TEST_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+
+
+def test_login_form_without_token_is_refused(csrf_app, make):
+    user = make.user("admin")
+    response = csrf_app.test_client().post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 400
+    assert "did not come from this site" in response.get_data(as_text=True)
+
+
+def test_forged_posts_write_nothing(csrf_app, make):
+    delegate = make.user("delegate", member="BJ")
+    client = csrf_app.test_client()
+    _sign_in(client, delegate.email)
+    # No token, a wrong token, and another session's token.
+    other = csrf_app.test_client()
+    _sign_in(other, make.user("delegate", member="BJ").email)
+    foreign = csrf_token(other.get("/needs/new").get_data(as_text=True))
+    for token in (None, "not-a-token", foreign):
+        data = dict(NEED, **({"csrf_token": token} if token else {}))
+        response = client.post("/needs/new", data=data)
+        assert response.status_code == 400
+    need = make.need("BJ", "draft")
+    for token in (None, "bogus"):
+        response = client.post(f"/needs/{need.id}/submit", data={"csrf_token": token} if token else {})
+        assert response.status_code == 400
+    db.session.refresh(need)
+    assert need.status == "draft"
+    assert db.session.scalar(select(func.count(Need.id))) == 1
+    # The logout button is protected too: a cross-site post does not sign the user out.
+    assert client.post("/logout").status_code == 400
+    assert client.get("/needs/new").status_code == 200
+
+
+def test_real_token_works(csrf_app, make):
+    client = csrf_app.test_client()
+    _sign_in(client, make.user("delegate", member="BJ").email)
+    token = csrf_token(client.get("/needs/new").get_data(as_text=True))
+    response = client.post("/needs/new", data=dict(NEED, csrf_token=token))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Need.id))) == 1
