@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Conflict, HTTPException
 
 from matchmaker.extensions import db
 
@@ -61,6 +62,15 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json():
             return {"error": error.name, "message": error.description}, error.code
         return render_template("errors/error.html", error=error), error.code
+
+    @app.errorhandler(StaleDataError)
+    def handle_stale(error: StaleDataError):
+        # Two saves of the same record crossed; the later one is refused rather than overwriting the other.
+        db.session.rollback()
+        if _wants_json():
+            return {"error": "Conflict", "message": _("The record was changed by someone else; reload it.")}, 409
+        return render_template("errors/error.html", error=Conflict(_("The record was changed by someone else; "
+                                                                      "reload it and try again."))), 409
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

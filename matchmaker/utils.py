@@ -47,3 +47,9 @@ def user_or_none() -> Any:
 
 def client_address() -> str:
     return request.remote_addr or "unknown"
+
+
+def stale(form, record) -> bool:
+    """True when an edit form was started from an older version of the record than the stored one."""
+    sent = form.version.data
+    return sent not in (None, "") and str(sent) != str(record.version)

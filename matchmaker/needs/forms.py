@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
@@ -36,6 +36,8 @@ class NeedForm(BaseForm):
     priority = SelectField(_l("Priority"), choices=choices(PRIORITIES), default="medium", validators=[InputRequired()])
     attributed = BooleanField(
         _l("Partners may see that this need comes from our member before a match is approved"))
+    # The version the user started from: a save over someone else's newer change is refused.
+    version = HiddenField()
     submit = SubmitField(_l("Save"))
 
     def validate_end_date(self, field) -> None:

@@ -13,7 +13,7 @@ from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
 from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, require
 from matchmaker.reference import ACTION_LABELS
 from matchmaker.services import needs as needs_service
-from matchmaker.utils import load_or_404, page_arg
+from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
 
@@ -96,6 +96,11 @@ def edit(need_id: int):
         flash(_("This need is closed and can no longer be edited."), "error")
         return redirect(url_for("needs.detail", need_id=need.id))
     form = NeedForm(obj=need)
+    if form.is_submitted() and stale(form, need):
+        flash(_("This need was changed by someone else while you were editing it, so your changes were not saved. "
+                "Your text is still in the form below: compare it with the current version and save again."), "error")
+        form.version.data = str(need.version)
+        return render_template("needs/form.html", form=form, need=need), 409
     if form.validate_on_submit():
         try:
             needs_service.update_need(current_user, need, form.fields_dict())

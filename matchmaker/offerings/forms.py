@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
+    DateField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
@@ -42,6 +42,8 @@ class OfferingForm(BaseForm):
     contact_name = StringField(_l("Contact name"), filters=[strip_filter], validators=[Optional(), Length(max=120)])
     contact_email = EmailField(_l("Contact e-mail"), filters=[strip_filter],
                                validators=[Optional(), Length(max=254), Email(check_deliverability=False)])
+    # The version the user started from: a save over someone else's newer change is refused.
+    version = HiddenField()
     submit = SubmitField(_l("Save"))
 
     def fields_dict(self) -> dict:

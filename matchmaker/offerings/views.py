@@ -18,7 +18,7 @@ from matchmaker.offerings.forms import OfferingFilterForm, OfferingForm
 from matchmaker.permissions import STAFF, require
 from matchmaker.reference import ACTION_LABELS, OFFERING_STATUS_LABELS, options, with_any
 from matchmaker.services import offerings as offerings_service
-from matchmaker.utils import load_or_404, page_arg
+from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")
 
@@ -125,6 +125,12 @@ def edit(offering_id: int):
         flash(_("This offering is closed and can no longer be edited."), "error")
         return redirect(url_for("offerings.detail", offering_id=offering.id))
     form = _form(offering)
+    if form.is_submitted() and stale(form, offering):
+        flash(_("This offering was changed by someone else while you were editing it, so your changes were not "
+                "saved. Your text is still in the form below: compare it with the current version and save again."),
+              "error")
+        form.version.data = str(offering.version)
+        return render_template("offerings/form.html", form=form, offering=offering), 409
     if form.validate_on_submit():
         try:
             offerings_service.update_offering(current_user, offering, form.fields_dict())
