@@ -106,9 +106,10 @@ class Model:
                 counts[f] = counts.get(f, 0.0) + tw * v
         return counts
 
-    def vector(self, rec: Record) -> tuple[np.ndarray, np.ndarray, float]:
+    def vector(self, rec: Record, counts: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
         """(sorted columns, L2-normalised float32 weights, share of feature mass unknown to the model)."""
-        counts = self.counts(rec)
+        if counts is None:
+            counts = self.counts(rec)
         cols, tfs, unknown, total = [], [], 0.0, 0.0
         col = self.col
         for f, v in counts.items():
@@ -138,12 +139,15 @@ class Model:
         return cols[nz].astype(np.int32), w[nz].astype(np.float32)
 
     @classmethod
-    def fit(cls, records: list[Record], settings: EngineSettings) -> "Model":
+    def fit(cls, records: list[Record], settings: EngineSettings, counts: list[dict] | None = None,
+            surface: dict[str, str] | None = None) -> "Model":
         tmp = cls([], [], np.zeros(0), settings)
         df: dict[str, int] = {}
-        surface: dict[str, str] = {}
-        for rec in records:
-            for f in tmp.counts(rec, surface):
+        surface = {} if surface is None else surface
+        if counts is None:
+            counts = [tmp.counts(rec, surface) for rec in records]
+        for c in counts:
+            for f in c:
                 df[f] = df.get(f, 0) + 1
         features = sorted(df)
         n = len(records)
@@ -362,11 +366,20 @@ class Engine:
             ids = [r.id for r in side_records]
             if len(set(ids)) != len(ids):
                 raise ValueError("duplicate record ids")
-        model = model or Model.fit(needs + offerings, self.settings)
+        counts = None
+        if model is None:
+            probe = Model([], [], np.zeros(0), self.settings)
+            surface: dict[str, str] = {}
+            counts = [probe.counts(r, surface) for r in needs + offerings]
+            model = Model.fit(needs + offerings, self.settings, counts, surface)
         sides = {}
         for name, recs in (("need", needs), ("offering", offerings)):
             s = _Side(name, model.size)
-            vectors = [model.vector(r)[:2] for r in recs]
+            if counts is not None:
+                side_counts = counts[:len(needs)] if name == "need" else counts[len(needs):]
+                vectors = [model.vector(r, c)[:2] for r, c in zip(recs, side_counts)]
+            else:
+                vectors = [model.vector(r)[:2] for r in recs]
             facets = [_Side.facet_values(r) for r in recs]
             members = {i: sorted({_member_code(m) for m in r.eligible_members})
                        for i, r in enumerate(recs) if r.eligibility == "members"}

@@ -58,7 +58,7 @@ class EngineSettings:
     concept_weight: float = 1.0          # weight of a glossary concept occurrence
     use_lexicon: bool = True
     use_glossary: bool = True
-    max_doc_terms: int = 0               # keep at most this many features per document (0 = all)
+    max_doc_terms: int = 128             # keep the heaviest features per document (0 = all); measured
     policy_area_weight: float = 0.3      # score *= 1 + w * share of the query's policy areas matched
     support_kind_weight: float = 0.1     # same for kinds of support
     min_score: float = 0.0               # proposals need a text score above this

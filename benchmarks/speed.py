@@ -1,0 +1,227 @@
+"""Speed and memory on synthetic corpora (Zipfian, three languages, 50-500 words)."""
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from matchmaker.engine import (DELIVERY_LANGUAGES, POLICY_AREAS, REGIONS, SUPPORT_KINDS, Engine, Record)
+from matchmaker.engine.text import stop_words
+
+TODAY = dt.date(2026, 11, 23)
+_SYL = {"en": "th er on an re he in ed nd ha at en es of or nt ea ti to it st io le is ou ar as de rt ve".split(),
+        "fr": "le de en re es nt ou er on an ai qu ti me se la ch eu oi in ur au te ra pe ce ve".split(),
+        "es": "de la en es os ar el ci on ra do ta re co nt as er ad al te ri to da ca pa ue".split()}
+
+
+class Corpus:
+    """Deterministic synthetic texts: per language a 30,000-word Zipfian vocabulary plus real stop words."""
+
+    def __init__(self, seed: int = 0, vocab: int = 30_000):
+        self.rnd = random.Random(seed)
+        self.words, self.cum = {}, None
+        ranks = np.arange(1, vocab + 1)
+        p = 1.0 / ranks ** 1.07
+        self.cum = np.cumsum(p / p.sum())
+        for lang, syl in _SYL.items():
+            r = random.Random(hash(lang) % 1000 + seed)
+            seen, lst = set(), []
+            while len(lst) < vocab:
+                w = "".join(r.choice(syl) for _ in range(r.choice((2, 3, 3, 4, 4, 5))))
+                if w not in seen:
+                    seen.add(w)
+                    lst.append(w)
+            self.words[lang] = lst
+        self.stops = {lang: sorted(stop_words(lang)) for lang in _SYL}
+        self.nprng = np.random.default_rng(seed)
+
+    def text(self, lang: str, n_words: int) -> str:
+        idx = np.searchsorted(self.cum, self.nprng.random(n_words))
+        words = self.words[lang]
+        stops = self.stops[lang]
+        out = []
+        for i in idx.tolist():
+            if self.rnd.random() < 0.35:
+                out.append(stops[self.rnd.randrange(len(stops))])
+            out.append(words[min(i, len(words) - 1)])
+        return " ".join(out)
+
+    def record(self, rid: int, side: str) -> Record:
+        r = self.rnd
+        lang = ("en", "fr", "es")[rid % 3]
+        common = dict(id=rid, title=self.text(lang, r.randint(4, 10)), description=self.text(lang, r.randint(50, 500)),
+                      language=lang, policy_areas=frozenset(r.sample(POLICY_AREAS, r.randint(1, 2))),
+                      support_kinds=frozenset(r.sample(SUPPORT_KINDS, r.randint(1, 2))),
+                      delivery_languages=frozenset({lang} | set(r.sample(DELIVERY_LANGUAGES[:3], 1))))
+        if side == "need":
+            return Record(**common, member=r.choice(["KE", "SN", "PE", "VN", "BD", "HT"]),
+                          member_is_ldc=r.random() < 0.4, member_region=r.choice(REGIONS[:6]))
+        kind = r.choices(["all_developing", "ldc_only", "regions", "members"], [6, 2, 2, 1])[0]
+        return Record(**common, eligibility=kind, eligible_regions=frozenset(r.sample(REGIONS[:6], 2)),
+                      eligible_members=frozenset(r.sample(["KE", "SN", "PE", "VN", "BD", "HT"], 3)),
+                      capacity_left=None if r.random() < 0.8 else r.randint(0, 5),
+                      deadline=None if r.random() < 0.8 else TODAY + dt.timedelta(days=r.randint(-100, 300)))
+
+
+def pct(xs, q):
+    return float(np.percentile(np.asarray(xs) * 1000.0, q))
+
+
+def _naive_top10(eng: Engine, rec: Record, X_off):
+    """The naive path: transform + sklearn linear_kernel over the whole matrix + argsort."""
+    from sklearn.metrics.pairwise import linear_kernel
+    cols, vals, _ = eng.model.vector(rec)
+    q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, eng.model.size))
+    s = linear_kernel(q, X_off).ravel()
+    return np.argsort(-s, kind="stable")[:10]
+
+
+def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=print):
+    rows = []
+    corpus = Corpus(0)
+    big = None
+    for n in sizes:
+        t0 = time.perf_counter()
+        needs = [corpus.record(i, "need") for i in range(n)]
+        offs = [corpus.record(10_000_000 + i, "offering") for i in range(n)]
+        gen_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        eng = Engine().fit(needs, offs)
+        fit_s = time.perf_counter() - t0
+        log(f"  N={n}: generated in {gen_s:.1f}s, fitted in {fit_s:.1f}s, vocabulary {eng.model.size}")
+        del needs
+        queries = [corpus.record(20_000_000 + i, "need") for i in range(n_queries)]
+        # warm-up
+        for q in queries[:10]:
+            eng.propose_for_need(q, k=10, today=TODAY)
+        lat = []
+        for q in queries:
+            t = time.perf_counter()
+            eng.propose_for_need(q, k=10, today=TODAY)
+            lat.append(time.perf_counter() - t)
+        X_off = eng.sides["offering"].rows_matrix()
+        naive = []
+        for q in queries[: min(n_queries, 50)]:
+            t = time.perf_counter()
+            _naive_top10(eng, q, X_off)
+            naive.append(time.perf_counter() - t)
+        rows.append({"operation": "propose top-10, one new need", "N": n, "p50 ms": pct(lat, 50),
+                     "p95 ms": pct(lat, 95), "naive p95 ms": pct(naive, 95), "x faster": pct(naive, 95) / pct(lat, 95)})
+        log(f"    propose p95 {pct(lat, 95):.2f} ms (naive {pct(naive, 95):.2f} ms)")
+        mem = eng.memory_bytes()
+        rows.append({"operation": "index memory, bytes per document per side", "N": n,
+                     "p50 ms": mem["offering"] / n, "p95 ms": mem["need"] / n,
+                     "naive p95 ms": mem["model"] / (2 * n), "x faster": float("nan")})
+        # all pairs
+        if n <= 100_000:
+            t = time.perf_counter()
+            eng.all_pairs(k=10, today=TODAY, explain=False)
+            ap = time.perf_counter() - t
+            ap_explain = float("nan")
+            if n <= 10_000:
+                t = time.perf_counter()
+                eng.all_pairs(k=10, today=TODAY, explain=True)
+                ap_explain = time.perf_counter() - t
+            naive_ap = float("nan")
+            if n <= 10_000:
+                t = time.perf_counter()
+                from sklearn.metrics.pairwise import linear_kernel
+                X_need = eng.sides["need"].rows_matrix()
+                for a in range(0, n, 2000):      # naive, chunked so that it fits in memory
+                    S = linear_kernel(X_need[a:a + 2000], X_off)
+                    np.argpartition(-S, 10, axis=1)[:, :10]
+                naive_ap = time.perf_counter() - t
+            rows.append({"operation": "all-pairs top-10 (no explanations / with)", "N": n, "p50 ms": ap * 1000,
+                         "p95 ms": ap_explain * 1000, "naive p95 ms": naive_ap * 1000,
+                         "x faster": naive_ap / ap if naive_ap == naive_ap else float("nan")})
+            log(f"    all-pairs {ap:.2f}s (explained {ap_explain:.2f}s, naive {naive_ap:.2f}s)")
+            # upserts with stored proposals on both sides
+            ups = []
+            for i in range(100):
+                side = "need" if i % 2 else "offering"
+                rec = corpus.record(30_000_000 + i, side)
+                t = time.perf_counter()
+                eng.upsert(rec, side, today=TODAY)
+                ups.append(time.perf_counter() - t)
+            naive_up = []
+            for i in range(20):
+                rec = corpus.record(40_000_000 + i, "offering")
+                t = time.perf_counter()
+                from sklearn.metrics.pairwise import linear_kernel
+                cols, vals, _ = eng.model.vector(rec)
+                q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, eng.model.size))
+                linear_kernel(q, eng.sides["need"].rows_matrix())
+                naive_up.append(time.perf_counter() - t)
+            rows.append({"operation": "upsert one record + update stored proposals", "N": n,
+                         "p50 ms": pct(ups, 50), "p95 ms": pct(ups, 95), "naive p95 ms": pct(naive_up, 95),
+                         "x faster": pct(naive_up, 95) / pct(ups, 95)})
+            log(f"    upsert p95 {pct(ups, 95):.2f} ms")
+        # startup
+        with tempfile.TemporaryDirectory() as d:
+            eng.save(d)
+            code = ("import time,sys; t=time.perf_counter(); from matchmaker.engine import Engine; "
+                    "t1=time.perf_counter(); e=Engine.load(sys.argv[1]); t2=time.perf_counter(); "
+                    "print(t1-t, t2-t1)")
+            outs = []
+            for _ in range(3):
+                o = subprocess.run([sys.executable, "-c", code, d], capture_output=True, text=True, check=True)
+                outs.append([float(x) for x in o.stdout.split()])
+            imp = min(x[0] for x in outs)
+            load = min(x[1] for x in outs)
+            rows.append({"operation": "worker start-up: load saved index (import excluded / included)", "N": n,
+                         "p50 ms": load * 1000, "p95 ms": (load + imp) * 1000, "naive p95 ms": fit_s * 1000,
+                         "x faster": fit_s / load})
+            log(f"    load {load * 1000:.0f} ms (+ import {imp * 1000:.0f} ms)")
+        if n == max(sizes):
+            big = eng
+        else:
+            del eng
+        gc.collect()
+    if million and big is not None:
+        rows.extend(_million(big, corpus, n_queries, log))
+    return rows
+
+
+def _million(eng: Engine, corpus: Corpus, n_queries: int, log):
+    """1,000,000 offerings: the fitted 100k offering rows tiled 10x with new ids (a lighter corpus)."""
+    from matchmaker.engine.index import _Side
+    src = eng.sides["offering"]
+    X = src.rows_matrix()
+    reps = 1_000_000 // X.shape[0]
+    Xb = sp.vstack([X] * reps, format="csr")
+    n = Xb.shape[0]
+    s = _Side("offering", eng.model.size)
+    post = Xb.T.tocsr()
+    post.sort_indices()
+    s.p_indptr, s.p_indices, s.p_data = post.indptr.astype(np.int64), post.indices, post.data
+    s.n_main = n
+    s.ids = np.arange(50_000_000, 50_000_000 + n, dtype=np.int64)
+    s.alive = np.ones(n, bool)
+    s.row_of = {int(i): r for r, i in enumerate(s.ids)}
+    for k in s.FACETS:
+        s.f[k] = np.tile(src.f[k], reps)
+    s.members = {r + j * X.shape[0]: v for j in range(reps) for r, v in src.members.items()}
+    eng.sides["offering"] = s
+    queries = [corpus.record(60_000_000 + i, "need") for i in range(n_queries)]
+    for q in queries[:5]:
+        eng.propose_for_need(q, k=10, today=TODAY)
+    lat = []
+    for q in queries:
+        t = time.perf_counter()
+        eng.propose_for_need(q, k=10, today=TODAY)
+        lat.append(time.perf_counter() - t)
+    naive = []
+    for q in queries[:20]:
+        t = time.perf_counter()
+        _naive_top10(eng, q, Xb)
+        naive.append(time.perf_counter() - t)
+    log(f"  N=1,000,000 propose p95 {pct(lat, 95):.2f} ms (naive {pct(naive, 95):.2f})")
+    return [{"operation": "propose top-10, one new need (1M = 100k rows tiled)", "N": n, "p50 ms": pct(lat, 50),
+             "p95 ms": pct(lat, 95), "naive p95 ms": pct(naive, 95), "x faster": pct(naive, 95) / pct(lat, 95)}]
