@@ -54,14 +54,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    # A request that may write takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction
-    # that reads and then writes cannot wait for another worker's lock and fails with "database is locked".
+    # A request that may write takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction that
+    # reads and then writes cannot wait for another worker's lock and fails at once with "database is locked".
+    # Reads, and work outside a request (CLI, tests), start deferred so they never hold the write lock idle.
     from flask import has_request_context
 
-    if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
-        connection.exec_driver_sql("BEGIN")
-    else:
+    if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 def register_extensions(app: Flask) -> None:
