@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from wtforms.fields.choices import SelectChoice
 
 # UNCTAD eTrade for all policy areas; the legal framework is split into its five parts.
@@ -120,11 +121,12 @@ NEED_STATUS_LABELS: dict[str, object] = {
     "closed": _l("Closed"),
 }
 
+# A context of their own: in French an offering ("offre") is feminine and a need ("besoin") masculine.
 OFFERING_STATUS_LABELS: dict[str, object] = {
-    "draft": _l("Draft"),
-    "published": _l("Published"),
-    "expired": _l("Expired"),
-    "closed": _l("Closed"),
+    "draft": _lp("offering status", "Draft"),
+    "published": _lp("offering status", "Published"),
+    "expired": _lp("offering status", "Expired"),
+    "closed": _lp("offering status", "Closed"),
 }
 
 ROLE_LABELS: dict[str, object] = {
