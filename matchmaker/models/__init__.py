@@ -4,5 +4,7 @@ from matchmaker.models.audit import AuditEvent
 from matchmaker.models.members import Member, Organisation
 from matchmaker.models.needs import Need
 from matchmaker.models.offerings import Offering
+from matchmaker.models.tokens import ApiToken, ImportUpload
 
-__all__ = ["AuditEvent", "LoginAttempt", "Member", "Need", "Offering", "Organisation", "User", "UserSession"]
+__all__ = ["ApiToken", "AuditEvent", "ImportUpload", "LoginAttempt", "Member", "Need", "Offering", "Organisation", "User",
+           "UserSession"]

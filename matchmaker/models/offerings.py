@@ -41,6 +41,13 @@ class Offering(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # IATI: the activity this offering was imported from (re-imports update it) or is exported as.
+    iati_identifier: Mapped[str | None] = mapped_column(String(200), unique=True)
+    reporting_org_ref: Mapped[str | None] = mapped_column(String(100))
+    reporting_org_name: Mapped[str | None] = mapped_column(String(300))
+    iati_activity_status: Mapped[str | None] = mapped_column(String(2))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     organisation: Mapped[Organisation] = relationship()
