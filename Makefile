@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := wsgi.py
 
-.PHONY: run test bench install db demo clean
+.PHONY: run test bench install messages db demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP) install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
 
+# Compiled catalogues are built here, never committed: the .po files are the source, and compiling takes a second.
+# axe-core (the browser tests' accessibility checker) comes from npm when node is present; without it those tests skip.
 install: $(VENV)/.installed
+	$(VENV)/bin/pybabel -q compile -d translations
+	@if command -v npm >/dev/null 2>&1; then \
+		[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the axe-core accessibility checks will be skipped"; fi
+
+# After changing user-visible text: re-extract it, merge it into the catalogues, then translate what is new.
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k lazy_ngettext:1,2 \
+		--no-location --sort-output --project "TA Matchmaker" -o translations/messages.pot . >/dev/null
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching
 
 db: install
 	$(FLASK) db upgrade
@@ -43,4 +55,4 @@ bench: install
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts

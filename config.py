@@ -64,7 +64,15 @@ class Config:
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; sessions have their own timeouts
 
+    # Matching: a proposal needs at least this score; each need gets up to this many proposals,
+    # chosen from this many candidates. Measured on the demo data and the devset (see benchmarks/).
+    MATCH_THRESHOLD = float(os.environ.get("MATCH_THRESHOLD", "0.15"))
+    MATCH_PER_NEED = int(os.environ.get("MATCH_PER_NEED", "3"))
+    MATCH_CANDIDATES = int(os.environ.get("MATCH_CANDIDATES", "10"))
+
     BABEL_DEFAULT_LOCALE = "en"
+    # Absolute, so that the catalogues are found whatever the working directory (gunicorn, flask CLI, tests).
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     LANGUAGES = ("en", "fr", "es")
     PER_PAGE = 20
 
