@@ -128,10 +128,11 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.admin.views import bp as admin_bp
     from matchmaker.auth.views import bp as auth_bp
     from matchmaker.main.views import bp as main_bp
+    from matchmaker.matches.views import bp as matches_bp
     from matchmaker.needs.views import bp as needs_bp
     from matchmaker.offerings.views import bp as offerings_bp
 
-    for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, matches_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 
@@ -193,7 +194,7 @@ def register_template_helpers(app: Flask) -> None:
     from matchmaker import reference
     from matchmaker.permissions import can
 
-    from flask_babel import format_date, format_datetime
+    from flask_babel import format_date, format_datetime, format_decimal
 
     # Globals (not a context processor) so that imported macros see them too.
     app.jinja_env.globals.update(
@@ -201,6 +202,8 @@ def register_template_helpers(app: Flask) -> None:
         ref=reference,
         format_date=format_date,
         format_datetime=format_datetime,
+        format_decimal=format_decimal,
+        unread_count=unread_notifications,
     )
 
     @app.context_processor
@@ -210,6 +213,18 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("label")
     def label(code: str, vocabulary: str) -> str:
         return str(getattr(reference, vocabulary).get(code, code))
+
+
+def unread_notifications() -> int:
+    """Unread messages in the signed-in user's inbox (shown in the navigation)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return 0
+    from sqlalchemy import func, select
+
+    from matchmaker.models import Notification
+
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
 
 
 def register_commands(app: Flask) -> None:

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from flask import abort
 from flask_login import current_user
 
-from matchmaker.models import Need, Offering, User
+from matchmaker.models import Match, Need, Offering, User
 
 STAFF = ("facilitator", "admin")
 # Need statuses a partner may see (anonymised unless the member chose to be named).
@@ -24,6 +24,43 @@ def _is_partner_of(user: User, offering: Offering) -> bool:
         and user.organisation_id is not None
         and user.organisation_id == offering.organisation_id
     )
+
+
+def match_side(user: User, match: Match) -> str | None:
+    """Which party of the match this user acts for: 'need', 'offering' or None."""
+    if user.role == "delegate" and user.member_id is not None and user.member_id == match.need.member_id:
+        return "need"
+    if user.role == "partner" and user.organisation_id is not None and user.organisation_id == match.offering.organisation_id:
+        return "offering"
+    return None
+
+
+def _introduced_to(user: User, need: Need) -> bool:
+    """A partner whose organisation was introduced to this need (a facilitator approved a match)."""
+    if user.role != "partner" or user.organisation_id is None:
+        return False
+    from sqlalchemy import select
+
+    from matchmaker.extensions import db
+    from matchmaker.models.matches import CAPACITY_STATUSES
+
+    return db.session.scalar(
+        select(Match.id).join(Offering, Match.offering_id == Offering.id).where(
+            Match.need_id == need.id, Offering.organisation_id == user.organisation_id,
+            Match.status.in_(CAPACITY_STATUSES + ("declined", "closed_no_result"))).limit(1)) is not None
+
+
+def _view_match(user: User, match: Match) -> bool:
+    if user.role in STAFF:
+        return True
+    return match_side(user, match) is not None and match.is_introduced
+
+
+def _respond_match(user: User, match: Match) -> bool:
+    side = match_side(user, match)
+    if side is None or match.status != "approved":
+        return False
+    return (match.need_response if side == "need" else match.offering_response) == "pending"
 
 
 def _view_need(user: User, need: Need) -> bool:
@@ -51,13 +88,20 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "need.withdraw": _is_delegate_of,
     "need.screen": lambda u, n: u.role in STAFF,
     "need.close": lambda u, n: u.role in STAFF,
-    "need.see_member": lambda u, n: u.role in STAFF or _is_delegate_of(u, n) or bool(n.attributed),
+    "need.see_member": lambda u, n: u.role in STAFF or _is_delegate_of(u, n) or bool(n.attributed)
+    or _introduced_to(u, n),
     "offering.list": lambda u, _: True,
     "offering.create": lambda u, _: u.role == "partner" and u.organisation_id is not None,
     "offering.view": _view_offering,
     "offering.edit": _is_partner_of,
     "offering.publish": _is_partner_of,
     "offering.close": lambda u, o: _is_partner_of(u, o) or u.role in STAFF,
+    "match.review": lambda u, _=None: u.role in STAFF,
+    "match.view": _view_match,
+    "match.respond": _respond_match,
+    "match.progress": lambda u, m: u.role in STAFF or (match_side(u, m) is not None and m.is_introduced),
+    "match.mine": lambda u, _: u.role in ("delegate", "partner"),
+    "inbox.view": lambda u, _: True,
     "user.invite": lambda u, _: u.role in STAFF,
     "user.manage": lambda u, _: u.role == "admin",
     "organisation.manage": lambda u, _: u.role == "admin",

@@ -144,3 +144,46 @@ ACTION_LABELS: dict[str, object] = {
     "close": _l("Close"),
     "publish": _l("Publish"),
 }
+
+MATCH_STATUS_LABELS: dict[str, object] = {
+    "proposed": _l("Proposed"),
+    "approved": _l("Approved — parties introduced"),
+    "rejected": _l("Rejected"),
+    "accepted": _l("Accepted by both parties"),
+    "declined": _l("Declined"),
+    "meeting_held": _l("Meeting held"),
+    "agreement_reached": _l("Agreement reached"),
+    "in_delivery": _l("In delivery"),
+    "completed": _l("Completed"),
+    "closed_no_result": _l("Closed without result"),
+    "superseded": _l("Superseded"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+OUTCOME_LABELS: dict[str, object] = {
+    "did_not_take_place": _l("Did not take place"),
+    "insufficient_interest": _l("Insufficient interest"),
+    "informative": _l("Informative, no cooperation"),
+    "cooperation_possible": _l("Cooperation possible"),
+}
+
+RESPONSE_LABELS: dict[str, object] = {
+    "pending": _l("Waiting for an answer"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+}
+
+EXCLUSION_LABELS: dict[str, object] = {
+    "not_eligible": _l("the member is not eligible"),
+    "no_common_language": _l("no common language"),
+    "no_capacity": _l("no capacity left"),
+    "deadline_passed": _l("application deadline passed"),
+}
+
+PROGRESS_LABELS: dict[str, object] = {
+    "meeting_held": _l("Record the meeting and its outcome"),
+    "agreement": _l("Agreement reached"),
+    "delivery": _l("Delivery has started"),
+    "complete": _l("Completed"),
+    "close": _l("Close without result"),
+}

@@ -159,6 +159,18 @@ class Factory:
         return offering
 
 
+    def match(self, need: Need, offering: Offering, status: str = "proposed", score: float = 0.5, **kw):
+        from matchmaker.models import Match
+
+        values = dict(engine_version="test", origin="engine", terms=[["signature", score]],
+                      shared_facets={"delivery_languages": ["en"]})
+        values.update(kw)
+        match = Match(need=need, offering=offering, status=status, score=score, text_score=score, **values)
+        db.session.add(match)
+        db.session.commit()
+        return match
+
+
 @pytest.fixture
 def make(app, ctx):
     return Factory(app)

@@ -62,6 +62,24 @@ MATRIX = [
      row(LOGIN, 403, 403, 302, 403, 403, 403)),
     ("POST", "offerings.transition", "/offerings/{published_offering}/close", {},
      row(LOGIN, 403, 403, 302, 403, 302, 302)),
+    # Matches: a proposal awaiting review, and an approved one (an introduction) between the "own" parties.
+    ("GET", "matches.queue", "/matches/", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("POST", "matches.bulk_approve", "/matches/bulk-approve", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "matches.run", "/matches/run", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("GET", "matches.create", "/matches/new", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("POST", "matches.create", "/matches/new", {}, row(LOGIN, 403, 403, 403, 403, 422, 422)),
+    ("GET", "matches.detail", "/matches/{proposed_match}", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "matches.detail", "/matches/{approved_match}", None, row(LOGIN, 200, 403, 200, 403, 200, 200)),
+    ("GET", "matches.detail", "/matches/99999", None, row(LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "matches.decide", "/matches/{proposed_match}/decide", {"action": "reject", "reason": "Not a fit"},
+     row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "matches.respond", "/matches/{approved_match}/respond", {"answer": "accept"},
+     row(LOGIN, 302, 403, 302, 403, 403, 403)),
+    ("POST", "matches.follow_up", "/matches/{approved_match}/progress", {"action": "meeting_held"},
+     row(LOGIN, 302, 403, 302, 403, 302, 302)),
+    ("GET", "matches.mine", "/matches/mine", None, row(LOGIN, 200, 200, 200, 200, 403, 403)),
+    ("GET", "matches.inbox", "/inbox", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("POST", "matches.mark_read", "/inbox/read", {}, row(LOGIN, 302, 302, 302, 302, 302, 302)),
     # Administration.
     ("GET", "admin.users", "/admin/users", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("GET", "admin.invite", "/admin/users/invite", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
@@ -93,6 +111,7 @@ def test_every_route_is_in_the_matrix(app):
 def world(make):
     """Two members, two organisations, one user per role, and records in several states."""
     own_org, other_org = make.organisation("OWN"), make.organisation("OTHER")
+    published = make.offering(own_org, "published")
     users = {
         "delegate_own": make.user("delegate", member="BJ"),
         "delegate_other": make.user("delegate", member="SN"),
@@ -105,8 +124,10 @@ def world(make):
         "open_need": make.need("BJ", "open").id,
         "draft_need": make.need("BJ", "draft").id,
         "submitted_need": make.need("BJ", "submitted").id,
-        "published_offering": make.offering(own_org, "published").id,
+        "published_offering": published.id,
         "draft_offering": make.offering(own_org, "draft").id,
+        "proposed_match": make.match(make.need("BJ", "open"), published, "proposed").id,
+        "approved_match": make.match(make.need("BJ", "matched"), published, "approved").id,
         "own_delegate": users["delegate_own"].id,
         "own_org": own_org.id,
     }

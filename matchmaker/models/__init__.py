@@ -1,10 +1,11 @@
 """The data model, one module per aggregate; importing this package registers every table."""
 from matchmaker.models.accounts import LoginAttempt, User, UserSession
 from matchmaker.models.audit import AuditEvent
+from matchmaker.models.matches import Match, MatchingRun, Notification
 from matchmaker.models.members import Member, Organisation
 from matchmaker.models.needs import Need
 from matchmaker.models.offerings import Offering
 from matchmaker.models.tokens import ApiToken, ImportUpload
 
-__all__ = ["ApiToken", "AuditEvent", "ImportUpload", "LoginAttempt", "Member", "Need", "Offering", "Organisation", "User",
-           "UserSession"]
+__all__ = ["ApiToken", "AuditEvent", "ImportUpload", "LoginAttempt", "Match", "MatchingRun", "Member", "Need",
+           "Notification", "Offering", "Organisation", "User", "UserSession"]

@@ -91,3 +91,8 @@ def transition(actor: User, need: Need, action: str, reason: str | None = None) 
     elif action == "return":
         need.screening_comment = reason
     record(actor, f"need.{action}", need, reason=reason, **{"from": previous, "to": target})
+    if action == "open":
+        # Proposals for the newly opened need, from the kept-current index (one query, no refit).
+        from matchmaker.services.matching import propose_for_need
+
+        propose_for_need(need, actor)

@@ -90,3 +90,7 @@ def transition(actor: User, offering: Offering, action: str, today: date, reason
         offering.closed_at = utcnow()
     record(actor, f"offering.{action}", offering, reason=(reason or "").strip() or None,
            **{"from": previous, "to": target})
+    if action == "publish":
+        from matchmaker.services.matching import propose_for_offering
+
+        propose_for_offering(offering, actor, today=today)

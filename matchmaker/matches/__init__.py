@@ -1,0 +1,1 @@
+"""Matches: the facilitators' review queue, the match page, the parties' answers, and the inbox."""

@@ -1,0 +1,270 @@
+"""Pages for matches: the review queue, the match page, decisions, answers, follow-up, and the inbox."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import String, case, cast, func, select, update
+
+from matchmaker.errors import DomainError
+from matchmaker.extensions import db
+from matchmaker.matches.forms import (
+    BulkApproveForm, DecisionForm, ManualMatchForm, ProgressForm, QueueFilterForm, RespondForm,
+)
+from matchmaker.matches.highlight import highlight
+from matchmaker.models import AuditEvent, Match, Member, Need, Notification, Offering
+from matchmaker.models.base import utcnow
+from matchmaker.permissions import match_side, require
+from matchmaker.reference import (
+    MATCH_STATUS_LABELS, OUTCOME_LABELS, PROGRESS_LABELS, RESPONSE_LABELS, options,
+)
+from matchmaker.services import matches as match_service
+from matchmaker.services import matching
+from matchmaker.utils import load_or_404, page_arg
+
+bp = Blueprint("matches", __name__)
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    if error.status_code == 403:
+        abort(403)
+    flash(error.message, "error")
+
+
+@bp.get("/matches/")
+@login_required
+def queue():
+    require("match.review")
+    form = QueueFilterForm(request.args)
+    query = select(Match).join(Need, Match.need_id == Need.id).join(Member, Need.member_id == Member.id)
+    sort = "score"
+    # The queue opens on what waits for a decision; "Any" (an empty value) lists every status.
+    status = request.args.get("status", "proposed")
+    status = status if status in MATCH_STATUS_LABELS else ""
+    if form.validate():
+        data = form.data
+        if data["policy_area"]:
+            query = query.where(cast(Need.policy_areas, String).contains(f'"{data["policy_area"]}"'))
+        if data["region"]:
+            query = query.where(Member.region == data["region"])
+        if data["ldc"]:
+            query = query.where(Member.is_ldc.is_(data["ldc"] == "yes"))
+        if data["language"]:
+            query = query.where(Need.language == data["language"])
+        if data["min_score"] is not None:
+            query = query.where(Match.score >= float(data["min_score"]))
+        if data["max_score"] is not None:
+            query = query.where(Match.score <= float(data["max_score"]))
+        if data["age"] is not None:
+            query = query.where(Match.created_at <= datetime.now(timezone.utc) - timedelta(days=data["age"]))
+        sort = data["sort"] or "score"
+    if status in MATCH_STATUS_LABELS:
+        query = query.where(Match.status == status)
+    order = {
+        "score": (Match.score.desc(), Match.id),
+        "oldest": (Match.created_at, Match.id),
+        "newest": (Match.created_at.desc(), Match.id.desc()),
+        "ldc": (Member.is_ldc.desc(), Match.score.desc(), Match.id),
+    }[sort if sort in ("score", "oldest", "newest", "ldc") else "score"]
+    page = db.paginate(query.order_by(*order), page=page_arg(), per_page=25, error_out=False)
+    counts = dict(db.session.execute(select(Match.status, func.count(Match.id)).group_by(Match.status)).all())
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("matches/queue.html", form=form, page=page, counts=counts, args=args,
+                           status_labels=MATCH_STATUS_LABELS, bulk=BulkApproveForm(), current_status=status)
+
+
+@bp.post("/matches/bulk-approve")
+@login_required
+def bulk_approve():
+    require("match.review")
+    form = BulkApproveForm()
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit() and len(v) < 10]
+    if not form.validate() or not ids:
+        flash(_("Tick at least one proposal to approve."), "error")
+        return redirect(url_for("matches.queue"))
+    approved, refused = 0, []
+    for match_id in ids:
+        match = db.session.get(Match, match_id)
+        if match is None:
+            continue
+        try:
+            with db.session.begin_nested():
+                match_service.approve(current_user, match, reason=form.reason.data)
+            approved += 1
+        except DomainError as error:
+            refused.append(f"#{match_id}: {error.message}")
+    db.session.commit()
+    flash(_("%(n)d proposals approved; the parties were notified.", n=approved), "success")
+    for line in refused:
+        flash(line, "error")
+    return redirect(url_for("matches.queue"))
+
+
+@bp.post("/matches/run")
+@login_required
+def run():
+    require("match.review")
+    ids = [int(v) for v in request.form.getlist("need_ids") if v.isdigit() and len(v) < 10] or None
+    result = matching.run_matching(current_user, need_ids=ids)
+    db.session.commit()
+    flash(_("Matching ran over %(needs)d needs: %(new)d new proposals, %(updated)d refreshed, %(superseded)d "
+            "superseded; %(none)d needs got no proposal.", needs=result.needs, new=result.proposed,
+            updated=result.updated, superseded=result.superseded, none=len(result.without_proposal)), "success")
+    if ids and len(ids) == 1:
+        return redirect(url_for("needs.detail", need_id=ids[0]))
+    return redirect(url_for("matches.queue"))
+
+
+@bp.route("/matches/new", methods=["GET", "POST"])
+@login_required
+def create():
+    require("match.review")
+    form = ManualMatchForm()
+    needs = db.session.scalars(select(Need).where(Need.status.in_(("open", "matched", "in_progress")))
+                               .order_by(Need.id)).all()
+    offerings = db.session.scalars(select(Offering).where(Offering.status == "published").order_by(Offering.id)).all()
+    form.need.choices = options((str(n.id), f"#{n.id} {n.title}") for n in needs)
+    form.offering.choices = options((str(o.id), f"#{o.id} {o.organisation.acronym}: {o.title}") for o in offerings)
+    if request.method == "GET":
+        form.need.data = request.args.get("need", "")
+        form.offering.data = request.args.get("offering", "")
+    if form.validate_on_submit():
+        try:
+            match = match_service.create_manual(current_user, db.session.get(Need, int(form.need.data)),
+                                                db.session.get(Offering, int(form.offering.data)), form.reason.data)
+        except DomainError as error:
+            _fail(error)
+        else:
+            db.session.commit()
+            flash(_("The match was created by hand. Review and approve it when ready."), "success")
+            return redirect(url_for("matches.detail", match_id=match.id))
+    return render_template("matches/new.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.get("/matches/<int:match_id>")
+@login_required
+def detail(match_id: int):
+    match = load_or_404(Match, match_id, "match.view")
+    timeline = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "match",
+                                                           AuditEvent.object_id == match.id)
+                                  .order_by(AuditEvent.at, AuditEvent.id)).all()
+    side = match_side(current_user, match)
+    contacts = []
+    if match.is_introduced and (side is not None or current_user.role in ("facilitator", "admin")):
+        contacts = match_service.party_users(match)
+    return render_template(
+        "matches/detail.html", match=match, timeline=timeline, side=side, contacts=contacts,
+        need_html=highlight(match.need.description, match.need.language, match.terms),
+        offering_html=highlight(match.offering.description, match.offering.language, match.terms),
+        status_labels=MATCH_STATUS_LABELS, outcome_labels=OUTCOME_LABELS, response_labels=RESPONSE_LABELS,
+        progress_labels=PROGRESS_LABELS, progress_steps=[a for a, (src, _t) in match_service.PROGRESS.items()
+                                                         if match.status in src],
+        decision=DecisionForm(), respond=RespondForm(), progress_form=ProgressForm(), today=date.today(),
+    )
+
+
+@bp.post("/matches/<int:match_id>/decide")
+@login_required
+def decide(match_id: int):
+    match = load_or_404(Match, match_id, "match.review")
+    form = DecisionForm()
+    if not form.validate():
+        flash(_("Choose a valid decision."), "error")
+        return redirect(url_for("matches.detail", match_id=match_id))
+    try:
+        if form.action.data == "approve":
+            match_service.approve(current_user, match, reason=form.reason.data)
+            message = _("Approved: both parties have been introduced and notified.")
+        elif form.action.data == "reject":
+            match_service.reject(current_user, match, form.reason.data)
+            message = _("Rejected.")
+        else:
+            match_service.withdraw(current_user, match, form.reason.data)
+            message = _("Withdrawn.")
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("matches.detail", match_id=match_id))
+
+
+@bp.post("/matches/<int:match_id>/respond")
+@login_required
+def respond(match_id: int):
+    match = load_or_404(Match, match_id, "match.view")
+    form = RespondForm()
+    if not form.validate():
+        flash(_("Choose to accept or decline."), "error")
+        return redirect(url_for("matches.detail", match_id=match_id))
+    try:
+        match_service.respond(current_user, match, form.answer.data == "accept", form.note.data)
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(_("Thank you: your answer was recorded and the other party was told."), "success")
+    return redirect(url_for("matches.detail", match_id=match_id))
+
+
+@bp.post("/matches/<int:match_id>/progress")
+@login_required
+def follow_up(match_id: int):
+    match = load_or_404(Match, match_id, "match.progress")
+    form = ProgressForm()
+    if not form.validate():
+        flash(_("Choose a valid step."), "error")
+        return redirect(url_for("matches.detail", match_id=match_id))
+    try:
+        match_service.progress(current_user, match, form.action.data, form.outcome.data or None, form.note.data)
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(_("Recorded."), "success")
+    return redirect(url_for("matches.detail", match_id=match_id))
+
+
+@bp.get("/matches/mine")
+@login_required
+def mine():
+    require("match.mine")
+    query = select(Match).join(Need, Match.need_id == Need.id).join(Offering, Match.offering_id == Offering.id)
+    if current_user.role == "delegate":
+        query = query.where(Need.member_id == current_user.member_id)
+    else:
+        query = query.where(Offering.organisation_id == current_user.organisation_id)
+    visible = ("approved", "accepted", "declined", "meeting_held", "agreement_reached", "in_delivery", "completed",
+               "closed_no_result")
+    query = query.where(Match.status.in_(visible))
+    # What needs an answer first, then what is going on, then what is over.
+    rank = case((Match.status == "approved", 0), (Match.status.in_(("accepted", "meeting_held",
+                                                                     "agreement_reached", "in_delivery")), 1),
+                else_=2)
+    matches = db.session.scalars(query.order_by(rank, Match.updated_at.desc(), Match.id.desc())).all()
+    return render_template("matches/mine.html", matches=matches, status_labels=MATCH_STATUS_LABELS,
+                           response_labels=RESPONSE_LABELS, side=lambda m: match_side(current_user, m))
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():
+    require("inbox.view")
+    query = select(Notification).where(Notification.user_id == current_user.id).order_by(
+        Notification.created_at.desc(), Notification.id.desc())
+    page = db.paginate(query, page=page_arg(), per_page=30, error_out=False)
+    return render_template("inbox/index.html", page=page)
+
+
+@bp.post("/inbox/read")
+@login_required
+def mark_read():
+    require("inbox.view")
+    db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
+                                                  Notification.read_at.is_(None)).values(read_at=utcnow()))
+    db.session.commit()
+    flash(_("All messages marked as read."), "info")
+    return redirect(url_for("matches.inbox"))
