@@ -134,6 +134,9 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, matches_bp, admin_bp):
         app.register_blueprint(blueprint)
+    from matchmaker.api.views import init_api
+
+    init_api(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -107,6 +107,15 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "organisation.manage": lambda u, _: u.role == "admin",
     "member.view": lambda u, _: u.role in STAFF,
     "audit.view": lambda u, _: u.role in STAFF,
+    "api_token.create": lambda u, _: True,
+    "api_token.revoke": lambda u, t: t.user_id == u.id,
+    # Imports: partners bring their organisation's offerings; delegates their member's needs, and facilitators
+    # the needs of a member on its behalf (as drafts the delegation reviews and submits).
+    "offering.import": lambda u, _: u.role == "partner" and u.organisation_id is not None,
+    "need.import": lambda u, m: (u.role == "delegate" and m is not None and u.member_id == m.id)
+    or (u.role in STAFF and m is not None),
+    "export.needs": lambda u, _: True,
+    "export.offerings": lambda u, _: True,
 }
 
 # Roles each inviter may give.

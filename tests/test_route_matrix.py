@@ -95,6 +95,32 @@ MATRIX = [
      row(LOGIN, 403, 403, 403, 403, 403, 422)),
     ("GET", "admin.members", "/admin/members", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("GET", "admin.audit", "/admin/audit", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    # API tokens on the account page: the token belongs to the "own" delegate.
+    ("POST", "auth.create_api_token", "/account/tokens", {}, row(LOGIN, 422, 422, 422, 422, 422, 422)),
+    ("POST", "auth.revoke_api_token", "/account/tokens/{own_token}/revoke", {},
+     row(LOGIN, 302, 403, 403, 403, 403, 403)),
+    # The JSON API reads no cookie: a signed-in browser is as anonymous as anyone without a token (tests/test_api.py
+    # checks the roles with tokens). Its description and documentation are public.
+    ("GET", "api-docs.openapi_json", "/api/v1/openapi.json", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "api_pages.docs", "/api/v1/docs", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "api.me", "/api/v1/me", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.members", "/api/v1/members", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.policy_areas", "/api/v1/policy-areas", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.vocabularies", "/api/v1/vocabularies", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.list_offerings", "/api/v1/offerings", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("POST", "api.create_offering", "/api/v1/offerings", {}, row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.get_offering", "/api/v1/offerings/{published_offering}", None,
+     row(401, 401, 401, 401, 401, 401, 401)),
+    ("PATCH", "api.update_offering", "/api/v1/offerings/{published_offering}", {},
+     row(401, 401, 401, 401, 401, 401, 401)),
+    ("POST", "api.transition_offering", "/api/v1/offerings/{draft_offering}/transitions", {},
+     row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.list_needs", "/api/v1/needs", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("POST", "api.create_need", "/api/v1/needs", {}, row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.get_need", "/api/v1/needs/{open_need}", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("PATCH", "api.update_need", "/api/v1/needs/{open_need}", {}, row(401, 401, 401, 401, 401, 401, 401)),
+    ("POST", "api.transition_need", "/api/v1/needs/{draft_need}/transitions", {},
+     row(401, 401, 401, 401, 401, 401, 401)),
 ]
 
 
@@ -105,6 +131,14 @@ def test_every_route_is_in_the_matrix(app):
     covered = {(method, endpoint) for method, endpoint, *_ in MATRIX}
     assert routes - covered == set(), "routes missing from the matrix"
     assert covered - routes == set(), "matrix names routes that do not exist"
+
+
+def _token_of(user) -> int:
+    from matchmaker.api.tokens import create_token
+
+    token, _secret = create_token(user, "matrix")
+    db.session.commit()
+    return token.id
 
 
 @pytest.fixture
@@ -130,6 +164,7 @@ def world(make):
         "approved_match": make.match(make.need("BJ", "matched"), published, "approved").id,
         "own_delegate": users["delegate_own"].id,
         "own_org": own_org.id,
+        "own_token": _token_of(users["delegate_own"]),
     }
     return {"users": {k: v.email for k, v in users.items()}, "ids": ids}
 
@@ -144,7 +179,7 @@ def test_route_role(app, world, index, role):
     if role != "anon":
         assert login(client, world["users"][role]).status_code == 302
     url = template.format(**world["ids"])
-    with (client.get(url) if method == "GET" else client.post(url, data=data)) as response:
+    with client.open(url, method=method, data=data) as response:
         if expected[role] == LOGIN:
             assert response.status_code == 302
             assert response.headers["Location"].startswith("/login")

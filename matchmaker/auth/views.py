@@ -142,5 +142,64 @@ def account():
                 db.session.commit()
                 flash(_("Your password was changed. Other devices have been signed out."), "success")
                 return redirect(url_for("auth.account"))
+    return _account_page(profile, password, status)
+
+
+def _account_page(profile=None, password=None, status: int = 200, token_form=None, new_secret: str | None = None):
+    from matchmaker.api.forms import ApiTokenForm, RevokeTokenForm
+    from matchmaker.api.tokens import tokens_of
+
+    if profile is None:
+        profile = ProfileForm(obj=current_user, prefix="profile")
+    if password is None:
+        password = ChangePasswordForm(prefix="password")
     return render_template("auth/account.html", profile=profile, password=password,
-                           mail_configured=bool(current_app.config.get("MAIL_SERVER"))), status
+                           mail_configured=bool(current_app.config.get("MAIL_SERVER")),
+                           token_form=token_form or ApiTokenForm(prefix="token", formdata=None),
+                           revoke_form=RevokeTokenForm(), tokens=tokens_of(current_user), new_secret=new_secret), status
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_api_token():
+    """Create a personal API token; its secret is shown on this one page and never again."""
+    from matchmaker.api.forms import ApiTokenForm
+    from matchmaker.api.tokens import create_token
+    from matchmaker.errors import DomainError
+
+    form = ApiTokenForm(prefix="token")
+    if form.validate():
+        try:
+            _token, secret = create_token(current_user._get_current_object(), form.name.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            # Rendered, not redirected: the secret must not travel through the session cookie or a URL.
+            response = _account_page(new_secret=secret, status=201)
+            return response
+    return _account_page(token_form=form, status=422)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int):
+    from matchmaker.api.forms import RevokeTokenForm
+    from matchmaker.api.tokens import revoke_token
+    from matchmaker.errors import DomainError
+    from matchmaker.models import ApiToken
+    from matchmaker.utils import load_or_404
+
+    token = load_or_404(ApiToken, token_id, "api_token.revoke")
+    if RevokeTokenForm().validate():
+        try:
+            revoke_token(current_user._get_current_object(), token)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The token “%(name)s” was revoked; programs using it are refused from now on.",
+                    name=token.name), "success")
+    return redirect(url_for("auth.account"))

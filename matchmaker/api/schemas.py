@@ -1,0 +1,264 @@
+"""Marshmallow schemas of the API: strict types in, the same shapes out; the OpenAPI description is made from them."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate, validates_schema
+
+from matchmaker.reference import (
+    BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, NEED_STATUS_LABELS, OFFERING_STATUS_LABELS, POLICY_AREAS,
+    PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
+)
+from matchmaker.services.needs import TRANSITIONS as NEED_TRANSITIONS
+from matchmaker.services.offerings import TRANSITIONS as OFFERING_TRANSITIONS
+
+# No control characters other than tab, newline and carriage return (PostgreSQL refuses NUL outright).
+NO_CONTROL = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
+                             error=_l("Remove the invisible control characters from this text."))
+
+
+class StrictBoolean(fields.Boolean):
+    """true or false, and nothing else (not 1, not "yes")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: no strings, no floats, and no booleans (which Python counts as integers)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def text(min_length: int = 0, max_length: int = 200, **kwargs) -> fields.String:
+    return fields.String(validate=[validate.Length(min=min_length, max=max_length), NO_CONTROL], **kwargs)
+
+
+def codes(vocabulary: dict, minimum: int = 0, **kwargs) -> fields.List:
+    return fields.List(fields.String(validate=validate.OneOf(list(vocabulary))),
+                       validate=validate.Length(min=minimum, max=len(vocabulary)), **kwargs)
+
+
+class Strict(ma.Schema):
+    """Unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ErrorSchema(ma.Schema):
+    error = fields.String(required=True, metadata={"description": "The HTTP status name"})
+    message = fields.String(required=True, metadata={"description": "What went wrong, for a person"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Messages per field (400 and 422)"})
+
+
+# ---- reference data -------------------------------------------------------------------------------------------
+
+class VocabularyItemSchema(ma.Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class MemberSchema(ma.Schema):
+    code = fields.String(required=True)
+    name_en = fields.String(required=True)
+    name_fr = fields.String(required=True)
+    name_es = fields.String(required=True)
+    wto_status = fields.String(required=True)
+    is_ldc = fields.Boolean(required=True)
+    is_developing = fields.Boolean(required=True)
+    region = fields.String(required=True)
+
+
+class OrganisationRefSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    acronym = fields.String(required=True)
+
+
+class MeSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    role = fields.String(required=True)
+    member = fields.String(allow_none=True, metadata={"description": "ISO code of the member a delegate acts for"})
+    organisation = fields.Nested(OrganisationRefSchema, allow_none=True)
+
+
+# ---- pagination and filters --------------------------------------------------------------------------------------
+
+class PageArgs(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class OfferingFilterArgs(PageArgs):
+    q = text(max_length=200)
+    status = fields.String(validate=validate.OneOf(list(OFFERING_STATUS_LABELS)))
+    policy_area = fields.String(validate=validate.OneOf(list(POLICY_AREAS)))
+    language = fields.String(validate=validate.OneOf(list(DELIVERY_LANGUAGES)),
+                             metadata={"description": "A delivery language"})
+    organisation = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    mine = fields.Boolean(truthy={"true"}, falsy={"false"},
+                          metadata={"description": "Only my organisation's offerings (true or false)"})
+
+
+class NeedFilterArgs(PageArgs):
+    q = text(max_length=200)
+    status = fields.String(validate=validate.OneOf(list(NEED_STATUS_LABELS)))
+    policy_area = fields.String(validate=validate.OneOf(list(POLICY_AREAS)))
+    region = fields.String(validate=validate.OneOf(list(REGIONS)))
+    language = fields.String(validate=validate.OneOf(list(TEXT_LANGUAGES)))
+
+
+class PaginationSchema(ma.Schema):
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+# ---- offerings -----------------------------------------------------------------------------------------------------
+
+class OfferingInSchema(Strict):
+    """A new offering (saved as a draft), or the fields to change with PATCH."""
+
+    title = text(5, 200, required=True)
+    description = text(30, 10000, required=True)
+    language = fields.String(required=True, validate=validate.OneOf(list(TEXT_LANGUAGES)))
+    policy_areas = codes(POLICY_AREAS, 1, required=True)
+    support_kinds = codes(SUPPORT_KINDS, 1, required=True)
+    delivery_languages = codes(DELIVERY_LANGUAGES, 1, required=True)
+    beneficiaries = codes(BENEFICIARIES)
+    eligibility = fields.String(validate=validate.OneOf(list(ELIGIBILITY)))
+    eligible_regions = codes(REGIONS)
+    eligible_members = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
+                                   validate=validate.Length(max=200),
+                                   metadata={"description": "ISO codes of WTO members (see /members)"})
+    capacity = StrictInteger(allow_none=True, validate=validate.Range(min=1, max=10000))
+    deadline = fields.Date(allow_none=True)
+    contact_name = text(0, 120, allow_none=True)
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+
+    @validates_schema
+    def check_eligibility(self, data, **kwargs):
+        if data.get("eligibility") == "regions" and not data.get("eligible_regions"):
+            raise ma.ValidationError(_l("Choose at least one region, or another kind of eligibility."),
+                                     "eligible_regions")
+        if data.get("eligibility") == "members" and not data.get("eligible_members"):
+            raise ma.ValidationError(_l("Choose at least one member, or another kind of eligibility."),
+                                     "eligible_members")
+
+
+class OfferingPatchSchema(OfferingInSchema):
+    version = StrictInteger(validate=validate.Range(min=1, max=2**31 - 1),
+                            metadata={"description": "The version you read; a newer stored version gives 409"})
+
+
+class OfferingSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    organisation = fields.Nested(OrganisationRefSchema, required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    language = fields.String(required=True)
+    policy_areas = fields.List(fields.String(), required=True)
+    support_kinds = fields.List(fields.String(), required=True)
+    delivery_languages = fields.List(fields.String(), required=True)
+    beneficiaries = fields.List(fields.String(), required=True)
+    eligibility = fields.String(required=True)
+    eligible_regions = fields.List(fields.String(), required=True)
+    eligible_members = fields.List(fields.String(), required=True)
+    capacity = fields.Integer(allow_none=True, required=True)
+    deadline = fields.Date(allow_none=True, required=True)
+    contact_name = fields.String(allow_none=True, required=True)
+    contact_email = fields.String(allow_none=True, required=True)
+    status = fields.String(required=True, metadata={"description": "draft, published or closed"})
+    display_status = fields.String(required=True, metadata={"description": "as shown: published turns expired "
+                                                                           "after the deadline"})
+    iati_identifier = fields.String(allow_none=True, required=True)
+    start_date = fields.Date(allow_none=True, required=True)
+    end_date = fields.Date(allow_none=True, required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    published_at = fields.DateTime(allow_none=True, required=True)
+    version = fields.Integer(required=True)
+
+
+class OfferingPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(OfferingSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class OfferingTransitionSchema(Strict):
+    action = fields.String(required=True, validate=validate.OneOf(list(OFFERING_TRANSITIONS)))
+    reason = text(0, 2000, allow_none=True)
+
+
+# ---- needs ---------------------------------------------------------------------------------------------------------
+
+class NeedInSchema(Strict):
+    title = text(5, 200, required=True)
+    description = text(30, 10000, required=True)
+    language = fields.String(required=True, validate=validate.OneOf(list(TEXT_LANGUAGES)))
+    policy_areas = codes(POLICY_AREAS, 1, required=True)
+    support_kinds = codes(SUPPORT_KINDS, 1, required=True)
+    delivery_languages = codes(DELIVERY_LANGUAGES, 1, required=True)
+    beneficiaries = codes(BENEFICIARIES)
+    start_date = fields.Date(allow_none=True)
+    end_date = fields.Date(allow_none=True)
+    priority = fields.String(validate=validate.OneOf(list(PRIORITIES)))
+    attributed = StrictBoolean(metadata={"description": "Partners may see the member's name before a match"})
+
+    @validates_schema
+    def check_dates(self, data, **kwargs):
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            raise ma.ValidationError(_l("The end date must be after the start date."), "end_date")
+
+
+class NeedPatchSchema(NeedInSchema):
+    version = StrictInteger(validate=validate.Range(min=1, max=2**31 - 1),
+                            metadata={"description": "The version you read; a newer stored version gives 409"})
+
+
+class NeedSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    member = fields.String(allow_none=True, required=True,
+                           metadata={"description": "ISO code of the member; null when it is not to be named"})
+    member_name = fields.String(allow_none=True, required=True)
+    region = fields.String(required=True)
+    is_ldc = fields.Boolean(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    language = fields.String(required=True)
+    policy_areas = fields.List(fields.String(), required=True)
+    support_kinds = fields.List(fields.String(), required=True)
+    delivery_languages = fields.List(fields.String(), required=True)
+    beneficiaries = fields.List(fields.String(), required=True)
+    start_date = fields.Date(allow_none=True, required=True)
+    end_date = fields.Date(allow_none=True, required=True)
+    priority = fields.String(required=True)
+    status = fields.String(required=True)
+    attributed = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    version = fields.Integer(required=True)
+
+
+class NeedPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(NeedSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class NeedTransitionSchema(Strict):
+    action = fields.String(required=True, validate=validate.OneOf(list(NEED_TRANSITIONS)))
+    reason = text(0, 2000, allow_none=True)

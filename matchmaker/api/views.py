@@ -1,0 +1,456 @@
+"""The /api/v1/ endpoints: the same services, roles and object rules as the web pages, behind personal tokens."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint as FlaskBlueprint
+from flask import Flask, current_app, g, render_template, request
+from flask_babel import gettext as _
+from flask_smorest import Api, Blueprint, abort
+from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from matchmaker.api import schemas
+from matchmaker.api.tokens import user_for_token
+from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
+from matchmaker.extensions import csrf, db
+from matchmaker.models import Member, Need, Offering
+from matchmaker.needs.views import json_list_contains, visible_needs_query
+from matchmaker.offerings.views import visible_offerings_query
+from matchmaker.permissions import can
+from matchmaker.reference import (
+    BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
+)
+from matchmaker.services import needs as needs_service
+from matchmaker.services import offerings as offerings_service
+from matchmaker.utils import MAX_ID
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1",
+               description="Offerings, needs and reference data, with a personal API token.")
+# The human-readable documentation, rendered on the server from the OpenAPI description.
+pages = FlaskBlueprint("api_pages", __name__, url_prefix="/api/v1")
+
+ERRORS = {
+    400: "The request body is not valid JSON.",
+    401: "No valid API token: send 'Authorization: Bearer <token>' with a token from your account page.",
+    403: "Your role or organisation may not do this to this record.",
+    404: "There is no such record.",
+    409: "The record is not in a state where this can be done, or it changed since you read it.",
+    422: "Some fields are missing or invalid; see the messages per field.",
+}
+
+
+class MatchmakerApi(Api):
+    """flask-smorest's Api, without its app-wide error handler: the web pages keep their HTML error pages."""
+
+    ERROR_SCHEMA = schemas.ErrorSchema
+
+    def _register_error_handlers(self):
+        pass
+
+
+def init_api(app: Flask) -> None:
+    """Configure the OpenAPI description and register the API and its documentation page."""
+    app.config.setdefault("API_TITLE", "TA Matchmaker API")
+    app.config.setdefault("API_VERSION", "1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": "Partner organisations keep their programmes in their own systems: this API lets "
+                                "them create, update, publish and close offerings, and read the open needs that "
+                                "fit them (anonymised as on the web). Delegates manage their member's needs. "
+                                "Authenticate with a personal token created on the account page: "
+                                "`Authorization: Bearer <token>`."},
+        "security": [{"bearerAuth": []}],
+        "servers": [{"url": "/"}],
+    })
+    api = MatchmakerApi(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(bp)
+    # The API reads no cookie: a request is authenticated by its token alone, so a forged cross-site request
+    # carries no credentials and CSRF tokens have nothing to protect.
+    csrf.exempt(bp)
+    app.register_blueprint(pages)
+    app.extensions["matchmaker-api"] = api
+
+
+# ---- authentication and errors -------------------------------------------------------------------------------
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs/marshmallow messages ({"json": {"field": {0: [...]}}}) as {"field.0": [...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if not prefix and key in ("json", "query", "path", "form", "headers"):
+                name = ""
+            elif key == "_schema":
+                name = prefix or "body"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            for field, texts in _flatten(value, name).items():
+                flat.setdefault(field, []).extend(texts)
+    elif isinstance(messages, (list, tuple)):
+        for item in messages:
+            if isinstance(item, (dict, list, tuple)):
+                for field, texts in _flatten(item, prefix).items():
+                    flat.setdefault(field, []).extend(texts)
+            else:
+                flat.setdefault(prefix or "body", []).append(str(item))
+    else:
+        flat.setdefault(prefix or "body", []).append(str(messages))
+    return flat
+
+
+def error_response(status: int, message: str | None = None, errors: dict | None = None):
+    body: dict[str, Any] = {"error": HTTP_STATUS_CODES.get(status, "Error"),
+                            "message": str(message or _(ERRORS.get(status, "Error.")))}
+    if errors:
+        body["errors"] = errors
+    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else {}
+    return body, status, headers
+
+
+@bp.errorhandler(HTTPException)
+def handle_http_error(error: HTTPException):
+    db.session.rollback()
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or (_flatten(data["messages"]) if "messages" in data else None)
+    if error.code == 400 and errors:
+        return error_response(400, _("The request body is not valid JSON."), errors)
+    message = data.get("message") or (error.description if error.code not in ERRORS else None)
+    response = error_response(error.code or 500, message, errors)
+    if error.code == 405:
+        response[2]["Allow"] = ", ".join(error.valid_methods or [])
+    return response
+
+
+@bp.errorhandler(DomainError)
+def handle_domain_error(error: DomainError):
+    db.session.rollback()
+    if isinstance(error, NotPermitted):
+        return error_response(403, error.message)
+    return error_response(409, error.message)
+
+
+@bp.before_request
+def authenticate():
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        db.session.rollback()
+        return error_response(401)
+    g.api_user = user
+    if db.session.dirty:
+        try:
+            db.session.commit()  # last_used_at: worth recording, never worth failing a request for
+        except OperationalError:
+            db.session.rollback()
+            g.api_user = user = user_for_token(secret.strip())
+    return None
+
+
+def actor():
+    return g.api_user
+
+
+def load(model, object_id: int, action: str):
+    """The record or 404, then 403 unless the token's user may do ``action``."""
+    obj = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
+    if obj is None:
+        abort(404)
+    if not can(actor(), action, obj):
+        abort(403)
+    return obj
+
+
+def invalid(errors: dict[str, list[str]]):
+    abort(422, errors=errors)
+
+
+def paginate(query, args) -> dict:
+    page = db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False, count=True)
+    return {"items": list(page.items),
+            "pagination": {"page": page.page, "per_page": page.per_page, "total": page.total or 0,
+                           "pages": page.pages}}
+
+
+COMMON = (401, 403, 404, 409, 422)
+
+
+def document_errors(*codes: int):
+    """Document the JSON error bodies an endpoint may answer with."""
+
+    def decorator(view):
+        for code in codes:
+            view = bp.alt_response(code, schema=schemas.ErrorSchema, description=ERRORS[code])(view)
+        return view
+
+    return decorator
+
+
+# ---- serialising --------------------------------------------------------------------------------------------
+
+def offering_out(offering: Offering) -> dict:
+    today = date.today()
+    org = offering.organisation
+    out = {field: getattr(offering, field) for field in schemas.OfferingSchema._declared_fields
+           if field not in ("organisation", "display_status")}
+    out["organisation"] = {"id": org.id, "name": org.name, "acronym": org.acronym}
+    out["display_status"] = offering.display_status(today)
+    return out
+
+
+def need_out(need: Need) -> dict:
+    named = can(actor(), "need.see_member", need)
+    out = {field: getattr(need, field) for field in schemas.NeedSchema._declared_fields
+           if field not in ("member", "member_name", "region", "is_ldc")}
+    out.update(member=need.member.code if named else None, member_name=need.member.name_en if named else None,
+               region=need.member.region, is_ldc=need.member.is_ldc)
+    return out
+
+
+def unknown_members(codes: list[str]) -> list[str]:
+    if not codes:
+        return []
+    known = set(db.session.scalars(select(Member.code).where(Member.code.in_(codes))))
+    return [code for code in codes if code not in known]
+
+
+# ---- who am I, reference data -------------------------------------------------------------------------------
+
+@bp.route("/me", methods=["GET"])
+@bp.response(200, schemas.MeSchema)
+@document_errors(401)
+def me():
+    """The user the token belongs to."""
+    user = actor()
+    org = user.organisation
+    return {"id": user.id, "name": user.name, "email": user.email, "role": user.role,
+            "member": user.member.code if user.member else None,
+            "organisation": {"id": org.id, "name": org.name, "acronym": org.acronym} if org else None}
+
+
+@bp.route("/members", methods=["GET"])
+@bp.response(200, schemas.MemberSchema(many=True))
+@document_errors(401)
+def members():
+    """WTO members and observers, with their LDC and developing status and region."""
+    return list(db.session.scalars(select(Member).order_by(Member.code)))
+
+
+@bp.route("/policy-areas", methods=["GET"])
+@bp.response(200, schemas.VocabularyItemSchema(many=True))
+@document_errors(401)
+def policy_areas():
+    """The policy areas (UNCTAD eTrade for all), labelled in the request's language."""
+    return [{"code": code, "label": str(label)} for code, label in POLICY_AREAS.items()]
+
+
+VOCABULARIES = {
+    "policy_areas": POLICY_AREAS, "support_kinds": SUPPORT_KINDS, "beneficiaries": BENEFICIARIES,
+    "text_languages": TEXT_LANGUAGES, "delivery_languages": DELIVERY_LANGUAGES, "regions": REGIONS,
+    "eligibility": ELIGIBILITY, "priorities": PRIORITIES,
+}
+
+
+VocabulariesSchema = schemas.ma.Schema.from_dict(
+    {name: schemas.fields.List(schemas.fields.Nested(schemas.VocabularyItemSchema), required=True)
+     for name in VOCABULARIES}, name="Vocabularies")
+
+
+@bp.route("/vocabularies", methods=["GET"])
+@bp.response(200, VocabulariesSchema)
+@document_errors(401)
+def vocabularies():
+    """Every controlled vocabulary the fields of needs and offerings use."""
+    return {name: [{"code": code, "label": str(label)} for code, label in vocabulary.items()]
+            for name, vocabulary in VOCABULARIES.items()}
+
+
+# ---- offerings ----------------------------------------------------------------------------------------------
+
+@bp.route("/offerings", methods=["GET"])
+@bp.arguments(schemas.OfferingFilterArgs, location="query", unknown=schemas.ma.RAISE)
+@bp.response(200, schemas.OfferingPageSchema)
+@document_errors(401, 422)
+def list_offerings(args):
+    """Offerings this token's user may see: everyone's published and closed ones, and their organisation's drafts."""
+    user = actor()
+    query = visible_offerings_query(user)
+    today = date.today()
+    if args.get("q"):
+        like = f"%{args['q']}%"
+        query = query.where(or_(Offering.title.ilike(like), Offering.description.ilike(like)))
+    status = args.get("status")
+    if status == "expired":
+        query = query.where(Offering.status == "published", Offering.deadline < today)
+    elif status == "published":
+        query = query.where(Offering.status == "published", or_(Offering.deadline.is_(None), Offering.deadline >= today))
+    elif status:
+        query = query.where(Offering.status == status)
+    if args.get("policy_area"):
+        query = query.where(json_list_contains(Offering.policy_areas, args["policy_area"]))
+    if args.get("language"):
+        query = query.where(json_list_contains(Offering.delivery_languages, args["language"]))
+    if args.get("organisation"):
+        query = query.where(Offering.organisation_id == args["organisation"])
+    if args.get("mine") is True:
+        query = query.where(Offering.organisation_id == (user.organisation_id or 0))
+    query = query.order_by(Offering.id)
+    result = paginate(query, args)
+    result["items"] = [offering_out(o) for o in result["items"]]
+    return result
+
+
+@bp.route("/offerings", methods=["POST"])
+@bp.arguments(schemas.OfferingInSchema)
+@bp.response(201, schemas.OfferingSchema)
+@document_errors(400, 401, 403, 422)
+def create_offering(data):
+    """A partner creates a draft offering for their organisation."""
+    missing = unknown_members(data.get("eligible_members", []))
+    if missing:
+        invalid({"eligible_members": [_("Unknown member: %(code)s", code=code) for code in missing]})
+    offering = offerings_service.create_offering(actor(), dict(data))
+    db.session.commit()
+    return offering_out(offering)
+
+
+@bp.route("/offerings/<int:offering_id>", methods=["GET"])
+@bp.response(200, schemas.OfferingSchema)
+@document_errors(401, 403, 404)
+def get_offering(offering_id: int):
+    """One offering."""
+    return offering_out(load(Offering, offering_id, "offering.view"))
+
+
+@bp.route("/offerings/<int:offering_id>", methods=["PATCH"])
+@bp.arguments(schemas.OfferingPatchSchema(partial=True))
+@bp.response(200, schemas.OfferingSchema)
+@document_errors(400, 401, 403, 404, 409, 422)
+def update_offering(data, offering_id: int):
+    """Change some fields of one of your organisation's offerings (not once it is closed)."""
+    offering = load(Offering, offering_id, "offering.edit")
+    version = data.pop("version", None)
+    if version is not None and version != offering.version:
+        abort(409, message=_("The offering was changed since you read it (version %(stored)d); read it "
+                                     "again and send the new version.", stored=offering.version))
+    missing = unknown_members(data.get("eligible_members", []))
+    if missing:
+        invalid({"eligible_members": [_("Unknown member: %(code)s", code=code) for code in missing]})
+    fields = {name: getattr(offering, name) for name in offerings_service.EDITABLE_FIELDS}
+    fields.update(data)
+    problems = schemas.OfferingInSchema().validate(_jsonable(fields))
+    if problems:
+        invalid(_flatten(problems))
+    offerings_service.update_offering(actor(), offering, fields)
+    db.session.commit()
+    return offering_out(offering)
+
+
+@bp.route("/offerings/<int:offering_id>/transitions", methods=["POST"])
+@bp.arguments(schemas.OfferingTransitionSchema)
+@bp.response(200, schemas.OfferingSchema)
+@document_errors(400, 401, 403, 404, 409, 422)
+def transition_offering(data, offering_id: int):
+    """Publish a draft, or close a published offering."""
+    offering = load(Offering, offering_id, "offering.view")
+    offerings_service.transition(actor(), offering, data["action"], today=date.today(), reason=data.get("reason"))
+    db.session.commit()
+    return offering_out(offering)
+
+
+# ---- needs --------------------------------------------------------------------------------------------------
+
+@bp.route("/needs", methods=["GET"])
+@bp.arguments(schemas.NeedFilterArgs, location="query", unknown=schemas.ma.RAISE)
+@bp.response(200, schemas.NeedPageSchema)
+@document_errors(401, 422)
+def list_needs(args):
+    """Needs this token's user may see: a delegate's member's, the open ones for partners (anonymised unless the
+    member chose to be named), all but drafts for facilitators."""
+    query = visible_needs_query(actor())
+    if args.get("q"):
+        like = f"%{args['q']}%"
+        query = query.where(or_(Need.title.ilike(like), Need.description.ilike(like)))
+    if args.get("status"):
+        query = query.where(Need.status == args["status"])
+    if args.get("policy_area"):
+        query = query.where(json_list_contains(Need.policy_areas, args["policy_area"]))
+    if args.get("region"):
+        query = query.where(Member.region == args["region"])
+    if args.get("language"):
+        query = query.where(Need.language == args["language"])
+    result = paginate(query.order_by(Need.id), args)
+    result["items"] = [need_out(n) for n in result["items"]]
+    return result
+
+
+@bp.route("/needs", methods=["POST"])
+@bp.arguments(schemas.NeedInSchema)
+@bp.response(201, schemas.NeedSchema)
+@document_errors(400, 401, 403, 422)
+def create_need(data):
+    """A delegate drafts a need for their member."""
+    need = needs_service.create_need(actor(), dict(data))
+    db.session.commit()
+    return need_out(need)
+
+
+@bp.route("/needs/<int:need_id>", methods=["GET"])
+@bp.response(200, schemas.NeedSchema)
+@document_errors(401, 403, 404)
+def get_need(need_id: int):
+    """One need (without the member's name when it is not to be shown to you)."""
+    return need_out(load(Need, need_id, "need.view"))
+
+
+@bp.route("/needs/<int:need_id>", methods=["PATCH"])
+@bp.arguments(schemas.NeedPatchSchema(partial=True))
+@bp.response(200, schemas.NeedSchema)
+@document_errors(400, 401, 403, 404, 409, 422)
+def update_need(data, need_id: int):
+    """Change some fields of one of your member's needs (not once it is closed)."""
+    need = load(Need, need_id, "need.edit")
+    version = data.pop("version", None)
+    if version is not None and version != need.version:
+        abort(409, message=_("The need was changed since you read it (version %(stored)d); read it again "
+                                     "and send the new version.", stored=need.version))
+    fields = {name: getattr(need, name) for name in needs_service.EDITABLE_FIELDS}
+    fields.update(data)
+    problems = schemas.NeedInSchema().validate(_jsonable(fields))
+    if problems:
+        invalid(_flatten(problems))
+    needs_service.update_need(actor(), need, fields)
+    db.session.commit()
+    return need_out(need)
+
+
+@bp.route("/needs/<int:need_id>/transitions", methods=["POST"])
+@bp.arguments(schemas.NeedTransitionSchema)
+@bp.response(200, schemas.NeedSchema)
+@document_errors(400, 401, 403, 404, 409, 422)
+def transition_need(data, need_id: int):
+    """Submit, withdraw (delegates), open, return or close (facilitators) a need."""
+    need = load(Need, need_id, "need.view")
+    needs_service.transition(actor(), need, data["action"], reason=data.get("reason"))
+    db.session.commit()
+    return need_out(need)
+
+
+def _jsonable(fields: dict) -> dict:
+    """Stored values as a client would send them, to re-check a merged PATCH with the input schema."""
+    return {key: value.isoformat() if isinstance(value, date) else value for key, value in fields.items()}
+
+
+# ---- documentation page --------------------------------------------------------------------------------------
+
+@pages.get("/docs")
+def docs():
+    """The API described for people, from the same OpenAPI description programs read."""
+    spec = current_app.extensions["matchmaker-api"].spec.to_dict()
+    return render_template("api/docs.html", spec=spec)
