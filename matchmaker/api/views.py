@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_smorest import Api, Blueprint, abort
 from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
 from matchmaker.api import schemas
@@ -76,6 +76,15 @@ def init_api(app: Flask) -> None:
     csrf.exempt(bp)
     app.register_blueprint(pages)
     app.extensions["matchmaker-api"] = api
+    app.after_request(_allow_header)
+
+
+def _allow_header(response):
+    """A 405 names the methods the URL does support (RFC 9110), also when an error page replaced the response."""
+    routing = request.routing_exception
+    if response.status_code == 405 and "Allow" not in response.headers and isinstance(routing, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(sorted(routing.valid_methods or []))
+    return response
 
 
 # ---- authentication and errors -------------------------------------------------------------------------------
