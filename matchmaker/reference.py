@@ -157,7 +157,8 @@ MATCH_STATUS_LABELS: dict[str, object] = {
     "completed": _l("Completed"),
     "closed_no_result": _l("Closed without result"),
     "superseded": _l("Superseded"),
-    "withdrawn": _l("Withdrawn"),
+    # Its own context: the need status "Withdrawn" agrees with a different noun in French and Spanish.
+    "withdrawn": _lp("match status", "Withdrawn"),
 }
 
 OUTCOME_LABELS: dict[str, object] = {
