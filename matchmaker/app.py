@@ -135,7 +135,9 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, matches_bp, admin_bp):
         app.register_blueprint(blueprint)
     from matchmaker.api.views import init_api
+    from matchmaker.imports.views import bp as imports_bp
 
+    app.register_blueprint(imports_bp)
     init_api(app)
 
 

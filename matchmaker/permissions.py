@@ -114,6 +114,7 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "offering.import": lambda u, _: u.role == "partner" and u.organisation_id is not None,
     "need.import": lambda u, m: (u.role == "delegate" and m is not None and u.member_id == m.id)
     or (u.role in STAFF and m is not None),
+    "import.view": lambda u, upload: upload.user_id == u.id,
     "export.needs": lambda u, _: True,
     "export.offerings": lambda u, _: True,
 }

@@ -121,6 +121,22 @@ MATRIX = [
     ("PATCH", "api.update_need", "/api/v1/needs/{open_need}", {}, row(401, 401, 401, 401, 401, 401, 401)),
     ("POST", "api.transition_need", "/api/v1/needs/{draft_need}/transitions", {},
      row(401, 401, 401, 401, 401, 401, 401)),
+    # Imports: partners bring offerings, delegates (and facilitators on their behalf) needs; the pending upload
+    # belongs to the "own" partner. Exports give each role its own records.
+    ("GET", "imports.index", "/imports/", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "imports.template", "/imports/offerings/template.csv", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "imports.upload_csv", "/imports/offerings/csv", None, row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    ("POST", "imports.upload_csv", "/imports/offerings/csv", {}, row(LOGIN, 403, 403, 422, 422, 403, 403)),
+    ("GET", "imports.upload_csv", "/imports/needs/csv", None, row(LOGIN, 200, 200, 403, 403, 200, 200)),
+    ("POST", "imports.upload_csv", "/imports/needs/csv", {}, row(LOGIN, 422, 422, 403, 403, 422, 422)),
+    ("GET", "imports.upload_iati", "/imports/offerings/iati", None, row(LOGIN, 403, 403, 200, 200, 403, 403)),
+    ("POST", "imports.upload_iati", "/imports/offerings/iati", {}, row(LOGIN, 403, 403, 422, 422, 403, 403)),
+    ("GET", "imports.preview", "/imports/{own_upload}", None, row(LOGIN, 403, 403, 200, 403, 403, 403)),
+    ("POST", "imports.confirm", "/imports/{own_upload}/confirm", {}, row(LOGIN, 403, 403, 302, 403, 403, 403)),
+    ("POST", "imports.cancel", "/imports/{own_upload}/cancel", {}, row(LOGIN, 403, 403, 302, 403, 403, 403)),
+    ("GET", "imports.export_offerings", "/exports/offerings.csv", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "imports.export_offerings", "/exports/offerings.xml", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "imports.export_needs", "/exports/needs.json", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
 ]
 
 
@@ -139,6 +155,17 @@ def _token_of(user) -> int:
     token, _secret = create_token(user, "matrix")
     db.session.commit()
     return token.id
+
+
+def _upload_of(user) -> int:
+    from matchmaker.imports.csv_import import template_csv
+    from matchmaker.models import ImportUpload
+
+    data = template_csv("offerings").encode()
+    upload = ImportUpload(user_id=user.id, kind="offerings_csv", filename="t.csv", content=data, sha256="0" * 64)
+    db.session.add(upload)
+    db.session.commit()
+    return upload.id
 
 
 @pytest.fixture
@@ -165,6 +192,7 @@ def world(make):
         "own_delegate": users["delegate_own"].id,
         "own_org": own_org.id,
         "own_token": _token_of(users["delegate_own"]),
+        "own_upload": _upload_of(users["partner_own"]),
     }
     return {"users": {k: v.email for k, v in users.items()}, "ids": ids}
 

@@ -1,0 +1,368 @@
+"""CSV import of offerings (partners) and needs (delegates, or facilitators on their behalf): check every row,
+then create all of them through the services, or none."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from matchmaker.errors import DomainError, NotPermitted
+from matchmaker.extensions import db
+from matchmaker.models import Member, Need, User
+from matchmaker.permissions import can
+from matchmaker.reference import (
+    BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
+)
+from matchmaker.imports.spreadsheet import FileRefused, decode_upload, unescape_cell, write_csv
+from matchmaker.services import needs as needs_service
+from matchmaker.services import offerings as offerings_service
+from matchmaker.services.audit import record
+
+MAX_ROWS = 10_000
+MAX_BYTES = 4 * 1024 * 1024
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SPLIT = re.compile(r"\s*[;,|]\s*")
+
+
+@dataclass
+class Problem:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass
+class Preview:
+    """What an import would do: the rows it would create, and every problem found, by line and column."""
+
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.rows)
+
+
+class RowError(ValueError):
+    pass
+
+
+# ---- cell parsers: text -> value, or RowError with a message for the user ---------------------------------------
+
+def _text(min_length: int, max_length: int, required: bool = True) -> Callable[[str], str | None]:
+    def parse(value: str):
+        value = value.strip()
+        if not value:
+            if required:
+                raise RowError(_("This column is required."))
+            return None
+        if _CONTROL.search(value):
+            raise RowError(_("Remove the invisible control characters from this text."))
+        if len(value) < min_length:
+            raise RowError(_("At least %(n)d characters.", n=min_length))
+        if len(value) > max_length:
+            raise RowError(_("At most %(n)d characters (this one has %(length)d).", n=max_length, length=len(value)))
+        return value
+    return parse
+
+
+def _one(vocabulary: dict, what, default: str | None = None) -> Callable[[str], str]:
+    def parse(value: str):
+        value = value.strip().lower()
+        if not value:
+            if default is None:
+                raise RowError(_("This column is required."))
+            return default
+        if value not in vocabulary:
+            raise RowError(_("Unknown %(what)s “%(value)s”; use one of: %(codes)s.",
+                             what=str(what), value=value[:60], codes=", ".join(vocabulary)))
+        return value
+    return parse
+
+
+def _many(vocabulary: dict, what, required: bool) -> Callable[[str], list[str]]:
+    def parse(value: str):
+        codes = [code.lower() for code in _SPLIT.split(value.strip()) if code]
+        if not codes and required:
+            raise RowError(_("Give at least one %(what)s, separated by semicolons.", what=str(what)))
+        unknown = [code for code in codes if code not in vocabulary]
+        if unknown:
+            raise RowError(_("Unknown %(what)s: %(values)s; use: %(codes)s.", what=str(what),
+                             values=", ".join(f"“{code[:60]}”" for code in unknown[:5]), codes=", ".join(vocabulary)))
+        return list(dict.fromkeys(codes))
+    return parse
+
+
+def _date(value: str):
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RowError(_("Not a date: write it as YYYY-MM-DD, e.g. 2027-03-31.")) from None
+
+
+def _capacity(value: str):
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 10000:
+        raise RowError(_("A whole number from 1 to 10000, or empty when not limited."))
+    return int(value)
+
+
+def _email(value: str):
+    value = value.strip().lower()
+    if not value:
+        return None
+    if len(value) > 254 or not _EMAIL.match(value) or _CONTROL.search(value):
+        raise RowError(_("Not an e-mail address."))
+    return value
+
+
+def _yes_no(value: str):
+    value = value.strip().lower()
+    if value in ("", "no", "false"):
+        return False
+    if value in ("yes", "true"):
+        return True
+    raise RowError(_("Write yes or no."))
+
+
+def _member_codes(value: str):
+    return [code.upper() for code in _SPLIT.split(value.strip()) if code]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], Any]
+    required: bool
+    help: Any
+
+
+OFFERING_COLUMNS = (
+    Column("title", _text(5, 200), True, _l("5 to 200 characters")),
+    Column("description", _text(30, 10000), True, _l("30 to 10,000 characters; line breaks allowed inside quotes")),
+    Column("language", _one(TEXT_LANGUAGES, _l("language")), True, _l("language of the text: en, fr or es")),
+    Column("policy_areas", _many(POLICY_AREAS, _l("policy area"), True), True, _l("codes separated by ;")),
+    Column("support_kinds", _many(SUPPORT_KINDS, _l("kind of support"), True), True, _l("codes separated by ;")),
+    Column("delivery_languages", _many(DELIVERY_LANGUAGES, _l("delivery language"), True), True,
+           _l("codes separated by ;")),
+    Column("beneficiaries", _many(BENEFICIARIES, _l("beneficiary"), False), False, _l("codes separated by ;")),
+    Column("eligibility", _one(ELIGIBILITY, _l("eligibility"), "all_developing"), False,
+           _l("all_developing (default), ldc_only, regions or members")),
+    Column("eligible_regions", _many(REGIONS, _l("region"), False), False, _l("when eligibility is regions")),
+    Column("eligible_members", _member_codes, False, _l("ISO codes, when eligibility is members")),
+    Column("capacity", _capacity, False, _l("number of engagements; empty when not limited")),
+    Column("deadline", _date, False, _l("application deadline, YYYY-MM-DD")),
+    Column("contact_name", _text(0, 120, required=False), False, _l("at most 120 characters")),
+    Column("contact_email", _email, False, _l("an e-mail address")),
+    Column("status", _one({"draft": 1, "published": 1}, _l("status"), "draft"), False,
+           _l("draft (default) or published")),
+)
+
+NEED_COLUMNS = (
+    Column("title", _text(5, 200), True, _l("5 to 200 characters")),
+    Column("description", _text(30, 10000), True, _l("30 to 10,000 characters; line breaks allowed inside quotes")),
+    Column("language", _one(TEXT_LANGUAGES, _l("language")), True, _l("language of the text: en, fr or es")),
+    Column("policy_areas", _many(POLICY_AREAS, _l("policy area"), True), True, _l("codes separated by ;")),
+    Column("support_kinds", _many(SUPPORT_KINDS, _l("kind of support"), True), True, _l("codes separated by ;")),
+    Column("delivery_languages", _many(DELIVERY_LANGUAGES, _l("delivery language"), True), True,
+           _l("codes separated by ;")),
+    Column("beneficiaries", _many(BENEFICIARIES, _l("beneficiary"), False), False, _l("codes separated by ;")),
+    Column("start_date", _date, False, _l("desired start, YYYY-MM-DD")),
+    Column("end_date", _date, False, _l("desired end, YYYY-MM-DD")),
+    Column("priority", _one(PRIORITIES, _l("priority"), "medium"), False, _l("high, medium (default) or low")),
+    Column("attributed", _yes_no, False, _l("yes: partners may see your member's name before a match; no (default)")),
+    Column("status", _one({"draft": 1, "submitted": 1}, _l("status"), "draft"), False,
+           _l("draft (default), or submitted for screening (delegates only)")),
+)
+
+COLUMNS = {"offerings": OFFERING_COLUMNS, "needs": NEED_COLUMNS}
+
+EXAMPLES = {
+    "offerings": ["E-commerce law reform support", "Advice to ministries drafting e-commerce, e-signature and "
+                  "consumer protection laws, with a review of the draft by our lawyers.", "en",
+                  "e_transactions;consumer_protection", "legal_advice;training", "en;fr", "policymakers;regulators",
+                  "ldc_only", "", "", "5", "2030-12-31", "Jane Doe", "jane.doe@example.org", "draft"],
+    "needs": ["Stratégie nationale de commerce électronique", "Nous souhaitons un appui pour élaborer une stratégie "
+              "nationale de commerce électronique et former les fonctionnaires concernés.", "fr",
+              "readiness;skills", "policy_advice;training", "fr", "policymakers", "2027-01-01", "2027-12-31",
+              "high", "no", "draft"],
+}
+
+
+def template_csv(kind: str) -> str:
+    """The template offered on the import page: the header, then one example row to overwrite."""
+    return write_csv([column.name for column in COLUMNS[kind]], [EXAMPLES[kind]])
+
+
+# ---- reading and checking ----------------------------------------------------------------------------------------
+
+def read_rows(kind: str, data: bytes, max_bytes: int = MAX_BYTES, may_submit: bool = True) -> Preview:
+    """Check every row of an uploaded CSV; the file as a whole may be refused with FileRefused.
+
+    ``may_submit`` is False when a facilitator imports needs on a member's behalf: those stay drafts."""
+    text = decode_upload(data, max_bytes)
+    known_members = set(db.session.scalars(select(Member.code).where(Member.is_developing.is_(True))))
+    columns = COLUMNS[kind]
+    by_name = {column.name: column for column in columns}
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    preview = Preview()
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise FileRefused(_("The first line cannot be read as CSV: %(error)s.", error=str(error))) from None
+    header = [name.strip().lower().lstrip("\ufeff") for name in header or []]
+    if not any(header):
+        raise FileRefused(_("The first line must name the columns; download the template to see them."))
+    if len(header) == 1 and ";" in header[0]:
+        raise FileRefused(_("The columns are separated by semicolons; save the file as CSV with commas "
+                            "(in Excel: CSV UTF-8) and upload it again."))
+    unknown = [name for name in header if name not in by_name]
+    missing = [column.name for column in columns if column.required and column.name not in header]
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    for name in unknown:
+        preview.problems.append(Problem(1, name[:60] or "?", _("Unknown column; the columns are: %(names)s.",
+                                                               names=", ".join(by_name))))
+    for name in missing:
+        preview.problems.append(Problem(1, name, _("This required column is missing.")))
+    for name in duplicated:
+        preview.problems.append(Problem(1, name, _("This column appears more than once.")))
+    if preview.problems:
+        return preview
+
+    seen: dict[tuple, int] = {}
+    line = 2
+    count = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            preview.problems.append(Problem(reader.line_num, "", _("This line cannot be read as CSV (%(error)s); "
+                                                                   "check its quotes.", error=str(error))))
+            break
+        start, line = line, reader.line_num + 1
+        if not any(cell.strip() for cell in cells):
+            continue
+        count += 1
+        if count > MAX_ROWS:
+            preview.problems.append(Problem(start, "", _("The file has more than %(n)d rows; split it.", n=MAX_ROWS)))
+            break
+        if len(cells) != len(header):
+            preview.problems.append(Problem(start, "", _(
+                "This row has %(cells)d cells but the header has %(columns)d columns; check for a missing or "
+                "extra separator, or a line break outside quotes.", cells=len(cells), columns=len(header))))
+            continue
+        values: dict[str, Any] = {}
+        ok = True
+        for name, cell in zip(header, cells):
+            try:
+                values[name] = by_name[name].parse(unescape_cell(cell))
+            except RowError as error:
+                preview.problems.append(Problem(start, name, str(error)))
+                ok = False
+        for column in columns:
+            if column.name not in values:
+                values[column.name] = column.parse("")
+        ok = _check_row(kind, values, start, preview, known_members, may_submit) and ok
+        key = tuple(cell.strip() for cell in cells)
+        if key in seen:
+            preview.problems.append(Problem(start, "", _("This row repeats line %(line)d.", line=seen[key])))
+            ok = False
+        else:
+            seen[key] = start
+        if ok:
+            preview.rows.append((start, values))
+    if not preview.rows and not preview.problems:
+        raise FileRefused(_("The file has a header but no rows."))
+    return preview
+
+
+def _check_row(kind: str, values: dict, line: int, preview: Preview, known_members: set[str],
+               may_submit: bool) -> bool:
+    """Rules that involve several columns, or the database."""
+    problems = []
+    if kind == "offerings":
+        if values.get("eligibility") == "regions" and not values.get("eligible_regions"):
+            problems.append(Problem(line, "eligible_regions", _("Choose at least one region, or another kind of "
+                                                                 "eligibility.")))
+        if values.get("eligibility") == "members":
+            codes = values.get("eligible_members") or []
+            if not codes:
+                problems.append(Problem(line, "eligible_members", _("Choose at least one member, or another kind "
+                                                                     "of eligibility.")))
+            unknown = sorted(set(codes) - known_members)
+            if unknown:
+                problems.append(Problem(line, "eligible_members", _("Unknown member codes: %(codes)s.",
+                                                                     codes=", ".join(c[:10] for c in unknown[:5]))))
+    else:
+        if values.get("start_date") and values.get("end_date") and values["end_date"] < values["start_date"]:
+            problems.append(Problem(line, "end_date", _("The end date must be after the start date.")))
+        if values.get("status") == "submitted" and not may_submit:
+            problems.append(Problem(line, "status", _("Needs imported on a member's behalf stay drafts until its "
+                                                      "delegation submits them; write draft.")))
+    preview.problems.extend(problems)
+    return not problems
+
+
+# ---- writing -----------------------------------------------------------------------------------------------------
+
+def import_rows(actor: User, kind: str, preview: Preview, member: Member | None, today: date) -> list:
+    """Create every row through the services, in the caller's transaction; the first refusal raises and the
+    caller rolls everything back."""
+    if not preview.ok:
+        raise DomainError(_("Nothing was imported: correct the problems listed and upload the file again."))
+    created = []
+    if kind == "offerings":
+        if not can(actor, "offering.import"):
+            raise NotPermitted(_("Only partners can import their organisation's offerings."))
+        for line, values in preview.rows:
+            fields = {k: v for k, v in values.items() if k != "status"}
+            try:
+                offering = offerings_service.create_offering(actor, fields)
+                if values["status"] == "published":
+                    offerings_service.transition(actor, offering, "publish", today=today)
+            except DomainError as error:
+                raise DomainError(_("Line %(line)d: %(message)s", line=line, message=error.message)) from None
+            created.append(offering)
+        return created
+    if not can(actor, "need.import", member):
+        raise NotPermitted(_("You may not import needs for this member."))
+    for line, values in preview.rows:
+        fields = {k: v for k, v in values.items() if k != "status"}
+        try:
+            if actor.role == "delegate":
+                need = needs_service.create_need(actor, fields)
+                if values["status"] == "submitted":
+                    needs_service.transition(actor, need, "submit")
+            else:
+                need = _need_on_behalf(actor, member, fields, values["status"])
+        except DomainError as error:
+            raise DomainError(_("Line %(line)d: %(message)s", line=line, message=error.message)) from None
+        created.append(need)
+    return created
+
+
+def _need_on_behalf(actor: User, member: Member, fields: dict, status: str) -> Need:
+    """A facilitator brings in a member's need as a draft; the delegation reviews and submits it itself."""
+    if status != "draft":
+        raise DomainError(_("Needs imported on a member's behalf stay drafts until its delegation submits them."))
+    need = Need(member_id=member.id, created_by=actor, status="draft",
+                **{k: fields[k] for k in needs_service.EDITABLE_FIELDS if k in fields})
+    db.session.add(need)
+    db.session.flush()
+    record(actor, "need.created", need, on_behalf_of=member.code, via="import")
+    return need

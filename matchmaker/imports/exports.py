@@ -1,0 +1,82 @@
+"""CSV and JSON exports of the needs and offerings a user may see (their own; facilitators all)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from matchmaker.extensions import db
+from matchmaker.imports.csv_import import NEED_COLUMNS, OFFERING_COLUMNS
+from matchmaker.imports.spreadsheet import write_csv
+from matchmaker.models import Need, Offering, User
+from matchmaker.needs.views import visible_needs_query
+from matchmaker.offerings.views import visible_offerings_query
+from matchmaker.permissions import can
+
+# The import columns first (an export can be edited and imported again), then what only the service knows.
+OFFERING_EXPORT = [c.name for c in OFFERING_COLUMNS if c.name != "status"] + [
+    "id", "status", "organisation", "iati_identifier", "start_date", "end_date", "created_at", "updated_at"]
+NEED_EXPORT = [c.name for c in NEED_COLUMNS if c.name != "status"] + [
+    "id", "status", "member", "region", "is_ldc", "created_at", "updated_at"]
+
+
+def exported_offerings(user: User) -> list[Offering]:
+    """A partner's organisation's offerings; for everyone else, the offerings they may see."""
+    query = visible_offerings_query(user)
+    if user.role == "partner":
+        query = query.where(Offering.organisation_id == user.organisation_id)
+    return list(db.session.scalars(query.order_by(Offering.id)))
+
+
+def exported_needs(user: User) -> list[Need]:
+    """A delegate's member's needs; facilitators all they may see; partners the open needs, anonymised."""
+    return list(db.session.scalars(visible_needs_query(user).order_by(Need.id)))
+
+
+def offering_record(offering: Offering) -> dict[str, Any]:
+    record = {name: getattr(offering, name) for name in OFFERING_EXPORT if name != "organisation"}
+    record["organisation"] = offering.organisation.acronym
+    record["status"] = offering.display_status(date.today())
+    return record
+
+
+def need_record(user: User, need: Need) -> dict[str, Any]:
+    record = {name: getattr(need, name) for name in NEED_EXPORT if name not in ("member", "region", "is_ldc")}
+    named = can(user, "need.see_member", need)
+    record.update(member=need.member.code if named else None, region=need.member.region, is_ldc=need.member.is_ldc)
+    return record
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def offerings_csv(user: User) -> str:
+    return write_csv(OFFERING_EXPORT, ([_cell(r[name]) for name in OFFERING_EXPORT]
+                                      for r in map(offering_record, exported_offerings(user))))
+
+
+def needs_csv(user: User) -> str:
+    return write_csv(NEED_EXPORT, ([_cell(r[name]) for name in NEED_EXPORT]
+                                  for r in (need_record(user, n) for n in exported_needs(user))))
+
+
+def offerings_json(user: User) -> list[dict]:
+    return [{k: _json_value(v) for k, v in offering_record(o).items()} for o in exported_offerings(user)]
+
+
+def needs_json(user: User) -> list[dict]:
+    return [{k: _json_value(v) for k, v in need_record(user, n).items()} for n in exported_needs(user)]
+
+
+
+
