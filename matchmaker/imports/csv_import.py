@@ -275,9 +275,9 @@ def read_rows(kind: str, data: bytes, max_bytes: int = MAX_BYTES, may_submit: bo
                 preview.problems.append(Problem(start, name, str(error)))
                 ok = False
         for column in columns:
-            if column.name not in values:
+            if column.name not in header:  # optional columns left out of the file take their default
                 values[column.name] = column.parse("")
-        ok = _check_row(kind, values, start, preview, known_members, may_submit) and ok
+        ok = _check_row(kind, values, start, preview, known_members, may_submit) and ok and ok
         key = tuple(cell.strip() for cell in cells)
         if key in seen:
             preview.problems.append(Problem(start, "", _("This row repeats line %(line)d.", line=seen[key])))

@@ -332,9 +332,7 @@ def preview_file(actor: User, data: bytes, options: ImportOptions, max_bytes: in
         raise FileRefused(_("The file contains no iati-activity."))
     preview = Preview()
     members = {m.code: m for m in db.session.scalars(select(Member).where(Member.is_developing.is_(True)))}
-    identifiers = [a.identifier for a in activities if a.identifier]
-    existing = {o.iati_identifier: o for o in db.session.scalars(
-        select(Offering).where(Offering.iati_identifier.in_(identifiers)))} if identifiers else {}
+    existing = {a.identifier: o for a in activities if a.identifier and (o := find_offering(a.identifier))}
     seen: dict[str, int] = {}
     legacy = version.startswith("1.") or version == "1.0x"
     for activity in activities:
@@ -349,12 +347,16 @@ def preview_file(actor: User, data: bytes, options: ImportOptions, max_bytes: in
         current = existing.get(activity.identifier)
         if current is not None and current.organisation_id != actor.organisation_id:
             problems.append(_("An offering of another organisation already has this iati-identifier."))
-        elif current is not None and current.status == "closed":
+        finished = values["status"] is None  # finished, cancelled or suspended
+        if current is not None and current.status == "closed" and not finished:
             problems.append(_("The offering imported from this activity is closed and can no longer be changed."))
-        values["action"] = "update" if current is not None else "create"
-        if values["status"] is None:  # finished, cancelled or suspended
-            values["action"] = "close" if current is not None and current.status == "published" else (
-                "skip" if current is None else "update")
+        if current is None:
+            values["action"] = "skip" if finished else "create"
+        elif finished:
+            values["action"] = "close" if current.status == "published" else (
+                "skip" if current.status == "closed" else "update")
+        else:
+            values["action"] = "update"
         for message in problems:
             preview.problems.append(Problem(activity.line, column, message))
         if not problems:
@@ -371,7 +373,7 @@ def import_activities(actor: User, preview: Preview, today: date) -> dict[str, i
     counts = {"created": 0, "updated": 0, "closed": 0, "skipped": 0}
     for line, values in preview.rows:
         extras, fields = values["extras"], dict(values["fields"])
-        existing = db.session.scalar(select(Offering).where(Offering.iati_identifier == extras["iati_identifier"]))
+        existing = find_offering(extras["iati_identifier"])
         try:
             if values["action"] == "skip":
                 counts["skipped"] += 1
@@ -400,6 +402,17 @@ def import_activities(actor: User, preview: Preview, today: date) -> dict[str, i
             raise DomainError(_("Line %(line)d: %(message)s", line=line, message=error.message)) from None
     db.session.flush()
     return counts
+
+
+def find_offering(identifier: str) -> Offering | None:
+    """The offering an activity was imported as, or was exported as (our own identifiers end with the id)."""
+    offering = db.session.scalar(select(Offering).where(Offering.iati_identifier == identifier))
+    if offering is None and identifier.startswith(PUBLISHER_PREFIX + "-"):
+        tail = identifier.rsplit("-", 1)[-1]
+        candidate = db.session.get(Offering, int(tail)) if tail.isdigit() and int(tail) < 2**31 else None
+        if candidate is not None and candidate.iati_identifier is None and _identifier(candidate) == identifier:
+            offering = candidate
+    return offering
 
 
 # ---- writing ---------------------------------------------------------------------------------------------------
