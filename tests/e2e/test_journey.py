@@ -1,8 +1,9 @@
 """The end-to-end journey in Chromium with JavaScript turned off: a delegate writes a need in French and submits it;
-a facilitator working in Spanish finds it, opens it for matching.
+a facilitator working in Spanish opens it for matching, runs matching and approves a proposal; the partner, in
+English, sees the introduction and accepts it, and so does the delegate.
 
-Each step is a function taking the shared ``Journey``; later steps (the facilitator runs matching and approves a
-proposal, the partner sees the introduction and accepts) are appended to ``STEPS`` and run in the same test.
+Each step is a function taking the shared ``Journey``; further steps (the meeting and its outcome, the agreement)
+are appended to ``STEPS`` and run in the same test.
 """
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from dataclasses import dataclass, field
 
 from tests.e2e.conftest import choose_language, record_figures
 
-TITLE = "Cadre juridique des signatures électroniques et protection des consommateurs en ligne"
+TITLE = "Vendre en ligne à l'étranger : paiements et expédition pour les femmes artisanes"
 DESCRIPTION = (
-    "Notre ministère du commerce prépare une loi sur les transactions électroniques. Nous avons besoin de conseils "
-    "juridiques pour reconnaître les signatures électroniques, protéger les consommateurs qui achètent en ligne et "
-    "former les agents de l'autorité de régulation. Les petites entreprises et les femmes entrepreneures en seraient "
-    "les premières bénéficiaires.")
+    "Nos artisanes et petites entreprises reçoivent des commandes de l'étranger par les réseaux sociaux, mais elles "
+    "ne peuvent pas encaisser les paiements internationaux ni expédier les colis à un coût raisonnable. Nous "
+    "souhaitons une formation au commerce électronique transfrontière, des solutions de paiement mobile et un "
+    "appui logistique pour l'expédition des petits colis vers les clients.")
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Journey:
     artifacts: object
     pages: dict = field(default_factory=dict)
     need_url: str = ""
+    match_url: str = ""
 
     def page(self, role: str, lang: str):
         """The role's browser tab, without JavaScript, with the browser's language set to ``lang``."""
@@ -52,9 +54,9 @@ def delegate_writes_a_need_in_french(journey: Journey) -> None:
     page.get_by_label("Titre").fill(TITLE)
     page.get_by_label("Description").fill(DESCRIPTION)
     page.get_by_label("Langue de ce texte").select_option("fr")
-    for label in ("Transactions et signatures électroniques", "Protection des consommateurs",
-                  "Conseils juridiques et réglementaires", "Formation et renforcement des capacités", "MPME",
-                  "Femmes entrepreneures"):
+    for label in ("Solutions de paiement", "Logistique commerciale et facilitation des échanges",
+                  "Développement des compétences", "Formation et renforcement des capacités",
+                  "Assistance technique et mise en œuvre", "MPME", "Femmes entrepreneures"):
         page.get_by_label(label, exact=True).check()
     page.locator("#delivery_languages").get_by_label("Français", exact=True).check()
     page.get_by_label("Priorité").select_option(label="Haute")
@@ -82,9 +84,55 @@ def facilitator_finds_and_opens_it_in_spanish(journey: Journey) -> None:
     journey.shot(page, "3-facilitator-opened-es")
 
 
-# The match-review part of the journey is appended here once it is stable:
-#   facilitator_runs_matching_and_approves_a_proposal, partner_sees_the_introduction_and_accepts.
-STEPS = [delegate_writes_a_need_in_french, facilitator_finds_and_opens_it_in_spanish]
+def facilitator_runs_matching_and_approves_a_proposal(journey: Journey) -> None:
+    page = journey.page("facilitator", "es")
+    page.locator("nav").get_by_role("link", name="Propuestas por examinar").click()
+    page.get_by_role("button", name="Buscar emparejamientos para todas las necesidades abiertas").click()
+    assert "El emparejamiento abarcó" in page.inner_text(".flashes")
+    # Narrow the queue to French needs from LDCs, as a facilitator preparing a francophone session would.
+    page.get_by_label("Idioma de la necesidad").select_option("fr")
+    page.get_by_label("PMA", exact=True).select_option("yes")
+    page.get_by_role("button", name="Filtrar").click()
+    proposal = page.locator("li.match-row").filter(has_text=TITLE).filter(has_text="ITC").first
+    assert proposal.count(), "no proposal pairs the need with an ITC programme"
+    proposal.get_by_role("link").first.click()
+    journey.match_url = page.url
+    assert "Propuesto" in page.inner_text(".meta")
+    page.get_by_label("Nota para las partes (opcional)").fill("Buena correspondencia entre necesidad y programa.")
+    page.get_by_role("button", name="Aprobar y poner en contacto a las partes").click()
+    assert "Aprobado" in page.inner_text(".flashes")
+    journey.shot(page, "4-facilitator-approved-es")
+
+
+def partner_sees_the_introduction_and_accepts(journey: Journey) -> None:
+    page = journey.page("partner", "en")
+    page.locator("nav").get_by_role("link", name="Inbox").click()
+    assert "Introduction:" in page.inner_text("main") and TITLE in page.inner_text("main")
+    page.locator("nav").get_by_role("link", name="My matches").click()
+    page.locator("li").filter(has_text=TITLE).get_by_role("link").first.click()
+    assert page.url == journey.match_url
+    page.get_by_label("Note to the other party (optional)").fill("Happy to talk: our ecommerce team can start soon.")
+    page.get_by_role("button", name="Accept the introduction").click()
+    assert "your answer was recorded" in page.inner_text(".flashes")
+    journey.shot(page, "5-partner-accepted-en")
+
+
+def delegate_accepts_too_and_both_are_introduced(journey: Journey) -> None:
+    page = journey.page("delegate", "fr")
+    page.goto(journey.base + "/")
+    page.locator("nav").get_by_role("link", name="Mes mises en relation").click()
+    page.locator("li").filter(has_text=TITLE).get_by_role("link").first.click()
+    assert page.url == journey.match_url
+    page.get_by_role("button", name="Accepter la mise en contact").click()
+    assert "Acceptée par les deux parties" in page.inner_text(".meta")
+    # Now each side sees the other's contact.
+    assert "partner@example.org" in page.inner_text("main")
+    journey.shot(page, "6-delegate-accepted-fr")
+
+
+STEPS = [delegate_writes_a_need_in_french, facilitator_finds_and_opens_it_in_spanish,
+         facilitator_runs_matching_and_approves_a_proposal, partner_sees_the_introduction_and_accepts,
+         delegate_accepts_too_and_both_are_introduced]
 
 
 def test_journey_without_javascript(live_server, sign_in, artifacts):
