@@ -332,7 +332,7 @@ def preview_file(actor: User, data: bytes, options: ImportOptions, max_bytes: in
         raise FileRefused(_("The file contains no iati-activity."))
     preview = Preview()
     members = {m.code: m for m in db.session.scalars(select(Member).where(Member.is_developing.is_(True)))}
-    existing = {a.identifier: o for a in activities if a.identifier and (o := find_offering(a.identifier))}
+    existing = find_offerings(a.identifier for a in activities)
     seen: dict[str, int] = {}
     legacy = version.startswith("1.") or version == "1.0x"
     for activity in activities:
@@ -371,9 +371,10 @@ def import_activities(actor: User, preview: Preview, today: date) -> dict[str, i
     if not preview.ok:
         raise DomainError(_("Nothing was imported: correct the problems listed and upload the file again."))
     counts = {"created": 0, "updated": 0, "closed": 0, "skipped": 0}
+    known = find_offerings(values["extras"]["iati_identifier"] for _line, values in preview.rows)
     for line, values in preview.rows:
         extras, fields = values["extras"], dict(values["fields"])
-        existing = find_offering(extras["iati_identifier"])
+        existing = known.get(extras["iati_identifier"])
         try:
             if values["action"] == "skip":
                 counts["skipped"] += 1
@@ -404,15 +405,27 @@ def import_activities(actor: User, preview: Preview, today: date) -> dict[str, i
     return counts
 
 
-def find_offering(identifier: str) -> Offering | None:
-    """The offering an activity was imported as, or was exported as (our own identifiers end with the id)."""
-    offering = db.session.scalar(select(Offering).where(Offering.iati_identifier == identifier))
-    if offering is None and identifier.startswith(PUBLISHER_PREFIX + "-"):
+def find_offerings(identifiers: Iterable[str]) -> dict[str, Offering]:
+    """The offerings activities were imported as, or exported as (our own identifiers end with the id)."""
+    wanted = [identifier for identifier in dict.fromkeys(identifiers) if identifier]
+    found: dict[str, Offering] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found.update((o.iati_identifier, o) for o in db.session.scalars(
+            select(Offering).where(Offering.iati_identifier.in_(chunk))))
+    ours = {}
+    for identifier in wanted:
         tail = identifier.rsplit("-", 1)[-1]
-        candidate = db.session.get(Offering, int(tail)) if tail.isdigit() and int(tail) < 2**31 else None
-        if candidate is not None and candidate.iati_identifier is None and _identifier(candidate) == identifier:
-            offering = candidate
-    return offering
+        if identifier not in found and identifier.startswith(PUBLISHER_PREFIX + "-") and tail.isdigit() \
+                and int(tail) < 2**31:
+            ours[int(tail)] = identifier
+    ids = list(ours)
+    for start in range(0, len(ids), 500):
+        for candidate in db.session.scalars(select(Offering).where(Offering.id.in_(ids[start:start + 500]))):
+            identifier = ours[candidate.id]
+            if candidate.iati_identifier is None and _identifier(candidate) == identifier:
+                found[identifier] = candidate
+    return found
 
 
 # ---- writing ---------------------------------------------------------------------------------------------------
