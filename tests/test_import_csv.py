@@ -212,3 +212,18 @@ def test_uploads_are_private_and_roles_are_checked(client, make, app):
 def test_template_of_needs_is_valid(ctx):
     preview = read_rows("needs", template_csv("needs").encode())
     assert preview.ok and preview.rows[0][1]["language"] == "fr"
+
+
+def test_hostile_form_values_never_give_a_500(client, make):
+    facilitator = make.user("facilitator")
+    login(client, facilitator)
+    content = (HEADER + row("Need for customs training")).encode()
+    response = client.post("/imports/needs/csv", data={"file": (io.BytesIO(content), "a\x00b\u202e" + "x" * 400 + ".csv"),
+                                                       "member": "SN"}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    stored = db.session.scalar(select(ImportUpload))
+    assert "\x00" not in stored.filename and len(stored.filename) <= 255
+    assert upload(client, "needs", content, member="XX").status_code == 422
+    assert upload(client, "needs", content, member="\x00" * 5).status_code == 422
+    assert client.post("/imports/needs/csv", data={"file": "not a file", "member": "SN"}).status_code == 422
+    assert client.post(f"/imports/{stored.id}/confirm?default_policy_areas=%00").status_code == 302

@@ -71,7 +71,9 @@ def _store(kind: str, filename: str, data: bytes, rows: int, member: Member | No
     # Uploads left unconfirmed for a day are forgotten.
     db.session.execute(delete(ImportUpload).where(ImportUpload.user_id == user.id, ImportUpload.status == "pending",
                                                   ImportUpload.created_at < utcnow() - timedelta(days=1)))
-    upload = ImportUpload(user_id=user.id, kind=kind, filename=(filename or "upload")[:255], content=data,
+    # The name is the browser's to choose: keep it printable (PostgreSQL refuses NUL) and short.
+    filename = "".join(ch for ch in (filename or "") if ch.isprintable())[:255] or "upload"
+    upload = ImportUpload(user_id=user.id, kind=kind, filename=filename, content=data,
                           sha256=hashlib.sha256(data).hexdigest(), rows=rows, member_id=member.id if member else None)
     db.session.add(upload)
     db.session.flush()
