@@ -59,7 +59,7 @@ def test_token_created_on_account_page_is_shown_once_stored_hashed_and_revocable
     user = make.user("partner", organisation=make.organisation())
     login(client, user)
     page = client.post("/account/tokens", data={"token-name": "Programme database sync"})
-    assert page.status_code == 201
+    assert page.status_code == 201 and page.headers["Cache-Control"] == "no-store"
     secret = re.search(r'value="(mmk_[^"]+)"', page.get_data(as_text=True)).group(1)
     stored = db.session.scalar(select(ApiToken))
     assert stored.name == "Programme database sync"

@@ -176,9 +176,10 @@ def create_api_token():
             form.name.errors.append(error.message)
         else:
             db.session.commit()
-            # Rendered, not redirected: the secret must not travel through the session cookie or a URL.
-            response = _account_page(new_secret=secret, status=201)
-            return response
+            # Rendered, not redirected: the secret must not travel through the session cookie or a URL,
+            # nor stay in a cache.
+            body, status = _account_page(new_secret=secret, status=201)
+            return body, status, {"Cache-Control": "no-store"}
     return _account_page(token_form=form, status=422)
 
 
