@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Api, Blueprint, abort
 from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
@@ -34,12 +35,12 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1",
 pages = FlaskBlueprint("api_pages", __name__, url_prefix="/api/v1")
 
 ERRORS = {
-    400: "The request body is not valid JSON.",
-    401: "No valid API token: send 'Authorization: Bearer <token>' with a token from your account page.",
-    403: "Your role or organisation may not do this to this record.",
-    404: "There is no such record.",
-    409: "The record is not in a state where this can be done, or it changed since you read it.",
-    422: "Some fields are missing or invalid; see the messages per field.",
+    400: _l("The request body is not valid JSON."),
+    401: _l("No valid API token: send 'Authorization: Bearer <token>' with a token from your account page."),
+    403: _l("Your role or organisation may not do this to this record."),
+    404: _l("There is no such record."),
+    409: _l("The record is not in a state where this can be done, or it changed since you read it."),
+    422: _l("Some fields are missing or invalid; see the messages per field."),
 }
 
 
@@ -116,7 +117,7 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def error_response(status: int, message: str | None = None, errors: dict | None = None):
     body: dict[str, Any] = {"error": HTTP_STATUS_CODES.get(status, "Error"),
-                            "message": str(message or _(ERRORS.get(status, "Error.")))}
+                            "message": str(message or ERRORS.get(status) or _("Error."))}
     if errors:
         body["errors"] = errors
     headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else {}
@@ -195,7 +196,7 @@ def document_errors(*codes: int):
 
     def decorator(view):
         for code in codes:
-            view = bp.alt_response(code, schema=schemas.ErrorSchema, description=ERRORS[code])(view)
+            view = bp.alt_response(code, schema=schemas.ErrorSchema, description=str(ERRORS[code]))(view)
         return view
 
     return decorator

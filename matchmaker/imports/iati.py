@@ -334,12 +334,9 @@ def preview_file(actor: User, data: bytes, options: ImportOptions, max_bytes: in
     members = {m.code: m for m in db.session.scalars(select(Member).where(Member.is_developing.is_(True)))}
     existing = find_offerings(a.identifier for a in activities)
     seen: dict[str, int] = {}
-    legacy = version.startswith("1.") or version == "1.0x"
     for activity in activities:
         values, problems = map_activity(activity, options, members)
         column = activity.identifier[:80] or f"iati-activity #{activity.line}"
-        if legacy and not problems:
-            values["note"] = _("read as IATI 1.0x")
         if activity.identifier in seen:
             problems.append(_("The same iati-identifier appears at line %(line)d.", line=seen[activity.identifier]))
         elif activity.identifier:
