@@ -35,33 +35,49 @@ CASES = [(lang, role, name, path, follow) for lang in LANGUAGES for role, pages 
          for name, path, follow in pages]
 
 
+class Contexts:
+    """One signed-in browser context per role for the module, and what is known of it: the language its user has
+    chosen, and the record pages already found, so that a test loads no page it does not need."""
+
+    def __init__(self, sign_in):
+        self.sign_in = sign_in
+        self.opened = {}
+        self.language = {}
+        self.records = {}
+
+    def page(self, role):
+        if role not in self.opened:
+            self.opened[role] = self.sign_in(role, viewport={"width": 1024, "height": 768})
+        return self.opened[role].new_page()
+
+    def close(self):
+        for context in self.opened.values():
+            context.close()
+
+
 @pytest.fixture(scope="module")
 def contexts(sign_in):
-    """One browser context per role for the module (signing in once each)."""
-    opened = {}
-
-    def _context(role):
-        if role not in opened:
-            opened[role] = sign_in(role, viewport={"width": 1024, "height": 768})
-        return opened[role]
-
-    yield _context
-    for context in opened.values():
-        context.close()
+    opened = Contexts(sign_in)
+    yield opened
+    opened.close()
 
 
 @pytest.mark.parametrize("lang, role, name, path, follow", CASES,
                          ids=[f"{lang}-{role or 'visitor'}-{name}" for lang, role, name, _, _ in CASES])
 def test_page(contexts, live_server, artifacts, lang, role, name, path, follow):
-    page = contexts(role).new_page()
+    page = contexts.page(role)
     try:
-        page.goto(live_server + path)
-        choose_language(page, lang)
         url = live_server + path
+        if contexts.language.get(role) != lang or (follow and (role, name) not in contexts.records):
+            page.goto(url)
+            choose_language(page, lang)
+            contexts.language[role] = lang
+            if follow:
+                link = page.locator(follow).first
+                assert link.count(), f"no {follow} on {path} to open"
+                contexts.records[role, name] = link.get_attribute("href")
         if follow:
-            link = page.locator(follow).first
-            assert link.count(), f"no {follow} on {path} to open"
-            url = live_server + link.get_attribute("href")
+            url = live_server + contexts.records[role, name]
         watch = Watch(page, live_server)
         sizes = watch.load(url)
         label = f"{role or 'visitor'}/{name}"
