@@ -27,7 +27,7 @@ KEYWORDS = {
 SAME_AS_ENGLISH = {
     "fr": {"TA Matchmaker", "Code", "Contact", "Description", "Europe", "Note", "Organisation", "Organisations", "Pages",
            "Type", "score %(score)s"},
-    "es": {"TA Matchmaker", "Asia", "No", "no", "Token"},
+    "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error."},
 }
 HOW_TO_FIX = ("Run `make messages`, then translate the entries listed above in translations/{lang}/LC_MESSAGES/"
               "messages.po (remove any '#, fuzzy' line once the translation is checked) and run `make install`.")
