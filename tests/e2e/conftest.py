@@ -87,7 +87,8 @@ def live_server(tmp_path_factory) -> str:
     env.pop("MAIL_SERVER", None)
     flask = [sys.executable, "-m", "flask"]
     for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+        done = subprocess.run(flask + command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"flask {' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
     log = folder / "gunicorn.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--error-logfile",
