@@ -188,7 +188,10 @@ def test_invalid_offerings_get_422_with_a_message_per_field(client, world, chang
 
 
 @pytest.mark.parametrize("data,content_type", [("{not json", "application/json"), ("", "application/json"),
-                                                ("[1, 2]", "application/json"), ("null", "application/json")])
+                                                ("[1, 2]", "application/json"), ("null", "application/json"),
+                                                ("[" * 5000 + "]" * 5000, "application/json"),
+                                                ('{"a": ' * 3000 + "1" + "}" * 3000, "application/json"),
+                                                (b"\xff\xfe\x00garbage", "application/json")])
 def test_bodies_that_are_not_a_json_object_are_refused(client, world, data, content_type):
     response = client.post("/api/v1/offerings", data=data, content_type=content_type,
                            headers=auth(world["tokens"]["partner"]))

@@ -138,6 +138,13 @@ def handle_http_error(error: HTTPException):
     return response
 
 
+@bp.errorhandler(RecursionError)
+def handle_too_deep(_error: RecursionError):
+    # A body of thousands of nested brackets exhausts the JSON decoder's recursion; it is not a valid request.
+    db.session.rollback()
+    return error_response(400, _("The request body is nested too deeply."), {"body": [_("Nested too deeply.")]})
+
+
 @bp.errorhandler(DomainError)
 def handle_domain_error(error: DomainError):
     db.session.rollback()
