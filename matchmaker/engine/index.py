@@ -23,6 +23,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from .records import (DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, REASONS, RE
                       SUPPORT_KINDS, EngineSettings, Exclusion, Proposal, Ranking, Record,
                       UpdateResult)
 
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"
 _FORMAT = 1
 _ROUND = 1e6
 
@@ -153,6 +154,10 @@ class Model:
         n = len(records)
         dfa = np.array([df[f] for f in features], dtype=np.float64)
         idf = np.log((1.0 + n) / (1.0 + dfa)) + 1.0
+        if settings.max_df < 1.0:
+            # Very common features (stop-word like) get idf 0: known to the vocabulary (not drift),
+            # absent from every vector, so the postings that dominate query cost disappear.
+            idf[dfa > max(settings.max_df * n, settings.max_df_min_docs)] = 0.0
         labels = []
         for f in features:
             kind, _, v = f.partition(":")
@@ -161,39 +166,117 @@ class Model:
 
 
 # --------------------------------------------------------------------------- one side
-class _Side:
-    """Rows of one side: main postings (features x rows CSR), delta rows, tombstones, facets."""
+_FACET_DTYPES = {"lang": np.uint8, "pa": np.uint16, "sk": np.uint8, "kind": np.int8, "regions": np.uint16,
+                 "capacity": np.int64, "deadline": np.int32, "member": np.int32, "ldc": bool, "region": np.uint16}
 
-    FACETS = ("lang", "pa", "sk", "kind", "regions", "capacity", "deadline", "member", "ldc", "region")
+
+def _grow(a: np.ndarray, need: int, fill=0) -> np.ndarray:
+    """``a`` with room for at least ``need`` rows (amortised doubling; never copies on every append)."""
+    if a.shape[0] >= need:
+        return a
+    cap = max(need, 2 * a.shape[0], 64)
+    out = np.full((cap,) + a.shape[1:], fill, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+def _index_dtype(n: int):
+    return np.int32 if n < 2 ** 31 - 1 else np.int64
+
+
+class _Side:
+    """Rows of one side: main postings (features x rows CSR), delta rows, tombstones, facets.
+
+    Per-row arrays live in buffers with spare capacity: an upsert writes one row in place
+    (amortised O(1)) instead of copying every array. ``ids``, ``alive``, ``topk_ids`` and
+    ``topk_scores`` are views of the first ``n_rows`` rows; ``f[name]`` are the raw buffers
+    (index them with row numbers).
+    """
+
+    FACETS = tuple(_FACET_DTYPES)
 
     def __init__(self, name: str, n_features: int):
         self.name = name
         self.V = n_features
-        self.ids = np.zeros(0, np.int64)
+        self._n = 0
+        self._ids = np.zeros(0, np.int64)
+        self._alive = np.zeros(0, bool)
         self.row_of: dict[int, int] = {}
-        self.alive = np.zeros(0, bool)
-        self.p_indptr = np.zeros(n_features + 1, np.int64)
+        self.p_indptr = np.zeros(n_features + 1, np.int32)
         self.p_indices = np.zeros(0, np.int32)
         self.p_data = np.zeros(0, np.float32)
+        self._post = None
         self.n_main = 0
-        self.d_cols: list[np.ndarray] = []
-        self.d_vals: list[np.ndarray] = []
-        self._d_cache = None
-        self.f = {"lang": np.zeros(0, np.uint8), "pa": np.zeros(0, np.uint16), "sk": np.zeros(0, np.uint8),
-                  "kind": np.zeros(0, np.int8), "regions": np.zeros(0, np.uint16),
-                  "capacity": np.zeros(0, np.int64), "deadline": np.zeros(0, np.int32),
-                  "member": np.zeros(0, np.int32), "ldc": np.zeros(0, bool), "region": np.zeros(0, np.uint16)}
+        # delta rows (row-wise CSR with spare capacity)
+        self._d_ptr = np.zeros(1, np.int64)
+        self._d_cols = np.zeros(0, np.int32)
+        self._d_vals = np.zeros(0, np.float32)
+        self._d_n = 0
+        self._scratch: np.ndarray | None = None
+        self.f = {k: np.zeros(0, dt_) for k, dt_ in _FACET_DTYPES.items()}
         self.members: dict[int, list[int]] = {}    # row -> eligible member codes ('members' offerings)
-        self.topk_ids: np.ndarray | None = None     # stored proposals (rows x k), -1 = empty
-        self.topk_scores: np.ndarray | None = None
+        self._tk_ids: np.ndarray | None = None      # stored proposals (rows x k), -1 = empty
+        self._tk_sc: np.ndarray | None = None
 
+    # ---------------------------------------------------------------- row views
     @property
     def n_rows(self) -> int:
-        return int(self.ids.size)
+        return self._n
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids[: self._n]
+
+    @ids.setter
+    def ids(self, v):
+        self._ids = np.array(v, np.int64)
+        self._n = int(self._ids.size)
+
+    @property
+    def alive(self) -> np.ndarray:
+        return self._alive[: self._n]
+
+    @alive.setter
+    def alive(self, v):
+        self._alive = np.array(v, bool)
+
+    @property
+    def topk_ids(self):
+        return None if self._tk_ids is None else self._tk_ids[: self._n]
+
+    @topk_ids.setter
+    def topk_ids(self, v):
+        self._tk_ids = None if v is None else np.array(v, np.int64)
+
+    @property
+    def topk_scores(self):
+        return None if self._tk_sc is None else self._tk_sc[: self._n]
+
+    @topk_scores.setter
+    def topk_scores(self, v):
+        self._tk_sc = None if v is None else np.array(v, np.float32)
 
     @property
     def n_alive(self) -> int:
         return int(self.alive.sum())
+
+    @property
+    def n_delta(self) -> int:
+        return self._d_n
+
+    @property
+    def d_cols(self) -> list:
+        """Delta rows' columns (compatibility: a list with one array per delta row)."""
+        p = self._d_ptr
+        return [self._d_cols[p[i]:p[i + 1]] for i in range(self._d_n)]
+
+    def member_keys(self) -> np.ndarray:
+        """Sorted row * 1024 + member code of every 'members' eligibility entry (vectorised lookups)."""
+        keys = [r * 1024 + c for r, codes in self.members.items() for c in codes if c >= 0]
+        return np.array(sorted(keys), np.int64)
+
+    def set_facets(self, facets: dict[str, np.ndarray]):
+        self.f = {k: np.array(facets[k], dtype=_FACET_DTYPES[k]) for k in self.FACETS}
 
     @staticmethod
     def facet_values(rec: Record) -> dict:
@@ -211,11 +294,26 @@ class _Side:
         self.ids = np.asarray(ids, np.int64)
         self.row_of = {int(i): r for r, i in enumerate(ids)}
         self.alive = np.ones(n, bool)
-        for k in self.FACETS:
-            self.f[k] = np.asarray([fv[k] for fv in facets], dtype=self.f[k].dtype)
+        self.set_facets({k: [fv[k] for fv in facets] for k in self.FACETS})
         self.members = members
         self._set_main_from_rows(vectors)
-        self.d_cols, self.d_vals, self._d_cache = [], [], None
+        self._clear_delta()
+
+    def _clear_delta(self):
+        self._d_ptr = np.zeros(1, np.int64)
+        self._d_cols = np.zeros(0, np.int32)
+        self._d_vals = np.zeros(0, np.float32)
+        self._d_n = 0
+
+    def _set_postings(self, rows_csr: sp.csr_matrix):
+        post = rows_csr.T.tocsr()
+        post.sort_indices()
+        it = _index_dtype(post.nnz)
+        self.p_indptr = post.indptr.astype(it)
+        self.p_indices = post.indices.astype(it)
+        self.p_data = post.data.astype(np.float32)
+        self.n_main = rows_csr.shape[0]
+        self._post = None
 
     def _set_main_from_rows(self, vectors):
         n = len(vectors)
@@ -224,64 +322,75 @@ class _Side:
         np.cumsum(lens, out=indptr[1:])
         cols = np.concatenate([c for c, _ in vectors]) if n else np.zeros(0, np.int32)
         vals = np.concatenate([v for _, v in vectors]) if n else np.zeros(0, np.float32)
-        rows_csr = sp.csr_matrix((vals.astype(np.float32), cols.astype(np.int32), indptr), shape=(n, self.V))
-        post = rows_csr.T.tocsr()
-        post.sort_indices()
-        self.p_indptr = post.indptr.astype(np.int64)
-        self.p_indices = post.indices.astype(np.int32)
-        self.p_data = post.data.astype(np.float32)
-        self.n_main = n
+        self._set_postings(sp.csr_matrix((vals.astype(np.float32), cols.astype(np.int32), indptr),
+                                         shape=(n, self.V)))
+
+    @property
+    def post(self) -> sp.csr_matrix:
+        """Main postings as a scipy CSR matrix (features x main rows), sharing the arrays (no copy)."""
+        if self._post is None:
+            indptr = self.p_indptr
+            if indptr.dtype != self.p_indices.dtype:
+                indptr = indptr.astype(self.p_indices.dtype)
+            m = sp.csr_matrix((self.V, self.n_main), dtype=np.float32)
+            m.data, m.indices, m.indptr = self.p_data, self.p_indices, indptr
+            self._post = m
+        return self._post
 
     # ---------------------------------------------------------------- rows
     def row_vector(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         if r >= self.n_main:
             i = r - self.n_main
-            return self.d_cols[i], self.d_vals[i]
+            a, b = self._d_ptr[i], self._d_ptr[i + 1]
+            return self._d_cols[a:b], self._d_vals[a:b]
         raise KeyError("main rows are stored as postings; use rows_matrix()")
 
     def append(self, rec_id: int, vec, facets: dict, members: list[int] | None):
-        r = self.n_rows
-        self.ids = np.append(self.ids, np.int64(rec_id))
-        self.alive = np.append(self.alive, True)
+        r = self._n
+        n = r + 1
+        self._ids = _grow(self._ids, n)
+        self._alive = _grow(self._alive, n)
+        self._ids[r], self._alive[r] = rec_id, True
         for k in self.FACETS:
-            self.f[k] = np.append(self.f[k], np.asarray(facets[k], dtype=self.f[k].dtype))
+            buf = _grow(self.f[k], n)
+            buf[r] = facets[k]
+            self.f[k] = buf
+        if self._tk_ids is not None:
+            self._tk_ids = _grow(self._tk_ids, n, -1)
+            self._tk_sc = _grow(self._tk_sc, n, -np.inf)
+            self._tk_ids[r], self._tk_sc[r] = -1, -np.inf
+        self._n = n
         if members is not None:
             self.members[r] = members
         self.row_of[int(rec_id)] = r
-        self.d_cols.append(vec[0])
-        self.d_vals.append(vec[1])
-        self._d_cache = None
-        if self.topk_ids is not None:
-            k = self.topk_ids.shape[1]
-            self.topk_ids = np.vstack([self.topk_ids, np.full((1, k), -1, np.int64)])
-            self.topk_scores = np.vstack([self.topk_scores, np.full((1, k), -np.inf, np.float32)])
+        cols, vals = vec
+        nnz = int(self._d_ptr[self._d_n])
+        self._d_cols = _grow(self._d_cols, nnz + cols.size)
+        self._d_vals = _grow(self._d_vals, nnz + cols.size)
+        self._d_cols[nnz:nnz + cols.size] = cols
+        self._d_vals[nnz:nnz + cols.size] = vals
+        self._d_ptr = _grow(self._d_ptr, self._d_n + 2)
+        self._d_n += 1
+        self._d_ptr[self._d_n] = nnz + cols.size
         return r
 
     def kill(self, r: int):
-        self.alive[r] = False
-        self.row_of.pop(int(self.ids[r]), None)
+        self._alive[r] = False
+        self.row_of.pop(int(self._ids[r]), None)
         self.members.pop(r, None)
-        if self.topk_ids is not None:
-            self.topk_ids[r] = -1
-            self.topk_scores[r] = -np.inf
+        if self._tk_ids is not None:
+            self._tk_ids[r] = -1
+            self._tk_sc[r] = -np.inf
 
-    def _delta(self):
-        if self._d_cache is None:
-            lens = np.fromiter((c.size for c in self.d_cols), np.int64, len(self.d_cols))
-            indptr = np.zeros(lens.size + 1, np.int64)
-            np.cumsum(lens, out=indptr[1:])
-            cols = np.concatenate(self.d_cols) if self.d_cols else np.zeros(0, np.int32)
-            vals = np.concatenate(self.d_vals) if self.d_vals else np.zeros(0, np.float32)
-            self._d_cache = (indptr, cols, vals)
-        return self._d_cache
+    def _delta_csr(self) -> sp.csr_matrix:
+        nnz = int(self._d_ptr[self._d_n])
+        return sp.csr_matrix((self._d_vals[:nnz], self._d_cols[:nnz], self._d_ptr[: self._d_n + 1]),
+                             shape=(self._d_n, self.V))
 
     def rows_matrix(self) -> sp.csr_matrix:
-        """All rows (dead rows empty) as a rows x features CSR matrix."""
-        post = sp.csr_matrix((self.p_data, self.p_indices, self.p_indptr), shape=(self.V, self.n_main))
-        main = post.T.tocsr()
-        indptr, cols, vals = self._delta()
-        delta = sp.csr_matrix((vals, cols, indptr), shape=(len(self.d_cols), self.V))
-        m = sp.vstack([main, delta], format="csr") if len(self.d_cols) else main
+        """All rows (dead rows empty) as a rows x features float32 CSR matrix."""
+        main = self.post.T.tocsr()
+        m = sp.vstack([main, self._delta_csr()], format="csr") if self._d_n else main
         if not self.alive.all():
             m = sp.diags(self.alive.astype(np.float32)) @ m
             m.eliminate_zeros()
@@ -290,57 +399,89 @@ class _Side:
 
     def merge_delta(self):
         """Fold delta rows and tombstones into the main postings (rows keep their numbers)."""
-        m = self.rows_matrix()
-        post = m.T.tocsr()
-        post.sort_indices()
-        self.p_indptr = post.indptr.astype(np.int64)
-        self.p_indices = post.indices.astype(np.int32)
-        self.p_data = post.data.astype(np.float32)
-        self.n_main = self.n_rows
-        self.d_cols, self.d_vals, self._d_cache = [], [], None
+        self._set_postings(self.rows_matrix())
+        self._clear_delta()
 
     # ---------------------------------------------------------------- scoring
-    def scores(self, cols: np.ndarray, vals: np.ndarray, keep_entries: bool = False):
-        """Dot products of one query vector with every row; optionally the per-entry contributions."""
-        out = np.zeros(self.n_rows, np.float64)
-        entries = None
-        if cols.size:
-            starts = self.p_indptr[cols]
-            lens = self.p_indptr[cols.astype(np.int64) + 1] - starts
-            total = int(lens.sum())
-            if total:
-                offs = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
-                pos = offs + np.arange(total, dtype=np.int64)
-                rows = self.p_indices[pos]
-                qidx = np.repeat(np.arange(cols.size), lens)
-                contrib = self.p_data[pos].astype(np.float64) * vals[qidx]
-                out[: self.n_main] = np.bincount(rows, weights=contrib, minlength=self.n_main)
-                if keep_entries:
-                    entries = (rows, qidx, contrib)
-            if self.d_cols:
-                indptr, dcols, dvals = self._delta()
-                q = np.zeros(self.V, np.float64)
-                q[cols] = vals
-                prod = q[dcols] * dvals
-                cs = np.concatenate(([0.0], np.cumsum(prod)))
-                out[self.n_main:] = cs[indptr[1:]] - cs[indptr[:-1]]
-        out[~self.alive] = 0.0
-        return out, entries
+    def hits(self, cols: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, text scores) of the live rows sharing a feature with the query vector (cols, vals).
 
-    def contributions(self, r: int, cols: np.ndarray, vals: np.ndarray, entries) -> tuple[np.ndarray, np.ndarray]:
-        """(query feature positions, contributions) of row r for the query vector (cols, vals)."""
-        if r >= self.n_main:
-            dc, dv = self.row_vector(r)
-            common, qi, di = np.intersect1d(cols, dc, assume_unique=True, return_indices=True)
-            return qi, vals[qi].astype(np.float64) * dv[di]
-        rows, qidx, contrib = entries
-        sel = rows == r
-        return qidx[sel], contrib[sel]
+        One sparse product against the postings (float32, in scipy's C loop); its cost is the
+        total length of the postings of the query's features, not the number of rows.
+        """
+        rows_parts, text_parts = [], []
+        if cols.size and self.n_main:
+            q = sp.csr_matrix((vals.astype(np.float32), cols.astype(self.p_indices.dtype),
+                               np.array([0, cols.size], self.p_indices.dtype)), shape=(1, self.V))
+            r = q @ self.post
+            rows_parts.append(r.indices.astype(np.int64))
+            text_parts.append(r.data.astype(np.float64))
+        if cols.size and self._d_n:
+            if self._scratch is None or self._scratch.size != self.V:
+                self._scratch = np.zeros(self.V, np.float32)
+            qd = self._scratch
+            qd[cols] = vals
+            nnz = int(self._d_ptr[self._d_n])
+            prod = qd[self._d_cols[:nnz]] * self._d_vals[:nnz]
+            qd[cols] = 0.0
+            ptr = self._d_ptr[: self._d_n + 1]
+            d = np.add.reduceat(prod, ptr[:-1]) if nnz else np.zeros(self._d_n, np.float32)
+            d = np.where(ptr[1:] > ptr[:-1], d, 0.0).astype(np.float32)
+            nzr = np.flatnonzero(d)
+            rows_parts.append(nzr + self.n_main)
+            text_parts.append(d[nzr].astype(np.float64))
+        if not rows_parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        rows = np.concatenate(rows_parts) if len(rows_parts) > 1 else rows_parts[0]
+        text = np.concatenate(text_parts) if len(text_parts) > 1 else text_parts[0]
+        ok = self._alive[rows] & (text != 0)
+        if not ok.all():
+            rows, text = rows[ok], text[ok]
+        return rows, text
+
+    def scores(self, cols: np.ndarray, vals: np.ndarray, keep_entries: bool = False):
+        """Dense text scores of one query vector against every row (compatibility helper)."""
+        out = np.zeros(self.n_rows, np.float64)
+        rows, text = self.hits(cols, vals)
+        out[rows] = text
+        return out, None
+
+    def contributions_many(self, cols: np.ndarray, vals: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Per-feature contributions (len(cols) x len(rows)) of the query vector to each row's score.
+
+        Looks each (feature, row) up in the sorted postings (binary search), so explaining the
+        final top-k costs O(k x query terms x log N), whatever the corpus size.
+        """
+        out = np.zeros((cols.size, rows.size), np.float32)
+        rows = np.asarray(rows, np.int64)
+        main = np.flatnonzero(rows < self.n_main)
+        if main.size and cols.size:
+            rm = rows[main]
+            order = np.argsort(rm, kind="stable")
+            rs = rm[order]
+            ptr, idx, dat = self.p_indptr, self.p_indices, self.p_data
+            for j, c in enumerate(cols.tolist()):
+                a, b = int(ptr[c]), int(ptr[c + 1])
+                if a == b:
+                    continue
+                seg = idx[a:b]
+                pos = np.searchsorted(seg, rs)
+                ok = pos < (b - a)
+                ok[ok] = seg[pos[ok]] == rs[ok]
+                if ok.any():
+                    out[j, main[order[ok]]] = dat[a + pos[ok]] * np.float32(vals[j])
+        for i in np.flatnonzero(rows >= self.n_main).tolist():
+            dc, dv = self.row_vector(int(rows[i]))
+            _, qi, di = np.intersect1d(cols, dc, assume_unique=True, return_indices=True)
+            out[qi, i] = np.float32(vals[qi]) * dv[di] if qi.size else 0
+        return out
 
 
 # --------------------------------------------------------------------------- engine
 class Engine:
     """Match needs with offerings. See the module docstring for the method."""
+
+    _ap_candidates = 0
 
     def __init__(self, settings: EngineSettings | None = None):
         self.settings = settings or EngineSettings()
@@ -434,23 +575,22 @@ class Engine:
 
     # ---------------------------------------------------------------- queries
     def _query(self, rec: Record, side: str, k: int, today: dt.date | None, explain: bool = True,
-               vector=None) -> tuple[Ranking, np.ndarray]:
-        """Rank the other side for a record of ``side``. Returns the ranking and final scores per row."""
+               vector=None) -> tuple[Ranking, tuple]:
+        """Rank the other side for a record of ``side``: the ranking and (candidate rows, final scores, text scores)."""
         self._require_fit()
         other = self.sides[_other(side)]
         cols, vals = vector if vector is not None else self.model.vector(rec)[:2]
-        vals64 = vals.astype(np.float64)
-        text, entries = other.scores(cols, vals64, keep_entries=explain)
-        cand = np.flatnonzero(text > self.settings.min_score)
-        final, reasons = self._pair_scores(rec, side, other, cand, text[cand], today)
-        ranking = self._select(rec, side, other, cand, text[cand], final, reasons, k, cols, vals64, entries, explain)
-        full = np.zeros(other.n_rows, np.float64)
-        full[cand] = np.where(reasons < 0, final, -1.0)
-        return ranking, full
-
-    def _pair_scores(self, rec: Record, side: str, other: _Side, rows: np.ndarray, text: np.ndarray,
-                     today: dt.date | None):
+        rows, text = other.hits(cols, vals)
+        if self.settings.min_score > 0:
+            keep = text > self.settings.min_score
+            rows, text = rows[keep], text[keep]
         fv = _Side.facet_values(rec)
+        final = self._final(fv, side, other, rows, text)
+        ranking = self._select(rec, fv, side, other, rows, text, final, k, cols, vals, today, explain)
+        return ranking, (rows, final, text)
+
+    def _final(self, fv: dict, side: str, other: _Side, rows: np.ndarray, text: np.ndarray) -> np.ndarray:
+        """Text score x facet boost, rounded (only soft facets: no hard rule here)."""
         f = other.f
         s = self.settings
         if side == "need":
@@ -468,9 +608,13 @@ class Engine:
             boost += s.policy_area_weight * pa_cover / np.maximum(n_pa, 1)
         if sk_cover is not None:
             boost += s.support_kind_weight * sk_cover / np.maximum(n_sk, 1)
-        final = np.round(text * boost * _ROUND) / _ROUND
-        reasons = self._reasons(rec, fv, side, other, rows, today)
-        return final, reasons
+        return np.round(text * boost * _ROUND) / _ROUND
+
+    def _pair_scores(self, rec: Record, side: str, other: _Side, rows: np.ndarray, text: np.ndarray,
+                     today: dt.date | None):
+        """Final scores and hard-rule reasons of ``rows`` (kept for callers of earlier versions)."""
+        fv = _Side.facet_values(rec)
+        return self._final(fv, side, other, rows, text), self._reasons(rec, fv, side, other, rows, today)
 
     def _reasons(self, rec: Record, fv: dict, side: str, other: _Side, rows: np.ndarray,
                  today: dt.date | None) -> np.ndarray:
@@ -508,11 +652,9 @@ class Engine:
             reasons[~ok] = i
         return reasons
 
-    def _select(self, rec, side, other: _Side, rows, text, final, reasons, k, cols, vals, entries, explain):
+    def _select(self, rec, fv, side, other: _Side, rows, text, final, k, cols, vals, today, explain):
+        """Top-k passing rows in score order (ties by id); hard rules are checked on the head only."""
         ids = other.ids[rows]
-        passing = reasons < 0
-        n_pass = int(passing.sum())
-        # Candidates in score order (ties by id): enough to fill k passing ones.
         want = min(rows.size, max(4 * k, k + 16))
         while True:
             if want < rows.size:
@@ -522,32 +664,30 @@ class Engine:
             else:
                 part = np.arange(rows.size)
             order = part[np.lexsort((ids[part], -final[part]))]
-            if int(passing[order].sum()) >= min(k, n_pass) or want >= rows.size:
+            reasons = self._reasons(rec, fv, side, other, rows[order], today)
+            if int((reasons < 0).sum()) >= k or part.size >= rows.size:
                 break
             want *= 4
         proposals, exclusions = [], []
-        for i in order:
+        max_ex = self.settings.max_exclusions
+        for j, i in enumerate(order.tolist()):
             if len(proposals) >= k:
                 break
-            if passing[i]:
-                proposals.append(int(i))
-            elif len(exclusions) < self.settings.max_exclusions:
-                exclusions.append(Exclusion(int(ids[i]), REASONS[int(reasons[i])]))
-        if explain and entries is not None and proposals:
-            chosen = rows[proposals]
-            pos_of = np.full(other.n_main + 1, -1, np.int64)
-            main_chosen = chosen[chosen < other.n_main]
-            pos_of[main_chosen] = main_chosen
-            m = pos_of[entries[0]] >= 0
-            entries = (entries[0][m], entries[1][m], entries[2][m])
-        props = [self._proposal(rec, side, other, int(rows[i]), float(text[i]), float(final[i]),
-                                cols, vals, entries, explain) for i in proposals]
+            if reasons[j] < 0:
+                proposals.append(i)
+            elif len(exclusions) < max_ex:
+                exclusions.append(Exclusion(int(ids[i]), REASONS[int(reasons[j])]))
+        contrib = None
+        if explain and proposals:
+            contrib = other.contributions_many(cols, vals, rows[proposals])
+        props = [self._proposal(rec, fv, side, other, int(rows[i]), float(text[i]), float(final[i]),
+                                cols, None if contrib is None else contrib[:, j])
+                 for j, i in enumerate(proposals)]
         return Ranking(side, int(rec.id), props, exclusions)
 
-    def _proposal(self, rec: Record, side: str, other: _Side, row: int, text: float, final: float,
-                  cols, vals, entries, explain: bool) -> Proposal:
+    def _proposal(self, rec: Record, fv: dict, side: str, other: _Side, row: int, text: float, final: float,
+                  cols, contrib) -> Proposal:
         other_id = int(other.ids[row])
-        fv = _Side.facet_values(rec)
         need_pa, need_sk = (fv["pa"], fv["sk"]) if side == "need" else (int(other.f["pa"][row]), int(other.f["sk"][row]))
         off_pa, off_sk = (int(other.f["pa"][row]), int(other.f["sk"][row])) if side == "need" else (fv["pa"], fv["sk"])
         s = self.settings
@@ -558,11 +698,9 @@ class Engine:
                   "support_kinds": _unmask(need_sk & off_sk, SUPPORT_KINDS),
                   "delivery_languages": _unmask(fv["lang"] & int(other.f["lang"][row]), DELIVERY_LANGUAGES)}
         terms: list[tuple[str, float]] = []
-        if explain:
-            if entries is None and row < other.n_main:
-                _, entries = other.scores(cols, vals, keep_entries=True)
-            qi, contrib = other.contributions(row, cols, vals, entries)
-            terms = self._terms(cols, qi, contrib, text)
+        if contrib is not None:
+            qi = np.flatnonzero(contrib)
+            terms = self._terms(cols, qi, contrib[qi].astype(np.float64), text)
         need_id, off_id = (int(rec.id), other_id) if side == "need" else (other_id, int(rec.id))
         # The parts add up to the (rounded) score: put the rounding residue on the text part.
         scale = final / (text + sum(bonus.values())) if text > 0 else 0.0
@@ -595,111 +733,185 @@ class Engine:
 
     # ---------------------------------------------------------------- all pairs
     def all_pairs(self, k: int = 10, today: dt.date | None = None, explain: bool = True,
-                  chunk: int = 0, threads: int = 2) -> dict[int, Ranking]:
-        """Top-k offerings for every need, by chunked sparse products on ``threads`` threads.
+                  chunk: int = 0, threads: int = 2) -> "Mapping[int, Ranking]":
+        """Top-k offerings for every need, and the stored top-k of both sides.
 
-        Memory is bounded by the chunk size (rows of needs per product), chosen so a chunk's
-        product holds about 8 million pairs. Also stores the top-k of both sides, so that
-        :meth:`upsert` and :meth:`remove` can report whose proposals they change.
+        Each side is ranked against the other by chunked sparse products (rows of the chunk x
+        postings), densified per chunk and cut with ``np.argpartition`` to a few candidates per
+        row; hard rules and boosts are then applied to the candidates only. A row is *certified*
+        when no non-candidate could beat its k-th proposal even with the largest possible boost;
+        the rare rows that are not are re-ranked exactly on their full product row. Memory is
+        bounded by the chunk (about 2 million pairs per thread). Returns a read-only mapping
+        need id -> Ranking whose Proposal objects (and explanations) are built on first access.
         """
         self._require_fit()
         today = today or dt.date.today()
         with self._lock:
             ns, os_ = self.sides["need"], self.sides["offering"]
-            Q = ns.rows_matrix().astype(np.float64)   # float64 products: same scores as the single path
-            P = os_.rows_matrix().T.tocsr().astype(np.float64)
-            n_rows = ns.n_rows
-            if not chunk:
-                # expected pairs per need row ~ sum over its features of their postings lengths
-                post_len = np.diff(P.indptr)
-                work_per_row = float(post_len[Q.indices].sum()) / max(1, n_rows)
-                chunk = int(min(4096, max(16, 8e6 / max(1.0, min(work_per_row, os_.n_rows)))))
-            starts = list(range(0, n_rows, chunk))
-            min_score = self.settings.min_score
-            want0 = 2 * k + 8
+            Qn, Qo = ns.rows_matrix(), os_.rows_matrix()
+            n_res = self._topk_pass("need", Qn, Qo, k, today, chunk, threads, keep_exclusions=True)
+            o_res = self._topk_pass("offering", Qo, Qn, k, today, chunk, threads, keep_exclusions=False)
+            ns.topk_ids = np.where(n_res["rows"] >= 0, os_.ids[np.maximum(n_res["rows"], 0)], -1)
+            ns.topk_scores = np.where(n_res["rows"] >= 0, n_res["final"], -np.inf).astype(np.float32)
+            os_.topk_ids = np.where(o_res["rows"] >= 0, ns.ids[np.maximum(o_res["rows"], 0)], -1)
+            os_.topk_scores = np.where(o_res["rows"] >= 0, o_res["final"], -np.inf).astype(np.float32)
+            return _Rankings(self, n_res, Qn if explain else None, Qo if explain else None)
 
-            def work(a):
-                b = min(n_rows, a + chunk)
-                C = Q[a:b] @ P
-                lens = np.diff(C.indptr)
-                rr = np.repeat(np.arange(a, b), lens)
-                cc = C.indices.astype(np.int64)
-                text = C.data.astype(np.float64)
-                keep = text > min_score
-                if not keep.all():
-                    rr, cc, text = rr[keep], cc[keep], text[keep]
-                final, reasons = self._pairs_vectorised(rr, cc, text, today)
-                bounds = np.searchsorted(rr, np.arange(a, b + 1))
-                per_row = []
-                oids = os_.ids
-                for i in range(b - a):
-                    lo, hi = int(bounds[i]), int(bounds[i + 1])
-                    if hi == lo:
-                        per_row.append(None)
-                        continue
-                    f, rs = final[lo:hi], reasons[lo:hi]
-                    ids = oids[cc[lo:hi]]
-                    passing = rs < 0
-                    n_pass = int(passing.sum()) if hi - lo > want0 else 0
-                    want = min(hi - lo, want0)
-                    while True:
-                        if want < hi - lo:
-                            part = np.argpartition(-f, want - 1)[:want]
-                            part = np.flatnonzero(f >= f[part].min())
-                        else:
-                            part = np.arange(hi - lo)
-                        order = part[np.lexsort((ids[part], -f[part]))]
-                        if want >= hi - lo or int(passing[order].sum()) >= min(k, n_pass):
-                            break
-                        want *= 4
-                    per_row.append(order + lo)
-                ok = reasons < 0
-                return a, b, rr[ok], cc[ok], final[ok], (cc, text, final, reasons, per_row)
+    def _topk_pass(self, side: str, Q: sp.csr_matrix, D: sp.csr_matrix, k: int, today: dt.date, chunk: int,
+                   threads: int, keep_exclusions: bool) -> dict:
+        """Top-k rows of the other side for every row of ``side`` (Q: its rows, D: the other side's rows)."""
+        n, N = Q.shape[0], D.shape[0]
+        P = D.T.tocsr()
+        P.sort_indices()
+        s = self.settings
+        M = min(N, self._ap_candidates or (4 * k + 24))
+        if not chunk:
+            chunk = int(min(4096, max(1, 2_000_000 // max(1, N))))
+        self.sides["offering"].member_keys_cache = None
+        maxboost = 1.0 + max(0.0, s.policy_area_weight) + max(0.0, s.support_kind_weight)
+        other = self.sides[_other(side)]
+        oids = other.ids
+        out_rows = np.full((n, k), -1, np.int64)
+        out_final = np.zeros((n, k), np.float64)
+        out_text = np.zeros((n, k), np.float64)
+        excl_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        max_ex = s.max_exclusions
 
-            results: dict[int, Ranking] = {}
-            o_ids = np.full((os_.n_rows, k), -1, np.int64)
-            o_sc = np.full((os_.n_rows, k), -np.inf, np.float64)
-            with ThreadPoolExecutor(max_workers=max(1, threads)) as ex:
-                for w0 in range(0, len(starts), max(1, threads)):
-                    for a, b, prr, pcc, pfinal, (cc, text, final, reasons, per_row) in \
-                            ex.map(work, starts[w0:w0 + max(1, threads)]):
-                        for i in range(a, b):
-                            if not ns.alive[i]:
-                                continue
-                            order = per_row[i - a]
-                            results[int(ns.ids[i])] = self._rank_row(i, order, cc, text, final, reasons, k, Q,
-                                                                     explain)
-                        _merge_topk(o_ids, o_sc, pcc, pfinal, ns.ids[prr], k)
-            ns.topk_ids = np.full((ns.n_rows, k), -1, np.int64)
-            ns.topk_scores = np.full((ns.n_rows, k), -np.inf, np.float32)
-            for nid, rk in results.items():
-                r = ns.row_of[nid]
-                for j, p in enumerate(rk.proposals):
-                    ns.topk_ids[r, j] = p.offering_id
-                    ns.topk_scores[r, j] = p.score
-            os_.topk_ids, os_.topk_scores = o_ids, o_sc.astype(np.float32)
-            return results
+        def pairs(rr, cc, t):
+            if side == "need":
+                return self._pairs_vectorised(rr, cc, t, today)
+            return self._pairs_vectorised(cc, rr, t, today)
 
-    def _rank_row(self, row, order, cc, text, final, reasons, k, Q, explain) -> Ranking:
-        ns, os_ = self.sides["need"], self.sides["offering"]
-        nid = int(ns.ids[row])
-        if order is None:
-            return Ranking("need", nid, [], [])
-        props, excl = [], []
-        qcols = qvals = None
-        if explain:
-            qcols = Q.indices[Q.indptr[row]:Q.indptr[row + 1]]
-            qvals = Q.data[Q.indptr[row]:Q.indptr[row + 1]].astype(np.float64)
-        rec = _RowRecord(nid, ns, row)
-        for i in order.tolist():
-            if len(props) >= k:
-                break
-            if reasons[i] < 0:
-                props.append(self._pair_proposal(rec, row, int(cc[i]), float(text[i]), float(final[i]),
-                                                 qcols, qvals, explain))
-            elif len(excl) < self.settings.max_exclusions:
-                excl.append(Exclusion(int(os_.ids[cc[i]]), REASONS[int(reasons[i])]))
-        return Ranking("need", nid, props, excl)
+        def seg_cumsum(x: np.ndarray, row: np.ndarray, starts: np.ndarray) -> np.ndarray:
+            """Cumulative sum of x restarting at each row (entries grouped by row, in order)."""
+            cs = np.cumsum(x, dtype=np.int64)
+            before = np.concatenate(([0], cs))[starts]
+            return cs - before[row]
+
+        def finish(a, row, CC, T, F, R, valid, starts):
+            """Entries grouped by row and sorted by (-final, id): write proposals and exclusions."""
+            passing = valid & (R < 0)
+            cum = seg_cumsum(passing, row, starts)
+            prop = passing & (cum <= k)
+            g = a + row[prop]
+            slot = cum[prop] - 1
+            out_rows[g, slot] = CC[prop]
+            out_final[g, slot] = F[prop]
+            out_text[g, slot] = T[prop]
+            if keep_exclusions:
+                ex = valid & ~passing & (cum < k)
+                ex &= seg_cumsum(ex, row, starts) <= max_ex
+                return (a + row[ex], CC[ex], R[ex])
+            return None
+
+        # Soft-facet boost of every pair of a chunk as one small dense product (bits x bits):
+        # boost = 1 + [pa bits / |need pa| * w_pa, sk bits / |need sk| * w_sk] . [pa bits, sk bits]
+        def facet_bits(sd: _Side, scaled: bool) -> np.ndarray:
+            f = sd.f
+            npa_ = len(POLICY_AREAS)
+            pa = f["pa"][: sd.n_rows].astype(np.int64)
+            sk = f["sk"][: sd.n_rows].astype(np.int64)
+            bits = np.concatenate([(pa[:, None] >> np.arange(npa_)) & 1,
+                                   (sk[:, None] >> np.arange(len(SUPPORT_KINDS))) & 1], axis=1).astype(np.float32)
+            if scaled:
+                bits[:, :npa_] *= s.policy_area_weight / np.maximum(bits[:, :npa_].sum(1, keepdims=True), 1)
+                bits[:, npa_:] *= s.support_kind_weight / np.maximum(bits[:, npa_:].sum(1, keepdims=True), 1)
+            return bits
+
+        mine = self.sides[side]
+        Bq = facet_bits(mine, scaled=(side == "need"))
+        Bd = facet_bits(other, scaled=(side != "need")).T.copy()
+
+        # offerings that no need can take (full, or past their deadline) have no proposals at all
+        if side == "offering":
+            f = mine.f
+            dl = f["deadline"][:n]
+            q_closed = (f["capacity"][:n] == 0) | ((dl != 0) & (dl < today.toordinal()))
+        else:
+            q_closed = np.zeros(n, bool)
+
+        def work(a):
+            b = min(n, a + chunk)
+            c = b - a
+            C = (Q[a:b] @ P).tocsr()
+            row_nnz = np.diff(C.indptr)
+            D = C.toarray()
+            G = D * (1.0 + Bq[a:b] @ Bd)       # approximate final score (no rounding, no hard rule)
+            # per-row threshold from a sample of columns (a full partition costs ~25 ns per pair)
+            step = max(1, N // (8 * M))
+            j = max(1, min(M, (4 * M) // step))
+            S = G[:, ::step]
+            j = min(j, S.shape[1])
+            thr = np.partition(S, S.shape[1] - j, axis=1)[:, S.shape[1] - j]
+            mask = G >= thr[:, None]
+            cnt = mask.sum(axis=1)
+            few = np.flatnonzero((cnt < M) & (row_nnz > cnt))
+            if few.size:                       # sample too optimistic: exact M-th value for these rows
+                thr[few] = np.partition(G[few], N - M, axis=1)[:, N - M]
+                mask[few] = G[few] >= thr[few, None]
+            mask &= D > 0
+            del G
+            row, cc = np.nonzero(mask)
+            del mask
+            t = D[row, cc].astype(np.float64)
+            del D
+            cc = cc.astype(np.int64)
+            final, reasons = pairs(row + a, cc, t)
+            valid = t > s.min_score
+            final = np.where(valid, final, -1.0)
+            order = np.lexsort((oids[cc], -final, row))
+            row, cc, t, final, reasons, valid = row[order], cc[order], t[order], final[order], reasons[order], \
+                valid[order]
+            starts = np.searchsorted(row, np.arange(c + 1))
+            # certification: no non-candidate (all below thr) can beat the row's k-th passing proposal
+            passing = valid & (reasons < 0)
+            cum = seg_cumsum(passing, row, starts[:-1])
+            f_k = np.full(c, np.inf)
+            at_k = passing & (cum == k)
+            f_k[row[at_k]] = final[at_k]
+            has_k = np.isfinite(f_k)
+            n_cand = np.diff(starts)
+            ok = (row_nnz <= n_cand) | (has_k & (thr.astype(np.float64) * (1 + 1e-5) + 2.0 / _ROUND < f_k)) | \
+                q_closed[a:b]
+            keep = ok[row]
+            if not keep.all():
+                row, cc, t, final, reasons, valid = row[keep], cc[keep], t[keep], final[keep], reasons[keep], \
+                    valid[keep]
+                starts = np.searchsorted(row, np.arange(c + 1))
+            res = [finish(a, row, cc, t, final, reasons, valid, starts[:-1])]
+            self._ap_fallback += int((~ok).sum())
+            for i in np.flatnonzero(~ok).tolist():     # exact fallback on the whole product row
+                lo, hi = C.indptr[i], C.indptr[i + 1]
+                ccf = C.indices[lo:hi].astype(np.int64)
+                tf = C.data[lo:hi].astype(np.float64)
+                ff, rf = pairs(np.full(ccf.size, a + i), ccf, tf)
+                vf = tf > s.min_score
+                ff = np.where(vf, ff, -1.0)
+                o = np.lexsort((oids[ccf], -ff))
+                res.append(finish(a, np.full(ccf.size, i), ccf[o], tf[o], ff[o], rf[o], vf[o], np.array([0] * (i + 1))))
+            return res
+
+        self._ap_fallback = 0
+        starts = list(range(0, n, chunk))
+        if threads > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(max_workers=threads) as ex:
+                results = list(ex.map(work, starts))
+        else:
+            results = [work(a) for a in starts]
+        if keep_exclusions:
+            for res in results:
+                excl_parts.extend(r for r in res if r is not None)
+        if excl_parts:
+            er = np.concatenate([p[0] for p in excl_parts])
+            ec = np.concatenate([p[1] for p in excl_parts])
+            ereason = np.concatenate([p[2] for p in excl_parts])
+            o = np.argsort(er, kind="stable")
+            er, ec, ereason = er[o], ec[o], ereason[o]
+        else:
+            er = ec = np.zeros(0, np.int64)
+            ereason = np.zeros(0, np.int8)
+        return {"rows": out_rows, "final": out_final, "text": out_text, "excl_row": er, "excl_col": ec,
+                "excl_reason": ereason}
 
     def _pairs_vectorised(self, rr, cc, text, today):
         """Final scores and reasons for (need row, offering row) pairs, vectorised."""
@@ -715,9 +927,10 @@ class Engine:
                ((kind == _REG) & ((of["regions"][cc] & nf["region"][rr]) != 0))
         mem = np.flatnonzero(kind == _MEM)
         if mem.size:
-            members = self.sides["offering"].members
-            codes = nf["member"][rr[mem]]
-            elig[mem] = [int(cd) in members.get(int(c), ()) for cd, c in zip(codes, cc[mem])]
+            keys = self.sides["offering"].member_keys()
+            q = cc[mem].astype(np.int64) * 1024 + nf["member"][rr[mem]]
+            pos = np.minimum(np.searchsorted(keys, q), max(0, keys.size - 1))
+            elig[mem] = (keys[pos] == q) if keys.size else False
         lang = (of["lang"][cc] & nf["lang"][rr]) != 0
         cap = of["capacity"][cc] != 0
         tday = today.toordinal()
@@ -727,7 +940,7 @@ class Engine:
             reasons[~ok] = i
         return final, reasons
 
-    def _pair_proposal(self, rec, nrow, orow, text, final, qcols, qvals, explain) -> Proposal:
+    def _pair_proposal(self, nrow, orow, text, final, contrib, qcols) -> Proposal:
         ns, os_ = self.sides["need"], self.sides["offering"]
         s = self.settings
         npa, nsk, nl = int(ns.f["pa"][nrow]), int(ns.f["sk"][nrow]), int(ns.f["lang"][nrow])
@@ -736,13 +949,12 @@ class Engine:
         sk = bin(nsk & osk).count("1") / max(1, bin(nsk).count("1"))
         bonus = {"policy_areas": text * s.policy_area_weight * pa, "support_kinds": text * s.support_kind_weight * sk}
         terms = []
-        if explain:
-            dc, dv = self._row_vec(os_, orow)
-            _, qi, di = np.intersect1d(qcols, dc, assume_unique=True, return_indices=True)
-            terms = self._terms(qcols, qi, qvals[qi] * dv[di], text)
+        if contrib is not None:
+            qi, cv = contrib
+            terms = self._terms(qcols, qi, cv, text)
         scale = final / (text + sum(bonus.values())) if text > 0 else 0.0
-        return Proposal(rec.id, int(os_.ids[orow]), final, text * scale, [(l, v * scale) for l, v in terms],
-                        {k2: v * scale for k2, v in bonus.items()},
+        return Proposal(int(ns.ids[nrow]), int(os_.ids[orow]), final, text * scale,
+                        [(l, v * scale) for l, v in terms], {k2: v * scale for k2, v in bonus.items()},
                         {"policy_areas": _unmask(npa & opa, POLICY_AREAS),
                          "support_kinds": _unmask(nsk & osk, SUPPORT_KINDS),
                          "delivery_languages": _unmask(nl & ol, DELIVERY_LANGUAGES)})
@@ -750,14 +962,9 @@ class Engine:
     def _row_vec(self, side: _Side, r: int):
         if r >= side.n_main:
             return side.row_vector(r)
-        cache = getattr(side, "_rows_cache", None)
-        if cache is None or cache[0] is not side.p_indices:
-            m = sp.csr_matrix((side.p_data, side.p_indices, side.p_indptr), shape=(side.V, side.n_main)).T.tocsr()
-            m.sort_indices()
-            cache = (side.p_indices, m)
-            side._rows_cache = cache
-        m = cache[1]
-        return m.indices[m.indptr[r]:m.indptr[r + 1]], m.data[m.indptr[r]:m.indptr[r + 1]]
+        post = side.post
+        cols = np.searchsorted(side.p_indptr, np.flatnonzero(side.p_indices == r), side="right") - 1
+        return cols.astype(np.int32), side.p_data[np.flatnonzero(side.p_indices == r)]
 
     # ---------------------------------------------------------------- updates
     def _upsert_index_only(self, rec: Record, side: str):
@@ -771,7 +978,7 @@ class Engine:
         self.changed_since_fit += 1
         self.new_mass += 1.0
         self.oov_mass += oov
-        if len(s.d_cols) > self.settings.max_delta_docs:
+        if s.n_delta > self.settings.max_delta_docs:
             s.merge_delta()
         return r, (cols, vals)
 
@@ -797,38 +1004,40 @@ class Engine:
                 self._remove_index_only(int(record.id), side)
                 recomputed = self._drop_from_stored(int(record.id), side, today)
             row, vec = self._upsert_index_only(record, side)
-            mine, other_ids = self.sides[side], self.sides[_other(side)]
+            mine, other = self.sides[side], self.sides[_other(side)]
             kk = k or (mine.topk_ids.shape[1] if mine.topk_ids is not None else 10)
-            ranking, full = self._query(record, side, kk, today, vector=vec)
+            ranking, (rows, final, text) = self._query(record, side, kk, today, vector=vec)
             entered: dict[int, Proposal] = {}
             if mine.topk_ids is not None:
                 kk = mine.topk_ids.shape[1]
                 for j, p in enumerate(ranking.proposals[:kk]):
-                    mine.topk_ids[row, j] = p.offering_id if side == "need" else p.need_id
-                    mine.topk_scores[row, j] = p.score
-                ts = other_ids.topk_scores
-                kth = ts[:, -1].astype(np.float64)
-                hit = np.flatnonzero((full > 0) & ((full > kth) | ((full == kth) & (other_ids.topk_ids[:, -1] > record.id))))
-                for r in hit.tolist():
-                    ids_r, sc_r = other_ids.topk_ids[r], other_ids.topk_scores[r]
-                    cand = list(zip(sc_r.tolist(), ids_r.tolist())) + [(float(full[r]), int(record.id))]
-                    cand = [c for c in cand if c[1] >= 0]
-                    cand.sort(key=lambda t: (-t[0], t[1]))
-                    cand = cand[:kk]
-                    other_ids.topk_ids[r] = [c[1] for c in cand] + [-1] * (kk - len(cand))
-                    other_ids.topk_scores[r] = [c[0] for c in cand] + [-np.inf] * (kk - len(cand))
-                    oid = int(other_ids.ids[r])
-                    entered[oid] = self._explain_pair(record, side, r, vec)
+                    mine._tk_ids[row, j] = p.offering_id if side == "need" else p.need_id
+                    mine._tk_sc[row, j] = p.score
+            if other.topk_ids is not None and rows.size:
+                kk = other.topk_ids.shape[1]
+                kth = other._tk_sc[rows, -1].astype(np.float64)
+                kid = other._tk_ids[rows, -1]
+                better = (final > 0) & ((final > kth) | ((final == kth) & ((kid < 0) | (kid > record.id))))
+                cand, cfinal, ctext = rows[better], final[better], text[better]
+                if cand.size:
+                    fv = _Side.facet_values(record)
+                    passing = self._reasons(record, fv, side, other, cand, today) < 0
+                    cand, cfinal, ctext = cand[passing], cfinal[passing], ctext[passing]
+                if cand.size:
+                    cols, vals = vec
+                    contrib = other.contributions_many(cols, vals, cand)
+                    fv = _Side.facet_values(record)
+                    for j, (r, fscore) in enumerate(zip(cand.tolist(), cfinal.tolist())):
+                        ids_r, sc_r = other._tk_ids[r], other._tk_sc[r]
+                        lst = [(float(a), int(b)) for a, b in zip(sc_r.tolist(), ids_r.tolist()) if b >= 0]
+                        lst.append((fscore, int(record.id)))
+                        lst.sort(key=lambda t: (-t[0], t[1]))
+                        lst = lst[:kk]
+                        other._tk_ids[r] = [c[1] for c in lst] + [-1] * (kk - len(lst))
+                        other._tk_sc[r] = [c[0] for c in lst] + [-np.inf] * (kk - len(lst))
+                        entered[int(other.ids[r])] = self._proposal(
+                            record, fv, side, other, r, float(ctext[j]), fscore, cols, contrib[:, j])
             return UpdateResult(side, int(record.id), ranking, entered, recomputed)
-
-    def _explain_pair(self, rec: Record, side: str, other_row: int, vec) -> Proposal:
-        other = self.sides[_other(side)]
-        cols, vals = vec
-        text, entries = other.scores(cols, vals.astype(np.float64), keep_entries=True)
-        rows = np.array([other_row])
-        final, _ = self._pair_scores(rec, side, other, rows, text[rows], None)
-        return self._proposal(rec, side, other, other_row, float(text[other_row]), float(final[0]),
-                              cols, vals.astype(np.float64), entries, True)
 
     def _drop_from_stored(self, rec_id: int, side: str, today) -> dict[int, Ranking]:
         other = self.sides[_other(side)]
@@ -893,11 +1102,14 @@ class Engine:
         return [(int(i), float(v)) for i, v in zip(s.topk_ids[r], s.topk_scores[r]) if i >= 0]
 
     def memory_bytes(self) -> dict[str, int]:
+        """Bytes held per side (postings, delta, per-row buffers incl. spare capacity, stored top-k) and model."""
         out = {}
         for name, s in self.sides.items():
-            b = s.p_indptr.nbytes + s.p_indices.nbytes + s.p_data.nbytes + s.ids.nbytes + s.alive.nbytes
+            b = s.p_indptr.nbytes + s.p_indices.nbytes + s.p_data.nbytes + s._ids.nbytes + s._alive.nbytes
             b += sum(a.nbytes for a in s.f.values())
-            b += sum(c.nbytes + v.nbytes for c, v in zip(s.d_cols, s.d_vals))
+            b += s._d_cols.nbytes + s._d_vals.nbytes + s._d_ptr.nbytes
+            if s._tk_ids is not None:
+                b += s._tk_ids.nbytes + s._tk_sc.nbytes
             out[name] = b
         out["model"] = self.model.idf.nbytes + sum(len(f) + len(l) + 2 for f, l in zip(self.model.features, self.model.labels))
         return out
@@ -914,7 +1126,7 @@ class Engine:
         root.mkdir(parents=True, exist_ok=True)
         with self._lock:
             for s in self.sides.values():
-                if s.d_cols or not s.alive.all():
+                if s.n_delta or not s.alive.all():
                     s.merge_delta()
             gen = max([self.generation] + [_gen_of(p) for p in root.glob("gen-*")]) + 1
             tmp = root / f".tmp-gen-{gen}-{os.getpid()}-{threading.get_ident()}"
@@ -927,7 +1139,7 @@ class Engine:
             np.save(tmp / "idf.npy", m.idf)
             for name, s in self.sides.items():
                 arrays = {"ids": s.ids, "alive": s.alive, "p_indptr": s.p_indptr, "p_indices": s.p_indices,
-                          "p_data": s.p_data, **{f"f_{k}": v for k, v in s.f.items()}}
+                          "p_data": s.p_data, **{f"f_{k}": v[:s.n_rows] for k, v in s.f.items()}}
                 if s.topk_ids is not None:
                     arrays["topk_ids"], arrays["topk_scores"] = s.topk_ids, s.topk_scores
                 for k, v in arrays.items():
@@ -1012,6 +1224,65 @@ class _RowRecord:
 
     def __init__(self, rid, side, row):
         self.id, self.side, self.row = rid, side, row
+
+
+class _Rankings(Mapping):
+    """need id -> Ranking from :meth:`Engine.all_pairs`; Proposal objects are built on first access.
+
+    The top-k tables are computed eagerly; building millions of Python objects is left to
+    the caller's reads. Explanations use snapshots of both sides' rows taken by all_pairs,
+    so later updates of the engine do not change an already returned mapping.
+    """
+
+    def __init__(self, eng: "Engine", res: dict, Qn, Qo):
+        ns = eng.sides["need"]
+        self._eng, self._res, self._Qn, self._Qo = eng, res, Qn, Qo
+        self._oids = eng.sides["offering"].ids.copy()
+        alive = ns.alive
+        self._row_of = {int(i): r for r, i in enumerate(ns.ids.tolist()) if alive[r]}
+        self._cache: dict[int, Ranking] = {}
+
+    def __len__(self):
+        return len(self._row_of)
+
+    def __iter__(self):
+        return iter(self._row_of)
+
+    def __contains__(self, key):
+        return key in self._row_of
+
+    def __getitem__(self, nid) -> Ranking:
+        rk = self._cache.get(nid)
+        if rk is not None:
+            return rk
+        r = self._row_of[nid]
+        res, eng = self._res, self._eng
+        rows = res["rows"][r]
+        props = []
+        qcols = qvals = None
+        if self._Qn is not None:
+            Q = self._Qn
+            qcols = Q.indices[Q.indptr[r]:Q.indptr[r + 1]]
+            qvals = Q.data[Q.indptr[r]:Q.indptr[r + 1]]
+        for j in range(rows.size):
+            orow = int(rows[j])
+            if orow < 0:
+                break
+            contrib = None
+            if qcols is not None:
+                P = self._Qo
+                dc, dv = P.indices[P.indptr[orow]:P.indptr[orow + 1]], P.data[P.indptr[orow]:P.indptr[orow + 1]]
+                _, qi, di = np.intersect1d(qcols, dc, assume_unique=True, return_indices=True)
+                contrib = (qi, qvals[qi].astype(np.float64) * dv[di])
+            props.append(eng._pair_proposal(r, orow, float(res["text"][r, j]), float(res["final"][r, j]),
+                                            contrib, qcols))
+        er = res["excl_row"]
+        lo, hi = np.searchsorted(er, r), np.searchsorted(er, r, side="right")
+        excl = [Exclusion(int(self._oids[c]), REASONS[int(x)])
+                for c, x in zip(res["excl_col"][lo:hi].tolist(), res["excl_reason"][lo:hi].tolist())]
+        rk = Ranking("need", int(nid), props, excl)
+        self._cache[nid] = rk
+        return rk
 
 
 def _merge_topk(t_ids: np.ndarray, t_sc: np.ndarray, c: np.ndarray, sc: np.ndarray, ids: np.ndarray, k: int):

@@ -319,3 +319,99 @@ def test_import_does_not_pull_flask_or_sqlalchemy():
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+# ------------------------------------------------------------------ scale paths (vectorised all-pairs, in-place upserts)
+_WORDS = ("cybercrime judges training signature electronic payments mobile money broadband fibre customs window "
+          "data protection consumer online skills women entrepreneurs export platform law reform authority "
+          "firma electrónica pagos datos protección formación jueces commerce électronique données paiements").split()
+
+
+def _random_corpus(seed: int, n_needs: int, n_offs: int):
+    rnd = random.Random(seed)
+    from matchmaker.engine import DELIVERY_LANGUAGES, POLICY_AREAS, REGIONS, SUPPORT_KINDS
+
+    def text(n):
+        return " ".join(rnd.choice(_WORDS) for _ in range(n))
+
+    needs = [need(i, text(3), text(rnd.randint(5, 30)), lang=rnd.choice(("en", "fr", "es")),
+                  pa=rnd.sample(POLICY_AREAS, rnd.randint(0, 2)), sk=rnd.sample(SUPPORT_KINDS, rnd.randint(0, 2)),
+                  langs=set(rnd.sample(DELIVERY_LANGUAGES[:3], rnd.randint(1, 2))),
+                  member=rnd.choice(["KE", "SN", "PE"]), ldc=rnd.random() < 0.4, region=rnd.choice(REGIONS[:3]))
+             for i in range(1, n_needs + 1)]
+    offs = [offering(1000 + i, text(3), text(rnd.randint(5, 30)), lang=rnd.choice(("en", "fr", "es")),
+                     pa=rnd.sample(POLICY_AREAS, rnd.randint(0, 2)), sk=rnd.sample(SUPPORT_KINDS, rnd.randint(0, 2)),
+                     langs=tuple(rnd.sample(DELIVERY_LANGUAGES[:3], rnd.randint(1, 2))),
+                     eligibility=rnd.choice(["all_developing"] * 4 + ["ldc_only", "regions", "members"]),
+                     regions=rnd.sample(REGIONS[:3], 1), members=rnd.sample(["KE", "SN", "PE"], 2),
+                     capacity=rnd.choice([None, None, None, 0, 2]),
+                     deadline=rnd.choice([None, None, TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=3)]))
+            for i in range(n_offs)]
+    return needs, offs
+
+
+@pytest.mark.parametrize("candidates", [0, 2, 5])
+def test_all_pairs_equals_one_query_at_a_time(candidates):
+    """The chunked, vectorised all-pairs (with its certification and fallback) equals brute force."""
+    needs, offs = _random_corpus(7, 60, 90)
+    eng = Engine().fit(needs, offs)
+    eng._ap_candidates = candidates          # tiny candidate sets force the exact fallback path
+    allp = eng.all_pairs(k=4, today=TODAY, chunk=7)
+    assert sorted(allp) == sorted(n.id for n in needs) and len(allp) == len(needs)
+    for n in needs:
+        single = eng.propose_for_need(n, k=4, today=TODAY)
+        assert [p.offering_id for p in single.proposals] == [p.offering_id for p in allp[n.id].proposals]
+        assert [p.score for p in single.proposals] == [p.score for p in allp[n.id].proposals]
+        assert single.exclusions == allp[n.id].exclusions
+        assert [t for t, _ in single.proposals[0].terms] == [t for t, _ in allp[n.id].proposals[0].terms] \
+            if single.proposals else True
+    for o in offs:
+        single = eng.propose_for_offering(o, k=4, today=TODAY)
+        assert eng.stored_proposals(o.id, "offering") == \
+               [(p.need_id, pytest.approx(p.score, abs=1e-6)) for p in single.proposals]
+
+
+def test_many_upserts_equal_a_refit_with_the_same_model():
+    needs, offs = _random_corpus(11, 40, 50)
+    eng = Engine(EngineSettings(max_delta_docs=16)).fit(needs[:10], offs[:10])
+    eng.all_pairs(k=3, today=TODAY)
+    for r in needs[10:]:
+        eng.upsert(r, "need", today=TODAY)
+    for r in offs[10:]:
+        eng.upsert(r, "offering", today=TODAY)
+    eng.remove(needs[3].id, "need", today=TODAY)
+    rebuilt = Engine(EngineSettings(max_delta_docs=16)).fit([n for n in needs if n.id != needs[3].id], offs,
+                                                            model=eng.model)
+    rebuilt.all_pairs(k=3, today=TODAY)
+    for n in needs:
+        if n.id == needs[3].id:
+            continue
+        a, b = eng.propose_for_need(n, k=3, today=TODAY), rebuilt.propose_for_need(n, k=3, today=TODAY)
+        assert [p.offering_id for p in a.proposals] == [p.offering_id for p in b.proposals]
+        assert [p.score for p in a.proposals] == pytest.approx([p.score for p in b.proposals], abs=2e-6)
+        assert [[t for t, _ in p.terms] for p in a.proposals] == [[t for t, _ in p.terms] for p in b.proposals]
+        assert a.exclusions == b.exclusions
+        assert [i for i, _ in eng.stored_proposals(n.id, "need")] == \
+               [i for i, _ in rebuilt.stored_proposals(n.id, "need")]
+    for o in offs:
+        assert [i for i, _ in eng.stored_proposals(o.id, "offering")] == \
+               [i for i, _ in rebuilt.stored_proposals(o.id, "offering")]
+    side = eng.sides["need"]
+    assert side._ids.shape[0] >= side.n_rows and side.ids.shape[0] == side.n_rows
+
+
+def test_explanations_are_the_shared_terms_of_the_top_k(engine):
+    p = engine.propose_for_need(NEEDS[0], k=1, today=TODAY).proposals[0]
+    labels = [t for t, _ in p.terms]
+    assert any("signature" in t for t in labels), labels
+
+
+def test_max_df_gives_no_weight_to_very_common_features():
+    needs, offs = _random_corpus(3, 30, 30)
+    common = [Record(id=r.id, title=r.title, description=r.description + " ubiquitous", language="en")
+              for r in needs]
+    eng = Engine(EngineSettings(max_df=0.4, max_df_min_docs=1)).fit(common, offs)
+    j = eng.model.col["w:ubiquit"]
+    assert eng.model.idf[j] == 0
+    cols, vals, oov = eng.model.vector(Record(id=1, description="ubiquitous", language="en"))
+    assert cols.size == 0 and oov == 0     # known (not drift), but weightless
