@@ -59,8 +59,8 @@ class EngineSettings:
     use_lexicon: bool = True
     use_glossary: bool = True
     max_doc_terms: int = 128             # keep the heaviest features per document (0 = all); measured
-    max_df: float = 1.0                  # features in more than this share of documents get no weight ...
-    max_df_min_docs: int = 100           # ... and in more than this many documents (small corpora keep all)
+    max_df: float = 0.05                 # features in more than this share of documents get no weight ...
+    max_df_min_docs: int = 2000          # ... and in more than this many documents (small corpora keep all)
     policy_area_weight: float = 0.3      # score *= 1 + w * share of the query's policy areas matched
     support_kind_weight: float = 0.1     # same for kinds of support
     min_score: float = 0.0               # proposals need a text score above this
