@@ -10,8 +10,20 @@ by id, so the same records always give the same ranking.
 
 Layout. Per side, postings (a CSR matrix features x rows, float32) hold the fitted rows
 (the *main* segment, memory-mapped after :meth:`Engine.load`); rows added later live in a
-small in-memory *delta* segment (row-wise CSR) until it is merged; removed rows are
-tombstoned. The vocabulary and idf are frozen between fits: new records are transformed
+small in-memory *delta* segment (row-wise CSR with spare capacity) until it is merged;
+removed rows are tombstoned. Per-row arrays grow with spare capacity, so an upsert writes
+in place. Features found in more than ``max_df`` of the documents of a large corpus (above
+``max_df_min_docs`` documents) get idf 0: they are stop-word like, and their long postings
+would dominate the cost of every query.
+
+Speed. A query is one sparse product (query x postings, scipy's C loop); hard rules are
+checked only on the head of the candidates, in score order, and explanations are computed for
+the final top-k only, by binary search in the postings. :meth:`Engine.all_pairs` ranks
+chunks of rows with sparse products, cuts each row to a few candidates by approximate final
+score (text x facet boost, one small dense product for the boosts), applies the hard rules to
+those and certifies that no other pair could enter the top-k (otherwise the row is ranked
+exactly on its full product row). Its result is a lazy mapping: Proposal objects are built
+when read. The vocabulary and idf are frozen between fits: new records are transformed
 with them, and :attr:`Engine.needs_refit` turns true once the corpus has drifted
 (:meth:`Engine.refit_async` rebuilds in a background thread and swaps atomically).
 """
