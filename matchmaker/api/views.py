@@ -140,9 +140,9 @@ def handle_http_error(error: HTTPException):
 
 @bp.errorhandler(RecursionError)
 def handle_too_deep(_error: RecursionError):
-    # A body of thousands of nested brackets exhausts the JSON decoder's recursion; it is not a valid request.
+    # A body of thousands of nested brackets exhausts the JSON decoder's recursion: for us it is not valid JSON.
     db.session.rollback()
-    return error_response(400, _("The request body is nested too deeply."), {"body": [_("Nested too deeply.")]})
+    return error_response(400, None, {"body": [str(ERRORS[400])]})
 
 
 @bp.errorhandler(DomainError)
