@@ -468,20 +468,28 @@ class _Side:
         rows = np.asarray(rows, np.int64)
         main = np.flatnonzero(rows < self.n_main)
         if main.size and cols.size:
+            # vectorised binary search of every (feature, row) pair in the feature's postings
             rm = rows[main]
-            order = np.argsort(rm, kind="stable")
-            rs = rm[order]
-            ptr, idx, dat = self.p_indptr, self.p_indices, self.p_data
-            for j, c in enumerate(cols.tolist()):
-                a, b = int(ptr[c]), int(ptr[c + 1])
-                if a == b:
-                    continue
-                seg = idx[a:b]
-                pos = np.searchsorted(seg, rs)
-                ok = pos < (b - a)
-                ok[ok] = seg[pos[ok]] == rs[ok]
-                if ok.any():
-                    out[j, main[order[ok]]] = dat[a + pos[ok]] * np.float32(vals[j])
+            ptr, idx = self.p_indptr, self.p_indices
+            c64 = cols.astype(np.int64)
+            lo = np.repeat(ptr[c64].astype(np.int64), rm.size)
+            hi = np.repeat(ptr[c64 + 1].astype(np.int64), rm.size)
+            end = hi.copy()
+            target = np.tile(rm, cols.size)
+            while True:
+                act = lo < hi
+                if not act.any():
+                    break
+                mid = (lo + hi) >> 1
+                v = idx[np.minimum(mid, max(0, idx.size - 1))]
+                right = act & (v < target)
+                left = act & ~right
+                lo = np.where(right, mid + 1, lo)
+                hi = np.where(left, mid, hi)
+            found = lo < end
+            found[found] = idx[lo[found]] == target[found]
+            fj, fi = np.divmod(np.flatnonzero(found), rm.size)
+            out[fj, main[fi]] = self.p_data[lo[found]] * vals[fj].astype(np.float32)
         for i in np.flatnonzero(rows >= self.n_main).tolist():
             dc, dv = self.row_vector(int(rows[i]))
             _, qi, di = np.intersect1d(cols, dc, assume_unique=True, return_indices=True)
@@ -856,15 +864,15 @@ class Engine:
             j = min(j, S.shape[1])
             thr = np.partition(S, S.shape[1] - j, axis=1)[:, S.shape[1] - j]
             mask = G >= thr[:, None]
-            cnt = mask.sum(axis=1)
+            mask &= G > 0
+            row, cc = np.nonzero(mask)
+            cnt = np.bincount(row, minlength=c)
             few = np.flatnonzero((cnt < M) & (row_nnz > cnt))
             if few.size:                       # sample too optimistic: exact M-th value for these rows
                 thr[few] = np.partition(G[few], N - M, axis=1)[:, N - M]
-                mask[few] = G[few] >= thr[few, None]
-            mask &= D > 0
-            del G
-            row, cc = np.nonzero(mask)
-            del mask
+                mask[few] = (G[few] >= thr[few, None]) & (G[few] > 0)
+                row, cc = np.nonzero(mask)
+            del G, mask
             t = D[row, cc].astype(np.float64)
             del D
             cc = cc.astype(np.int64)

@@ -21,6 +21,7 @@ import csv
 import json
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -164,44 +165,50 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
     if lang not in _SNOWBALL_NAMES:
         lang = "en"
     toks = tokens(text, lang)
+    tc = Counter(toks)                       # stem each distinct token once
     if settings.use_stemming:
         st = stemmer(lang)
-        sts = [st(t) for t in toks]
+        stem_of = {t: st(t) for t in tc}
     else:
-        sts = [strip_accents(t) for t in toks]
+        stem_of = {t: strip_accents(t) for t in tc}
     counts: dict[str, float] = {}
-    for s in sts:
-        key = "w:" + s
-        counts[key] = counts.get(key, 0.0) + 1.0
+    stem_counts: dict[str, int] = {}
+    for t, c in tc.items():
+        s = stem_of[t]
+        stem_counts[s] = stem_counts.get(s, 0) + c
+    for s, c in stem_counts.items():
+        counts["w:" + s] = float(c)
     if surface is not None:
-        for s, t in zip(sts, toks):
-            surface.setdefault(s, t)
+        for t in toks:
+            surface.setdefault(stem_of[t], t)
     if settings.use_lexicon and lang != "en" and settings.use_stemming:
         lex = lexicon(lang)
         w = settings.lexicon_weight
-        for s in sts:
+        for s, c in stem_counts.items():
             trans = lex.get(s)
             if trans:
-                share = w / len(trans)
+                share = w * c / len(trans)
                 for t in trans:
                     key = "w:" + t
                     counts[key] = counts.get(key, 0.0) + share
     if settings.use_glossary and settings.use_stemming:
         table = glossary()[1][lang]
-        cw = settings.concept_weight
-        i, n = 0, len(sts)
-        while i < n:
-            cands = table.get(sts[i])
-            matched = 0
-            if cands:
-                for key, cid in cands:
-                    m = len(key)
-                    if tuple(sts[i:i + m]) == key:
-                        ck = "c:" + cid
-                        counts[ck] = counts.get(ck, 0.0) + cw
-                        matched = m
-                        break
-            i += matched or 1
+        if any(s in table for s in stem_counts):
+            sts = [stem_of[t] for t in toks]
+            cw = settings.concept_weight
+            i, n = 0, len(sts)
+            while i < n:
+                cands = table.get(sts[i])
+                matched = 0
+                if cands:
+                    for key, cid in cands:
+                        m = len(key)
+                        if tuple(sts[i:i + m]) == key:
+                            ck = "c:" + cid
+                            counts[ck] = counts.get(ck, 0.0) + cw
+                            matched = m
+                            break
+                i += matched or 1
     return counts
 
 
