@@ -29,7 +29,7 @@ install: $(VENV)/.installed
 # After changing user-visible text: re-extract it, merge it into the catalogues, then translate what is new.
 messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k _lp:1c,2 -k lazy_ngettext:1,2 \
-		--no-location --sort-output --project "TA Matchmaker" -o translations/messages.pot . >/dev/null
+		--no-location --sort-output --project "TA Matchmaker" --copyright-holder "TA Matchmaker contributors" -o translations/messages.pot . >/dev/null
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching
 
 db: install
