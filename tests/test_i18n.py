@@ -325,3 +325,10 @@ def test_form_errors_and_flashes_are_translated(client, build):
         "policy_areas": ["e_transactions"], "support_kinds": ["legal_advice"], "delivery_languages": ["fr"]},
         follow_redirects=True)
     assert "Votre besoin a été enregistré comme brouillon." in _text(response)
+
+
+def test_error_pages_speak_the_language_and_keep_the_switch(client):
+    response = client.get("/no-such-page", headers={"Accept-Language": "es"})
+    page = _text(response)
+    assert response.status_code == 404
+    assert "Página no encontrada" in page and 'name="language" value="fr"' in page and '<html lang="es">' in page
