@@ -60,7 +60,10 @@ def bm25_scores(q_texts, d_texts) -> np.ndarray:
     return S
 
 
-SYSTEMS = {"TfidfVectorizer()": tfidf_scores, "BM25 (bm25s)": bm25_scores, "engine": engine_scores}
+CHAR_SETTINGS = EngineSettings(char_weight=0.3)
+ENGINE_VARIANTS = {"engine": None, "engine + char n-grams 0.3 (opt-in)": CHAR_SETTINGS}
+SYSTEMS = {"TfidfVectorizer()": tfidf_scores, "BM25 (bm25s)": bm25_scores, "engine": engine_scores,
+           "engine + char n-grams 0.3 (opt-in)": lambda q, d: engine_scores(q, d, CHAR_SETTINGS)}
 
 
 def _rank_all(S, qids, dids):
@@ -162,8 +165,8 @@ def run_devset(settings: EngineSettings | None = None, systems=SYSTEMS):
     rows = []
     # topical view: rank all offerings, no filters (facets as boosts only for the engine)
     for name, fn in systems.items():
-        if name == "engine":
-            eng = Engine(settings or EngineSettings()).fit(N, O)
+        if name in ENGINE_VARIANTS:
+            eng = Engine(ENGINE_VARIANTS[name] or settings or EngineSettings()).fit(N, O)
             far = dt.date(1900, 1, 1)
             rk = {}
             for n in N:

@@ -224,12 +224,15 @@ def _all_pairs_sampled(eng: Engine, n: int, log, sample: int = 2000):
     t = time.perf_counter()
     ro = eng._topk_pass("offering", Qo[:sample], Qn, 10, TODAY, 0, 2, keep_exclusions=False)
     t_off = time.perf_counter() - t
-    reps = -(-n // sample)
     for side, other, r in ((ns, os_, rn), (os_, ns, ro)):
         ids = np.where(r["rows"] >= 0, other.ids[np.maximum(r["rows"], 0)], -1)
         sc = np.where(r["rows"] >= 0, r["final"], -np.inf)
-        side.topk_ids = np.tile(ids, (reps, 1))[: side.n_rows]
-        side.topk_scores = np.tile(sc, (reps, 1))[: side.n_rows].astype(np.float32)
+        # rows outside the sample borrow the table of a sampled row with a full top-k (a row with an
+        # empty table, e.g. a full offering, would let every new record "enter" it)
+        full = np.flatnonzero((ids >= 0).all(axis=1))
+        src = np.concatenate([np.arange(sample), full[np.arange(side.n_rows - sample) % max(1, full.size)]])
+        side.topk_ids = ids[src]
+        side.topk_scores = sc[src].astype(np.float32)
     total = (t_need + t_off) * n / sample
     log(f"    all-pairs sampled: {sample} needs {t_need:.2f}s, {sample} offerings {t_off:.2f}s -> {total:.0f}s extrapolated")
     # objects: time building the sampled rankings, extrapolated

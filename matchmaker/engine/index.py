@@ -101,6 +101,7 @@ class Model:
         self.col = {f: i for i, f in enumerate(features)}
         self.idf = np.asarray(idf, dtype=np.float32)
         self.settings = settings
+        self.is_char = np.fromiter((f.startswith("g:") for f in features), bool, len(features))
         self.analyzer = T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight,
                                            concept_weight=settings.concept_weight,
                                            use_lexicon=settings.use_lexicon,
@@ -112,11 +113,17 @@ class Model:
 
     def counts(self, rec: Record, surface: dict | None = None) -> dict[str, float]:
         a = self.analyzer
+        s = self.settings
         counts = T.analyze(rec.description or "", rec.language, a, surface)
+        if s.char_weight > 0:
+            counts.update(T.char_ngrams(rec.description or "", rec.language, s.char_ngram_min, s.char_ngram_max))
         if rec.title:
-            tw = self.settings.title_weight
+            tw = s.title_weight
             for f, v in T.analyze(rec.title, rec.language, a, surface).items():
                 counts[f] = counts.get(f, 0.0) + tw * v
+            if s.char_weight > 0:
+                for f, v in T.char_ngrams(rec.title, rec.language, s.char_ngram_min, s.char_ngram_max).items():
+                    counts[f] = counts.get(f, 0.0) + tw * v
         return counts
 
     def vector(self, rec: Record, counts: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
@@ -126,11 +133,12 @@ class Model:
         cols, tfs, unknown, total = [], [], 0.0, 0.0
         col = self.col
         for f, v in counts.items():
-            total += v
             j = col.get(f)
-            if j is None:
-                unknown += v
-            else:
+            if f[0] != "g":                   # drift is measured on words and concepts
+                total += v
+                if j is None:
+                    unknown += v
+            if j is not None:
                 cols.append(j)
                 tfs.append(v)
         return (*self._weigh(np.asarray(cols, dtype=np.int64), np.asarray(tfs, dtype=np.float64)),
@@ -140,16 +148,27 @@ class Model:
         if cols.size == 0:
             return cols.astype(np.int32), np.zeros(0, np.float32)
         w = _sublinear(tfs) * self.idf[cols]
-        m = self.settings.max_doc_terms
+        s = self.settings
+        if s.char_weight > 0 and self.is_char.size:
+            ch = self.is_char[cols]
+            wc, ww = self._block(cols[ch], w[ch], s.max_char_terms), self._block(cols[~ch], w[~ch], s.max_doc_terms)
+            cols = np.concatenate([ww[0], wc[0]])
+            w = np.concatenate([ww[1] * np.sqrt(1.0 - s.char_weight), wc[1] * np.sqrt(s.char_weight)])
+        else:
+            cols, w = self._block(cols, w, s.max_doc_terms)
+        order = np.argsort(cols, kind="stable")
+        cols, w = cols[order], w[order]
+        nz = w > 0
+        return cols[nz].astype(np.int32), w[nz].astype(np.float32)
+
+    @staticmethod
+    def _block(cols: np.ndarray, w: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Keep the ``m`` heaviest features (ties by column), L2-normalised."""
         if m and cols.size > m:
             keep = np.lexsort((cols, -w))[:m]
             cols, w = cols[keep], w[keep]
-        order = np.argsort(cols, kind="stable")
-        cols, w = cols[order], w[order]
         n = float(np.sqrt(np.dot(w, w)))
-        w = w / n if n > 0 else w
-        nz = w > 0
-        return cols[nz].astype(np.int32), w[nz].astype(np.float32)
+        return cols, (w / n if n > 0 else w)
 
     @classmethod
     def fit(cls, records: list[Record], settings: EngineSettings, counts: list[dict] | None = None,
@@ -173,7 +192,8 @@ class Model:
         labels = []
         for f in features:
             kind, _, v = f.partition(":")
-            labels.append("concept: " + T.concept_label(v) if kind == "c" else surface.get(v, v))
+            labels.append("concept: " + T.concept_label(v) if kind == "c" else
+                          T.CHAR_LABEL if kind == "g" else surface.get(v, v))
         return cls(features, labels, idf.astype(np.float32), settings)
 
 
@@ -732,6 +752,15 @@ class Engine:
         labels = self.model.labels
         if qi.size == 0:
             return []
+        ch = self.model.is_char[cols[qi]] if self.model.is_char.size else np.zeros(qi.size, bool)
+        if ch.sum() > 1:                        # all character n-grams make one term
+            first = np.flatnonzero(ch)[0]
+            total = contrib[ch].sum()
+            keep = ~ch
+            keep[first] = True
+            contrib = contrib.copy()
+            contrib[first] = total
+            qi, contrib = qi[keep], contrib[keep]
         order = np.lexsort((cols[qi], -contrib))
         n = self.settings.explain_terms
         out = [(labels[int(cols[qi[j]])], float(contrib[j])) for j in order[:n]]

@@ -59,6 +59,10 @@ class EngineSettings:
     use_lexicon: bool = True
     use_glossary: bool = True
     max_doc_terms: int = 128             # keep the heaviest features per document (0 = all); measured
+    char_weight: float = 0.0             # share of the text score from character n-grams (0 = off; opt-in)
+    char_ngram_min: int = 3              # character n-grams of accent-folded words, padded with spaces
+    char_ngram_max: int = 5
+    max_char_terms: int = 128            # heaviest n-gram features kept per document
     max_df: float = 0.05                 # features in more than this share of documents get no weight ...
     max_df_min_docs: int = 2000          # ... and in more than this many documents (small corpora keep all)
     policy_area_weight: float = 0.3      # score *= 1 + w * share of the query's policy areas matched

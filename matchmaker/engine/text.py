@@ -29,6 +29,7 @@ from importlib import resources
 import snowballstemmer
 
 LANGUAGES = ("en", "fr", "es")
+CHAR_LABEL = "similar spelling (character n-grams)"
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish"}
 _TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _MAX_TOKEN_LEN = 40
@@ -212,11 +213,31 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
     return counts
 
 
+def char_ngrams(text: str, lang: str, lo: int = 3, hi: int = 5) -> dict[str, float]:
+    """``g:<n-gram>`` counts of the accent-folded words (stop words removed), padded with spaces.
+
+    A second block of features: it matches spelling variants and FR/ES/EN cognates that stems
+    and the lexicon miss ("protección" / "protection" share "prot", "otec", "tecc"...).
+    """
+    if lang not in _SNOWBALL_NAMES:
+        lang = "en"
+    out: dict[str, float] = {}
+    for tok, c in Counter(tokens(text, lang)).items():
+        w = " " + strip_accents(tok) + " "
+        for n in range(lo, hi + 1):
+            for i in range(len(w) - n + 1):
+                g = "g:" + w[i:i + n]
+                out[g] = out.get(g, 0.0) + c
+    return out
+
+
 def feature_label(feature: str, surface: dict[str, str] | None = None) -> str:
     """Human-readable label of a feature: a concept's English label or a word."""
     kind, _, value = feature.partition(":")
     if kind == "c":
         return concept_label(value)
+    if kind == "g":
+        return CHAR_LABEL
     if surface and value in surface:
         return surface[value]
     return value

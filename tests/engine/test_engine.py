@@ -415,3 +415,27 @@ def test_max_df_gives_no_weight_to_very_common_features():
     assert eng.model.idf[j] == 0
     cols, vals, oov = eng.model.vector(Record(id=1, description="ubiquitous", language="en"))
     assert cols.size == 0 and oov == 0     # known (not drift), but weightless
+
+
+def test_character_ngram_block_is_opt_in_and_explained_as_one_term():
+    plain = Engine().fit(NEEDS, OFFERINGS)
+    assert not any(f.startswith("g:") for f in plain.model.features)
+    eng = Engine(EngineSettings(char_weight=0.3)).fit(NEEDS, OFFERINGS)
+    assert any(f.startswith("g:") for f in eng.model.features)
+    cols, vals, oov = eng.model.vector(NEEDS[0])
+    ch = eng.model.is_char[cols]
+    assert np.dot(vals[ch], vals[ch]) == pytest.approx(0.3, abs=1e-5)       # block shares of the norm
+    assert np.dot(vals[~ch], vals[~ch]) == pytest.approx(0.7, abs=1e-5)
+    assert top_ids(eng.propose_for_need(NEEDS[0], k=3, today=TODAY))[0] == 1
+    for n in NEEDS:
+        for p in eng.propose_for_need(n, k=5, today=TODAY).proposals:
+            labels = [t for t, _ in p.terms]
+            assert labels.count("similar spelling (character n-grams)") <= 1
+            assert sum(v for _, v in p.terms) == pytest.approx(p.text_score, abs=1e-9)
+    # an unseen spelling variant is not drift: n-grams are left out of the unknown share
+    _, _, oov = eng.model.vector(need(9, "", "signatures électroniques", lang="fr"))
+    assert oov < 1.0
+    allp = eng.all_pairs(k=3, today=TODAY)
+    for n in NEEDS:
+        assert [p.offering_id for p in allp[n.id].proposals] == \
+               [p.offering_id for p in eng.propose_for_need(n, k=3, today=TODAY).proposals]
