@@ -252,7 +252,7 @@ def _million(eng: Engine, corpus: Corpus, n_queries: int, log):
     from matchmaker.engine.index import _Side
     src = eng.sides["offering"]
     X = src.rows_matrix()
-    reps = 1_000_000 // X.shape[0]
+    reps = -(-1_000_000 // X.shape[0])
     Xb = sp.vstack([X] * reps, format="csr")
     n = Xb.shape[0]
     s = _Side("offering", eng.model.size)
