@@ -800,9 +800,14 @@ class Engine:
             Qn, Qo = ns.rows_matrix(), os_.rows_matrix()
             n_res = self._topk_pass("need", Qn, Qo, k, today, chunk, threads, keep_exclusions=True)
             o_res = self._topk_pass("offering", Qo, Qn, k, today, chunk, threads, keep_exclusions=False)
-            ns.topk_ids = np.where(n_res["rows"] >= 0, os_.ids[np.maximum(n_res["rows"], 0)], -1)
+            def pick(ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+                if ids.size == 0:                      # the other side is empty: no proposals
+                    return np.full(rows.shape, -1, np.int64)
+                return np.where(rows >= 0, ids[np.maximum(rows, 0)], -1)
+
+            ns.topk_ids = pick(os_.ids, n_res["rows"])
             ns.topk_scores = np.where(n_res["rows"] >= 0, n_res["final"], -np.inf).astype(np.float32)
-            os_.topk_ids = np.where(o_res["rows"] >= 0, ns.ids[np.maximum(o_res["rows"], 0)], -1)
+            os_.topk_ids = pick(ns.ids, o_res["rows"])
             os_.topk_scores = np.where(o_res["rows"] >= 0, o_res["final"], -np.inf).astype(np.float32)
             return _Rankings(self, n_res, Qn if explain else None, Qo if explain else None)
 
@@ -941,7 +946,7 @@ class Engine:
             return res
 
         self._ap_fallback = 0
-        starts = list(range(0, n, chunk))
+        starts = list(range(0, n, chunk)) if M > 0 else []   # nothing on the other side: no proposals
         if threads > 1 and len(starts) > 1:
             with ThreadPoolExecutor(max_workers=threads) as ex:
                 results = list(ex.map(work, starts))

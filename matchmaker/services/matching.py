@@ -90,32 +90,39 @@ class IndexHolder:
 
     def _fit(self, today: date) -> None:
         now = datetime.now(timezone.utc)
+        self.engine = Engine().fit(*self._records(today))
+        self.synced_at, self.database = now, str(db.engine.url)
+
+    def _records(self, today: date) -> tuple[list, list]:
         needs = db.session.scalars(select(Need).where(Need.status.in_(INDEXED_NEED_STATUSES))).all()
         offerings = [o for o in db.session.scalars(select(Offering).where(Offering.status == "published"))
                      if _is_indexed_offering(o, today)]
         capacity = capacity_left([o.id for o in offerings])
-        self.engine = Engine().fit([need_record(n) for n in needs],
-                                   [offering_record(o, capacity.get(o.id)) for o in offerings])
-        self.synced_at, self.database = now, str(db.engine.url)
+        return [need_record(n) for n in needs], [offering_record(o, capacity.get(o.id)) for o in offerings]
 
     def _sync(self, today: date) -> None:
         now = datetime.now(timezone.utc)
         since = self.synced_at - SYNC_OVERLAP
         engine = self.engine
-        for need in db.session.scalars(select(Need).where(Need.updated_at >= since)):
+        changed_needs = db.session.scalars(select(Need).where(Need.updated_at >= since)).all()
+        indexed = set(engine.ids("need")) if changed_needs else set()
+        for need in changed_needs:
             if need.status in INDEXED_NEED_STATUSES:
                 engine.upsert(need_record(need), "need", today=today)
-            elif need.id in set(engine.ids("need")):
+            elif need.id in indexed:
                 engine.remove(need.id, "need", today=today)
         changed = db.session.scalars(select(Offering).where(Offering.updated_at >= since)).all()
         capacity = capacity_left([o.id for o in changed])
+        indexed = set(engine.ids("offering")) if changed else set()
         for offering in changed:
             if _is_indexed_offering(offering, today):
                 engine.upsert(offering_record(offering, capacity.get(offering.id)), "offering", today=today)
-            elif offering.id in set(engine.ids("offering")):
+            elif offering.id in indexed:
                 engine.remove(offering.id, "offering", today=today)
-        if engine.needs_refit:
-            self._fit(today)
+        refitting = getattr(engine, "_refit_thread", None)
+        if engine.needs_refit and not (refitting is not None and refitting.is_alive()):
+            # The vocabulary has drifted: refit in the background; this request keeps the updated index.
+            engine.refit_async(self._records(today))
         self.synced_at = now
 
 

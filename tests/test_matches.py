@@ -1,0 +1,437 @@
+"""Proposals, review decisions, introductions, the parties' answers and the follow-up of a match."""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from matchmaker.errors import ConcurrentUpdate, DomainError, NotPermitted, TransitionNotAllowed
+from matchmaker.extensions import db
+from matchmaker.models import AuditEvent, Match, MatchingRun, Need, Notification
+from matchmaker.models.matches import MATCH_STATUSES
+from matchmaker.services import matches as match_service
+from matchmaker.services import matching
+from matchmaker.services import needs as needs_service
+from tests.conftest import login
+
+SIGNATURE_NEED = dict(
+    title="Electronic signatures for online contracts",
+    description="Our courts do not recognise electronic signatures and online contracts. We need a law on "
+                "electronic transactions and signatures, and training for judges.",
+    policy_areas=["e_transactions"], support_kinds=["legal_advice"], delivery_languages=["en", "fr"])
+SIGNATURE_OFFERING = dict(
+    title="Model laws on electronic signatures and electronic transactions",
+    description="Legislative advice to adopt laws on electronic transactions, electronic signatures and online "
+                "contracts, with training for judges and lawyers.",
+    policy_areas=["e_transactions"], support_kinds=["legal_advice", "training"], delivery_languages=["en", "fr"])
+PAYMENT_OFFERING = dict(
+    title="Mobile money and fast payment systems",
+    description="Support to central banks for mobile money regulation, interoperable fast payments and "
+                "merchant payment acceptance.",
+    policy_areas=["payments"], support_kinds=["technical_assistance"], delivery_languages=["en"])
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():
+    """Each test fits its own engine index from the test database."""
+    matching.INDEX.reset()
+    yield
+    matching.INDEX.reset()
+
+
+def _run(actor=None):
+    result = matching.run_matching(actor)
+    db.session.commit()
+    return result
+
+
+def test_opening_a_need_proposes_at_once_and_explains(app, make):
+    org = make.organisation()
+    offering = make.offering(org, "published", **SIGNATURE_OFFERING)
+    make.offering(org, "published", **PAYMENT_OFFERING)
+    need = make.need("BJ", "submitted", **SIGNATURE_NEED)
+    facilitator = make.user("facilitator")
+    needs_service.transition(facilitator, need, "open")
+    db.session.commit()
+    matches = db.session.scalars(select(Match).where(Match.need_id == need.id)).all()
+    assert [m.offering_id for m in matches] == [offering.id]
+    match = matches[0]
+    assert match.status == "proposed" and match.origin == "engine" and match.engine_version
+    labels = [label for label, _share in match.terms]
+    assert any("signatur" in label for label in labels)
+    assert abs(sum(share for _l, share in match.terms) - match.text_score) < 0.02
+    assert match.shared_facets["policy_areas"] == ["e_transactions"]
+    # The match page highlights the terms in both texts.
+    client = app.test_client()
+    login(client, facilitator)
+    page = client.get(f"/matches/{match.id}").get_data(as_text=True)
+    assert page.count("<mark>") >= 4
+
+
+def test_publishing_an_offering_proposes_it_to_open_needs(make):
+    org = make.organisation()
+    need = make.need("BJ", "open", **SIGNATURE_NEED)
+    partner = make.user("partner", organisation=org)
+    offering = make.offering(org, "draft", **SIGNATURE_OFFERING)
+    from matchmaker.services import offerings as offerings_service
+
+    offerings_service.transition(partner, offering, "publish", today=date.today())
+    db.session.commit()
+    assert db.session.scalar(select(Match).where(Match.need_id == need.id)).offering_id == offering.id
+
+
+def test_reruns_never_duplicate_and_never_overwrite_decisions(make):
+    org = make.organisation()
+    signature = make.offering(org, "published", **SIGNATURE_OFFERING)
+    need = make.need("BJ", "open", **SIGNATURE_NEED)
+    facilitator = make.user("facilitator")
+    first = _run(facilitator)
+    assert first.proposed == 1
+    again = _run(facilitator)
+    assert again.proposed == 0 and again.updated == 1
+    assert db.session.scalar(select(func.count(Match.id))) == 1
+    match = db.session.scalar(select(Match))
+    match_service.reject(facilitator, match, "Already covered by a bilateral project")
+    db.session.commit()
+    _run(facilitator)
+    db.session.refresh(match)
+    assert match.status == "rejected" and db.session.scalar(select(func.count(Match.id))) == 1
+    # A proposal the new run no longer makes is superseded, not deleted.
+    other = make.need("SN", "open", **SIGNATURE_NEED)
+    _run(facilitator)
+    pending = db.session.scalar(select(Match).where(Match.need_id == other.id))
+    assert pending.status == "proposed"
+    signature.status = "closed"
+    db.session.commit()
+    _run(facilitator)
+    db.session.refresh(pending)
+    assert pending.status == "superseded"
+    assert db.session.scalar(select(func.count(MatchingRun.id))) == 5
+    assert db.session.scalar(select(Match.status).where(Match.need_id == need.id)) == "rejected"
+
+
+def test_capacity_is_allocated_globally_ldcs_first(make):
+    """One place left: the LDC's need gets it; a need with another good option is not left without one."""
+    org = make.organisation()
+    scarce = make.offering(org, "published", capacity=1, **SIGNATURE_OFFERING)
+    plenty = make.offering(org, "published", capacity=None, **dict(
+        SIGNATURE_OFFERING, title="Training judges on electronic evidence and electronic signatures"))
+    ldc_need = make.need("BJ", "open", **SIGNATURE_NEED)        # Benin: LDC
+    other_need = make.need("PE", "open", **SIGNATURE_NEED)      # Peru: not an LDC
+    _run()
+    by_need = {}
+    for m in db.session.scalars(select(Match).where(Match.status == "proposed")):
+        by_need.setdefault(m.need_id, set()).add(m.offering_id)
+    assert scarce.id in by_need[ldc_need.id] and scarce.id not in by_need[other_need.id]
+    assert by_need[other_need.id] == {plenty.id}
+    assert sum(scarce.id in offers for offers in by_need.values()) == 1
+
+
+def test_allocation_covers_as_many_needs_as_possible():
+    """A greedy pass by score would give offering 1 to need A and leave need B with nothing."""
+    pairs = [(1, 10, 0.9), (1, 11, 0.5), (2, 10, 0.8)]
+    chosen = matching.allocate(pairs, {1: False, 2: False}, {10: 1, 11: 1}, per_need=1)
+    assert chosen == [(1, 11), (2, 10)]
+    # With room for both, each need keeps its best.
+    assert matching.allocate(pairs, {1: False, 2: False}, {10: 2, 11: 1}, per_need=1) == [(1, 10), (2, 10)]
+    # Ties in coverage go to the LDC.
+    tie = [(1, 10, 0.9), (2, 10, 0.5)]
+    assert matching.allocate(tie, {1: False, 2: True}, {10: 1}, per_need=1) == [(2, 10)]
+
+
+def test_need_without_proposal_is_explained(app, make):
+    org = make.organisation()
+    make.offering(org, "published", eligibility="regions", eligible_regions=["asia"], **SIGNATURE_OFFERING)
+    make.offering(org, "published", **dict(SIGNATURE_OFFERING, title="Signatures law, Spanish only",
+                                           delivery_languages=["es"]))
+    need = make.need("BJ", "open", **SIGNATURE_NEED)
+    result = _run()
+    assert result.without_proposal == [need.id]
+    diagnosis = matching.diagnose(need)
+    assert diagnosis.excluded == {"not_eligible": 1, "no_common_language": 1}
+    client = app.test_client()
+    login(client, make.user("facilitator"))
+    page = client.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert "the member is not eligible" in page and "no common language" in page
+
+
+def _approved(make, **need_kw):
+    org = make.organisation()
+    offering = make.offering(org, "published", **SIGNATURE_OFFERING)
+    need = make.need("BJ", "open", **dict(SIGNATURE_NEED, **need_kw))
+    match = make.match(need, offering, "proposed")
+    delegate = make.user("delegate", member="BJ", language="fr")
+    partner = make.user("partner", organisation=org)
+    facilitator = make.user("facilitator")
+    match_service.approve(facilitator, match)
+    db.session.commit()
+    return match, delegate, partner, facilitator
+
+
+def test_full_life_cycle_and_need_status(make):
+    match, delegate, partner, facilitator = _approved(make)
+    assert match.status == "approved" and match.need.status == "matched"
+    match_service.respond(delegate, match, accept=True)
+    assert match.status == "approved" and match.need_response == "accepted"
+    with pytest.raises(TransitionNotAllowed):
+        match_service.respond(delegate, match, accept=False)
+    match_service.respond(partner, match, accept=True)
+    assert match.status == "accepted"
+    with pytest.raises(DomainError):
+        match_service.progress(partner, match, "meeting_held")  # outcome required
+    match_service.progress(partner, match, "meeting_held", outcome="cooperation_possible")
+    match_service.progress(delegate, match, "agreement")
+    assert match.status == "agreement_reached" and match.need.status == "in_progress"
+    match_service.progress(partner, match, "delivery")
+    match_service.progress(facilitator, match, "complete", note="Law adopted")
+    db.session.commit()
+    assert match.status == "completed" and match.need.status == "fulfilled"
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "match", AuditEvent.object_id == match.id).order_by(AuditEvent.id))]
+    assert actions == ["match.approve", "match.accept", "match.accept", "match.meeting_held", "match.agreement",
+                       "match.delivery", "match.complete"]
+
+
+def test_meeting_without_interest_closes_and_the_need_reopens(make):
+    match, delegate, partner, _f = _approved(make)
+    match_service.respond(delegate, match, True)
+    match_service.respond(partner, match, True)
+    match_service.progress(delegate, match, "meeting_held", outcome="insufficient_interest")
+    assert match.status == "closed_no_result" and match.need.status == "open"
+    with pytest.raises(TransitionNotAllowed):
+        match_service.progress(delegate, match, "agreement")
+
+
+def test_a_decline_ends_the_introduction(make):
+    match, delegate, partner, _f = _approved(make)
+    match_service.respond(partner, match, accept=False, note="Programme fully booked this year")
+    assert match.status == "declined" and match.need.status == "open"
+
+
+STEPS = {
+    "approve": lambda m, a: match_service.approve(a["facilitator"], m),
+    "reject": lambda m, a: match_service.reject(a["facilitator"], m, "not a fit"),
+    "withdraw": lambda m, a: match_service.withdraw(a["facilitator"], m, None),
+    "accept": lambda m, a: match_service.respond(a["delegate"], m, True),
+    "decline": lambda m, a: match_service.respond(a["partner"], m, False),
+    "meeting_held": lambda m, a: match_service.progress(a["partner"], m, "meeting_held", "informative"),
+    "agreement": lambda m, a: match_service.progress(a["partner"], m, "agreement"),
+    "delivery": lambda m, a: match_service.progress(a["partner"], m, "delivery"),
+    "complete": lambda m, a: match_service.progress(a["partner"], m, "complete"),
+    "close": lambda m, a: match_service.progress(a["partner"], m, "close", note="no funds"),
+}
+ALLOWED = {
+    "approve": {"proposed"}, "reject": {"proposed"}, "withdraw": {"proposed", "approved"},
+    "accept": {"approved"}, "decline": {"approved"}, "meeting_held": {"accepted"}, "agreement": set(),
+    "delivery": {"agreement_reached"}, "complete": {"in_delivery"},
+    "close": {"accepted", "meeting_held", "agreement_reached", "in_delivery"},
+}
+
+
+@pytest.mark.parametrize("status", MATCH_STATUSES)
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_every_step_from_every_status(make, status, step):
+    """Allowed steps move the match on; every other one is refused and changes nothing."""
+    org = make.organisation()
+    match = make.match(make.need("BJ", "open"), make.offering(org, "published"), status,
+                       outcome="cooperation_possible" if status == "meeting_held" else None)
+    actors = {"facilitator": make.user("facilitator"), "delegate": make.user("delegate", member="BJ"),
+              "partner": make.user("partner", organisation=org)}
+    if step == "agreement" and status == "meeting_held":
+        STEPS[step](match, actors)  # cooperation was found possible at the meeting
+        assert match.status == "agreement_reached"
+        return
+    if status in ALLOWED[step]:
+        STEPS[step](match, actors)
+        assert match.status != status or step == "accept"
+    else:
+        with pytest.raises(DomainError):
+            STEPS[step](match, actors)
+        db.session.rollback()
+        db.session.refresh(match)
+        assert match.status == status
+
+
+def test_only_the_right_people_act(make):
+    org, other_org = make.organisation(), make.organisation()
+    match = make.match(make.need("BJ", "open"), make.offering(org, "published"), "approved")
+    with pytest.raises(NotPermitted):
+        match_service.approve(make.user("delegate", member="BJ"), make.match(
+            make.need("BJ", "open"), make.offering(org, "published"), "proposed"))
+    with pytest.raises(NotPermitted):
+        match_service.respond(make.user("partner", organisation=other_org), match, True)
+    with pytest.raises(NotPermitted):
+        match_service.respond(make.user("delegate", member="SN"), match, True)
+    with pytest.raises(NotPermitted):
+        match_service.respond(make.user("facilitator"), match, True)
+    with pytest.raises(DomainError):
+        match_service.reject(make.user("facilitator"), make.match(make.need("SN", "open"),
+                                                                   make.offering(org, "published")), "  ")
+
+
+def test_approval_respects_capacity(make):
+    org = make.organisation()
+    offering = make.offering(org, "published", capacity=1)
+    facilitator = make.user("facilitator")
+    first = make.match(make.need("BJ", "open"), offering)
+    second = make.match(make.need("SN", "open"), offering)
+    match_service.approve(facilitator, first)
+    db.session.commit()
+    with pytest.raises(DomainError, match="no capacity"):
+        match_service.approve(facilitator, second)
+
+
+def test_manual_match(app, make):
+    org = make.organisation()
+    need, offering = make.need("BJ", "open"), make.offering(org, "published")
+    client = app.test_client()
+    login(client, make.user("facilitator"))
+    response = client.post("/matches/new", data={"need": str(need.id), "offering": str(offering.id),
+                                                 "reason": "Met them in Geneva"})
+    assert response.status_code == 302
+    match = db.session.scalar(select(Match))
+    assert match.origin == "manual" and match.status == "proposed"
+    assert "paired by hand" in client.get(f"/matches/{match.id}").get_data(as_text=True)
+    again = client.post("/matches/new", data={"need": str(need.id), "offering": str(offering.id)})
+    assert again.status_code == 422 and "already paired" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Match.id))) == 1
+    forged = client.post("/matches/new", data={"need": "999999", "offering": str(offering.id)})
+    assert forged.status_code == 422
+
+
+def test_queue_filters_sorting_and_bulk_approve(app, make):
+    org = make.organisation()
+    offering = make.offering(org, "published", capacity=None)
+    low = make.match(make.need("PE", "open", language="es"), offering, score=0.2)
+    high = make.match(make.need("BJ", "open"), offering, score=0.8)
+    make.match(make.need("HT", "open"), offering, "rejected", score=0.6)
+    client = app.test_client()
+    login(client, make.user("facilitator"))
+    page = client.get("/matches/").get_data(as_text=True)
+    assert "2 matches" in page and page.index(f"/matches/{high.id}") < page.index(f"/matches/{low.id}")
+    assert "1 match" in client.get("/matches/?language=es").get_data(as_text=True)
+    assert "1 match" in client.get("/matches/?min_score=0.5").get_data(as_text=True)
+    assert "1 match" in client.get("/matches/?ldc=yes").get_data(as_text=True)
+    assert "3 matches" in client.get("/matches/?status=").get_data(as_text=True)
+    assert "0 matches" in client.get("/matches/?age=30").get_data(as_text=True)
+    assert client.get("/matches/?min_score=abc&sort=evil&status=zz&page=-1").status_code == 200
+    response = client.post("/matches/bulk-approve", data={"ids": [str(low.id), str(high.id), "99999"]})
+    assert response.status_code == 302
+    assert {m.status for m in db.session.scalars(select(Match).where(Match.id.in_([low.id, high.id])))} == {"approved"}
+
+
+def test_parties_see_their_matches_and_what_to_do(app, make):
+    match, delegate, partner, _f = _approved(make)
+    client = app.test_client()
+    login(client, partner)
+    mine = client.get("/matches/mine").get_data(as_text=True)
+    assert match.need.title in mine and "accept or decline" in mine
+    page = client.get(f"/matches/{match.id}").get_data(as_text=True)
+    assert delegate.email in page  # after approval both parties see each other's contact
+    assert client.post(f"/matches/{match.id}/respond", data={"answer": "accept"}).status_code == 302
+    db.session.refresh(match)
+    assert match.offering_response == "accepted"
+    inbox = app.test_client()
+    login(inbox, delegate)
+    assert "One party accepted" in inbox.get("/inbox").get_data(as_text=True) or \
+        db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == delegate.id)) >= 2
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_partner_never_sees_who_posted_a_need_before_approval(app, make):
+    org = make.organisation()
+    offering = make.offering(org, "published", **SIGNATURE_OFFERING)
+    need = make.need("BJ", "open", **SIGNATURE_NEED)
+    delegate = make.user("delegate", member="BJ", email="awa.secret@gouv.example")
+    make.match(need, offering, "proposed")
+    partner = make.user("partner", organisation=org)
+    client = app.test_client()
+    login(client, partner)
+    member = make.member("BJ")
+    forbidden = [member.name_en, member.name_fr, member.name_es, delegate.name, delegate.email]
+    pages = ["/", "/needs/", f"/needs/{need.id}", "/offerings/", f"/offerings/{offering.id}", "/matches/mine",
+             "/inbox", "/account", "/needs/?region=africa", f"/needs/?q={need.title[:10]}"]
+    for path in pages:
+        response = client.get(path)
+        text = _visible_text(response.get_data(as_text=True))
+        for identity in forbidden:
+            assert identity not in text, (path, identity)
+        assert not re.search(r"\bBJ\b", text), path
+    assert client.get(f"/matches/{db.session.scalar(select(Match.id))}").status_code == 403
+    # After approval the partner sees who it is.
+    match = db.session.scalar(select(Match))
+    match_service.approve(make.user("facilitator"), match)
+    db.session.commit()
+    assert member.name_en in client.get(f"/needs/{need.id}").get_data(as_text=True)
+
+
+def test_concurrent_decisions_one_wins(app, make):
+    """Two facilitators decide the same match at the same moment, many times: exactly one decision wins."""
+    org = make.organisation()
+    offering = make.offering(org, "published", capacity=None)
+    first, second = make.user("facilitator"), make.user("facilitator")
+    match_ids = [make.match(make.need("BJ", "open"), offering).id for _ in range(10)]
+    clients = []
+    for user in (first, second):
+        client = app.test_client()
+        login(client, user)
+        clients.append(client)
+    db.session.commit()
+
+    for match_id in match_ids:
+        answers = []
+        barrier = threading.Barrier(2)
+
+        def decide(client, data):
+            barrier.wait()
+            response = client.post(f"/matches/{match_id}/decide", data=data, follow_redirects=True)
+            answers.append((response.status_code, response.get_data(as_text=True)))
+
+        threads = [threading.Thread(target=decide, args=(clients[0], {"action": "approve"})),
+                   threading.Thread(target=decide, args=(clients[1], {"action": "reject", "reason": "duplicate"}))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert [status for status, _ in answers] == [200, 200]
+        won = sum(("Approved: both parties" in html) or ("Rejected." in html) for _, html in answers)
+        lost = sum(("already decided" in html) or ("decided this match first" in html) for _, html in answers)
+        assert (won, lost) == (1, 1), [html[:0] for _, html in answers]
+    db.session.expire_all()
+    db.session.rollback()
+    decided = db.session.scalars(select(Match).where(Match.id.in_(match_ids))).all()
+    assert all(m.status in ("approved", "rejected") for m in decided)
+    for m in decided:
+        events = db.session.scalar(select(func.count(AuditEvent.id)).where(
+            AuditEvent.object_type == "match", AuditEvent.object_id == m.id))
+        assert events == 1
+
+
+def test_need_status_is_not_touched_when_withdrawn(make):
+    match, delegate, _p, facilitator = _approved(make)
+    needs_service.transition(delegate, match.need, "withdraw")
+    match_service.withdraw(facilitator, match, "need withdrawn")
+    assert match.need.status == "withdrawn"
+
+
+def test_index_stays_current_without_refit(make):
+    org = make.organisation()
+    make.offering(org, "published", **SIGNATURE_OFFERING)
+    engine = matching.INDEX.current(date.today())
+    assert len(engine.ids("offering")) == 1
+    added = make.offering(org, "published", **PAYMENT_OFFERING)
+    engine2 = matching.INDEX.current(date.today())
+    assert engine2 is engine and added.id in engine.ids("offering")
+    added.status = "closed"
+    db.session.commit()
+    assert added.id not in matching.INDEX.current(date.today()).ids("offering")
+    expired = make.offering(org, "published", deadline=date.today() - timedelta(days=1), **PAYMENT_OFFERING)
+    assert expired.id not in matching.INDEX.current(date.today()).ids("offering")
+    assert db.session.scalar(select(func.count(Need.id))) == 0
