@@ -26,7 +26,7 @@ KEYWORDS = {
 # Translations that are rightly the same as the English: the product's name, and words spelled alike.
 SAME_AS_ENGLISH = {
     "fr": {"TA Matchmaker", "Code", "Contact", "Description", "Europe", "Note", "Organisation", "Organisations", "Pages",
-           "Type", "score %(score)s"},
+           "Type", "score %(score)s", "Programme", "Score"},
     "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error."},
 }
 HOW_TO_FIX = ("Run `make messages`, then translate the entries listed above in translations/{lang}/LC_MESSAGES/"

@@ -8,10 +8,12 @@ from sqlalchemy import String, cast, or_, select
 
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
-from matchmaker.models import Member, Need
+from matchmaker.models import Match, Member, Need
+from matchmaker.models.matches import CAPACITY_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
-from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, require
+from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, require
 from matchmaker.reference import ACTION_LABELS
+from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
 from matchmaker.utils import load_or_404, page_arg, stale
 
@@ -84,8 +86,15 @@ def create():
 def detail(need_id: int):
     need = load_or_404(Need, need_id, "need.view")
     actions = needs_service.allowed_transitions(current_user, need)
+    matches = [m for m in db.session.scalars(select(Match).where(Match.need_id == need.id)
+                                              .order_by(Match.score.desc(), Match.id))
+               if can(current_user, "match.view", m)]
+    diagnosis = None
+    if can(current_user, "match.review") and need.status in matching.INDEXED_NEED_STATUSES and not any(
+            m.status in ("proposed", *CAPACITY_STATUSES) for m in matches):
+        diagnosis = matching.diagnose(need)
     return render_template("needs/detail.html", need=need, actions=actions, labels=ACTION_LABELS,
-                           form=TransitionForm())
+                           form=TransitionForm(), matches=matches, diagnosis=diagnosis)
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
