@@ -75,6 +75,9 @@ def register_extensions(app: Flask) -> None:
         options.setdefault("connect_args", {"timeout": 15})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
+    from matchmaker.mail import register_outbox
+
+    register_outbox()
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

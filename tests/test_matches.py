@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from matchmaker.services import matches as match_service
 from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
 from tests.conftest import login
+from tests.test_auth import _wait_for, smtp_server  # noqa: F401  (fixture)
 
 SIGNATURE_NEED = dict(
     title="Electronic signatures for online contracts",
@@ -435,3 +437,48 @@ def test_index_stays_current_without_refit(make):
     expired = make.offering(org, "published", deadline=date.today() - timedelta(days=1), **PAYMENT_OFFERING)
     assert expired.id not in matching.INDEX.current(date.today()).ids("offering")
     assert db.session.scalar(select(func.count(Need.id))) == 0
+
+
+def test_introduction_is_emailed_to_both_parties_in_their_language(app, make, smtp_server):
+    """Approval through the web page: each party gets an inbox message and an e-mail, in the recipient's language."""
+    from email import message_from_bytes, policy
+
+    org = make.organisation()
+    offering = make.offering(org, "published", **SIGNATURE_OFFERING)
+    need = make.need("BJ", "open", **SIGNATURE_NEED)
+    match = make.match(need, offering, "proposed")
+    delegate = make.user("delegate", member="BJ", language="fr", email="delegue@gouv.example")
+    partner = make.user("partner", organisation=org, language="es", email="socio@itc.example")
+    facilitator = make.user("facilitator", language="en")
+    db.session.commit()
+    client = app.test_client()
+    login(client, facilitator)
+    response = client.post(f"/matches/{match.id}/decide", data={"action": "approve"})
+    assert response.status_code == 302
+    messages = {m.rcpt_tos[0]: message_from_bytes(m.content, policy=policy.default) for m in
+                _wait_for(smtp_server, 2)}
+    assert set(messages) == {"delegue@gouv.example", "socio@itc.example"}
+    french, spanish = messages["delegue@gouv.example"], messages["socio@itc.example"]
+    assert french["Subject"].startswith("Mise en contact\u00a0: ")
+    assert spanish["Subject"].startswith("Puesta en contacto: ")
+    assert "commerce électronique" in french.get_content()
+    assert "comercio electrónico" in spanish.get_content()
+    for message in (french, spanish):   # the link comes from configuration, not from the request
+        assert f"{app.config['BASE_URL']}/matches/{match.id}" in message.get_content()
+    db.session.expire_all()
+    notes = db.session.scalars(select(Notification).where(Notification.match_id == match.id)).all()
+    assert {n.user_id for n in notes} == {delegate.id, partner.id}
+    assert all(n.emailed for n in notes)
+
+
+def test_no_email_leaves_when_the_decision_is_rolled_back(app, make, smtp_server):
+    org = make.organisation()
+    offering = make.offering(org, "published", **SIGNATURE_OFFERING)
+    need = make.need("BJ", "open", **SIGNATURE_NEED)
+    match = make.match(need, offering, "proposed")
+    make.user("delegate", member="BJ")
+    db.session.commit()
+    match_service.approve(make.user("facilitator"), match)
+    db.session.rollback()
+    time.sleep(0.3)
+    assert smtp_server.messages == []

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
@@ -68,11 +68,13 @@ def invite():
             flash(error.message, "error")
         else:
             url = accounts.link(url_for("auth.accept_invite", token=accounts.make_token(user, "invite")))
-            sent = send_mail(user.email, _("You are invited to TA Matchmaker"),
-                             _("%(inviter)s invited you to TA Matchmaker, the service that connects members needing "
-                               "technical assistance on e-commerce with the programmes that offer it.\n\n"
-                               "Open this link within 7 days to choose your password:\n%(url)s",
-                               inviter=current_user.name, url=url))
+            with force_locale(user.language or "en"):   # in the language chosen for the new user
+                subject = _("You are invited to TA Matchmaker")
+                body = _("%(inviter)s invited you to TA Matchmaker, the service that connects members needing "
+                         "technical assistance on e-commerce with the programmes that offer it.\n\n"
+                         "Open this link within 7 days to choose your password:\n%(url)s",
+                         inviter=current_user.name, url=url)
+            sent = send_mail(user.email, subject, body)
             db.session.commit()
             if sent:
                 flash(_("The invitation was sent to %(email)s.", email=user.email), "success")

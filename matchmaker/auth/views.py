@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -99,10 +100,12 @@ def reset_request():
         user = db.session.scalar(select(User).where(User.email == email))
         if user is not None and user.active:
             url = accounts.link(url_for("auth.reset_password", token=accounts.make_token(user, "reset")))
-            send_mail(user.email, _("Reset your TA Matchmaker password"),
-                      _("Someone asked to reset the password of your TA Matchmaker account.\n\n"
-                        "To choose a new password, open this link within one hour:\n%(url)s\n\n"
-                        "If it was not you, ignore this message: your password has not changed.", url=url))
+            with force_locale(user.language or "en"):   # in the account holder's language
+                subject = _("Reset your TA Matchmaker password")
+                body = _("Someone asked to reset the password of your TA Matchmaker account.\n\n"
+                         "To choose a new password, open this link within one hour:\n%(url)s\n\n"
+                         "If it was not you, ignore this message: your password has not changed.", url=url)
+            send_mail(user.email, subject, body)
             record(user, "user.reset_requested", user)
             db.session.commit()
         # The same answer whether or not the account exists, so that nobody can probe for accounts.

@@ -1,17 +1,18 @@
 """The match life cycle: decisions, introductions, the parties' responses and the outcome, with notifications."""
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from matchmaker.errors import ConcurrentUpdate, DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
-from matchmaker.mail import send_mail
+from matchmaker.mail import send_after_commit
 from matchmaker.models import Match, Need, Notification, Offering, User
 from matchmaker.models.base import utcnow
 from matchmaker.models.matches import OUTCOMES
@@ -222,6 +223,13 @@ _MESSAGES = {
 }
 
 
+def _mark_emailed(notification_id: int, ok: bool) -> None:
+    """After the commit: record on the inbox message that its e-mail went out."""
+    if ok:
+        with db.engine.begin() as connection:
+            connection.execute(update(Notification).where(Notification.id == notification_id).values(emailed=True))
+
+
 def notify_parties(match: Match, kind: str, exclude: User | None = None) -> int:
     """Put a message in each party's inbox (and the deciding facilitator's), in their language; e-mail it if SMTP is set."""
     recipients = {u.id: u for u in party_users(match)}
@@ -243,6 +251,8 @@ def notify_parties(match: Match, kind: str, exclude: User | None = None) -> int:
 
             with force_locale(user.language or "en"):
                 footer = _("Open it here: %(url)s", url=absolute(link))
-            note.emailed = send_mail(user.email, subject, f"{body}\n\n{footer}\n")
+            db.session.flush([note])
+            send_after_commit(db.session, user.email, subject, f"{body}\n\n{footer}\n",
+                              on_sent=functools.partial(_mark_emailed, note.id))
         sent += 1
     return sent
