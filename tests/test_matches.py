@@ -482,3 +482,20 @@ def test_no_email_leaves_when_the_decision_is_rolled_back(app, make, smtp_server
     db.session.rollback()
     time.sleep(0.3)
     assert smtp_server.messages == []
+
+
+def test_sync_applies_each_change_once(make, monkeypatch):
+    """Records changed within the overlap window are not re-applied on every request (only new versions are)."""
+    org = make.organisation()
+    offerings = [make.offering(org, "published", **SIGNATURE_OFFERING) for _ in range(3)]
+    engine = matching.INDEX.current(date.today())
+    calls = []
+    original = engine.upsert
+    monkeypatch.setattr(engine, "upsert", lambda rec, side, **kw: calls.append((side, rec.id)) or original(rec, side, **kw))
+    matching.INDEX.current(date.today())
+    assert calls == []
+    offerings[0].title = "Model laws on electronic signatures, second edition"
+    db.session.commit()
+    matching.INDEX.current(date.today())
+    matching.INDEX.current(date.today())
+    assert calls == [("offering", offerings[0].id)]

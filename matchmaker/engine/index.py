@@ -748,11 +748,12 @@ class Engine:
         bonus = {k2: v * scale for k2, v in bonus.items()}
         return Proposal(need_id, off_id, final, text * scale, terms, bonus, shared)
 
-    def _terms(self, cols, qi, contrib, text: float) -> list[tuple[str, float]]:
-        labels = self.model.labels
+    def _terms(self, cols, qi, contrib, text: float, model=None) -> list[tuple[str, float]]:
+        model = model if model is not None else self.model
+        labels = model.labels
         if qi.size == 0:
             return []
-        ch = self.model.is_char[cols[qi]] if self.model.is_char.size else np.zeros(qi.size, bool)
+        ch = model.is_char[cols[qi]] if model.is_char.size else np.zeros(qi.size, bool)
         if ch.sum() > 1:                        # all character n-grams make one term
             first = np.flatnonzero(ch)[0]
             total = contrib[ch].sum()
@@ -994,8 +995,10 @@ class Engine:
             reasons[~ok] = i
         return final, reasons
 
-    def _pair_proposal(self, nrow, orow, text, final, contrib, qcols) -> Proposal:
-        ns, os_ = self.sides["need"], self.sides["offering"]
+    def _pair_proposal(self, nrow, orow, text, final, contrib, qcols, snapshot=None) -> Proposal:
+        """One proposal of an all-pairs table; ``snapshot`` = (sides, model) as they were when it was computed."""
+        sides, model = snapshot if snapshot is not None else (self.sides, self.model)
+        ns, os_ = sides["need"], sides["offering"]
         s = self.settings
         npa, nsk, nl = int(ns.f["pa"][nrow]), int(ns.f["sk"][nrow]), int(ns.f["lang"][nrow])
         opa, osk, ol = int(os_.f["pa"][orow]), int(os_.f["sk"][orow]), int(os_.f["lang"][orow])
@@ -1005,7 +1008,7 @@ class Engine:
         terms = []
         if contrib is not None:
             qi, cv = contrib
-            terms = self._terms(qcols, qi, cv, text)
+            terms = self._terms(qcols, qi, cv, text, model)
         scale = final / (text + sum(bonus.values())) if text > 0 else 0.0
         return Proposal(int(ns.ids[nrow]), int(os_.ids[orow]), final, text * scale,
                         [(l, v * scale) for l, v in terms], {k2: v * scale for k2, v in bonus.items()},
@@ -1291,6 +1294,8 @@ class _Rankings(Mapping):
     def __init__(self, eng: "Engine", res: dict, Qn, Qo):
         ns = eng.sides["need"]
         self._eng, self._res, self._Qn, self._Qo = eng, res, Qn, Qo
+        # A background refit swaps the engine's sides and model: keep the ones these tables were computed on.
+        self._snapshot = (dict(eng.sides), eng.model)
         self._oids = eng.sides["offering"].ids.copy()
         alive = ns.alive
         self._row_of = {int(i): r for r, i in enumerate(ns.ids.tolist()) if alive[r]}
@@ -1329,7 +1334,7 @@ class _Rankings(Mapping):
                 _, qi, di = np.intersect1d(qcols, dc, assume_unique=True, return_indices=True)
                 contrib = (qi, qvals[qi].astype(np.float64) * dv[di])
             props.append(eng._pair_proposal(r, orow, float(res["text"][r, j]), float(res["final"][r, j]),
-                                            contrib, qcols))
+                                            contrib, qcols, self._snapshot))
         er = res["excl_row"]
         lo, hi = np.searchsorted(er, r), np.searchsorted(er, r, side="right")
         excl = [Exclusion(int(self._oids[c]), REASONS[int(x)])

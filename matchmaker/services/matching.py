@@ -73,10 +73,12 @@ class IndexHolder:
         self.engine: Engine | None = None
         self.synced_at: datetime | None = None
         self.database: str | None = None
+        self.seen: dict[tuple[str, int], tuple] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.engine, self.synced_at, self.database = None, None, None
+            self.seen = {}
 
     def current(self, today: date) -> Engine:
         """The index, fitted on first use and then brought up to date with the records changed since."""
@@ -90,35 +92,47 @@ class IndexHolder:
 
     def _fit(self, today: date) -> None:
         now = datetime.now(timezone.utc)
+        self.seen = {}
         self.engine = Engine().fit(*self._records(today))
         self.synced_at, self.database = now, str(db.engine.url)
 
     def _records(self, today: date) -> tuple[list, list]:
+        """Every indexed record, and what this holder has seen of each (so that the next sync skips it)."""
         needs = db.session.scalars(select(Need).where(Need.status.in_(INDEXED_NEED_STATUSES))).all()
         offerings = [o for o in db.session.scalars(select(Offering).where(Offering.status == "published"))
                      if _is_indexed_offering(o, today)]
         capacity = capacity_left([o.id for o in offerings])
+        self.seen.update({("need", n.id): (n.updated_at, n.status) for n in needs})
+        self.seen.update({("offering", o.id): (o.updated_at, o.status) for o in offerings})
         return [need_record(n) for n in needs], [offering_record(o, capacity.get(o.id)) for o in offerings]
 
     def _sync(self, today: date) -> None:
+        """Apply the records changed since the last sync (with an overlap for transactions that committed late);
+        a record already applied in the same version is skipped."""
         now = datetime.now(timezone.utc)
         since = self.synced_at - SYNC_OVERLAP
         engine = self.engine
-        changed_needs = db.session.scalars(select(Need).where(Need.updated_at >= since)).all()
+
+        def fresh(side: str, rows: list) -> list:
+            return [r for r in rows if self.seen.get((side, r.id)) != (r.updated_at, r.status)]
+
+        changed_needs = fresh("need", db.session.scalars(select(Need).where(Need.updated_at >= since)).all())
         indexed = set(engine.ids("need")) if changed_needs else set()
         for need in changed_needs:
             if need.status in INDEXED_NEED_STATUSES:
                 engine.upsert(need_record(need), "need", today=today)
             elif need.id in indexed:
                 engine.remove(need.id, "need", today=today)
-        changed = db.session.scalars(select(Offering).where(Offering.updated_at >= since)).all()
-        capacity = capacity_left([o.id for o in changed])
+            self.seen[("need", need.id)] = (need.updated_at, need.status)
+        changed = fresh("offering", db.session.scalars(select(Offering).where(Offering.updated_at >= since)).all())
+        capacity = capacity_left([o.id for o in changed]) if changed else {}
         indexed = set(engine.ids("offering")) if changed else set()
         for offering in changed:
             if _is_indexed_offering(offering, today):
                 engine.upsert(offering_record(offering, capacity.get(offering.id)), "offering", today=today)
             elif offering.id in indexed:
                 engine.remove(offering.id, "offering", today=today)
+            self.seen[("offering", offering.id)] = (offering.updated_at, offering.status)
         refitting = getattr(engine, "_refit_thread", None)
         if engine.needs_refit and not (refitting is not None and refitting.is_alive()):
             # The vocabulary has drifted: refit in the background; this request keeps the updated index.
