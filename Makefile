@@ -54,6 +54,8 @@ test: install
 bench: install
 	$(PIP) install --quiet -r benchmarks/requirements.txt
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.matching
+	$(PY) -m benchmarks.imports
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts

@@ -181,6 +181,23 @@ EXCLUSION_LABELS: dict[str, object] = {
     "deadline_passed": _l("application deadline passed"),
 }
 
+MATCH_EVENT_LABELS: dict[str, object] = {
+    "match.proposed": _l("Proposed by the engine"),
+    "match.proposed_again": _l("Proposed again by a new run"),
+    "match.created_by_hand": _l("Created by hand by a facilitator"),
+    "match.superseded": _l("Superseded: the engine no longer proposes it"),
+    "match.approve": _l("Approved: the parties were introduced"),
+    "match.reject": _l("Rejected"),
+    "match.withdraw": _l("Withdrawn"),
+    "match.accept": _l("Introduction accepted"),
+    "match.decline": _l("Introduction declined"),
+    "match.meeting_held": _l("Meeting held"),
+    "match.agreement": _l("Agreement reached"),
+    "match.delivery": _l("Delivery started"),
+    "match.complete": _l("Completed"),
+    "match.close": _l("Closed without result"),
+}
+
 PROGRESS_LABELS: dict[str, object] = {
     "meeting_held": _l("Record the meeting and its outcome"),
     "agreement": _l("Agreement reached"),

@@ -113,10 +113,15 @@ class IndexHolder:
         since = self.synced_at - SYNC_OVERLAP
         engine = self.engine
 
-        def fresh(side: str, rows: list) -> list:
-            return [r for r in rows if self.seen.get((side, r.id)) != (r.updated_at, r.status)]
+        def fresh(side: str, model) -> list:
+            """The records changed since the last sync, in a version this holder has not applied yet (the
+            window is read as (id, updated_at, status) first: after a bulk import it holds many rows)."""
+            ids = [i for i, at, status in db.session.execute(
+                select(model.id, model.updated_at, model.status).where(model.updated_at >= since))
+                   if self.seen.get((side, i)) != (at, status)]
+            return db.session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)).all() if ids else []
 
-        changed_needs = fresh("need", db.session.scalars(select(Need).where(Need.updated_at >= since)).all())
+        changed_needs = fresh("need", Need)
         indexed = set(engine.ids("need")) if changed_needs else set()
         for need in changed_needs:
             if need.status in INDEXED_NEED_STATUSES:
@@ -124,7 +129,7 @@ class IndexHolder:
             elif need.id in indexed:
                 engine.remove(need.id, "need", today=today)
             self.seen[("need", need.id)] = (need.updated_at, need.status)
-        changed = fresh("offering", db.session.scalars(select(Offering).where(Offering.updated_at >= since)).all())
+        changed = fresh("offering", Offering)
         capacity = capacity_left([o.id for o in changed]) if changed else {}
         indexed = set(engine.ids("offering")) if changed else set()
         for offering in changed:
