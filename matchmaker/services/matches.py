@@ -69,6 +69,10 @@ def approve(actor: User, match: Match, today: date | None = None, reason: str | 
         raise DomainError(_("The need is no longer open."))
     if not match.offering.is_open(today):
         raise DomainError(_("The offering is closed or past its deadline."))
+    if match.offering.capacity is not None:
+        # Two approvals for the last place of one offering: the row lock makes the second wait, then count the
+        # first (PostgreSQL; SQLite writers are already serialised by BEGIN IMMEDIATE).
+        db.session.execute(select(Offering.id).where(Offering.id == match.offering_id).with_for_update())
     left = capacity_left([match.offering_id]).get(match.offering_id)
     if left is not None and left <= 0:
         raise DomainError(_("The offering has no capacity left for another engagement."))
