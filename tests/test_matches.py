@@ -499,3 +499,23 @@ def test_sync_applies_each_change_once(make, monkeypatch):
     matching.INDEX.current(date.today())
     matching.INDEX.current(date.today())
     assert calls == [("offering", offerings[0].id)]
+
+
+def test_facilitator_runs_matching_for_a_selection_of_needs(app, make):
+    org = make.organisation()
+    make.offering(org, "published", **SIGNATURE_OFFERING)
+    chosen = make.need("BJ", "open", **SIGNATURE_NEED)
+    other = make.need("PE", "open", **SIGNATURE_NEED)
+    db.session.execute(Match.__table__.delete())
+    db.session.commit()
+    client = app.test_client()
+    login(client, make.user("facilitator"))
+    page = client.get("/needs/?status=open").get_data(as_text=True)
+    assert f'name="need_ids" value="{chosen.id}"' in page and "Run matching for the selected open needs" in page
+    nothing = client.post("/matches/run", data={}, follow_redirects=True)
+    assert "Select at least one open need" in nothing.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Match.id))) == 0
+    client.post("/matches/run", data={"need_ids": [str(chosen.id)]})
+    assert {m.need_id for m in db.session.scalars(select(Match))} == {chosen.id}
+    client.post("/matches/run", data={"scope": "all"})
+    assert {m.need_id for m in db.session.scalars(select(Match))} == {chosen.id, other.id}

@@ -108,6 +108,9 @@ def bulk_approve():
 def run():
     require("match.review")
     ids = [int(v) for v in request.form.getlist("need_ids") if v.isdigit() and len(v) < 10] or None
+    if ids is None and request.form.get("scope") != "all":
+        flash(_("Select at least one open need to run matching for."), "error")
+        return redirect(url_for("needs.index", status="open"))
     result = matching.run_matching(current_user, need_ids=ids)
     db.session.commit()
     flash(_("Matching ran over %(needs)d needs: %(new)d new proposals, %(updated)d refreshed, %(superseded)d "
@@ -268,3 +271,4 @@ def mark_read():
     db.session.commit()
     flash(_("All messages marked as read."), "info")
     return redirect(url_for("matches.inbox"))
+
