@@ -218,6 +218,10 @@ def register_template_helpers(app: Flask) -> None:
     def inject() -> dict[str, Any]:
         return {"today": date.today(), "locale": str(get_locale() or "en")}
 
+    @app.template_filter("term")
+    def term(label: str) -> str:
+        return reference.term_label(label, str(get_locale() or "en"))
+
     @app.template_filter("label")
     def label(code: str, vocabulary: str) -> str:
         return str(getattr(reference, vocabulary).get(code, code))

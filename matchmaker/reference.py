@@ -1,7 +1,13 @@
 """Controlled vocabularies shared by the models, the forms, the demo data and the engine adapter."""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_babel import lazy_pgettext as _lp
 from wtforms.fields.choices import SelectChoice
 
@@ -205,3 +211,35 @@ PROGRESS_LABELS: dict[str, object] = {
     "complete": _l("Completed"),
     "close": _l("Close without result"),
 }
+
+
+@lru_cache(maxsize=1)
+def _concept_names() -> dict[str, dict[str, str]]:
+    """English label of each engine glossary concept -> its first name in French and Spanish."""
+    import csv
+
+    path = Path(__file__).resolve().parent / "engine" / "data" / "glossary.tsv"
+    names: dict[str, dict[str, str]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            if not row.get("concept") or row["concept"].startswith("#"):
+                continue
+            en = row["en"].split("|")[0].strip()
+            names[en] = {lang: (row.get(lang) or "").split("|")[0].strip() or en for lang in ("fr", "es")}
+    return names
+
+
+_OTHER_TERMS = re.compile(r"^(\d+) other terms$")
+
+
+def term_label(label: str, locale: str) -> str:
+    """An explanation term as the engine labels it, for display: concepts and 'N other terms' in the user's
+    language (a word of the texts stays as it is)."""
+    if label.startswith("concept: "):
+        name = label[len("concept: "):]
+        return str(_("concept: %(name)s", name=_concept_names().get(name, {}).get(locale, name)))
+    other = _OTHER_TERMS.match(label)
+    if other:
+        count = int(other.group(1))
+        return str(ngettext("%(num)d other term", "%(num)d other terms", count))
+    return label

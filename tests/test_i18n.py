@@ -332,3 +332,14 @@ def test_error_pages_speak_the_language_and_keep_the_switch(client):
     page = _text(response)
     assert response.status_code == 404
     assert "Página no encontrada" in page and 'name="language" value="fr"' in page and '<html lang="es">' in page
+
+
+def test_explanation_terms_in_the_reader_language(app):
+    from matchmaker.reference import term_label
+
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert term_label("concept: electronic signature", "fr") == "concept\u00a0: signature électronique"
+        assert term_label("12 other terms", "fr") == "12 autres termes"
+        assert term_label("paiement", "fr") == "paiement"
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        assert term_label("concept: electronic signature", "es") == "concepto: firma electrónica"
