@@ -103,6 +103,8 @@ class ProductionConfig(Config):
     # can plant or overwrite it.
     SESSION_COOKIE_NAME = "__Host-session"
     SESSION_COOKIE_PATH = "/"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
     PREFERRED_URL_SCHEME = "https"
 
 

@@ -37,6 +37,21 @@ def register(app: Flask) -> None:
             acting = f" for {member}" if member else f" for {org}" if org else ""
             click.echo(f"  {role:<12} {email:<28} ({name}{acting})")
 
+    @app.cli.command("check-deploy")
+    def check_deploy() -> None:
+        """Check the settings a production deployment depends on; exits with status 1 if one fails."""
+        from flask import current_app
+
+        from matchmaker.deploy import deployment_checks
+
+        checks = deployment_checks(current_app)
+        for check in checks:
+            click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        failed = [check.name for check in checks if not check.ok]
+        if failed:
+            raise click.ClickException(f"{len(failed)} of {len(checks)} checks failed: " + ", ".join(failed))
+        click.echo(f"All {len(checks)} checks passed.")
+
     @app.cli.command("create-user")
     @click.option("--email", required=True)
     @click.option("--name", required=True)
@@ -60,8 +75,12 @@ def register(app: Flask) -> None:
             raise click.ClickException("A delegate needs --member with a known ISO code.")
         if role == "partner" and organisation is None:
             raise click.ClickException("A partner needs --organisation with a known acronym.")
+        from matchmaker.auth.forms import common_passwords
+
         if len(password) < 10:
             raise click.ClickException("Use a password of at least 10 characters.")
+        if password.lower().strip() in common_passwords():
+            raise click.ClickException("This password is one of the most common ones; choose another.")
         user = User(email=email, name=name, role=role, language=language, member=member,
                     organisation=organisation, password_hash=hash_password(password), active=True)
         db.session.add(user)

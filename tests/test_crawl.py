@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from urllib.parse import quote
 
 import pytest
@@ -103,7 +104,7 @@ def production_app(monkeypatch, database_url):
     from config import ProductionConfig
     from matchmaker.app import create_app
 
-    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secrets.token_urlsafe(36))
     monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_DATABASE_URI", database_url)
     monkeypatch.setattr(ProductionConfig, "TRUSTED_HOSTS", ["matchmaker.test"])
     monkeypatch.setattr(ProductionConfig, "BASE_URL", "https://matchmaker.test")
