@@ -52,6 +52,39 @@ def register(app: Flask) -> None:
             raise click.ClickException(f"{len(failed)} of {len(checks)} checks failed: " + ", ".join(failed))
         click.echo(f"All {len(checks)} checks passed.")
 
+    @app.cli.command("backup")
+    @click.argument("destination", type=click.Path(dir_okay=False))
+    def backup_command(destination: str) -> None:
+        """Back up the whole database to DESTINATION while the service runs (SQLite file or pg_dump archive)."""
+        from flask import current_app
+
+        from matchmaker.services.backup import BackupError, backup
+
+        try:
+            result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], destination)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Backed up to {result.path} ({result.kind}, {result.size:,} bytes).")
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Do not ask before replacing the database's content.")
+    def restore_command(source: str, yes: bool) -> None:
+        """Replace the database's content with the backup SOURCE (stop the service first)."""
+        from flask import current_app
+
+        from matchmaker.services.backup import BackupError, restore
+
+        if not yes:
+            click.confirm("This replaces everything in the database with the backup. Go on?", abort=True)
+        db.session.remove()
+        db.engine.dispose()  # no connection of ours holds the database while it is replaced
+        try:
+            restore(current_app.config["SQLALCHEMY_DATABASE_URI"], source)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Restored from {source}.")
+
     @app.cli.command("create-user")
     @click.option("--email", required=True)
     @click.option("--name", required=True)
