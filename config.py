@@ -62,6 +62,9 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # Host names the service answers to (comma-separated); any other Host header gets 400. Empty: any host
+    # (development and tests); `flask check-deploy` requires it in production.
+    TRUSTED_HOSTS = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()] or None
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; sessions have their own timeouts
 
     # Matching: a proposal needs at least this score; each need gets up to this many proposals,
@@ -94,8 +97,14 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     """Behind HTTPS; refuses to start with the development secret."""
 
+    DEBUG = False
     SESSION_COOKIE_SECURE = True
+    # __Host-: the browser keeps it only if it is Secure, has Path=/ and no Domain, so no sibling subdomain
+    # can plant or overwrite it.
     SESSION_COOKIE_NAME = "__Host-session"
+    SESSION_COOKIE_PATH = "/"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
     PREFERRED_URL_SCHEME = "https"
 
 

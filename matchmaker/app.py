@@ -190,7 +190,8 @@ def register_request_hooks(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user and getattr(current_user, "is_authenticated", False):
+        # Pages for a signed-in user, and API answers for a token's owner, are private: never kept in a cache.
+        if g.get("api_user") is not None or (current_user and getattr(current_user, "is_authenticated", False)):
             headers["Cache-Control"] = "no-store"
             headers.add("Vary", "Cookie")
         return response

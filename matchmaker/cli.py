@@ -37,6 +37,54 @@ def register(app: Flask) -> None:
             acting = f" for {member}" if member else f" for {org}" if org else ""
             click.echo(f"  {role:<12} {email:<28} ({name}{acting})")
 
+    @app.cli.command("check-deploy")
+    def check_deploy() -> None:
+        """Check the settings a production deployment depends on; exits with status 1 if one fails."""
+        from flask import current_app
+
+        from matchmaker.deploy import deployment_checks
+
+        checks = deployment_checks(current_app)
+        for check in checks:
+            click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        failed = [check.name for check in checks if not check.ok]
+        if failed:
+            raise click.ClickException(f"{len(failed)} of {len(checks)} checks failed: " + ", ".join(failed))
+        click.echo(f"All {len(checks)} checks passed.")
+
+    @app.cli.command("backup")
+    @click.argument("destination", type=click.Path(dir_okay=False))
+    def backup_command(destination: str) -> None:
+        """Back up the whole database to DESTINATION while the service runs (SQLite file or pg_dump archive)."""
+        from flask import current_app
+
+        from matchmaker.services.backup import BackupError, backup
+
+        try:
+            result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], destination)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Backed up to {result.path} ({result.kind}, {result.size:,} bytes).")
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Do not ask before replacing the database's content.")
+    def restore_command(source: str, yes: bool) -> None:
+        """Replace the database's content with the backup SOURCE (stop the service first)."""
+        from flask import current_app
+
+        from matchmaker.services.backup import BackupError, restore
+
+        if not yes:
+            click.confirm("This replaces everything in the database with the backup. Go on?", abort=True)
+        db.session.remove()
+        db.engine.dispose()  # no connection of ours holds the database while it is replaced
+        try:
+            restore(current_app.config["SQLALCHEMY_DATABASE_URI"], source)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Restored from {source}.")
+
     @app.cli.command("create-user")
     @click.option("--email", required=True)
     @click.option("--name", required=True)
@@ -60,8 +108,12 @@ def register(app: Flask) -> None:
             raise click.ClickException("A delegate needs --member with a known ISO code.")
         if role == "partner" and organisation is None:
             raise click.ClickException("A partner needs --organisation with a known acronym.")
+        from matchmaker.auth.forms import common_passwords
+
         if len(password) < 10:
             raise click.ClickException("Use a password of at least 10 characters.")
+        if password.lower().strip() in common_passwords():
+            raise click.ClickException("This password is one of the most common ones; choose another.")
         user = User(email=email, name=name, role=role, language=language, member=member,
                     organisation=organisation, password_hash=hash_password(password), active=True)
         db.session.add(user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import Conflict, HTTPException
+from werkzeug.exceptions import Conflict, HTTPException, SecurityError
 
 from matchmaker.extensions import db
 
@@ -59,6 +59,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
         db.session.rollback()
+        if isinstance(error, SecurityError):
+            # An untrusted Host header: no URL can be built for it, so no page either; say only that it is refused.
+            return "Bad Request: this host name is not served here.", 400, {"Content-Type": "text/plain; charset=utf-8"}
         if _wants_json():
             return {"error": error.name, "message": error.description}, error.code
         return render_template("errors/error.html", error=error), error.code

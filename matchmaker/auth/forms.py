@@ -1,6 +1,10 @@
 """Forms for signing in, setting passwords and the account page."""
 from __future__ import annotations
 
+import gzip
+from functools import lru_cache
+from pathlib import Path
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
@@ -16,12 +20,22 @@ class LoginForm(BaseForm):
     submit = SubmitField(_l("Sign in"))
 
 
+COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 20,000 most common passwords (see matchmaker/data/README.md for the source)."""
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
 def _password_strength(form, field) -> None:
     value = field.data or ""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(value) < minimum:
         raise ValidationError(_l("Use at least %(n)d characters.", n=minimum))
-    if len(set(value)) < 4:
+    if len(set(value)) < 4 or value.lower().strip() in common_passwords():
         raise ValidationError(_l("This password is too easy to guess."))
     email = getattr(getattr(form, "email_for_check", None), "lower", lambda: "")()
     if email and email.split("@")[0] in value.lower():

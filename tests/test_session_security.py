@@ -1,0 +1,173 @@
+"""Sessions and passwords as production runs them: cookie flags, fixation, replays, timeouts, weak passwords,
+and throttling that holds across gunicorn workers."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from matchmaker.extensions import db
+from matchmaker.models import LoginAttempt, User, UserSession
+from tests.conftest import TEST_PASSWORD, csrf_token, login
+from tests.test_concurrent_writes import server  # noqa: F401  (a fixture: gunicorn with 4 workers)
+from tests.test_crawl import production_app  # noqa: F401  (a fixture)
+
+HTTPS = "https://matchmaker.test"
+
+
+def _prod_login(client, email, password=TEST_PASSWORD):
+    token = csrf_token(client.get("/login", base_url=HTTPS).get_data(as_text=True))
+    return client.post("/login", base_url=HTTPS, headers={"Referer": HTTPS + "/login"},
+                       data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_production_session_cookie_flags(production_app, make):  # noqa: F811
+    user = make.user("facilitator")
+    client = production_app.test_client()
+    response = _prod_login(client, user.email)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-session=")]
+    assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookies[0].split(";")[1:]}
+    assert "secure" in attributes and "httponly" in attributes
+    assert attributes["samesite"].lower() in ("samesite=lax", "samesite=strict")
+    assert attributes["path"] == "Path=/" and "domain" not in attributes  # what the __Host- prefix demands
+    # No other cookie (e.g. a remember-me cookie) outlives the session.
+    assert not [c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token=")
+                and "Expires=Thu, 01 Jan 1970" not in c]
+    assert client.get("/account", base_url=HTTPS).status_code == 200
+
+
+def test_a_planted_session_is_not_adopted_at_login(app, make):
+    """Session fixation: a cookie handed to the victim before sign-in is worth nothing to whoever planted it."""
+    user = make.user("admin")
+    attacker = app.test_client()
+    attacker.get("/login")
+    attacker.post("/language", data={"language": "fr"})
+    planted = attacker.get_cookie("session").value
+    victim = app.test_client()
+    victim.set_cookie("session", planted)
+    assert login(victim, user).status_code == 302
+    assert victim.get_cookie("session").value != planted
+    assert attacker.get("/account").status_code == 302
+
+
+def _replay(app, cookie):
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    return client.get("/account")
+
+
+def test_old_cookies_are_refused_after_logout_password_change_and_disabling(app, make):
+    user, admin = make.user("partner", organisation=make.organisation()), make.user("admin")
+    replays = []
+    # Logout.
+    client = app.test_client()
+    login(client, user)
+    cookie = client.get_cookie("session").value
+    client.post("/logout")
+    replays.append(("logout", _replay(app, cookie).status_code))
+    # Password change, in the same browser: the cookie it had before the change is dead.
+    login(client, user)
+    cookie = client.get_cookie("session").value
+    response = client.post("/account", data={"password-current": TEST_PASSWORD, "password-password": "a brand new secret",
+                                              "password-confirm": "a brand new secret", "password-submit": "1"})
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200
+    replays.append(("password change", _replay(app, cookie).status_code))
+    # Disabling by an admin.
+    cookie = client.get_cookie("session").value
+    boss = app.test_client()
+    login(boss, admin)
+    response = boss.post(f"/admin/users/{user.id}", data={"name": user.name, "role": "partner", "language": "en",
+                                                          "organisation": str(user.organisation_id)})
+    assert response.status_code == 302
+    replays.append(("disabled", _replay(app, cookie).status_code))
+    # Re-enabled, the old cookie still does not come back to life.
+    db.session.refresh(user)
+    user.active = True
+    db.session.commit()
+    replays.append(("re-enabled", _replay(app, cookie).status_code))
+    assert replays == [("logout", 302), ("password change", 302), ("disabled", 302), ("re-enabled", 302)]
+
+
+@pytest.mark.parametrize("field,age,alive", [("last_seen_at", timedelta(hours=1), True),
+                                              ("last_seen_at", timedelta(hours=2, minutes=1), False),
+                                              ("created_at", timedelta(hours=11), True),
+                                              ("created_at", timedelta(hours=12, minutes=1), False)])
+def test_idle_and_absolute_timeouts(app, make, field, age, alive):
+    user = make.user("facilitator")
+    client = app.test_client()
+    login(client, user)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    setattr(row, field, getattr(row, field) - age)
+    if field == "created_at":
+        row.last_seen_at = row.last_seen_at  # seen a moment ago: only the absolute limit applies
+    db.session.commit()
+    assert (client.get("/account").status_code == 200) is alive
+
+
+@pytest.mark.parametrize("password", ["1234567890", "qwertyuiop", "Password12", "1q2w3e4r5t", "basketball"])
+def test_common_passwords_are_refused(app, make, password):
+    user = make.user("delegate", member="BJ")
+    client = app.test_client()
+    login(client, user)
+    response = client.post("/account", data={"password-current": TEST_PASSWORD, "password-password": password,
+                                              "password-confirm": password, "password-submit": "1"})
+    assert response.status_code == 422
+    assert "too easy to guess" in response.get_data(as_text=True)
+    assert login(app.test_client(), user).status_code == 302  # the old password still works
+
+
+def test_common_password_list_is_the_published_one():
+    from matchmaker.auth.forms import common_passwords
+
+    words = common_passwords()
+    assert len(words) == 19640 and "password" in words and "correct horse battery" not in words
+
+
+@pytest.mark.slow
+def test_fifty_wrong_passwords_across_four_workers(app, make, server):
+    """Wrong passwords sent in parallel to 4 gunicorn workers: none is checked beyond the limit."""
+    from tests.test_concurrent_writes import Browser
+
+    base, log = server
+    user = make.user("partner", organisation=make.organisation())
+    email = user.email
+    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def attack(n: int) -> None:
+        for i in range(n):
+            browser = Browser(base)
+            token = browser.token("/login")
+            status, _ = browser.request("/login", {"email": email, "password": f"guess {i}", "csrf_token": token})
+            with lock:
+                statuses.append(status)
+
+    threads = [threading.Thread(target=attack, args=(n,)) for n in (13, 13, 12, 12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    assert len(statuses) == 50
+    checked = statuses.count(401)
+    assert checked == limit and statuses.count(429) == 50 - limit, statuses
+    db.session.rollback()  # end this test's read snapshot to see what the workers committed
+    assert db.session.scalar(select(func.count(LoginAttempt.id)).where(LoginAttempt.email == email)) == limit
+    # The real user is refused during the window, and let in once it has passed.
+    browser = Browser(base)
+    status, _ = browser.request("/login", {"email": user.email, "password": TEST_PASSWORD,
+                                           "csrf_token": browser.token("/login")})
+    assert status == 429
+    db.session.rollback()
+    for attempt in db.session.scalars(select(LoginAttempt)).all():
+        attempt.at = attempt.at - timedelta(seconds=app.config["LOGIN_WINDOW_SECONDS"] + 1)
+    db.session.commit()
+    status, _ = browser.request("/login", {"email": user.email, "password": TEST_PASSWORD,
+                                           "csrf_token": browser.token("/login")})
+    assert status == 302
+    assert db.session.get(User, user.id) is not None
