@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField, TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
 from matchmaker.reference import OUTCOME_LABELS, POLICY_AREAS, SESSION_MODE_LABELS, choices, options
@@ -67,25 +67,25 @@ class SessionForm(BaseForm):
 
     def validate_date(self, field) -> None:
         if self.is_new and field.data and field.data < date.today():
-            raise ValueError(_l("The date is in the past."))
+            raise ValidationError(_l("The date is in the past."))
 
     def validate_time_zone(self, field) -> None:
         if field.data not in time_zones():
-            raise ValueError(_l("Unknown time zone: use an IANA name such as Europe/Zurich."))
+            raise ValidationError(_l("Unknown time zone: use an IANA name such as Europe/Zurich."))
 
     def validate_place(self, field) -> None:
         if self.mode.data == "in_person" and not field.data:
-            raise ValueError(_l("Say where the session takes place."))
+            raise ValidationError(_l("Say where the session takes place."))
 
     def validate_link(self, field) -> None:
         if self.mode.data == "online" and not field.data:
-            raise ValueError(_l("Give the link participants use to join."))
+            raise ValidationError(_l("Give the link participants use to join."))
         if field.data and not is_web_link(field.data):
-            raise ValueError(_l("Give a web address starting with http:// or https://."))
+            raise ValidationError(_l("Give a web address starting with http:// or https://."))
 
     def validate_rounds(self, field) -> None:
         if field.data and self.slot_minutes.data and field.data * self.slot_minutes.data > MAX_DAY_MINUTES:
-            raise ValueError(_l("The session would last more than 16 hours: fewer slots or shorter meetings."))
+            raise ValidationError(_l("The session would last more than 16 hours: fewer slots or shorter meetings."))
 
     def fields_dict(self) -> dict:
         return {name: getattr(self, name).data for name in (
