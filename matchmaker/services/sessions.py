@@ -107,14 +107,14 @@ def sessions_of(user: User) -> list[MatchmakingSession]:
     side = side_of(user)
     if side is None:
         return []
-    query = (select(MatchmakingSession).join(SessionMeeting, SessionMeeting.session_id == MatchmakingSession.id)
-             .join(Match, SessionMeeting.match_id == Match.id).where(Match.status.in_(INTRODUCED_STATUSES)))
+    ids = (select(SessionMeeting.session_id).join(Match, SessionMeeting.match_id == Match.id)
+           .where(Match.status.in_(INTRODUCED_STATUSES)))
     if side[0] == "member":
-        query = query.join(Need, Match.need_id == Need.id).where(Need.member_id == side[1])
+        ids = ids.join(Need, Match.need_id == Need.id).where(Need.member_id == side[1])
     else:
-        query = query.join(Offering, Match.offering_id == Offering.id).where(Offering.organisation_id == side[1])
-    return list(db.session.scalars(query.distinct().order_by(MatchmakingSession.date.desc(),
-                                                             MatchmakingSession.id.desc())))
+        ids = ids.join(Offering, Match.offering_id == Offering.id).where(Offering.organisation_id == side[1])
+    return list(db.session.scalars(select(MatchmakingSession).where(MatchmakingSession.id.in_(ids))
+                                   .order_by(MatchmakingSession.date.desc(), MatchmakingSession.id.desc())))
 
 
 def availability_of(user: User, session: MatchmakingSession) -> list[int] | None:
