@@ -134,8 +134,9 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.matches.views import bp as matches_bp
     from matchmaker.needs.views import bp as needs_bp
     from matchmaker.offerings.views import bp as offerings_bp
+    from matchmaker.sessions.views import bp as sessions_bp
 
-    for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, matches_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, matches_bp, sessions_bp, admin_bp):
         app.register_blueprint(blueprint)
     from matchmaker.api.views import init_api
     from matchmaker.imports.views import bp as imports_bp

@@ -79,6 +79,30 @@ def _view_offering(user: User, offering: Offering) -> bool:
     return _is_partner_of(user, offering) or user.role in STAFF
 
 
+def session_participant(user: User, session: Any) -> bool:
+    """A delegate or partner whose member or organisation has an introduced match invited to this session."""
+    if user.role not in ("delegate", "partner") or session is None:
+        return False
+    from sqlalchemy import select
+
+    from matchmaker.extensions import db
+    from matchmaker.models.matches import CAPACITY_STATUSES
+    from matchmaker.models.sessions import SessionMeeting
+
+    query = select(SessionMeeting.id).join(Match, SessionMeeting.match_id == Match.id).where(
+        SessionMeeting.session_id == session.id, Match.status.in_(CAPACITY_STATUSES + ("declined", "closed_no_result")))
+    if user.role == "delegate":
+        if user.member_id is None:
+            return False
+        query = query.join(Need, Match.need_id == Need.id).where(Need.member_id == user.member_id)
+    else:
+        if user.organisation_id is None:
+            return False
+        query = query.join(Offering, Match.offering_id == Offering.id).where(
+            Offering.organisation_id == user.organisation_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
 RULES: dict[str, Callable[[User, Any], bool]] = {
     "need.list": lambda u, _: True,
     "need.create": lambda u, _: u.role == "delegate" and u.member_id is not None,
@@ -102,6 +126,11 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "match.progress": lambda u, m: u.role in STAFF or (match_side(u, m) is not None and m.is_introduced),
     "match.mine": lambda u, _: u.role in ("delegate", "partner"),
     "inbox.view": lambda u, _: True,
+    # Matchmaking sessions: facilitators plan them; the parties of the invited (introduced) matches take part.
+    "session.manage": lambda u, _=None: u.role in STAFF,
+    "session.mine": lambda u, _=None: u.role in ("delegate", "partner"),
+    "session.view": lambda u, s: u.role in STAFF or session_participant(u, s),
+    "session.availability": lambda u, s: s is not None and s.status == "planning" and session_participant(u, s),
     "user.invite": lambda u, _: u.role in STAFF,
     "user.manage": lambda u, _: u.role == "admin",
     "organisation.manage": lambda u, _: u.role == "admin",

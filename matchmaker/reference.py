@@ -243,3 +243,31 @@ def term_label(label: str, locale: str) -> str:
         count = int(other.group(1))
         return str(ngettext("%(num)d other term", "%(num)d other terms", count))
     return label
+
+SESSION_STATUS_LABELS: dict[str, object] = {
+    "planning": _l("Being planned"),
+    "held": _l("Held"),
+    "closed": _lp("session status", "Closed"),
+    "cancelled": _l("Cancelled"),
+}
+
+SESSION_MODE_LABELS: dict[str, object] = {
+    "online": _l("Online"),
+    "in_person": _l("In person"),
+}
+
+# Why a bilateral meeting has no place on a session's agenda.
+UNPLACED_REASON_LABELS: dict[str, object] = {
+    "no_common_round": _l("the two sides share no time slot they can both attend"),
+    "party_busy": _l("every slot both sides can attend is taken by another meeting of one of them"),
+    "no_table": _l("every slot both sides can attend has all its tables taken"),
+    "conflict": _l("the slots both sides can attend are full or taken by their other meetings"),
+    "match_inactive": _l("the match is no longer active"),
+    "session_changed": _l("the session's times or tables changed"),
+}
+
+SESSION_ACTION_LABELS: dict[str, object] = {
+    "held": _l("Mark the session as held"),
+    "close": _l("Close the session and share its summary"),
+    "cancel": _l("Cancel the session"),
+}

@@ -81,21 +81,11 @@ def test_two_facilitators_decide_one_match_a_hundred_times(app, make):
     assert events == ROUNDS
 
 
-# A fault this test found: on PostgreSQL (READ COMMITTED) two approvals both read "1 place left" and both approve.
-# The fix belongs in services/matches.approve (being edited by the lead): lock the offering's row before counting,
-# `db.session.execute(select(Offering.id).where(Offering.id == match.offering_id).with_for_update())`, just before
-# `capacity_left(...)`; with it this test passes on both databases (SQLite already serialises with BEGIN IMMEDIATE).
-# strict: once the fix lands, the unexpected pass fails here as a reminder to drop this marker.
-CAPACITY_RACE_FIXED = False
+# A fault this test found: on PostgreSQL (READ COMMITTED) two approvals both read "1 place left" and both approved.
+# Fixed in services/matches.approve, which locks the offering's row before counting.
 
 
-@pytest.fixture
-def _capacity_race_known(database_url, request):
-    if database_url.startswith("postgresql") and not CAPACITY_RACE_FIXED:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="approve() does not lock the offering (see above)"))
-
-
-def test_capacity_is_a_counter_that_concurrent_approvals_cannot_overrun(app, make, _capacity_race_known):
+def test_capacity_is_a_counter_that_concurrent_approvals_cannot_overrun(app, make):
     """An offering with room for one engagement; two facilitators approve two different proposals at once."""
     first, second = make.user("facilitator").id, make.user("facilitator").id
     overruns, other = [], []

@@ -137,6 +137,32 @@ MATRIX = [
     ("GET", "imports.export_offerings", "/exports/offerings.csv", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
     ("GET", "imports.export_offerings", "/exports/offerings.xml", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
     ("GET", "imports.export_needs", "/exports/needs.json", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    # Matchmaking sessions: the approved match (the "own" parties) is invited to a session being planned, and to one
+    # already held. Facilitators plan; only the parties of an invited match see the session and give availability.
+    ("GET", "sessions.index", "/sessions/", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "sessions.mine", "/sessions/mine", None, row(LOGIN, 200, 200, 200, 200, 403, 403)),
+    ("GET", "sessions.create", "/sessions/new", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("POST", "sessions.create", "/sessions/new", {}, row(LOGIN, 403, 403, 403, 403, 422, 422)),
+    ("GET", "sessions.detail", "/sessions/{session}", None, row(LOGIN, 200, 403, 200, 403, 200, 200)),
+    ("GET", "sessions.edit", "/sessions/{session}/edit", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("POST", "sessions.edit", "/sessions/{session}/edit", {}, row(LOGIN, 403, 403, 403, 403, 422, 422)),
+    ("GET", "sessions.invite", "/sessions/{session}/invite", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("POST", "sessions.invite", "/sessions/{session}/invite", {}, row(LOGIN, 403, 403, 403, 403, 422, 422)),
+    ("POST", "sessions.uninvite", "/sessions/{session}/meetings/{meeting}/remove", {},
+     row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("GET", "sessions.availability", "/sessions/{session}/availability", None, row(LOGIN, 200, 403, 200, 403, 403, 403)),
+    ("POST", "sessions.availability", "/sessions/{session}/availability", {"rounds": ["0"]},
+     row(LOGIN, 302, 403, 302, 403, 403, 403)),
+    ("POST", "sessions.build", "/sessions/{session}/agenda/build", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "sessions.move", "/sessions/{session}/agenda/move", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "sessions.swap", "/sessions/{session}/agenda/swap", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("GET", "sessions.print_agenda", "/sessions/{session}/agenda/print", None, row(LOGIN, 200, 403, 200, 403, 200, 200)),
+    ("GET", "sessions.ics", "/sessions/{session}/agenda.ics", None, row(LOGIN, 200, 403, 200, 403, 200, 200)),
+    ("POST", "sessions.transition", "/sessions/{session}/held", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "sessions.outcome", "/sessions/{held_session}/meetings/{held_meeting}/outcome", {"outcome": "informative"},
+     row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("GET", "sessions.summary", "/sessions/{held_session}/summary", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("POST", "sessions.summary", "/sessions/{held_session}/summary", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
 ]
 
 
@@ -166,6 +192,23 @@ def _upload_of(user) -> int:
     db.session.add(upload)
     db.session.commit()
     return upload.id
+
+
+def _session_of(world, name: str) -> dict:
+    """A session being planned ("session") or held ("held_session"), the approved match on its agenda (rows written
+    directly: the services are tested in tests/test_sessions.py, and this runs for every cell of its rows)."""
+    from datetime import date, time, timedelta
+
+    from matchmaker.models import MatchmakingSession, SessionMeeting
+
+    session = MatchmakingSession(
+        title=f"Matrix {name}", policy_areas=[], date=date.today() + timedelta(days=7), start_time=time(9, 0),
+        time_zone="Europe/Zurich", mode="online", link="https://meet.example.org/x", slot_minutes=20, rounds=2,
+        tables=1, status="held" if name == "held_session" else "planning")
+    meeting = SessionMeeting(session=session, match_id=world["ids"]["approved_match"], round=0, table_no=0)
+    db.session.add_all([session, meeting])
+    db.session.commit()
+    return {name: session.id, name.replace("session", "meeting"): meeting.id}
 
 
 @pytest.fixture
@@ -206,7 +249,11 @@ def test_route_role(app, world, index, role):
     client = app.test_client()
     if role != "anon":
         assert login(client, world["users"][role]).status_code == 302
-    url = template.format(**world["ids"])
+    ids = world["ids"]
+    for name in ("session", "held_session"):
+        if "{" + name + "}" in template:
+            ids = dict(ids, **_session_of(world, name))
+    url = template.format(**ids)
     with client.open(url, method=method, data=data) as response:
         if expected[role] == LOGIN:
             assert response.status_code == 302

@@ -243,12 +243,17 @@ def notify_parties(match: Match, kind: str, exclude: User | None = None) -> int:
         recipients.pop(exclude.id, None)
     # A path, built without a request (notifications are also sent from commands and background work).
     link = current_app.url_map.bind("localhost").build("matches.detail", {"match_id": match.id})
+    return notify_users(recipients.values(), lambda _user: _MESSAGES[kind](match), link, match_id=match.id)
+
+
+def notify_users(users, message, link: str, match_id: int | None = None) -> int:
+    """Write ``message(user)`` -> (subject, body) in each user's language to their inbox; e-mail it if SMTP is set."""
     sent = 0
-    for user in recipients.values():
+    for user in users:
         with force_locale(user.language or "en"):
-            subject, body = _MESSAGES[kind](match)
+            subject, body = message(user)
             subject, body = str(subject)[:300], str(body)
-        note = Notification(user=user, match_id=match.id, subject=subject, body=body, link=link)
+        note = Notification(user=user, match_id=match_id, subject=subject, body=body, link=link)
         db.session.add(note)
         if current_app.config.get("MAIL_SERVER"):
             from matchmaker.services.accounts import link as absolute

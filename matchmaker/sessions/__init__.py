@@ -1,0 +1,1 @@
+"""Matchmaking sessions: planning, invitations, availability, agendas (page, print, iCalendar), outcomes, summaries."""

@@ -1,0 +1,363 @@
+"""Pages for matchmaking sessions: planning, invitations, availability, the agenda, outcomes and summaries."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from matchmaker.errors import DomainError
+from matchmaker.extensions import db
+from matchmaker.models import MatchmakingSession, SessionMeeting
+from matchmaker.permissions import require
+from matchmaker.reference import (
+    MATCH_STATUS_LABELS, OUTCOME_LABELS, POLICY_AREAS, SESSION_ACTION_LABELS, SESSION_MODE_LABELS,
+    SESSION_STATUS_LABELS, options,
+)
+from matchmaker.services import sessions as service
+from matchmaker.sessions.forms import (
+    ActionForm, AvailabilityForm, InviteForm, MoveForm, OutcomeForm, SessionForm, SummaryForm, SwapForm,
+)
+from matchmaker.utils import MAX_ID, load_or_404, page_arg, stale
+
+bp = Blueprint("sessions", __name__, url_prefix="/sessions")
+
+LABELS = dict(status_labels=SESSION_STATUS_LABELS, mode_labels=SESSION_MODE_LABELS,
+              outcome_labels=OUTCOME_LABELS, match_status_labels=MATCH_STATUS_LABELS,
+              action_labels=SESSION_ACTION_LABELS)
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    if error.status_code == 403:
+        abort(403)
+    flash(error.message, "error")
+
+
+def _meeting_or_404(session: MatchmakingSession, meeting_id: int) -> SessionMeeting:
+    meeting = db.session.get(SessionMeeting, meeting_id) if meeting_id <= MAX_ID else None
+    if meeting is None or meeting.session_id != session.id:
+        abort(404)
+    return meeting
+
+
+def _meeting_label(meeting: SessionMeeting) -> str:
+    return f"#{meeting.match_id} {meeting.match.need.title} ↔ {meeting.match.offering.organisation.acronym}"
+
+
+@bp.get("/")
+@login_required
+def index():
+    require("session.manage")
+    query = select(MatchmakingSession).order_by(MatchmakingSession.date.desc(), MatchmakingSession.id.desc())
+    page = db.paginate(query, page=page_arg(), per_page=25, error_out=False)
+    return render_template("sessions/index.html", page=page, when=service.session_when, **LABELS)
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    require("session.mine")
+    sessions = service.sessions_of(current_user)
+    return render_template("sessions/mine.html", sessions=sessions, when=service.session_when, **LABELS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    require("session.manage")
+    form = SessionForm()
+    form.is_new = True
+    if request.method == "GET":
+        # Prefill from the query string, so that another page (the dashboard's themes) can start a session.
+        form.title.data = request.args.get("title", "")[:200]
+        form.theme.data = request.args.get("theme", "")[:2000]
+        form.policy_areas.data = [a for a in request.args.getlist("policy_area") if a in POLICY_AREAS]
+    if form.validate_on_submit():
+        try:
+            session = service.create_session(current_user, form.fields_dict())
+        except DomainError as error:
+            _fail(error)
+        else:
+            db.session.commit()
+            flash(_("The session was created. Now invite the matches that should meet there."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/form.html", form=form, session=None), 200 if request.method == "GET" else 422
+
+
+@bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    if not session.is_planning:
+        flash(_("This session is no longer being planned and can no longer be edited."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id))
+    form = SessionForm(obj=session)
+    if form.is_submitted() and stale(form, session):
+        flash(_("This session was changed by someone else while you were editing it, so your changes were not "
+                "saved. Compare with the current version and save again."), "error")
+        form.version.data = str(session.version)
+        return render_template("sessions/form.html", form=form, session=session), 409
+    if form.validate_on_submit():
+        try:
+            changed = service.update_session(current_user, session, form.fields_dict())
+        except DomainError as error:
+            _fail(error)
+        else:
+            db.session.commit()
+            flash(_("Your changes were saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/form.html", form=form, session=session), 200 if request.method == "GET" else 422
+
+
+@bp.get("/<int:session_id>")
+@login_required
+def detail(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.view")
+    if current_user.role not in ("facilitator", "admin"):
+        meetings = sorted(service.meetings_of(current_user, session),
+                          key=lambda m: (m.round is None, m.round or 0, m.id))
+        return render_template("sessions/participant.html", session=session, meetings=meetings,
+                               mine=service.availability_of(current_user, session),
+                               round_label=service.round_label, when=service.session_when,
+                               reason_label=service.reason_label, **LABELS)
+    placed = {(m.round, m.table_no): m for m in session.meetings if m.is_placed}
+    unplaced = [m for m in session.meetings if not m.is_placed]
+    answered = service.answered_users(session)
+    people = {m.id: service.participants([m]) for m in session.meetings}
+    move, swap = _agenda_forms(session)
+    return render_template(
+        "sessions/detail.html", session=session, placed=placed, unplaced=unplaced, answered=answered, people=people,
+        conflicts=service.conflicts(session) if session.is_planning else {}, move=move, swap=swap,
+        action_form=ActionForm(), outcome_form=OutcomeForm(), round_label=service.round_label,
+        when=service.session_when, reason_label=service.reason_label, transitions=service.TRANSITIONS, **LABELS)
+
+
+def _agenda_forms(session: MatchmakingSession) -> tuple[MoveForm, SwapForm]:
+    move, swap = MoveForm(), SwapForm()
+    meetings = [(m.id, _meeting_label(m)) for m in session.meetings]
+    move.meeting.choices = options(meetings)
+    move.round.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=service.round_label(session, r)))
+                                 for r in range(session.rounds))
+    move.table.choices = options([("", _("First free table"))] + [(str(t), _("Table %(n)d", n=t + 1))
+                                                                   for t in range(session.tables)])
+    placed = [(m.id, _meeting_label(m)) for m in session.meetings if m.is_placed]
+    swap.first.choices = options(placed)
+    swap.second.choices = options(placed)
+    return move, swap
+
+
+@bp.route("/<int:session_id>/invite", methods=["GET", "POST"])
+@login_required
+def invite(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    if not session.is_planning:
+        flash(_("This session is no longer being planned."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id))
+    approved, pending = service.invitable_matches(session)
+    form = InviteForm()
+    form.matches.choices = options((m.id, str(m.id)) for m in approved + pending)
+    if form.validate_on_submit():
+        try:
+            invited, refused = service.invite(current_user, session, service.search_matches(form.matches.data))
+        except DomainError as error:
+            _fail(error)
+        else:
+            db.session.commit()
+            flash(_("%(n)d matches invited; their parties were asked for their availability.", n=len(invited)),
+                  "success")
+            for line in refused:
+                flash(line, "error")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/invite.html", session=session, form=form, approved=approved, pending=pending,
+                           **LABELS), 200 if request.method == "GET" else 422
+
+
+@bp.post("/<int:session_id>/meetings/<int:meeting_id>/remove")
+@login_required
+def uninvite(session_id: int, meeting_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    meeting = _meeting_or_404(session, meeting_id)
+    if not ActionForm().validate():
+        flash(_("The form expired: please try again."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id))
+    try:
+        service.uninvite(current_user, session, meeting)
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(_("The match was taken off the session."), "success")
+    return redirect(url_for("sessions.detail", session_id=session.id))
+
+
+@bp.route("/<int:session_id>/availability", methods=["GET", "POST"])
+@login_required
+def availability(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.view")
+    require("session.availability", session)
+    form = AvailabilityForm()
+    form.rounds.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=service.round_label(session, r)))
+                                  for r in range(session.rounds))
+    if request.method == "GET":
+        mine = service.availability_of(current_user, session)
+        form.rounds.data = list(range(session.rounds)) if mine is None else mine
+    if form.validate_on_submit():
+        try:
+            service.set_availability(current_user, session, form.rounds.data or [])
+        except DomainError as error:
+            _fail(error)
+        else:
+            db.session.commit()
+            flash(_("Thank you: your availability was recorded."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/availability.html", session=session, form=form, when=service.session_when,
+                           **LABELS), 200 if request.method == "GET" else 422
+
+
+@bp.post("/<int:session_id>/agenda/build")
+@login_required
+def build(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    if not ActionForm().validate():
+        flash(_("The form expired: please try again."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id))
+    try:
+        agenda = service.build_agenda(current_user, session)
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(_("Agenda built: %(placed)d meetings placed, %(unplaced)d could not be placed.",
+                placed=len(agenda.placed), unplaced=len(agenda.unplaced)),
+              "success" if not agenda.unplaced else "warning")
+    return redirect(url_for("sessions.detail", session_id=session.id) + "#agenda")
+
+
+@bp.post("/<int:session_id>/agenda/move")
+@login_required
+def move(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    form, _swap = _agenda_forms(session)
+    if not form.validate():
+        flash(_("Choose a meeting and a time slot from the lists."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id) + "#change")
+    try:
+        table = int(form.table.data) if form.table.data else None
+        service.move(current_user, session, _meeting_or_404(session, form.meeting.data), form.round.data, table)
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(_("The meeting was moved; its parties were told."), "success")
+    return redirect(url_for("sessions.detail", session_id=session.id) + "#agenda")
+
+
+@bp.post("/<int:session_id>/agenda/swap")
+@login_required
+def swap(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    _move, form = _agenda_forms(session)
+    if not form.validate():
+        flash(_("Choose two meetings on the agenda."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id) + "#change")
+    try:
+        service.swap(current_user, session, _meeting_or_404(session, form.first.data),
+                     _meeting_or_404(session, form.second.data))
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(_("The two meetings were swapped; their parties were told."), "success")
+    return redirect(url_for("sessions.detail", session_id=session.id) + "#agenda")
+
+
+def _own_meetings(session: MatchmakingSession) -> list[SessionMeeting]:
+    return sorted((m for m in service.meetings_of(current_user, session) if m.is_placed),
+                  key=lambda m: (m.round, m.table_no))
+
+
+@bp.get("/<int:session_id>/agenda/print")
+@login_required
+def print_agenda(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.view")
+    return render_template("sessions/print.html", session=session, meetings=_own_meetings(session),
+                           round_label=service.round_label, when=service.session_when, **LABELS)
+
+
+@bp.get("/<int:session_id>/agenda.ics")
+@login_required
+def ics(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.view")
+    return Response(service.agenda_ics(current_user, session), mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="session-{session.id}.ics"'})
+
+
+@bp.post("/<int:session_id>/<action>")
+@login_required
+def transition(session_id: int, action: str):
+    if action not in service.TRANSITIONS:
+        abort(404)
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    if not ActionForm().validate():
+        flash(_("The form expired: please try again."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id))
+    try:
+        service.transition(current_user, session, action)
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(_("Done: the session is now “%(status)s”.", status=SESSION_STATUS_LABELS[session.status]), "success")
+    return redirect(url_for("sessions.detail", session_id=session.id))
+
+
+@bp.post("/<int:session_id>/meetings/<int:meeting_id>/outcome")
+@login_required
+def outcome(session_id: int, meeting_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    meeting = _meeting_or_404(session, meeting_id)
+    form = OutcomeForm()
+    if not form.validate():
+        flash(_("Choose the outcome of the meeting (and keep the note under 2,000 characters)."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id) + "#outcomes")
+    try:
+        fed = service.record_outcome(current_user, session, meeting, form.outcome.data, form.note.data)
+    except DomainError as error:
+        _fail(error)
+    else:
+        db.session.commit()
+        flash(_("Outcome recorded; the match moved on accordingly.") if fed else
+              _("Outcome recorded for the session (the match itself was not at a stage this outcome follows)."),
+              "success")
+    return redirect(url_for("sessions.detail", session_id=session.id) + "#outcomes")
+
+
+@bp.route("/<int:session_id>/summary", methods=["GET", "POST"])
+@login_required
+def summary(session_id: int):
+    session = load_or_404(MatchmakingSession, session_id, "session.manage")
+    form = SummaryForm(obj=session)
+    if request.method == "GET" and (request.args.get("draft") == "1" or not session.public_summary):
+        form.public_summary.data = service.draft_public_summary(session)
+    if form.is_submitted() and stale(form, session):
+        flash(_("This session was changed by someone else while you were editing it, so your changes were not "
+                "saved. Compare with the current version and save again."), "error")
+        form.version.data = str(session.version)
+        return render_template("sessions/summary.html", session=session, form=form,
+                               figures=service.summary_figures(session), **LABELS), 409
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.save_summary(current_user, session, form.summary.data, form.public_summary.data)
+        except DomainError as error:
+            _fail(error)
+            status = 422 if error.status_code == 400 else error.status_code
+        else:
+            db.session.commit()
+            flash(_("The summaries were saved."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("sessions/summary.html", session=session, form=form,
+                           figures=service.summary_figures(session), **LABELS), status
