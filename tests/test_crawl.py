@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from matchmaker.extensions import db
 from matchmaker.models import Match
 from tests.conftest import login
-from tests.test_route_matrix import MATRIX, ROLES, world  # noqa: F401  (world is a fixture)
+from tests.test_route_matrix import MATRIX, ROLES, _session_of, world  # noqa: F401  (world is a fixture)
 
 GET_ROUTES = [(template, expected) for method, _endpoint, template, _data, expected in MATRIX if method == "GET"]
 API_READS = ["/api/v1/me", "/api/v1/members", "/api/v1/policy-areas", "/api/v1/vocabularies", "/api/v1/offerings",
@@ -64,6 +64,7 @@ def _api_client(app, email):
 
 def test_every_get_as_every_role_writes_nothing_and_sends_security_headers(app, world):  # noqa: F811
     writes, missing, checked = [], [], 0
+    world["ids"].update(_session_of(world, "session"), **_session_of(world, "held_session"))
     tokens = {role: _api_client(app, world["users"][role]) for role in TOKEN_ROLES}
     for role in ROLES:
         client = app.test_client()
@@ -160,6 +161,7 @@ def poisoned(make, world):  # noqa: F811
 
 def test_injection_payloads_are_never_reflected_or_evaluated(app, poisoned):
     reflected, checked = [], 0
+    poisoned["ids"].update(_session_of(poisoned, "session"), **_session_of(poisoned, "held_session"))
     query = "&".join(f"{key}={quote(PAYLOADS[i % len(PAYLOADS)])}" for i, key in
                      enumerate(("q", "status", "region", "policy_area", "page", "sort", "next", "language", "member")))
     for role in ROLES:
@@ -175,7 +177,7 @@ def test_injection_payloads_are_never_reflected_or_evaluated(app, poisoned):
                     body = response.get_data(as_text=True)
                 checked += 1
                 assert response.status_code < 500, (role, target)
-                if response.mimetype in ("text/csv", "application/json", "application/xml", "text/xml"):
+                if response.mimetype in ("text/csv", "application/json", "application/xml", "text/xml", "text/calendar"):
                     continue  # data files carry the text as it is; they are downloads, never rendered here
                 found = [p for p in DANGEROUS if p in body] + _js_links(body)
                 if found:
