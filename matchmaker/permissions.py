@@ -146,6 +146,7 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "import.view": lambda u, upload: upload.user_id == u.id,
     "export.needs": lambda u, _: True,
     "export.offerings": lambda u, _: True,
+    "export.matches": lambda u, _: True,
 }
 
 # Roles each inviter may give.

@@ -227,3 +227,31 @@ def test_hostile_form_values_never_give_a_500(client, make):
     assert upload(client, "needs", content, member="\x00" * 5).status_code == 422
     assert client.post("/imports/needs/csv", data={"file": "not a file", "member": "SN"}).status_code == 422
     assert client.post(f"/imports/{stored.id}/confirm?default_policy_areas=%00").status_code == 302
+
+
+def test_offerings_published_by_an_import_are_proposed_in_one_batch_after_the_commit(client, partner, make,
+                                                                                      monkeypatch):
+    from matchmaker.models import Match
+    from matchmaker.services import matching
+
+    matching.INDEX.reset()
+    need = make.need("BJ", "open", title="Customs training for small parcels from e-commerce",
+                     description="Our customs need training on processing small parcels from cross-border "
+                                 "e-commerce, and on risk management for low-value shipments.",
+                     policy_areas=["trade_logistics"], support_kinds=["training"])
+    syncs = []
+    real_current = matching.IndexHolder.current
+    monkeypatch.setattr(matching.IndexHolder, "current",
+                        lambda self, today: syncs.append(today) or real_current(self, today))
+    header = HEADER.rstrip("\n") + ",status\n"
+    content = header + "".join(row(f"Parcel customs training {n}").rstrip("\n") + ",published\n" for n in range(4))
+    response = upload(client, "offerings", content.encode())
+    upload_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert client.post(f"/imports/{upload_id}/confirm").status_code == 302
+    matching.INDEX.reset()
+    assert count(Offering) == 4 and {o.status for o in db.session.scalars(select(Offering))} == {"published"}
+    # One index update for the whole file, and the need got its proposals, as a publication one by one gives.
+    assert len(syncs) == 1
+    proposed = db.session.scalars(select(Match).where(Match.need_id == need.id)).all()
+    assert proposed and {m.status for m in proposed} == {"proposed"}
+    assert len(proposed) <= client.application.config["MATCH_PER_NEED"]

@@ -100,7 +100,7 @@ MATRIX = [
     ("POST", "auth.revoke_api_token", "/account/tokens/{own_token}/revoke", {},
      row(LOGIN, 302, 403, 403, 403, 403, 403)),
     # The JSON API reads no cookie: a signed-in browser is as anonymous as anyone without a token (tests/test_api.py
-    # checks the roles with tokens). Its description and documentation are public.
+    # and tests/test_api_matches.py check the roles with tokens). Its description and documentation are public.
     ("GET", "api-docs.openapi_json", "/api/v1/openapi.json", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "api_pages.docs", "/api/v1/docs", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "api.me", "/api/v1/me", None, row(401, 401, 401, 401, 401, 401, 401)),
@@ -120,6 +120,12 @@ MATRIX = [
     ("GET", "api.get_need", "/api/v1/needs/{open_need}", None, row(401, 401, 401, 401, 401, 401, 401)),
     ("PATCH", "api.update_need", "/api/v1/needs/{open_need}", {}, row(401, 401, 401, 401, 401, 401, 401)),
     ("POST", "api.transition_need", "/api/v1/needs/{draft_need}/transitions", {},
+     row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.list_matches", "/api/v1/matches", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "api.get_match", "/api/v1/matches/{approved_match}", None, row(401, 401, 401, 401, 401, 401, 401)),
+    ("POST", "api.respond_to_match", "/api/v1/matches/{approved_match}/response", {},
+     row(401, 401, 401, 401, 401, 401, 401)),
+    ("POST", "api.record_match_progress", "/api/v1/matches/{approved_match}/progress", {},
      row(401, 401, 401, 401, 401, 401, 401)),
     # Imports: partners bring offerings, delegates (and facilitators on their behalf) needs; the pending upload
     # belongs to the "own" partner. Exports give each role its own records.

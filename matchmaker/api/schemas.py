@@ -9,6 +9,8 @@ from matchmaker.reference import (
     BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, NEED_STATUS_LABELS, OFFERING_STATUS_LABELS, POLICY_AREAS,
     PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
 )
+from matchmaker.models.matches import MATCH_STATUSES, OUTCOMES
+from matchmaker.services.matches import PROGRESS as MATCH_PROGRESS
 from matchmaker.services.needs import TRANSITIONS as NEED_TRANSITIONS
 from matchmaker.services.offerings import TRANSITIONS as OFFERING_TRANSITIONS
 
@@ -262,3 +264,117 @@ class NeedPageSchema(ma.Schema):
 class NeedTransitionSchema(Strict):
     action = fields.String(required=True, validate=validate.OneOf(list(NEED_TRANSITIONS)))
     reason = text(0, 2000, allow_none=True)
+
+
+# ---- matches -------------------------------------------------------------------------------------------------------
+
+class MatchFilterArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(list(MATCH_STATUSES)))
+    need = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "A need's id"})
+    offering = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                              metadata={"description": "An offering's id"})
+    policy_area = fields.String(validate=validate.OneOf(list(POLICY_AREAS)),
+                                metadata={"description": "A policy area of the need"})
+    region = fields.String(validate=validate.OneOf(list(REGIONS)), metadata={"description": "The need's region"})
+    waiting = fields.Boolean(truthy={"true"}, falsy={"false"},
+                             metadata={"description": "Only introductions still waiting for my side's answer "
+                                                      "(true), or only the others (false)"})
+
+
+class MatchNeedSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    member = fields.String(allow_none=True, required=True,
+                           metadata={"description": "ISO code of the member; null when it is not to be named"})
+    member_name = fields.String(allow_none=True, required=True)
+    region = fields.String(required=True)
+    is_ldc = fields.Boolean(required=True)
+
+
+class MatchOfferingSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    organisation = fields.Nested(OrganisationRefSchema, required=True)
+
+
+class MatchTermSchema(ma.Schema):
+    term = fields.String(required=True)
+    share = fields.Float(required=True, metadata={"description": "The term's share of the score"})
+
+
+class ContactSchema(ma.Schema):
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    side = fields.String(required=True, metadata={"description": "need, offering, or programme (the offering's "
+                                                                 "contact)"})
+    acts_for = fields.String(required=True, metadata={"description": "The member or organisation"})
+
+
+class MatchSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "proposed, approved (parties introduced), "
+                                                                   "rejected, accepted, declined, meeting_held, "
+                                                                   "agreement_reached, in_delivery, completed, "
+                                                                   "closed_no_result, superseded or withdrawn"})
+    need = fields.Nested(MatchNeedSchema, required=True)
+    offering = fields.Nested(MatchOfferingSchema, required=True)
+    score = fields.Float(required=True)
+    origin = fields.String(required=True, metadata={"description": "engine, or manual (paired by a facilitator)"})
+    engine_version = fields.String(required=True)
+    terms = fields.List(fields.Nested(MatchTermSchema), required=True,
+                        metadata={"description": "The terms that carried the score"})
+    shared_facets = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+    decided_at = fields.DateTime(allow_none=True, required=True)
+    decision_reason = fields.String(allow_none=True, required=True,
+                                    metadata={"description": "The facilitator's note on the decision"})
+    need_response = fields.String(required=True, metadata={"description": "pending, accepted or declined"})
+    need_responded_at = fields.DateTime(allow_none=True, required=True)
+    offering_response = fields.String(required=True, metadata={"description": "pending, accepted or declined"})
+    offering_responded_at = fields.DateTime(allow_none=True, required=True)
+    outcome = fields.String(allow_none=True, required=True, metadata={"description": "The meeting's outcome"})
+    outcome_note = fields.String(allow_none=True, required=True)
+    my_side = fields.String(allow_none=True, required=True,
+                            metadata={"description": "need or offering: the party you act for; null for facilitators"})
+    can_respond = fields.Boolean(required=True, metadata={"description": "You may accept or decline now"})
+    next_steps = fields.List(fields.String(), required=True,
+                             metadata={"description": "Progress actions you may record now"})
+    contacts = fields.List(fields.Nested(ContactSchema), required=True,
+                           metadata={"description": "The parties' contacts, once they are introduced"})
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    version = fields.Integer(required=True)
+
+
+class MatchPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(MatchSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class MatchResponseInSchema(Strict):
+    """A party's answer to an introduction."""
+
+    answer = fields.String(required=True, validate=validate.OneOf(["accept", "decline"]))
+    note = text(0, 2000, allow_none=True)
+
+
+class MatchProgressInSchema(Strict):
+    """What happened after the introduction."""
+
+    action = fields.String(required=True, validate=validate.OneOf(list(MATCH_PROGRESS)),
+                           metadata={"description": "meeting_held (with its outcome), agreement, delivery, complete, "
+                                                    "or close (without result, with a note saying why)"})
+    outcome = fields.String(allow_none=True, validate=validate.OneOf(list(OUTCOMES)),
+                            metadata={"description": "Required with meeting_held, and only there"})
+    note = text(0, 2000, allow_none=True)
+
+    @validates_schema
+    def check_step(self, data, **kwargs):
+        action, outcome, note = data.get("action"), data.get("outcome"), (data.get("note") or "").strip()
+        if action == "meeting_held" and not outcome:
+            raise ma.ValidationError(_l("Choose the outcome of the meeting."), "outcome")
+        if action != "meeting_held" and outcome:
+            raise ma.ValidationError(_l("An outcome is recorded with the meeting only."), "outcome")
+        if action == "close" and not note:
+            raise ma.ValidationError(_l("Say briefly why the match ends without result."), "note")

@@ -9,7 +9,7 @@ from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Api, Blueprint, abort
-from sqlalchemy import or_, select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
@@ -18,19 +18,21 @@ from matchmaker.api import schemas
 from matchmaker.api.tokens import user_for_token
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import csrf, db
-from matchmaker.models import Member, Need, Offering
+from matchmaker.models import Match, Member, Need, Offering
 from matchmaker.needs.views import json_list_contains, visible_needs_query
 from matchmaker.offerings.views import visible_offerings_query
-from matchmaker.permissions import can
+from matchmaker.permissions import STAFF, can, match_side
 from matchmaker.reference import (
     BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
 )
+from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
+from matchmaker.services.match_queries import visible_matches_query
 from matchmaker.utils import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
-               description="Offerings, needs and reference data, with a personal API token.")
+               description="Offerings, needs, matches and reference data, with a personal API token.")
 # The human-readable documentation, rendered on the server from the OpenAPI description.
 pages = FlaskBlueprint("api_pages", __name__, url_prefix="/api/v1")
 
@@ -64,6 +66,8 @@ def init_api(app: Flask) -> None:
         "info": {"description": "Partner organisations keep their programmes in their own systems: this API lets "
                                 "them create, update, publish and close offerings, and read the open needs that "
                                 "fit them (anonymised as on the web). Delegates manage their member's needs. "
+                                "Both parties answer the introductions a facilitator made and record what "
+                                "followed (meeting and outcome, agreement, delivery, completion). "
                                 "Authenticate with a personal token created on the account page: "
                                 "`Authorization: Bearer <token>`."},
         "security": [{"bearerAuth": []}],
@@ -457,6 +461,113 @@ def transition_need(data, need_id: int):
     needs_service.transition(actor(), need, data["action"], reason=data.get("reason"))
     db.session.commit()
     return need_out(need)
+
+
+# ---- matches ------------------------------------------------------------------------------------------------
+
+def match_out(match: Match) -> dict:
+    """A match as this token's user may see it: the member is named only where the web page names it."""
+    user = actor()
+    need, offering = match.need, match.offering
+    named = can(user, "need.see_member", need)
+    org = offering.organisation
+    side = match_side(user, match)
+    contacts = []
+    if match.is_introduced and (side is not None or user.role in STAFF):
+        for party in match_service.party_users(match):
+            on_need_side = party.role == "delegate"
+            contacts.append({"name": party.name, "email": party.email, "side": "need" if on_need_side else "offering",
+                             "acts_for": need.member.name_en if on_need_side else org.name})
+        if offering.contact_email:
+            contacts.append({"name": offering.contact_name or "", "email": offering.contact_email,
+                             "side": "programme", "acts_for": org.name})
+    return {
+        "id": match.id, "status": match.status, "score": match.score, "origin": match.origin,
+        "engine_version": match.engine_version,
+        "need": {"id": need.id, "title": need.title, "status": need.status,
+                 "member": need.member.code if named else None, "member_name": need.member.name_en if named else None,
+                 "region": need.member.region, "is_ldc": need.member.is_ldc},
+        "offering": {"id": offering.id, "title": offering.title, "status": offering.status,
+                     "organisation": {"id": org.id, "name": org.name, "acronym": org.acronym}},
+        "terms": [{"term": label, "share": share} for label, share in (match.terms or [])],
+        "shared_facets": match.shared_facets or {},
+        "decided_at": match.decided_at, "decision_reason": match.decision_reason,
+        "need_response": match.need_response, "need_responded_at": match.need_responded_at,
+        "offering_response": match.offering_response, "offering_responded_at": match.offering_responded_at,
+        "outcome": match.outcome, "outcome_note": match.outcome_note,
+        "my_side": side, "can_respond": can(user, "match.respond", match),
+        "next_steps": [action for action, (sources, _target) in match_service.PROGRESS.items()
+                       if match.status in sources] if can(user, "match.progress", match) else [],
+        "contacts": contacts,
+        "created_at": match.created_at, "updated_at": match.updated_at, "version": match.version,
+    }
+
+
+@bp.route("/matches", methods=["GET"])
+@bp.arguments(schemas.MatchFilterArgs, location="query", unknown=schemas.ma.RAISE)
+@bp.response(200, schemas.MatchPageSchema)
+@document_errors(401, 422)
+def list_matches(args):
+    """Matches this token's user may see: a delegate's member's and a partner's organisation's from the moment a
+    facilitator introduced the parties; every match for facilitators."""
+    user = actor()
+    query = visible_matches_query(user)
+    if args.get("status"):
+        query = query.where(Match.status == args["status"])
+    if args.get("need"):
+        query = query.where(Match.need_id == args["need"])
+    if args.get("offering"):
+        query = query.where(Match.offering_id == args["offering"])
+    if args.get("policy_area"):
+        query = query.where(json_list_contains(Need.policy_areas, args["policy_area"]))
+    if args.get("region"):
+        query = query.where(Member.region == args["region"])
+    if args.get("waiting") is not None:
+        # Only a party has a side that can be waiting; for facilitators "waiting" means either side still is.
+        if user.role == "delegate":
+            pending = Match.need_response == "pending"
+        elif user.role == "partner":
+            pending = Match.offering_response == "pending"
+        else:
+            pending = or_(Match.need_response == "pending", Match.offering_response == "pending")
+        waiting = and_(Match.status == "approved", pending)
+        query = query.where(waiting if args["waiting"] else not_(waiting))
+    result = paginate(query.order_by(Match.id), args)
+    result["items"] = [match_out(m) for m in result["items"]]
+    return result
+
+
+@bp.route("/matches/<int:match_id>", methods=["GET"])
+@bp.response(200, schemas.MatchSchema)
+@document_errors(401, 403, 404)
+def get_match(match_id: int):
+    """One match (a party sees it once the facilitator introduced them)."""
+    return match_out(load(Match, match_id, "match.view"))
+
+
+@bp.route("/matches/<int:match_id>/response", methods=["POST"])
+@bp.arguments(schemas.MatchResponseInSchema)
+@bp.response(200, schemas.MatchSchema)
+@document_errors(400, 401, 403, 404, 409, 422)
+def respond_to_match(data, match_id: int):
+    """Accept or decline an introduction for your side (once); 409 when it no longer waits for your answer."""
+    match = load(Match, match_id, "match.view")
+    match_service.respond(actor(), match, data["answer"] == "accept", data.get("note"))
+    db.session.commit()
+    return match_out(match)
+
+
+@bp.route("/matches/<int:match_id>/progress", methods=["POST"])
+@bp.arguments(schemas.MatchProgressInSchema)
+@bp.response(200, schemas.MatchSchema)
+@document_errors(400, 401, 403, 404, 409, 422)
+def record_match_progress(data, match_id: int):
+    """Record what happened after the introduction (the parties and facilitators): the meeting and its outcome, an
+    agreement, the start of delivery, completion, or closing without result."""
+    match = load(Match, match_id, "match.progress")
+    match_service.progress(actor(), match, data["action"], data.get("outcome"), data.get("note"))
+    db.session.commit()
+    return match_out(match)
 
 
 def _jsonable(fields: dict) -> dict:

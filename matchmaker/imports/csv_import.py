@@ -322,7 +322,8 @@ def _check_row(kind: str, values: dict, line: int, preview: Preview, known_membe
 
 def import_rows(actor: User, kind: str, preview: Preview, member: Member | None, today: date) -> list:
     """Create every row through the services, in the caller's transaction; the first refusal raises and the
-    caller rolls everything back."""
+    caller rolls everything back. Published offerings are not proposed here: once the import is committed, the
+    caller proposes them all at once (services.matching.propose_for_offerings)."""
     if not preview.ok:
         raise DomainError(_("Nothing was imported: correct the problems listed and upload the file again."))
     created = []
@@ -334,7 +335,7 @@ def import_rows(actor: User, kind: str, preview: Preview, member: Member | None,
             try:
                 offering = offerings_service.create_offering(actor, fields)
                 if values["status"] == "published":
-                    offerings_service.transition(actor, offering, "publish", today=today)
+                    offerings_service.transition(actor, offering, "publish", today=today, propose=False)
             except DomainError as error:
                 raise DomainError(_("Line %(line)d: %(message)s", line=line, message=error.message)) from None
             created.append(offering)

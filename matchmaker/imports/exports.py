@@ -1,4 +1,4 @@
-"""CSV and JSON exports of the needs and offerings a user may see (their own; facilitators all)."""
+"""CSV and JSON exports of the needs, offerings and matches a user may see (their own; facilitators all)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,16 +7,21 @@ from typing import Any
 from matchmaker.extensions import db
 from matchmaker.imports.csv_import import NEED_COLUMNS, OFFERING_COLUMNS
 from matchmaker.imports.spreadsheet import write_csv
-from matchmaker.models import Need, Offering, User
+from matchmaker.models import Match, Need, Offering, User
 from matchmaker.needs.views import visible_needs_query
 from matchmaker.offerings.views import visible_offerings_query
 from matchmaker.permissions import can
+from matchmaker.services.match_queries import visible_matches_query
 
 # The import columns first (an export can be edited and imported again), then what only the service knows.
 OFFERING_EXPORT = [c.name for c in OFFERING_COLUMNS if c.name != "status"] + [
     "id", "status", "organisation", "iati_identifier", "start_date", "end_date", "created_at", "updated_at"]
 NEED_EXPORT = [c.name for c in NEED_COLUMNS if c.name != "status"] + [
     "id", "status", "member", "region", "is_ldc", "created_at", "updated_at"]
+MATCH_EXPORT = ["id", "status", "need_id", "need_title", "member", "region", "is_ldc", "offering_id",
+                "offering_title", "organisation", "score", "origin", "engine_version", "terms", "decided_at",
+                "decision_reason", "need_response", "need_responded_at", "offering_response", "offering_responded_at",
+                "outcome", "outcome_note", "created_at", "updated_at"]
 
 
 def exported_offerings(user: User) -> list[Offering]:
@@ -30,6 +35,16 @@ def exported_offerings(user: User) -> list[Offering]:
 def exported_needs(user: User) -> list[Need]:
     """A delegate's member's needs; facilitators all they may see; partners the open needs, anonymised."""
     return list(db.session.scalars(visible_needs_query(user).order_by(Need.id)))
+
+
+def exported_matches(user: User, introduced_only: bool = False) -> list[Match]:
+    """A delegate's member's and a partner's organisation's matches once introduced; facilitators every match."""
+    query = visible_matches_query(user)
+    if introduced_only:
+        from matchmaker.services.match_queries import INTRODUCED_STATUSES
+
+        query = query.where(Match.status.in_(INTRODUCED_STATUSES))
+    return list(db.session.scalars(query.order_by(Match.id)))
 
 
 def offering_record(offering: Offering) -> dict[str, Any]:
@@ -78,5 +93,24 @@ def needs_json(user: User) -> list[dict]:
     return [{k: _json_value(v) for k, v in need_record(user, n).items()} for n in exported_needs(user)]
 
 
+def match_record(user: User, match: Match) -> dict[str, Any]:
+    """One match; the member is named only where the user may know it (always, for a party once introduced)."""
+    need, offering = match.need, match.offering
+    named = can(user, "need.see_member", need)
+    return {
+        "id": match.id, "status": match.status, "need_id": need.id, "need_title": need.title,
+        "member": need.member.code if named else None, "region": need.member.region, "is_ldc": need.member.is_ldc,
+        "offering_id": offering.id, "offering_title": offering.title, "organisation": offering.organisation.acronym,
+        "score": match.score, "origin": match.origin, "engine_version": match.engine_version,
+        "terms": [label for label, _share in (match.terms or [])],
+        **{name: getattr(match, name) for name in MATCH_EXPORT[14:]},
+    }
 
 
+def matches_csv(user: User) -> str:
+    return write_csv(MATCH_EXPORT, ([_cell(r[name]) for name in MATCH_EXPORT]
+                                   for r in (match_record(user, m) for m in exported_matches(user))))
+
+
+def matches_json(user: User) -> list[dict]:
+    return [{k: _json_value(v) for k, v in match_record(user, m).items()} for m in exported_matches(user)]

@@ -1,5 +1,5 @@
-"""IATI activity XML: read a publisher's file (2.0x, or the retired 1.0x) into offerings, and write offerings as
-IATI 2.03 activities that validate against the official schema."""
+"""IATI activity XML: read a publisher's file (2.0x, or the retired 1.0x) into offerings, and write offerings and
+approved matches as IATI 2.03 activities that validate against the official schema."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +13,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.sax import parseString as defused_sax_parse
 from flask_babel import gettext as _
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, select
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
 
@@ -21,7 +21,7 @@ from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.imports.csv_import import Preview, Problem
 from matchmaker.imports.spreadsheet import FileRefused
-from matchmaker.models import Member, Offering, User
+from matchmaker.models import AuditEvent, Match, Member, Offering, User
 from matchmaker.permissions import can
 from matchmaker.reference import DELIVERY_LANGUAGES, POLICY_AREAS, TEXT_LANGUAGES
 from matchmaker.services import offerings as offerings_service
@@ -361,8 +361,12 @@ def preview_file(actor: User, data: bytes, options: ImportOptions, max_bytes: in
     return preview
 
 
-def import_activities(actor: User, preview: Preview, today: date) -> dict[str, int]:
-    """Create or update the offerings of a checked preview through the services; the caller commits."""
+def import_activities(actor: User, preview: Preview, today: date,
+                      published: list[Offering] | None = None) -> dict[str, int]:
+    """Create or update the offerings of a checked preview through the services; the caller commits.
+
+    The offerings this import publishes are added to ``published``, for the caller to propose them all at once
+    after the commit (services.matching.propose_for_offerings)."""
     if not can(actor, "offering.import"):
         raise NotPermitted(_("Only partners can import their organisation's offerings."))
     if not preview.ok:
@@ -390,7 +394,9 @@ def import_activities(actor: User, preview: Preview, today: date) -> dict[str, i
                 record(actor, "offering.iati_imported", offering, iati_identifier=extras["iati_identifier"],
                        fields=sorted(changed))
             if values["status"] == "published" and offering.status == "draft":
-                offerings_service.transition(actor, offering, "publish", today=today)
+                offerings_service.transition(actor, offering, "publish", today=today, propose=False)
+                if published is not None:
+                    published.append(offering)
             elif values["action"] == "close" and offering.status == "published":
                 offerings_service.transition(actor, offering, "close", today=today,
                                              reason=_("The IATI activity is finished."))
@@ -511,6 +517,166 @@ def export_activities(offerings: Iterable[Offering]) -> bytes:
         "version": "2.03", "generated-datetime": datetime.now(timezone.utc).replace(microsecond=0).isoformat()})
     for offering in offerings:
         root.append(_activity(offering, members))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# ---- approved matches ------------------------------------------------------------------------------------------
+#
+# Each introduction (a match a facilitator approved) is published as a child activity (hierarchy 2) of its
+# offering's activity, which the same file carries as the parent (hierarchy 1). The reporting organisation is the
+# offering's organisation: the engagement is part of its programme. The outcome is the child's activity-status,
+# dates (introduction, start of delivery, end) and a qualitative outcome result.
+#
+# An IATI file is published for anyone to read, so it follows the rules of public reports (PRODUCT.md,
+# Confidentiality): no member is named. The recipient is the member's region (DAC region code), or "developing
+# countries, unspecified" (998) where the region holds fewer than MIN_MEMBERS_PER_CELL developing members and
+# would point at one of them; the need's own text and the parties' free-text notes (meetings are held under the
+# Chatham House rule) are left out. The parent keeps the countries its partner made eligible (its own public
+# choice), so the engagements of an offering open to fewer than MIN_MEMBERS_PER_CELL members are left out.
+
+MIN_MEMBERS_PER_CELL = 3  # PRODUCT.md: "a cell that would describe fewer than a few members is suppressed"
+# Match status -> IATI ActivityStatus: introduced and not yet delivering = 1 pipeline/identification,
+# in delivery = 2 implementation, completed = 4 closed, ended without result = 5 cancelled.
+MATCH_ACTIVITY_STATUS = {"approved": "1", "accepted": "1", "meeting_held": "1", "agreement_reached": "1",
+                         "in_delivery": "2", "completed": "4", "declined": "5", "closed_no_result": "5"}
+EXPORTED_MATCH_STATUSES = tuple(MATCH_ACTIVITY_STATUS)
+IATI_LANGUAGES = ("en", "fr", "es")
+
+
+def _translated(parent, tag: str, message) -> Any:
+    """An element with one narrative per working language; ``message`` is called in each language's locale."""
+    from flask_babel import force_locale
+
+    element = etree.SubElement(parent, tag)
+    for language in IATI_LANGUAGES:
+        with force_locale(language):
+            text = str(message())
+        narrative = etree.SubElement(element, "narrative")
+        if language != "en":
+            narrative.set(XML_LANG, language)
+        narrative.text = text
+    return element
+
+
+def _match_identifier(match: Match) -> str:
+    return f"{_identifier(match.offering)}-M{match.id}"
+
+
+def _stage_dates(match_ids: list[int]) -> dict[int, dict[str, date]]:
+    """When each match was introduced, went into delivery and ended, from the audit log."""
+    ends = ("match.complete", "match.close", "match.decline", "match.meeting_held")
+    wanted = ("match.approve", "match.delivery") + ends
+    found: dict[int, dict[str, date]] = {}
+    for start in range(0, len(match_ids), 500):
+        rows = db.session.execute(select(AuditEvent.object_id, AuditEvent.action, AuditEvent.at, AuditEvent.detail)
+                                  .where(AuditEvent.object_type == "match",
+                                         AuditEvent.object_id.in_(match_ids[start:start + 500]),
+                                         AuditEvent.action.in_(wanted)).order_by(AuditEvent.at, AuditEvent.id))
+        for object_id, action, at, detail in rows:
+            day = at.astimezone(timezone.utc).date()
+            stages = found.setdefault(object_id, {})
+            if action == "match.approve":
+                stages.setdefault("introduced", day)
+            elif action == "match.delivery":
+                stages["delivery"] = day
+            elif action != "match.meeting_held" or (detail or {}).get("to") == "closed_no_result":
+                stages["ended"] = day
+    return found
+
+
+def _region_code(member: Member, region_sizes: dict[str, int]) -> str:
+    code = REGION_EXPORT.get(member.region)
+    if code is None or region_sizes.get(member.region, 0) < MIN_MEMBERS_PER_CELL:
+        return "998"
+    return code
+
+
+def _match_activity(match: Match, stages: dict[str, date], region_sizes: dict[str, int]):
+    from matchmaker.reference import MATCH_STATUS_LABELS, OUTCOME_LABELS
+
+    offering, org = match.offering, match.offering.organisation
+    updated = match.updated_at.astimezone(timezone.utc).replace(microsecond=0)
+    activity = etree.Element("iati-activity", {"last-updated-datetime": updated.isoformat(), XML_LANG: "en",
+                                               "default-currency": "USD", "hierarchy": "2"})
+    etree.SubElement(activity, "iati-identifier").text = _match_identifier(match)
+    reporting = _narrative(activity, "reporting-org", offering.reporting_org_name or org.name)
+    reporting.set("ref", _org_ref(offering))
+    reporting.set("type", ORGANISATION_TYPES.get(org.kind, "90"))
+    title = offering.title
+    _translated(activity, "title", lambda: _("Engagement under “%(title)s”", title=title))
+    _translated(activity, "description", lambda: _(
+        "Technical assistance on e-commerce and the digital economy for a developing member of the WTO, "
+        "introduced by the facilitators of the WTO e-commerce work programme. Stage reached: %(status)s.",
+        status=MATCH_STATUS_LABELS[match.status])).set("type", "1")
+    participating = _narrative(activity, "participating-org", org.name)
+    participating.set("role", "4")
+    participating.set("type", ORGANISATION_TYPES.get(org.kind, "90"))
+    etree.SubElement(activity, "activity-status", code=MATCH_ACTIVITY_STATUS[match.status])
+    introduced = stages.get("introduced") or (match.decided_at or match.created_at).astimezone(timezone.utc).date()
+    # The engagement is planned from its introduction; it starts with delivery and ends when it is completed or
+    # closed without result.
+    etree.SubElement(activity, "activity-date", {"type": "1", "iso-date": introduced.isoformat()})
+    if "delivery" in stages:
+        etree.SubElement(activity, "activity-date", {"type": "2", "iso-date": stages["delivery"].isoformat()})
+    ended = stages.get("ended") if match.status in ("completed", "closed_no_result", "declined") else None
+    if ended and (match.status == "completed" or "delivery" in stages):
+        etree.SubElement(activity, "activity-date", {"type": "4", "iso-date": ended.isoformat()})
+    etree.SubElement(activity, "recipient-region", code=_region_code(match.need.member, region_sizes),
+                     vocabulary="1", percentage="100")
+    areas = [a for a in ((match.shared_facets or {}).get("policy_areas") or offering.policy_areas or [])
+             if a in POLICY_AREAS] or [a for a in offering.policy_areas if a in POLICY_AREAS]
+    mapping = sector_mapping()
+    dac = list(dict.fromkeys(mapping.export[area][0] for area in areas))
+    for code, share in zip(dac, _percentages(len(dac)) if dac else []):
+        etree.SubElement(activity, "sector", vocabulary="1", code=code, percentage=str(share))
+    for code, share in zip(areas, _percentages(len(areas)) if areas else []):
+        sector = _narrative(activity, "sector", str(POLICY_AREAS[code]))
+        sector.attrib.update({"vocabulary": "99", "code": code, "percentage": str(share)})
+    etree.SubElement(activity, "related-activity", ref=_identifier(offering), type="1")
+    # The outcome, as a qualitative result: where the engagement got to and what the first meeting concluded.
+    result = etree.SubElement(activity, "result", type="2")
+    _translated(result, "title", lambda: _("Outcome of the introduction"))
+    indicator = etree.SubElement(result, "indicator", measure="5")
+    _translated(indicator, "title", lambda: _("Stage reached and outcome of the first meeting"))
+    period = etree.SubElement(indicator, "period")
+    etree.SubElement(period, "period-start", {"iso-date": introduced.isoformat()})
+    end = max(introduced, updated.date())
+    etree.SubElement(period, "period-end", {"iso-date": end.isoformat()})
+    actual = etree.SubElement(period, "actual")
+
+    def stage_and_outcome():
+        stage = str(MATCH_STATUS_LABELS[match.status])
+        if match.outcome:
+            return _("%(stage)s. Outcome of the first meeting: %(outcome)s.", stage=stage,
+                     outcome=OUTCOME_LABELS[match.outcome])
+        return stage
+
+    _translated(actual, "comment", stage_and_outcome)
+    return activity
+
+
+def exported_match_activities(matches: Iterable[Match]) -> bytes:
+    """IATI 2.03 activity XML: each approved match as a child activity of its offering's activity."""
+    # An offering open to fewer than a few named members would tell which member its engagement serves.
+    matches = [m for m in matches if m.status in EXPORTED_MATCH_STATUSES and not (
+        m.offering.eligibility == "members" and len(set(m.offering.eligible_members or ())) < MIN_MEMBERS_PER_CELL)]
+    members = {m.code: m.name_en for m in db.session.scalars(select(Member))}
+    region_sizes = dict(db.session.execute(select(Member.region, func.count(Member.code))
+                                           .where(Member.is_developing.is_(True)).group_by(Member.region)).all())
+    stages = _stage_dates([m.id for m in matches])
+    root = etree.Element("iati-activities", {
+        "version": "2.03", "generated-datetime": datetime.now(timezone.utc).replace(microsecond=0).isoformat()})
+    by_offering: dict[int, list[Match]] = {}
+    for match in sorted(matches, key=lambda m: (m.offering_id, m.id)):
+        by_offering.setdefault(match.offering_id, []).append(match)
+    for children in by_offering.values():
+        parent = _activity(children[0].offering, members)
+        parent.set("hierarchy", "1")
+        for child in children:
+            etree.SubElement(parent, "related-activity", ref=_match_identifier(child), type="2")
+        root.append(parent)
+        for child in children:
+            root.append(_match_activity(child, stages.get(child.id, {}), region_sizes))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

@@ -18,10 +18,11 @@ from matchmaker.imports import csv_import, exports, iati
 from matchmaker.imports.csv_import import Preview
 from matchmaker.imports.forms import ConfirmForm, CsvUploadForm, IatiUploadForm
 from matchmaker.imports.spreadsheet import FileRefused
-from matchmaker.models import ImportUpload, Member
+from matchmaker.models import ImportUpload, Member, Offering
 from matchmaker.models.base import utcnow
 from matchmaker.permissions import STAFF, can, require
 from matchmaker.reference import POLICY_AREAS, SUPPORT_KINDS, options
+from matchmaker.services import matching
 from matchmaker.services.audit import record
 from matchmaker.utils import load_or_404
 
@@ -207,16 +208,18 @@ def confirm(upload_id: int):
     if not ConfirmForm().validate():
         abort(400)
     user = current_user._get_current_object()
+    published: list[Offering] = []
     try:
         result = _preview(upload)
         if upload.kind == "offerings_iati":
-            counts = iati.import_activities(user, result, date.today())
+            counts = iati.import_activities(user, result, date.today(), published)
             message = _("Imported: %(created)d offerings created, %(updated)d updated, %(closed)d closed, "
                         "%(skipped)d finished activities skipped.", **counts)
             target = url_for("offerings.index")
         else:
             kind = upload.kind.removesuffix("_csv")
             created = csv_import.import_rows(user, kind, result, upload.member, date.today())
+            published = [r for r in created if isinstance(r, Offering) and r.status == "published"]
             counts = {"created": len(created)}
             message = _("Imported: %(n)d records created.", n=len(created))
             target = url_for("offerings.index" if kind == "offerings" else "needs.index")
@@ -227,6 +230,10 @@ def confirm(upload_id: int):
     upload.status, upload.imported_at = "imported", utcnow()
     record(user, "import.confirmed", upload, kind=upload.kind, **counts)
     db.session.commit()
+    if published:
+        # Once, for every offering the import published: one index update instead of one per row.
+        matching.propose_for_offerings(published, user, date.today())
+        db.session.commit()
     flash(message, "success")
     return redirect(target)
 
@@ -281,3 +288,18 @@ def export_needs(fmt: str):
                      "application/json")
 
 
+@bp.get("/exports/matches.<any(csv, json, xml):fmt>")
+@login_required
+def export_matches(fmt: str):
+    """A party's matches once introduced; facilitators every match. The IATI file holds the approved ones only,
+    with their outcome, and names no member (it is meant to be published)."""
+    require("export.matches")
+    user = current_user._get_current_object()
+    stamp = date.today().isoformat()
+    if fmt == "csv":
+        return _download(exports.matches_csv(user), f"matches-{stamp}.csv", "text/csv; charset=utf-8")
+    if fmt == "json":
+        return _download(json.dumps(exports.matches_json(user), ensure_ascii=False, indent=1),
+                         f"matches-{stamp}.json", "application/json")
+    return _download(iati.exported_match_activities(exports.exported_matches(user, introduced_only=True)),
+                     f"matches-iati-{stamp}.xml", "application/xml")

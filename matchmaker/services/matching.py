@@ -237,8 +237,29 @@ def propose_for_offering(offering: Offering, actor: User | None = None, today: d
     A need that already has its full number of proposals only takes this one if it beats its weakest.
     """
     today = today or date.today()
-    threshold, per_need, candidates = _settings()
+    return _propose_for_offering(INDEX.current(today), offering, actor, today)
+
+
+def propose_for_offerings(offerings: list[Offering], actor: User | None = None,
+                          today: date | None = None) -> RunResult:
+    """Proposals for many offerings published at once (an import): the index is brought up to date once, then each
+    published offering is proposed in turn exactly as propose_for_offering would."""
+    today = today or date.today()
     engine = INDEX.current(today)
+    total = RunResult()
+    for offering in offerings:
+        if offering.status != "published":
+            continue
+        one = _propose_for_offering(engine, offering, actor, today)
+        total.proposed += one.proposed
+        total.updated += one.updated
+        total.superseded += one.superseded
+        total.needs += one.needs
+    return total
+
+
+def _propose_for_offering(engine: Engine, offering: Offering, actor: User | None, today: date) -> RunResult:
+    threshold, per_need, candidates = _settings()
     left = capacity_left([offering.id]).get(offering.id)
     ranking = engine.propose_for_offering(offering_record(offering, left), k=candidates, today=today)
     room = None if left is None else left - _pending_by_offering().get(offering.id, 0)

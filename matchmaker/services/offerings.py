@@ -71,8 +71,12 @@ def allowed_transitions(actor: User, offering: Offering) -> list[str]:
     ]
 
 
-def transition(actor: User, offering: Offering, action: str, today: date, reason: str | None = None) -> None:
-    """Publish or close an offering; an offering whose deadline has passed cannot be published."""
+def transition(actor: User, offering: Offering, action: str, today: date, reason: str | None = None,
+               propose: bool = True) -> None:
+    """Publish or close an offering; an offering whose deadline has passed cannot be published.
+
+    A publication proposes the offering to open needs at once, unless ``propose`` is False: an import publishes
+    many and proposes them together afterwards (services.matching.propose_for_offerings)."""
     if action not in TRANSITIONS:
         raise TransitionNotAllowed(_("Unknown action."))
     sources, target, permission = TRANSITIONS[action]
@@ -90,7 +94,7 @@ def transition(actor: User, offering: Offering, action: str, today: date, reason
         offering.closed_at = utcnow()
     record(actor, f"offering.{action}", offering, reason=(reason or "").strip() or None,
            **{"from": previous, "to": target})
-    if action == "publish":
+    if action == "publish" and propose:
         from matchmaker.services.matching import propose_for_offering
 
         propose_for_offering(offering, actor, today=today)
