@@ -75,13 +75,17 @@ def _legend(series: Sequence[str], y: float, lines: bool = False) -> tuple[str, 
 
 
 def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float | None]]],
-         series: Sequence[str], stacked: bool = False, hidden_mark: str = "‡") -> Markup:
+         series: Sequence[str], stacked: bool = False, hidden_mark: str = "‡",
+         totals: Sequence[float | None] | None = None) -> Markup:
     """Horizontal bars, one group per item: grouped (one bar per series) or stacked (one bar, a segment per
-    series). ``None`` is a suppressed value: no bar, the mark instead."""
+    series, then the item's total from ``totals`` when given). ``None`` is a suppressed value: no bar (or
+    segment), the mark instead."""
     largest = 0.0
     for _, values in items:
         shown = [v for v in values if v is not None]
         largest = max(largest, sum(shown) if stacked else max(shown or [0]))
+    if stacked and totals is not None:
+        largest = max([largest] + [t for t in totals if t is not None])
     largest = largest or 1
     bar_h = 12
     label_room = 40  # right of the longest bar: the value
@@ -91,7 +95,7 @@ def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float
         legend, y = _legend(series, y)
         body.append(legend)
         y += 4
-    for label, values in items:
+    for index, (label, values) in enumerate(items):
         for line in _wrap(label):
             body.append(f'<text x="4" y="{y + FONT:g}">{escape(line)}</text>')
             y += FONT + 3
@@ -104,9 +108,11 @@ def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float
                     body.append(f'<rect x="{x:.1f}" y="{y:g}" width="{w:.1f}" height="{bar_h}" '
                                 f'fill="{PALETTE[i % len(PALETTE)]}" stroke="#fff" stroke-width="1"/>')
                     x += w
-            total = sum(v for v in values if v is not None)
-            mark = hidden_mark if any(v is None for v in values) else ""
-            body.append(f'<text x="{x + 4:.1f}" y="{y + 10:g}">{escape(_number(total))}{escape(mark)}</text>')
+            total = sum(v for v in values if v is not None) if totals is None else totals[index]
+            text = hidden_mark if total is None else _number(total)
+            if total is not None and any(v is None for v in values):
+                text += f" ({hidden_mark})"
+            body.append(f'<text x="{x + 4:.1f}" y="{y + 10:g}">{escape(text)}</text>')
             y += bar_h + 8
         else:
             for i, value in enumerate(values):

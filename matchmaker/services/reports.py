@@ -61,6 +61,8 @@ class Table:
     row_totals: bool = False
     column_totals: bool = False
     suppressed: set[tuple[str, str]] = field(default_factory=set)
+    # Columns whose figures are about offerings: they describe no member, and are never suppressed.
+    offering_columns: tuple[str, ...] = ()
 
     def value(self, row: str, column: str) -> float | None:
         """The published value of a cell: None when it is suppressed."""
@@ -228,6 +230,7 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
                 supply.values[(a, "offerings")] += 1
                 if o.id not in proposed_offerings:
                     supply.values[(a, "idle_offerings")] += 1
+    supply.offering_columns = ("offerings", "idle_offerings")
     tables["supply_demand"] = supply
 
     # Activity over time, per month (per quarter in public).

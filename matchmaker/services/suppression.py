@@ -70,26 +70,6 @@ def determined(lines: Iterable[Line], suppressed: Iterable[Key]) -> set[Key]:
     return {key for key, norm in zip(unknown, np.abs(null).max(axis=0)) if norm < 1e-9}
 
 
-def recover_by_subtraction(values: Mapping[Key, float], lines: Iterable[Line],
-                           suppressed: Iterable[Key]) -> dict[Key, float]:
-    """What someone with a calculator recovers: repeatedly solve any line with a single unknown cell."""
-    lines = list(lines)
-    known = {k: v for k, v in values.items() if k not in set(suppressed)}
-    recovered: dict[Key, float] = {}
-    progress = True
-    while progress:
-        progress = False
-        for line in lines:
-            missing = [k for k in line.cells if k not in known]
-            if len(missing) != 1:
-                continue
-            key = missing[0]
-            parts = sum(known[p] for p in line.parts if p in known)
-            known[key] = recovered[key] = (parts if key == line.total else known[line.total] - parts)
-            progress = True
-    return recovered
-
-
 def suppress(values: Mapping[Key, float], members: Mapping[Key, int], lines: Iterable[Line],
              threshold: int = THRESHOLD) -> set[Key]:
     """The cells to suppress so that no published cell describes fewer than ``threshold`` members and no
