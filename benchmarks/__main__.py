@@ -1,4 +1,5 @@
-"""`python -m benchmarks [--quick] [--only quality|speed]`: quality and speed tables, also in benchmarks/out/."""
+"""`python -m benchmarks [--quick] [--only quality|speed|dashboard]`: quality and speed tables, also in
+benchmarks/out/."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ OUT = Path(__file__).resolve().parent / "out"
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument("--quick", action="store_true", help="smaller speed corpora (1k, 10k), 3 reviewer draws")
-    ap.add_argument("--only", choices=["quality", "speed"])
+    ap.add_argument("--only", choices=["quality", "speed", "dashboard"])
     args = ap.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     lines: list[str] = []
@@ -57,6 +58,12 @@ def main(argv=None) -> int:
              "import + load, naive = fitting from scratch")
         rows = S.measure(sizes=sizes, million=not args.quick, log=lambda s: print(s, file=sys.stderr, flush=True))
         emit(Q.table(rows, ["operation", "N"], ["p50 ms", "p95 ms", "naive p95 ms", "x faster"], "{:.2f}"))
+    if args.only in (None, "dashboard"):
+        from . import dashboard
+
+        emit("\n## dashboard and public report: build and page times (benchmarks/dashboard.py)")
+        for line in dashboard.run(needs=1_000 if args.quick else 5_000, runs=3):
+            emit(line)
     name = "bench-quick.md" if args.quick else "bench.md"
     (OUT / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"\nwritten to {OUT / name}", file=sys.stderr)

@@ -19,6 +19,7 @@ LABEL_LINES = 2
 PALETTE = ("#0b5394", "#b35900", "#1e6b34", "#a11d1d", "#6a3d9a", "#00727a", "#7a4b00", "#444444", "#b0306a")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
 MARKERS = ("circle", "square", "triangle", "diamond")
+HIDDEN_FILL = "#8a96a3"
 
 _ids = itertools.count(1)
 
@@ -76,10 +77,11 @@ def _legend(series: Sequence[str], y: float, lines: bool = False) -> tuple[str, 
 
 def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float | None]]],
          series: Sequence[str], stacked: bool = False, hidden_mark: str = "‡",
-         totals: Sequence[float | None] | None = None) -> Markup:
+         totals: Sequence[float | None] | None = None, hidden_label: str = "") -> Markup:
     """Horizontal bars, one group per item: grouped (one bar per series) or stacked (one bar, a segment per
     series, then the item's total from ``totals`` when given). ``None`` is a suppressed value: no bar (or
-    segment), the mark instead."""
+    segment), the mark instead; in a stack with a published total, the suppressed segments show together as one
+    grey segment (their sum is the total less the published segments, so it tells nothing new)."""
     largest = 0.0
     for _, values in items:
         shown = [v for v in values if v is not None]
@@ -91,9 +93,14 @@ def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float
     label_room = 40  # right of the longest bar: the value
     scale = (WIDTH - 8 - label_room) / largest
     body, y = [], 4.0
-    if len(series) > 1:
-        legend, y = _legend(series, y)
+    rest = stacked and totals is not None and any(v is None for _, values in items for v in values)
+    if len(series) > 1 or rest:
+        legend, y = _legend(list(series), y)
         body.append(legend)
+        if rest:
+            body.append(f'<rect x="4" y="{y:g}" width="12" height="12" fill="{HIDDEN_FILL}"/>'
+                        f'<text x="22" y="{y + 10:g}">{escape(hidden_mark)} {escape(hidden_label)}</text>')
+            y += 16
         y += 4
     for index, (label, values) in enumerate(items):
         for line in _wrap(label):
@@ -109,6 +116,11 @@ def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float
                                 f'fill="{PALETTE[i % len(PALETTE)]}" stroke="#fff" stroke-width="1"/>')
                     x += w
             total = sum(v for v in values if v is not None) if totals is None else totals[index]
+            hidden = (total or 0) - sum(v for v in values if v is not None)
+            if total is not None and hidden > 0:
+                body.append(f'<rect x="{x:.1f}" y="{y:g}" width="{hidden * scale:.1f}" height="{bar_h}" '
+                            f'fill="{HIDDEN_FILL}" stroke="#fff" stroke-width="1"/>')
+                x += hidden * scale
             text = hidden_mark if total is None else _number(total)
             if total is not None and any(v is None for v in values):
                 text += f" ({hidden_mark})"
@@ -142,7 +154,7 @@ def lines(title: str, description: str, periods: Sequence[str], series: Sequence
           axis_every: int | None = None) -> Markup:
     """One line per series over the periods; a suppressed value (None) breaks the line."""
     legend, top = _legend([label for label, _ in series], 4.0, lines=True)
-    plot_top, plot_h, left, right = top + 8, 160.0, 30.0, WIDTH - 8
+    plot_top, plot_h, left, right = top + 8, 160.0, 40.0, WIDTH - 12
     largest = max([v for _, values in series for v in values if v is not None] or [0]) or 1
     n = max(len(periods), 1)
     step = (right - left) / max(n - 1, 1)
@@ -154,9 +166,10 @@ def lines(title: str, description: str, periods: Sequence[str], series: Sequence
         return plot_top + plot_h - v / largest * plot_h
 
     body = [legend]
-    for tick in (0, largest / 2, largest):
+    ticks = (0, largest // 2, largest) if largest >= 2 else (0, largest)
+    for tick in ticks:
         body.append(f'<line x1="{left}" x2="{right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#c9d1d9"/>'
-                    f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{escape(_number(round(tick, 1)))}</text>')
+                    f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{escape(_number(tick))}</text>')
     every = axis_every or max(1, -(-n // 6))
     base = plot_top + plot_h
     for i, period in enumerate(periods):

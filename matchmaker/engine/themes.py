@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -117,10 +119,25 @@ def _hidden(term: str, feature: str, exact: frozenset[str], prefixes: frozenset[
     return any(folded.startswith(p) or value.startswith(p) for p in prefixes)
 
 
-def _counts(need: ThemeInput, analyzer: T.AnalyzerSettings, surface: dict[str, str] | None) -> dict[str, float]:
-    counts = T.analyze(need.description or "", need.language, analyzer, surface)
-    for feature, value in T.analyze(need.title or "", need.language, analyzer, surface).items():
+@lru_cache(maxsize=50_000)
+def _analysed(title: str, description: str, language: str, plain: bool) -> tuple[dict[str, float], tuple]:
+    """Features of one need's text (title weighted), and the (stem, word) pairs seen; kept, as texts rarely
+    change and analysing thousands of them is most of the clustering's time. Callers must not modify them."""
+    settings = EngineSettings()
+    analyzer = (T.AnalyzerSettings(use_lexicon=False, use_glossary=False) if plain else
+                T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight, concept_weight=settings.concept_weight))
+    surface: dict[str, str] = {}
+    counts = T.analyze(description or "", language, analyzer, surface)
+    for feature, value in T.analyze(title or "", language, analyzer, surface).items():
         counts[feature] = counts.get(feature, 0.0) + TITLE_WEIGHT * value
+    return counts, tuple(surface.items())
+
+
+def _counts(need: ThemeInput, plain: bool, surface: dict[str, str] | None) -> dict[str, float]:
+    counts, seen = _analysed(need.title, need.description, need.language, plain)
+    if surface is not None:
+        for stem, word in seen:
+            surface.setdefault(stem, word)
     return counts
 
 
@@ -131,18 +148,15 @@ def _vectors(needs: list[ThemeInput], surface: dict[str, str]) -> tuple[list[str
     of its own words that English needs use too (cognates): its other words would make a theme of every
     language instead of a theme of every subject.
     """
-    settings = EngineSettings()
-    analyzer = T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight, concept_weight=settings.concept_weight)
-    plain = T.AnalyzerSettings(use_lexicon=False, use_glossary=False)
     rows = []
     english_features: set[str] = set()
     for need in needs:
-        counts = _counts(need, analyzer, surface if need.language == "en" else None)
+        counts = _counts(need, False, surface if need.language == "en" else None)
         if need.language == "en":
             english_features.update(counts)
             rows.append((counts, {}))
         else:
-            rows.append((counts, _counts(need, plain, None)))
+            rows.append((counts, _counts(need, True, None)))
     documents = []
     for counts, own in rows:
         kept = {}
@@ -174,12 +188,30 @@ def _vectors(needs: list[ThemeInput], surface: dict[str, str]) -> tuple[list[str
     return vocabulary, labels, matrix
 
 
+_LAST: dict[str, tuple] = {}
+_LAST_LOCK = threading.Lock()
+
+
 def cluster(needs: list[ThemeInput], k: int | None = None, hide: tuple[frozenset[str], frozenset[str]] = (
         frozenset(), frozenset())) -> list[Theme]:
-    """Group the needs into themes; themes are numbered from the one shared by most members."""
+    """Group the needs into themes; themes are numbered from the one shared by most members.
+
+    The last result is kept: the same needs (the dashboard and the public report ask in turn) are not
+    clustered twice."""
+    needs = sorted(needs, key=lambda n: n.id)
+    key = (tuple(needs), k, hide)
+    with _LAST_LOCK:
+        if _LAST.get("key") == key:
+            return _LAST["themes"]
+    themes = _cluster(needs, k, hide)
+    with _LAST_LOCK:
+        _LAST.update(key=key, themes=themes)
+    return themes
+
+
+def _cluster(needs: list[ThemeInput], k: int | None, hide: tuple[frozenset[str], frozenset[str]]) -> list[Theme]:
     from sklearn.decomposition import NMF
 
-    needs = sorted(needs, key=lambda n: n.id)
     k = theme_count(len(needs)) if k is None else min(k, len(needs))
     if k < 1:
         return []

@@ -131,7 +131,8 @@ def chart_for(report: Report, key: str) -> list[Markup]:
         return [charts.bars(title, _("Stacked bars: for each policy area, the needs of each region; the data "
                                      "table below gives every figure."),
                             _items(table, regions), [label(c, "region") for c in regions], stacked=True,
-                            totals=[table.value(r, TOTAL) for r in table.rows if r != TOTAL])]
+                            totals=[table.value(r, TOTAL) for r in table.rows if r != TOTAL],
+                            hidden_label=_("suppressed"))]
     if key == "needs_by_ldc":
         return [charts.bars(title, _("Bars: the needs of each group of members; the data table below gives every "
                                      "figure."), _items(table, ["needs"]), [label("needs", "measure")])]
