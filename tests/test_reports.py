@@ -277,3 +277,8 @@ def test_the_report_reads_in_french_and_spanish(client, small_world):
         refresh()  # the test's own app context outlives each request: forget the language it chose
         html = client.get("/reports/", headers={"Accept-Language": language}).get_data(as_text=True)
         assert words in html.replace("&#39;", "'"), language
+
+
+@pytest.mark.parametrize("key", ["nothing", "%00", "..%2F..%2Fetc%2Fpasswd", "x" * 300, "themes.csv"])
+def test_unknown_tables_are_404_not_500(client, key):
+    assert client.get(f"/reports/{key}.csv").status_code == 404

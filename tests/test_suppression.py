@@ -4,13 +4,19 @@ of the suppression code: repeated subtraction along rows and columns, and linear
 and the fact that counts are never negative."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from matchmaker.services.reports import TOTAL, Table, count_table
 from matchmaker.services.suppression import Line, determined, suppress
+
+# Pure code, no database: the SQLite pass runs it, the PostgreSQL pass need not run it again.
+pytestmark = pytest.mark.skipif(bool(os.environ.get("MATCHMAKER_TEST_DB")), reason="no database involved")
 
 
 def subtraction_attack(values: dict, lines: list[Line], hidden: set) -> dict:
