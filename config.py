@@ -73,6 +73,9 @@ class Config:
     MATCH_PER_NEED = int(os.environ.get("MATCH_PER_NEED", "3"))
     MATCH_CANDIDATES = int(os.environ.get("MATCH_CANDIDATES", "10"))
 
+    # The dashboard and the public report are recomputed when the data change, and at least this often.
+    REPORT_CACHE_SECONDS = int(os.environ.get("REPORT_CACHE_SECONDS", "300"))
+
     BABEL_DEFAULT_LOCALE = "en"
     # Absolute, so that the catalogues are found whatever the working directory (gunicorn, flask CLI, tests).
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
@@ -92,6 +95,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    REPORT_CACHE_SECONDS = 0  # each test sees its own data
 
 
 class ProductionConfig(Config):

@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--only quality|speed|sessions]`: quality, speed and session-agenda tables, also in
+"""`python -m benchmarks [--quick] [--only quality|speed|sessions|dashboard]`: quality, speed, session-agenda and dashboard tables, also in
 benchmarks/out/."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ OUT = Path(__file__).resolve().parent / "out"
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument("--quick", action="store_true", help="smaller speed corpora (1k, 10k), 3 reviewer draws")
-    ap.add_argument("--only", choices=["quality", "speed", "sessions"])
+    ap.add_argument("--only", choices=["quality", "speed", "sessions", "dashboard"])
     args = ap.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     lines: list[str] = []
@@ -61,6 +61,12 @@ def main(argv=None) -> int:
     if args.only in (None, "sessions"):
         from . import sessions as SE
         SE.run(emit, runs=2 if args.quick else 5)
+    if args.only in (None, "dashboard"):
+        from . import dashboard
+
+        emit("\n## dashboard and public report: build and page times (benchmarks/dashboard.py)")
+        for line in dashboard.run(needs=1_000 if args.quick else 5_000, runs=3):
+            emit(line)
     name = "bench-quick.md" if args.quick else "bench.md"
     (OUT / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"\nwritten to {OUT / name}", file=sys.stderr)

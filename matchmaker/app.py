@@ -142,6 +142,11 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.imports.views import bp as imports_bp
 
     app.register_blueprint(imports_bp)
+    from matchmaker.dashboard.views import bp as dashboard_bp
+    from matchmaker.reports.views import bp as reports_bp
+
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(reports_bp)
     init_api(app)
 
 

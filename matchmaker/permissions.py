@@ -147,6 +147,11 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "export.needs": lambda u, _: True,
     "export.offerings": lambda u, _: True,
     "export.matches": lambda u, _: True,
+
+    # The dashboard's exact figures (and the members behind each theme) are for staff; the non-attributable
+    # report is for everyone, and also public (its pages need no sign-in).
+    "dashboard.view": lambda u, _: u.role in STAFF,
+    "report.view": lambda u, _: True,
 }
 
 # Roles each inviter may give.

@@ -26,10 +26,10 @@ KEYWORDS = {
 # Translations that are rightly the same as the English: the product's name, and words spelled alike.
 SAME_AS_ENGLISH = {
     "fr": {"TA Matchmaker", "Code", "Contact", "Description", "Europe", "Note", "Organisation", "Organisations", "Pages",
-           "Type", "score %(score)s", "Programme", "Score",
+           "Type", "score %(score)s", "Programme", "Score", "Total",
            # Matchmaking sessions
            "Actions", "Date", "Format", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d"},
-    "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda"},
+    "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total"},
 }
 HOW_TO_FIX = ("Run `make messages`, then translate the entries listed above in translations/{lang}/LC_MESSAGES/"
               "messages.po (remove any '#, fuzzy' line once the translation is checked) and run `make install`.")

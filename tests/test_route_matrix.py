@@ -169,6 +169,14 @@ MATRIX = [
      row(LOGIN, 403, 403, 403, 403, 302, 302)),
     ("GET", "sessions.summary", "/sessions/{held_session}/summary", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("POST", "sessions.summary", "/sessions/{held_session}/summary", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+
+    # The dashboard (exact figures, members behind each theme) is for staff; the non-attributable report is public.
+    ("GET", "dashboard.index", "/dashboard/", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "dashboard.table_csv", "/dashboard/themes.csv", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "dashboard.table_csv", "/dashboard/nothing.csv", None, row(LOGIN, 403, 403, 403, 403, 404, 404)),
+    ("GET", "reports.index", "/reports/", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "reports.table_csv", "/reports/needs_by_area_region.csv", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "reports.table_csv", "/reports/nothing.csv", None, row(404, 404, 404, 404, 404, 404, 404)),
 ]
 
 

@@ -13,7 +13,8 @@ BUDGET = 100 * 1024  # bytes a first load of any page may transfer: HTML, CSS, s
 RECORD_LINK = ".records h2 a"
 # role -> (name, path, selector of the link to follow from that path to reach the page, or None)
 PAGES = {
-    None: [("landing", "/", None), ("sign-in", "/login", None), ("password-reset", "/reset", None)],
+    None: [("landing", "/", None), ("sign-in", "/login", None), ("password-reset", "/reset", None),
+           ("report", "/reports/", None)],
     "delegate": [("home", "/", None), ("needs", "/needs/", None), ("new-need", "/needs/new", None),
                  ("need", "/needs/", RECORD_LINK), ("offerings", "/offerings/", None),
                  ("offering", "/offerings/", RECORD_LINK), ("my-matches", "/matches/mine", None),
@@ -24,7 +25,7 @@ PAGES = {
     "facilitator": [("home", "/", None), ("screening", "/needs/?status=submitted", None),
                     ("need", "/needs/?status=open", RECORD_LINK), ("review-queue", "/matches/", None),
                     ("pair-by-hand", "/matches/new", None), ("offerings", "/offerings/", None),
-                    ("audit-log", "/admin/audit", None)],
+                    ("audit-log", "/admin/audit", None), ("dashboard", "/dashboard/", None)],
     "admin": [("home", "/", None), ("users", "/admin/users", None), ("invite", "/admin/users/invite", None),
               ("organisations", "/admin/organisations", None), ("members", "/admin/members", None)],
 }

@@ -1,0 +1,197 @@
+"""Charts drawn on the server as inline SVG: no script, no inline style (the CSP forbids both), readable on a phone.
+
+Each chart is narrow by design (a 360-unit wide viewBox, labels above their bars), so that on a phone its text
+stays at about its nominal size; CSS caps its width on wide screens. Colours come with a second cue (markers
+and dashes for lines, a legend in reading order for stacks), and each chart carries a title and a description
+for assistive technology; the page puts the same figures in a data table next to it.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+from markupsafe import Markup, escape
+
+WIDTH = 360
+FONT = 12
+CHAR = 6.4          # average width of a character at FONT, to wrap labels
+LABEL_LINES = 2
+PALETTE = ("#0b5394", "#b35900", "#1e6b34", "#a11d1d", "#6a3d9a", "#00727a", "#7a4b00", "#444444", "#b0306a")
+DASHES = ("", "6 3", "2 3", "8 3 2 3")
+MARKERS = ("circle", "square", "triangle", "diamond")
+HIDDEN_FILL = "#8a96a3"
+
+_ids = itertools.count(1)
+
+
+def _wrap(text: str, width: float = WIDTH - 8) -> list[str]:
+    """The label in at most LABEL_LINES lines that fit ``width``; the last one ends with an ellipsis if cut."""
+    limit = max(8, int(width // CHAR))
+    lines, line = [], ""
+    for word in str(text).split():
+        candidate = f"{line} {word}".strip()
+        if len(candidate) <= limit:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = word[:limit]
+    if line:
+        lines.append(line)
+    if len(lines) > LABEL_LINES:
+        lines = lines[:LABEL_LINES]
+        lines[-1] = lines[-1][:limit - 1].rstrip() + "…"
+    return lines or [""]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _open(height: float, title: str, description: str, css: str) -> tuple[str, str]:
+    n = next(_ids)
+    head = (f'<svg class="chart {css}" viewBox="0 0 {WIDTH} {height:g}" width="{WIDTH}" height="{height:g}" '
+            f'role="img" aria-labelledby="chart-{n}-t chart-{n}-d" xmlns="http://www.w3.org/2000/svg" '
+            f'font-size="{FONT}">'
+            f'<title id="chart-{n}-t">{escape(title)}</title><desc id="chart-{n}-d">{escape(description)}</desc>')
+    return head, "</svg>"
+
+
+def _legend(series: Sequence[str], y: float, lines: bool = False) -> tuple[str, float]:
+    """Swatches (or line samples) with their labels, one per line, in the order they are drawn."""
+    parts = []
+    for i, label in enumerate(series):
+        colour = PALETTE[i % len(PALETTE)]
+        if lines:
+            parts.append(f'<line x1="4" x2="28" y1="{y + 6:g}" y2="{y + 6:g}" stroke="{colour}" stroke-width="2"'
+                         + (f' stroke-dasharray="{DASHES[i % len(DASHES)]}"' if DASHES[i % len(DASHES)] else "")
+                         + "/>" + _marker(MARKERS[i % len(MARKERS)], 16, y + 6, colour))
+            x = 34
+        else:
+            parts.append(f'<rect x="4" y="{y:g}" width="12" height="12" fill="{colour}"/>')
+            x = 22
+        parts.append(f'<text x="{x}" y="{y + 10:g}">{escape(label)}</text>')
+        y += 16
+    return "".join(parts), y
+
+
+def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float | None]]],
+         series: Sequence[str], stacked: bool = False, hidden_mark: str = "‡",
+         totals: Sequence[float | None] | None = None, hidden_label: str = "") -> Markup:
+    """Horizontal bars, one group per item: grouped (one bar per series) or stacked (one bar, a segment per
+    series, then the item's total from ``totals`` when given). ``None`` is a suppressed value: no bar (or
+    segment), the mark instead; in a stack with a published total, the suppressed segments show together as one
+    grey segment (their sum is the total less the published segments, so it tells nothing new)."""
+    largest = 0.0
+    for _, values in items:
+        shown = [v for v in values if v is not None]
+        largest = max(largest, sum(shown) if stacked else max(shown or [0]))
+    if stacked and totals is not None:
+        largest = max([largest] + [t for t in totals if t is not None])
+    largest = largest or 1
+    bar_h = 12
+    label_room = 40  # right of the longest bar: the value
+    scale = (WIDTH - 8 - label_room) / largest
+    body, y = [], 4.0
+    rest = stacked and totals is not None and any(v is None for _, values in items for v in values)
+    if len(series) > 1 or rest:
+        legend, y = _legend(list(series), y)
+        body.append(legend)
+        if rest:
+            body.append(f'<rect x="4" y="{y:g}" width="12" height="12" fill="{HIDDEN_FILL}"/>'
+                        f'<text x="22" y="{y + 10:g}">{escape(hidden_mark)} {escape(hidden_label)}</text>')
+            y += 16
+        y += 4
+    for index, (label, values) in enumerate(items):
+        for line in _wrap(label):
+            body.append(f'<text x="4" y="{y + FONT:g}">{escape(line)}</text>')
+            y += FONT + 3
+        y += 2
+        if stacked:
+            x = 4.0
+            for i, value in enumerate(values):
+                if value:
+                    w = value * scale
+                    body.append(f'<rect x="{x:.1f}" y="{y:g}" width="{w:.1f}" height="{bar_h}" '
+                                f'fill="{PALETTE[i % len(PALETTE)]}" stroke="#fff" stroke-width="1"/>')
+                    x += w
+            total = sum(v for v in values if v is not None) if totals is None else totals[index]
+            hidden = (total or 0) - sum(v for v in values if v is not None)
+            if total is not None and hidden > 0:
+                body.append(f'<rect x="{x:.1f}" y="{y:g}" width="{hidden * scale:.1f}" height="{bar_h}" '
+                            f'fill="{HIDDEN_FILL}" stroke="#fff" stroke-width="1"/>')
+                x += hidden * scale
+            text = hidden_mark if total is None else _number(total)
+            if total is not None and any(v is None for v in values):
+                text += f" ({hidden_mark})"
+            body.append(f'<text x="{x + 4:.1f}" y="{y + 10:g}">{escape(text)}</text>')
+            y += bar_h + 8
+        else:
+            for i, value in enumerate(values):
+                w = (value or 0) * scale
+                if w:
+                    body.append(f'<rect x="4" y="{y:g}" width="{w:.1f}" height="{bar_h}" '
+                                f'fill="{PALETTE[i % len(PALETTE)]}"/>')
+                text = hidden_mark if value is None else _number(value)
+                body.append(f'<text x="{4 + w + 4:.1f}" y="{y + 10:g}">{escape(text)}</text>')
+                y += bar_h + 2
+            y += 8
+    head, tail = _open(y + 4, title, description, "bars")
+    return Markup(head + "".join(body) + tail)
+
+
+def _marker(kind: str, x: float, y: float, colour: str) -> str:
+    if kind == "circle":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>'
+    if kind == "square":
+        return f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="{colour}"/>'
+    if kind == "triangle":
+        return f'<path d="M{x:.1f} {y - 3.5:.1f}L{x + 3.5:.1f} {y + 3:.1f}L{x - 3.5:.1f} {y + 3:.1f}Z" fill="{colour}"/>'
+    return f'<path d="M{x:.1f} {y - 4:.1f}L{x + 4:.1f} {y:.1f}L{x:.1f} {y + 4:.1f}L{x - 4:.1f} {y:.1f}Z" fill="{colour}"/>'
+
+
+def lines(title: str, description: str, periods: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
+          axis_every: int | None = None) -> Markup:
+    """One line per series over the periods; a suppressed value (None) breaks the line."""
+    legend, top = _legend([label for label, _ in series], 4.0, lines=True)
+    plot_top, plot_h, left, right = top + 8, 160.0, 40.0, WIDTH - 12
+    largest = max([v for _, values in series for v in values if v is not None] or [0]) or 1
+    n = max(len(periods), 1)
+    step = (right - left) / max(n - 1, 1)
+
+    def x(i: int) -> float:
+        return left + (i * step if n > 1 else (right - left) / 2)
+
+    def y(v: float) -> float:
+        return plot_top + plot_h - v / largest * plot_h
+
+    body = [legend]
+    ticks = (0, largest // 2, largest) if largest >= 2 else (0, largest)
+    for tick in ticks:
+        body.append(f'<line x1="{left}" x2="{right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#c9d1d9"/>'
+                    f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{escape(_number(tick))}</text>')
+    every = axis_every or max(1, -(-n // 6))
+    base = plot_top + plot_h
+    for i, period in enumerate(periods):
+        if i % every == 0 or i == n - 1:
+            body.append(f'<text x="{x(i):.1f}" y="{base + 16:.1f}" text-anchor="middle">{escape(period)}</text>')
+    for s, (_label, values) in enumerate(series):
+        colour, dash = PALETTE[s % len(PALETTE)], DASHES[s % len(DASHES)]
+        run: list[str] = []
+        runs = []
+        for i, value in enumerate(values):
+            if value is None:
+                if run:
+                    runs.append(run)
+                run = []
+                continue
+            run.append(f"{x(i):.1f},{y(value):.1f}")
+            body.append(_marker(MARKERS[s % len(MARKERS)], x(i), y(value), colour))
+        if run:
+            runs.append(run)
+        for points in runs:
+            if len(points) > 1:
+                body.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"'
+                            + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+    head, tail = _open(base + 24, title, description, "lines")
+    return Markup(head + "".join(body) + tail)

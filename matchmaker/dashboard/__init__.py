@@ -1,0 +1,1 @@
+"""The facilitators' dashboard: demand, supply, gaps, activity, delays and shared themes, with CSV exports."""

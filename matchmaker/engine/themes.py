@@ -1,0 +1,257 @@
+"""Themes shared by several needs: non-negative matrix factorisation (NMF) of the engine's TF-IDF vectors.
+
+Each need is a vector in the engine's language-neutral feature space (French and Spanish words also vote for
+their English translations, glossary phrases become concepts), so a French and an English need about the same
+thing fall in the same theme. NMF splits the needs × features matrix into k themes; a need belongs to the theme
+that weighs most in it, and a theme is named by its heaviest features. The same needs always give the same
+themes: the needs are taken in id order, NMF starts from a deterministic SVD (``nndsvd``) with a fixed
+random_state.
+
+Pure: numpy, scipy and scikit-learn only, like the rest of the engine.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import text as T
+from .records import EngineSettings
+
+MAX_THEMES = 12
+TERMS_PER_THEME = 5
+TITLE_WEIGHT = 2.0
+# Words frequent in how needs are written ("we want help online") that name no subject.
+VAGUE_WORDS = frozenset({"want", "wants", "wish", "need", "needs", "help", "line", "vend", "would", "like", "also",
+                         "support", "request", "country", "countries", "government"})
+
+
+@dataclass(frozen=True)
+class ThemeInput:
+    """What clustering needs to know of one need."""
+
+    id: int
+    title: str
+    description: str
+    language: str
+    member: int
+    region: str = ""
+    policy_areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A group of needs about the same thing, named by its top terms."""
+
+    number: int
+    terms: tuple[str, ...]
+    need_ids: tuple[int, ...]
+    members: frozenset[int]
+    policy_areas: tuple[str, ...]           # the most frequent first
+    regions: tuple[tuple[str, int], ...] = field(default=())  # (region, members), most members first
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.terms[:3])
+
+    @property
+    def main_region(self) -> tuple[str, int] | None:
+        return self.regions[0] if self.regions else None
+
+
+def theme_count(n_needs: int) -> int:
+    """How many themes to look for: about sqrt(n/2), at least 2, at most MAX_THEMES."""
+    if n_needs < 4:
+        return 0
+    return max(2, min(MAX_THEMES, round(math.sqrt(n_needs / 2)), n_needs - 1))
+
+
+def _fold(word: str) -> str:
+    return T.strip_accents(word.lower())
+
+
+def hidden_words(names: list[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Words and stems a theme's terms must not contain: those of member names (in any language).
+
+    Returns (exact words and stems, prefixes): a term that starts with a distinctive name word ("kenyan",
+    "senegalese", "peruano") is dropped too.
+    """
+    words: set[str] = set()
+    for name in names:
+        for token in re.findall(r"[^\W\d_]+", name):
+            folded = _fold(token)
+            if len(folded) >= 3:
+                words.add(folded)
+    words -= GENERIC_NAME_WORDS
+    stems = set()
+    for lang in T.LANGUAGES:
+        for word in words:
+            stems.update(_fold(s) for s in T.stems(word, lang) if len(s) >= 3)
+    prefixes = {w for w in words if len(w) >= 4}
+    return frozenset(words | stems), frozenset(prefixes)
+
+
+# Words of member names that are ordinary words and identify no member: they may name a theme.
+GENERIC_NAME_WORDS = frozenset({
+    "republic", "republique", "republica", "democratic", "democratique", "democratica", "state", "states", "etat",
+    "etats", "estado", "estados", "united", "unis", "unidos", "unie", "unida", "kingdom", "royaume", "reino",
+    "islands", "island", "iles", "islas", "federal", "federale", "people", "peoples", "populaire", "popular",
+    "union", "territory", "territoire", "territorio", "saint", "santa", "north", "nord", "norte", "south", "sud",
+    "east", "west", "central", "centrale", "centrafricaine", "great", "arab", "arabe", "islamic", "islamique",
+    "islamica", "plurinational", "plurinacional", "bolivarian", "federated", "independent", "principality",
+    "sultanate", "commonwealth", "new", "nouvelle", "nueva", "special", "speciale", "especial", "administrative",
+    "administrativa", "region", "customs", "douanier", "aduanero", "separate", "distinct", "separado", "the", "and",
+    "des", "del", "los", "las", "les", "une",
+})
+
+
+def _hidden(term: str, feature: str, exact: frozenset[str], prefixes: frozenset[str]) -> bool:
+    folded = _fold(term)
+    value = _fold(feature.partition(":")[2])
+    if folded in exact or value in exact:
+        return True
+    return any(folded.startswith(p) or value.startswith(p) for p in prefixes)
+
+
+@lru_cache(maxsize=50_000)
+def _analysed(title: str, description: str, language: str, plain: bool) -> tuple[dict[str, float], tuple]:
+    """Features of one need's text (title weighted), and the (stem, word) pairs seen; kept, as texts rarely
+    change and analysing thousands of them is most of the clustering's time. Callers must not modify them."""
+    settings = EngineSettings()
+    analyzer = (T.AnalyzerSettings(use_lexicon=False, use_glossary=False) if plain else
+                T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight, concept_weight=settings.concept_weight))
+    surface: dict[str, str] = {}
+    counts = T.analyze(description or "", language, analyzer, surface)
+    for feature, value in T.analyze(title or "", language, analyzer, surface).items():
+        counts[feature] = counts.get(feature, 0.0) + TITLE_WEIGHT * value
+    return counts, tuple(surface.items())
+
+
+def _counts(need: ThemeInput, plain: bool, surface: dict[str, str] | None) -> dict[str, float]:
+    counts, seen = _analysed(need.title, need.description, need.language, plain)
+    if surface is not None:
+        for stem, word in seen:
+            surface.setdefault(stem, word)
+    return counts
+
+
+def _vectors(needs: list[ThemeInput], surface: dict[str, str]) -> tuple[list[str], list[str], sp.csr_matrix]:
+    """TF-IDF rows over the features the languages share.
+
+    A French or Spanish need keeps its glossary concepts, the English words its words translate to, and those
+    of its own words that English needs use too (cognates): its other words would make a theme of every
+    language instead of a theme of every subject.
+    """
+    rows = []
+    english_features: set[str] = set()
+    for need in needs:
+        counts = _counts(need, False, surface if need.language == "en" else None)
+        if need.language == "en":
+            english_features.update(counts)
+            rows.append((counts, {}))
+        else:
+            rows.append((counts, _counts(need, True, None)))
+    documents = []
+    for counts, own in rows:
+        kept = {}
+        for feature, value in counts.items():
+            value -= own.get(feature, 0.0)
+            if value > 1e-9 or (feature in own and feature in english_features):
+                kept[feature] = counts[feature] if feature in english_features or value > 1e-9 else value
+        documents.append(kept)
+    df = Counter(f for doc in documents for f in doc)
+    n = len(documents)
+    # Words in more than half the needs ("need", "support") name no theme.
+    vocabulary = sorted(f for f, d in df.items() if d <= max(2, n // 2))
+    column = {f: j for j, f in enumerate(vocabulary)}
+    idf = np.array([math.log((1 + n) / (1 + df[f])) + 1 for f in vocabulary])
+    indptr, indices, data = [0], [], []
+    for doc in documents:
+        cols = np.array(sorted(column[f] for f in doc if f in column), dtype=np.int64)
+        if cols.size:
+            tf = np.array([doc[vocabulary[j]] for j in cols])
+            w = (1 + np.log(tf)) * idf[cols]
+            w = np.clip(w, 0, None)
+            norm = np.linalg.norm(w)
+            indices.extend(cols.tolist())
+            data.extend((w / norm if norm > 0 else w).tolist())
+        indptr.append(len(indices))
+    matrix = sp.csr_matrix((np.asarray(data, np.float64), np.asarray(indices, np.int64), np.asarray(indptr)),
+                           shape=(n, len(vocabulary)))
+    labels = [T.feature_label(f, surface) for f in vocabulary]
+    return vocabulary, labels, matrix
+
+
+_LAST: dict[str, tuple] = {}
+_LAST_LOCK = threading.Lock()
+
+
+def cluster(needs: list[ThemeInput], k: int | None = None, hide: tuple[frozenset[str], frozenset[str]] = (
+        frozenset(), frozenset())) -> list[Theme]:
+    """Group the needs into themes; themes are numbered from the one shared by most members.
+
+    The last result is kept: the same needs (the dashboard and the public report ask in turn) are not
+    clustered twice."""
+    needs = sorted(needs, key=lambda n: n.id)
+    key = (tuple(needs), k, hide)
+    with _LAST_LOCK:
+        if _LAST.get("key") == key:
+            return _LAST["themes"]
+    themes = _cluster(needs, k, hide)
+    with _LAST_LOCK:
+        _LAST.update(key=key, themes=themes)
+    return themes
+
+
+def _cluster(needs: list[ThemeInput], k: int | None, hide: tuple[frozenset[str], frozenset[str]]) -> list[Theme]:
+    from sklearn.decomposition import NMF
+
+    k = theme_count(len(needs)) if k is None else min(k, len(needs))
+    if k < 1:
+        return []
+    surface: dict[str, str] = {}
+    features, labels, matrix = _vectors(needs, surface)
+    if matrix.nnz == 0:
+        return []
+    factor = NMF(n_components=k, init="nndsvd", random_state=0, max_iter=400, tol=1e-4)
+    weights = factor.fit_transform(matrix)
+    components = factor.components_
+    assigned = np.where(weights.max(axis=1) > 1e-9, weights.argmax(axis=1), -1)
+    exact, prefixes = hide
+    themes = []
+    for t in range(k):
+        rows = np.flatnonzero(assigned == t)
+        if rows.size == 0:
+            continue
+        terms: list[str] = []
+        for j in np.argsort(-components[t], kind="stable"):
+            if components[t, j] <= 0 or len(terms) >= TERMS_PER_THEME:
+                break
+            feature, label = features[j], labels[j]
+            # A bare stem ("industri") is no name: only words seen in an English need, and glossary concepts.
+            bare = feature.startswith("w:") and feature[2:] not in surface
+            if bare or _fold(label) in VAGUE_WORDS or _hidden(label, feature, exact, prefixes):
+                continue
+            if label not in terms:
+                terms.append(label)
+        members_by_region: dict[str, set[int]] = {}
+        areas: Counter = Counter()
+        for r in rows:
+            need = needs[r]
+            members_by_region.setdefault(need.region, set()).add(need.member)
+            areas.update(need.policy_areas)
+        regions = tuple(sorted(((region, len(m)) for region, m in members_by_region.items() if region),
+                               key=lambda item: (-item[1], item[0])))
+        themes.append(Theme(number=0, terms=tuple(terms), need_ids=tuple(needs[r].id for r in rows),
+                            members=frozenset(needs[r].member for r in rows),
+                            policy_areas=tuple(a for a, _ in sorted(areas.items(), key=lambda i: (-i[1], i[0]))),
+                            regions=regions))
+    themes.sort(key=lambda t: (-len(t.members), -len(t.need_ids), t.need_ids[0]))
+    return [Theme(number=i + 1, terms=t.terms, need_ids=t.need_ids, members=t.members,
+                  policy_areas=t.policy_areas, regions=t.regions) for i, t in enumerate(themes)]

@@ -1,0 +1,360 @@
+"""Figures for the facilitators' dashboard and for the non-attributable report shown to partners and the public.
+
+Both are built by :func:`build_report` from the same queries. The facilitators' version is exact; the public
+version names no member, drops themes shared by fewer than three members, counts activity per quarter instead
+of per month, and suppresses every cell that describes fewer than three members, together with the cells that
+would let a suppressed one be worked out by subtraction (:mod:`matchmaker.services.suppression`).
+
+What the words mean here:
+
+* screened needs: needs a facilitator opened for matching, whatever happened next (open, matched, in
+  progress, fulfilled);
+* a proposal: a match the engine or a facilitator proposed (its creation date);
+* an approval: a facilitator approved a proposal, introducing the parties (the audit event);
+* an introduction: both parties accepted the introduction (the later of the two answers);
+* completed: the match was recorded as completed (the audit event);
+* an open need without a proposal: no current match (proposed or later, not rejected, superseded, withdrawn,
+  declined or closed) that scores at least the matching threshold or was paired by hand.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from statistics import median
+from typing import Iterable
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from matchmaker.engine.themes import Theme, ThemeInput, cluster, hidden_words
+from matchmaker.extensions import db
+from matchmaker.models import AuditEvent, Match, Member, Need, Offering
+from matchmaker.reference import POLICY_AREAS, REGIONS
+from matchmaker.services.suppression import THRESHOLD, Line, suppress
+
+TOTAL = "total"
+SCREENED_NEED_STATUSES = ("open", "matched", "in_progress", "fulfilled")
+SERIES = ("proposed", "approved", "introduced", "completed")
+LDC_GROUPS = ("ldc", "developing", "other")
+DELAYS = ("approval", "introduction")
+# Matches that no longer stand for a possible engagement.
+DEAD_MATCH_STATUSES = ("rejected", "superseded", "withdrawn", "declined", "closed_no_result")
+
+
+@dataclass
+class Table:
+    """A table of figures: row and column codes, a value per cell, and how many members each cell describes.
+
+    With ``row_totals`` the last column is the sum of the others; with ``column_totals`` the last row is the
+    sum of the rows above. ``suppressed`` cells are never shown or exported.
+    """
+
+    key: str
+    row_kind: str
+    column_kind: str
+    rows: list[str]
+    columns: list[str]
+    values: dict[tuple[str, str], float]
+    members: dict[tuple[str, str], int] = field(default_factory=dict)
+    row_totals: bool = False
+    column_totals: bool = False
+    suppressed: set[tuple[str, str]] = field(default_factory=set)
+    # Columns whose figures are about offerings: they describe no member, and are never suppressed.
+    offering_columns: tuple[str, ...] = ()
+
+    def value(self, row: str, column: str) -> float | None:
+        """The published value of a cell: None when it is suppressed."""
+        if (row, column) in self.suppressed:
+            return None
+        return self.values.get((row, column), 0)
+
+    def lines(self) -> list[Line]:
+        lines = []
+        if self.row_totals:
+            parts = [c for c in self.columns if c != TOTAL]
+            lines += [Line((r, TOTAL), tuple((r, c) for c in parts)) for r in self.rows]
+        if self.column_totals:
+            parts = [r for r in self.rows if r != TOTAL]
+            lines += [Line((TOTAL, c), tuple((r, c) for r in parts)) for c in self.columns]
+        return lines
+
+    def apply_suppression(self, threshold: int = THRESHOLD) -> None:
+        cells = {(r, c): self.values.get((r, c), 0) for r in self.rows for c in self.columns}
+        self.suppressed = suppress(cells, self.members, self.lines(), threshold)
+
+    @property
+    def largest(self) -> float:
+        shown = [self.value(r, c) for r in self.rows for c in self.columns if r != TOTAL and c != TOTAL]
+        return max([v for v in shown if v is not None] or [0])
+
+
+def count_table(key: str, facts: Iterable[tuple[str, str, int]], rows: list[str], columns: list[str],
+                row_kind: str, column_kind: str, row_totals: bool = False, column_totals: bool = False) -> Table:
+    """A table counting facts (row, column, member): each cell counts its facts and the members they concern."""
+    counts: Counter = Counter()
+    members: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for row, column, member in facts:
+        cells = [(row, column)]
+        if row_totals:
+            cells.append((row, TOTAL))
+        if column_totals:
+            cells.append((TOTAL, column))
+        if row_totals and column_totals:
+            cells.append((TOTAL, TOTAL))
+        for cell in cells:
+            counts[cell] += 1
+            members[cell].add(member)
+    rows = list(rows) + ([TOTAL] if column_totals else [])
+    columns = list(columns) + ([TOTAL] if row_totals else [])
+    return Table(key=key, row_kind=row_kind, column_kind=column_kind, rows=rows, columns=columns,
+                 values={(r, c): counts.get((r, c), 0) for r in rows for c in columns},
+                 members={cell: len(m) for cell, m in members.items()}, row_totals=row_totals,
+                 column_totals=column_totals)
+
+
+@dataclass
+class Report:
+    """Every figure of the dashboard (or of the public report) at one moment."""
+
+    generated_at: datetime
+    public: bool
+    threshold: float
+    period: str  # month | quarter
+    tables: dict[str, Table]
+    themes: list[Theme]
+    theme_unmet: dict[int, int]
+    theme_unmet_members: dict[int, int]
+    supply_without_demand: list[str]
+    small_themes: int = 0
+    # Distinct counts: the dashboard shows all of them; the public report only those about offerings.
+    summary: dict[str, int] = field(default_factory=dict)
+
+    def table(self, key: str) -> Table:
+        return self.tables[key]
+
+
+def _period(moment: datetime | None, period: str) -> str | None:
+    if moment is None:
+        return None
+    if period == "quarter":
+        return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+    return f"{moment.year}-{moment.month:02d}"
+
+
+def _periods(first: str, last: str, period: str) -> list[str]:
+    """Every period from ``first`` to ``last``, so that a month without activity shows as a zero."""
+    out = []
+    if period == "quarter":
+        year, quarter = int(first[:4]), int(first[-1])
+        while True:
+            code = f"{year}-Q{quarter}"
+            out.append(code)
+            if code >= last:
+                return out
+            year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    year, month = int(first[:4]), int(first[5:])
+    while True:
+        code = f"{year}-{month:02d}"
+        out.append(code)
+        if code >= last:
+            return out
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _days(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).total_seconds() / 86400
+
+
+MAX_PERIODS = {"month": 24, "quarter": 12}
+
+
+def build_report(public: bool, today: date | None = None, threshold: float | None = None,
+                 now: datetime | None = None) -> Report:
+    """Compute every figure; ``public`` gives the non-attributable version."""
+    today = today or date.today()
+    now = now or datetime.now(timezone.utc)
+    threshold = current_app.config["MATCH_THRESHOLD"] if threshold is None else threshold
+    period = "quarter" if public else "month"
+
+    needs = db.session.execute(
+        select(Need.id, Need.member_id, Need.status, Need.policy_areas, Need.submitted_at, Need.created_at,
+               Member.region, Member.is_ldc, Member.is_developing)
+        .join(Member, Need.member_id == Member.id).where(Need.status.in_(SCREENED_NEED_STATUSES))).all()
+    need_by_id = {n.id: n for n in needs}
+    matches = db.session.execute(
+        select(Match.id, Match.need_id, Match.offering_id, Match.status, Match.score, Match.origin,
+               Match.created_at, Match.need_response, Match.offering_response, Match.need_responded_at,
+               Match.offering_responded_at)).all()
+    events = db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.action, AuditEvent.at)
+        .where(AuditEvent.object_type == "match", AuditEvent.action.in_(("match.approve", "match.complete")))).all()
+    offerings = db.session.execute(
+        select(Offering.id, Offering.status, Offering.deadline, Offering.policy_areas)
+        .where(Offering.status == "published")).all()
+    member_of_need = dict(db.session.execute(select(Need.id, Need.member_id)).all())
+
+    tables: dict[str, Table] = {}
+    areas, regions = list(POLICY_AREAS), list(REGIONS)
+
+    # Demand: screened needs by policy area and region (a need counts once in each of its policy areas).
+    used_regions = {n.region for n in needs}
+    tables["needs_by_area_region"] = count_table(
+        "needs_by_area_region", ((a, n.region, n.member_id) for n in needs for a in (n.policy_areas or ()) if a in
+                                 POLICY_AREAS), areas, [r for r in regions if r in used_regions],
+        "policy_area", "region", row_totals=True, column_totals=True)
+
+    def ldc_group(n) -> str:
+        return "ldc" if n.is_ldc else "developing" if n.is_developing else "other"
+
+    tables["needs_by_ldc"] = count_table("needs_by_ldc", ((ldc_group(n), "needs", n.member_id) for n in needs),
+                                         list(LDC_GROUPS), ["needs"], "ldc", "measure", column_totals=True)
+
+    # Gaps: open needs without a live proposal above the threshold; offerings nobody was proposed to.
+    live = [m for m in matches if m.status not in DEAD_MATCH_STATUSES]
+    proposed_needs = {m.need_id for m in live if m.origin == "manual" or m.score >= threshold}
+    proposed_offerings = {m.offering_id for m in live}
+    open_needs = [n for n in needs if n.status == "open"]
+    unmet = [n for n in open_needs if n.id not in proposed_needs]
+    available = [o for o in offerings if o.deadline is None or o.deadline >= today]
+    facts = [(a, "open_needs", n.member_id) for n in open_needs for a in (n.policy_areas or ())]
+    facts += [(a, "unmet_needs", n.member_id) for n in unmet for a in (n.policy_areas or ())]
+    supply = count_table("supply_demand", (f for f in facts if f[0] in POLICY_AREAS), areas,
+                         ["open_needs", "unmet_needs", "offerings", "idle_offerings"], "policy_area", "measure")
+    for o in available:
+        for a in o.policy_areas or ():
+            if a in POLICY_AREAS:
+                supply.values[(a, "offerings")] += 1
+                if o.id not in proposed_offerings:
+                    supply.values[(a, "idle_offerings")] += 1
+    supply.offering_columns = ("offerings", "idle_offerings")
+    tables["supply_demand"] = supply
+
+    # Activity over time, per month (per quarter in public).
+    happened: list[tuple[str, datetime, int]] = []
+    for m in matches:
+        happened.append(("proposed", m.created_at, m.need_id))
+        if m.need_response == "accepted" and m.offering_response == "accepted" \
+                and m.need_responded_at and m.offering_responded_at:
+            happened.append(("introduced", max(m.need_responded_at, m.offering_responded_at), m.need_id))
+    match_need = {m.id: m.need_id for m in matches}
+    first_approval: dict[int, datetime] = {}
+    for object_id, action, at in events:
+        need_id = match_need.get(object_id)
+        if need_id is None:
+            continue
+        happened.append(("approved" if action == "match.approve" else "completed", at, need_id))
+        if action == "match.approve" and (need_id not in first_approval or at < first_approval[need_id]):
+            first_approval[need_id] = at
+    happened = [(s, at, member_of_need[n]) for s, at, n in happened if at is not None and n in member_of_need]
+    if happened:
+        first = min(_period(at, period) for _, at, _ in happened)
+        last = _period(now, period)
+        span = _periods(first, max(last, first), period)[-MAX_PERIODS[period]:]
+        facts = [(_period(at, period), s, member) for s, at, member in happened]
+        facts = [f for f in facts if f[0] in set(span)]
+    else:
+        span, facts = [], []
+    tables["activity"] = count_table("activity", facts, span, list(SERIES), period, "series", column_totals=True)
+
+    # Delays: median days from a need's submission to its first approval and to its first introduction.
+    first_introduction: dict[int, datetime] = {}
+    for s, at, need_id in ((s, at, n) for s, at, n in
+                           (("introduced", max(m.need_responded_at, m.offering_responded_at), m.need_id)
+                            for m in matches if m.need_response == "accepted" and m.offering_response == "accepted"
+                            and m.need_responded_at and m.offering_responded_at)):
+        if need_id not in first_introduction or at < first_introduction[need_id]:
+            first_introduction[need_id] = at
+    delays = Table(key="delays", row_kind="delay", column_kind="measure", rows=list(DELAYS),
+                   columns=["median_days", "needs"], values={})
+    for code, firsts in (("approval", first_approval), ("introduction", first_introduction)):
+        samples = []
+        for need_id, at in firsts.items():
+            need = need_by_id.get(need_id)
+            days = _days(need.submitted_at or need.created_at, at) if need else None
+            if days is not None:
+                samples.append((days, need.member_id))
+        delays.values[(code, "median_days")] = round(median(d for d, _ in samples), 1) if samples else 0
+        delays.values[(code, "needs")] = len(samples)
+        member_count = len({m for _, m in samples})
+        delays.members[(code, "median_days")] = delays.members[(code, "needs")] = member_count
+    tables["delays"] = delays
+
+    # Themes shared by several members, among the open needs; how many of their needs have no proposal.
+    themes = _themes(open_needs)
+    unmet_ids = {n.id for n in unmet}
+    theme_unmet = {t.number: sum(1 for i in t.need_ids if i in unmet_ids) for t in themes}
+    theme_unmet_members = {t.number: len({need_by_id[i].member_id for i in t.need_ids if i in unmet_ids})
+                           for t in themes}
+    small = 0
+    if public:
+        kept = [t for t in themes if len(t.members) >= THRESHOLD]
+        small = len(themes) - len(kept)
+        themes = kept
+
+    report = Report(generated_at=now, public=public, threshold=threshold, period=period, tables=tables,
+                    themes=themes, theme_unmet=theme_unmet, theme_unmet_members=theme_unmet_members,
+                    supply_without_demand=[], small_themes=small,
+                    summary={"open_needs": len(open_needs), "unmet_needs": len(unmet), "offerings": len(available),
+                             "idle_offerings": sum(1 for o in available if o.id not in proposed_offerings)})
+    if public:
+        for table in tables.values():
+            table.apply_suppression()
+        for number, members in theme_unmet_members.items():
+            if 0 < members < THRESHOLD:
+                theme_unmet[number] = None
+    report.supply_without_demand = [
+        a for a in areas if supply.value(a, "offerings") and supply.value(a, "open_needs") == 0]
+    return report
+
+
+def _themes(open_needs) -> list[Theme]:
+    if len(open_needs) < 4:
+        return []
+    texts = {row.id: row for row in db.session.execute(
+        select(Need.id, Need.title, Need.description, Need.language).where(Need.status == "open"))}
+    inputs = [ThemeInput(id=n.id, title=texts[n.id].title, description=texts[n.id].description,
+                         language=texts[n.id].language, member=n.member_id, region=n.region,
+                         policy_areas=tuple(n.policy_areas or ())) for n in open_needs if n.id in texts]
+    names = [name for row in db.session.execute(select(Member.name_en, Member.name_fr, Member.name_es))
+             for name in row]
+    return cluster(inputs, hide=hidden_words(names))
+
+
+# One computed report per kind, reused while the data it was computed from is unchanged (within a time limit).
+_CACHE: dict[bool, tuple[tuple, float, Report]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _fingerprint(today: date) -> tuple:
+    """Changes whenever a need, offering, match or relevant audit event is added, changed or removed."""
+    parts = [today, current_app.config["MATCH_THRESHOLD"], str(db.engine.url)]
+    for model in (Need, Offering, Match):
+        parts.extend(db.session.execute(
+            select(func.count(model.id), func.max(model.id), func.max(model.updated_at),
+                   func.coalesce(func.sum(model.version), 0))).one())
+    parts.extend(db.session.execute(select(func.count(AuditEvent.id), func.max(AuditEvent.id))
+                                    .where(AuditEvent.object_type == "match")).one())
+    return tuple(parts)
+
+
+def cached_report(public: bool) -> Report:
+    """The report, recomputed when the data changed or after REPORT_CACHE_SECONDS (0: every time)."""
+    import time
+
+    seconds = current_app.config.get("REPORT_CACHE_SECONDS", 0)
+    if not seconds:
+        return build_report(public)
+    today = date.today()
+    key = _fingerprint(today)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(public)
+        if hit and hit[0] == key and time.monotonic() - hit[1] < seconds:
+            return hit[2]
+    report = build_report(public, today=today)
+    with _CACHE_LOCK:
+        _CACHE[public] = (key, time.monotonic(), report)
+    return report

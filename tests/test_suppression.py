@@ -1,0 +1,154 @@
+"""Cell suppression in published tables: no cell describes fewer than 3 members, and no suppressed cell can be
+worked out from the published ones, by subtraction or otherwise. The attacks below are written independently
+of the suppression code: repeated subtraction along rows and columns, and linear programming with the totals
+and the fact that counts are never negative."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from matchmaker.services.reports import TOTAL, Table, count_table
+from matchmaker.services.suppression import Line, determined, suppress
+
+# Pure code, no database: the SQLite pass runs it, the PostgreSQL pass need not run it again.
+pytestmark = pytest.mark.skipif(bool(os.environ.get("MATCHMAKER_TEST_DB")), reason="no database involved")
+
+
+def subtraction_attack(values: dict, lines: list[Line], hidden: set) -> dict:
+    """What someone with a calculator recovers: solve any line with a single unknown cell, repeatedly."""
+    known = {k: v for k, v in values.items() if k not in hidden}
+    recovered = {}
+    progress = True
+    while progress:
+        progress = False
+        for line in lines:
+            missing = [k for k in line.cells if k not in known]
+            if len(missing) == 1:
+                key = missing[0]
+                parts = sum(known[p] for p in line.parts if p in known)
+                known[key] = recovered[key] = parts if key == line.total else known[line.total] - parts
+                progress = True
+    return recovered
+
+
+def pinned_by_linear_programming(values: dict, lines: list[Line], hidden: set) -> dict:
+    """Suppressed cells whose smallest and largest possible values, given every published cell, every total
+    and non-negative counts, are equal: this also finds what combining several lines gives away."""
+    hidden = sorted(hidden, key=repr)
+    column = {k: i for i, k in enumerate(hidden)}
+    rows, rhs = [], []
+    for line in lines:
+        row, right = np.zeros(len(hidden)), 0.0
+        for key, sign in ((line.total, -1.0), *((p, 1.0) for p in line.parts)):
+            if key in column:
+                row[column[key]] += sign
+            else:
+                right -= sign * values[key]
+        if row.any():
+            rows.append(row)
+            rhs.append(right)
+    pinned = {}
+    if not rows:
+        return pinned
+    for key in hidden:
+        objective = np.zeros(len(hidden))
+        objective[column[key]] = 1
+        bounds = [(0, None)] * len(hidden)
+        low = linprog(objective, A_eq=np.array(rows), b_eq=rhs, bounds=bounds, method="highs")
+        high = linprog(-objective, A_eq=np.array(rows), b_eq=rhs, bounds=bounds, method="highs")
+        assert low.status == 0, "the published table must be consistent"
+        if high.status == 0 and abs(-high.fun - low.fun) < 1e-6:
+            pinned[key] = low.fun
+    return pinned
+
+
+def check_table(table: Table) -> None:
+    """No published cell describes 1 or 2 members; published cells are true; nothing suppressed is recoverable."""
+    values = {(r, c): table.values[r, c] for r in table.rows for c in table.columns}
+    for key, value in values.items():
+        shown = table.value(*key)
+        if shown is not None:
+            assert shown == value
+            if value and key[1] not in table.offering_columns:
+                assert table.members.get(key, 0) >= 3, f"{key} describes too few members"
+    assert subtraction_attack(values, table.lines(), table.suppressed) == {}
+    assert pinned_by_linear_programming(values, table.lines(), table.suppressed) == {}
+
+
+def table_of(facts, rows=3, columns=3, totals=(True, True)) -> Table:
+    table = count_table("t", facts, [f"r{i}" for i in range(rows)], [f"c{i}" for i in range(columns)],
+                        "x", "y", row_totals=totals[0], column_totals=totals[1])
+    table.apply_suppression()
+    return table
+
+
+def test_one_small_cell_takes_three_others_with_it():
+    # Members 1..9 fill the table; one member alone in r0/c0.
+    facts = [(f"r{r}", f"c{c}", 10 * r + c + m) for r in range(3) for c in range(3) for m in range(3)]
+    facts = [f for f in facts if (f[0], f[1]) != ("r0", "c0")] + [("r0", "c0", 99)]
+    table = table_of(facts)
+    assert ("r0", "c0") in table.suppressed
+    # A cell alone in its row and column would be given away by the totals: at least four cells go.
+    assert len(table.suppressed) >= 4
+    assert sum(1 for k in table.suppressed if k[0] == "r0") >= 2
+    assert sum(1 for k in table.suppressed if k[1] == "c0") >= 2
+    check_table(table)
+
+
+def test_a_total_that_describes_few_members_is_suppressed_too():
+    facts = [("r0", "c0", 1), ("r0", "c1", 2)] + [(f"r{r}", f"c{c}", 100 + m) for r in (1, 2) for c in (0, 1)
+                                                  for m in range(3)]
+    table = table_of(facts, columns=2)
+    assert ("r0", TOTAL) in table.suppressed and ("r0", "c0") in table.suppressed
+    check_table(table)
+
+
+def test_large_cells_are_all_published():
+    facts = [(f"r{r}", f"c{c}", 10 * r + c + m) for r in range(3) for c in range(3) for m in range(4)]
+    assert table_of(facts).suppressed == set()
+
+
+def test_zeros_describe_nobody_and_stay():
+    facts = [(f"r{r}", "c0", m) for r in range(3) for m in range(3)]
+    table = table_of(facts, columns=2)
+    assert table.suppressed == set() and table.value("r0", "c1") == 0
+
+
+def test_the_null_space_finds_a_chain_of_subtractions():
+    # x = 5 - y and y = 7 - 4: x is determined although each line has two unknowns at first.
+    lines = [Line("t1", ("x", "y")), Line("t2", ("y", "z"))]
+    assert determined(lines, {"x", "y"}) == {"x", "y"}
+    assert determined(lines, {"x", "y", "z", "t2"}) == set()
+
+
+def test_lines_combined_give_nothing_away():
+    # After one complement per line, y = T2 - T3 would follow from two lines (and then x = T1 - y),
+    # though no single line has one unknown: the suppression must see it and hide more.
+    values = {"T1": 10, "x": 1, "y": 9, "T2": 30, "z": 6, "w": 15, "T3": 21, "v": 50}
+    lines = [Line("T1", ("x", "y")), Line("T2", ("y", "z", "w")), Line("T3", ("z", "w"))]
+    members = {k: 5 for k in values} | {"x": 1}
+    hidden = suppress(values, members, lines)
+    assert "x" in hidden
+    assert subtraction_attack(values, lines, hidden) == {}
+    assert pinned_by_linear_programming(values, lines, hidden) == {}
+
+
+def test_cells_without_lines_are_only_suppressed_when_small():
+    values = {"a": 4, "b": 9}
+    assert suppress(values, {"a": 2, "b": 3}, []) == {"a"}
+
+
+facts_strategy = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 9)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(facts=facts_strategy, rows=st.integers(1, 5), columns=st.integers(1, 4),
+       totals=st.sampled_from([(True, True), (True, False), (False, True)]))
+def test_no_small_cell_and_no_recovery_on_random_tables(facts, rows, columns, totals):
+    facts = [(f"r{r % rows}", f"c{c % columns}", m) for r, c, m in facts]
+    check_table(table_of(facts, rows, columns, totals))
