@@ -325,11 +325,11 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     draft = service.draft_public_summary(session)
     for name in ("Benin", "Bénin", "Senegal", "Haiti", "Cambodia", "BJ", "SN", "HT", "KH", people["BJ"].name):
         assert not re.search(rf"\b{re.escape(name)}\b", draft), name
-    assert "4 bilateral meetings" in draft and "fewer than 3 members (not shown)" in draft
+    assert "Bilateral meetings on the agenda: 4;" in draft and "fewer than 3 members (not shown)" in draft
     client = app.test_client()
     login(client, facilitator)
     page = client.get(f"/sessions/{session.id}/summary").get_data(as_text=True)
-    assert "4 bilateral meetings" in page
+    assert "Bilateral meetings on the agenda: 4;" in page
     response = client.post(f"/sessions/{session.id}/summary", data={
         "summary": "Benin and ITU agreed to meet again.", "public_summary": draft + "\nSénégal was very active."})
     assert response.status_code == 422 and "remove Senegal" in response.get_data(as_text=True).replace("Sénégal", "Senegal")
@@ -342,7 +342,7 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     partner = app.test_client()
     login(partner, people["OECD"])
     page = partner.get(f"/sessions/{session.id}").get_data(as_text=True)
-    assert "4 bilateral meetings" in page and "agreed to meet again" not in page
+    assert "Bilateral meetings on the agenda: 4;" in page and "agreed to meet again" not in page
 
 
 def test_a_session_with_few_members_gives_no_figures(make, parties):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_time
 from flask import current_app
@@ -322,13 +323,16 @@ def _scheduling_meetings(session: MatchmakingSession) -> dict[int, scheduling.Me
 
 
 def conflicts(session: MatchmakingSession) -> dict[int, str]:
-    """Placed meetings that break a rule now (a side changed its availability since): meeting id -> why."""
+    """Placed meetings that break a rule now (a side changed its availability, a match ended): meeting id -> why."""
     meetings = _scheduling_meetings(session)
     placed = {m.id: (m.round, m.table_no) for m in session.meetings if m.is_placed}
     availability = side_availability(session)
     by_id = {m.id: m for m in session.meetings}
     found = {}
     for key, slot in placed.items():
+        if by_id[key].match.status not in ACTIVE_MATCH_STATUSES:
+            found[key] = str(UNPLACED_REASON_LABELS["match_inactive"])
+            continue
         problems = scheduling.problems_with(meetings, placed, key, slot, session.rounds, session.tables, availability)
         if problems:
             found[key] = _problems_text(problems, by_id)
@@ -534,7 +538,8 @@ def suppressed(groups: dict[str, set[int]], counts: dict[str, int]) -> dict[str,
 
 def summary_figures(session: MatchmakingSession) -> dict:
     """The aggregates behind the non-attributable summary: never a name, and no cell about fewer than 3 members."""
-    meetings = [m for m in session.meetings if m.match.status in INTRODUCED_STATUSES]
+    # The meetings on the agenda (an unplaced one never took place), between introduced parties.
+    meetings = [m for m in session.meetings if m.is_placed and m.match.status in INTRODUCED_STATUSES]
     members = {m.match.need.member_id for m in meetings}
     areas: dict[str, set[int]] = defaultdict(set)
     area_counts: dict[str, int] = defaultdict(int)
@@ -584,8 +589,8 @@ def draft_public_summary(session: MatchmakingSession) -> str:
     if figures["members"] is None:
         lines.append(_("Fewer than %(n)d members took part, so no figures are given.", n=MIN_MEMBERS))
     else:
-        lines.append(_("%(meetings)d bilateral meetings brought %(members)d requesting members together with "
-                       "%(organisations)d partner organisations.", meetings=figures["meetings"],
+        lines.append(_("Bilateral meetings on the agenda: %(meetings)d; requesting members: %(members)d; partner "
+                       "organisations: %(organisations)d.", meetings=figures["meetings"],
                        members=figures["members"], organisations=figures["organisations"]))
         lines += table(_("Meetings by policy area of the need:"), figures["areas"], POLICY_AREAS)
         lines += table(_("Meetings by region:"), figures["regions"], REGIONS)
@@ -657,7 +662,7 @@ def agenda_ics(user: User, session: MatchmakingSession) -> bytes:
 
     from matchmaker.services.accounts import link as absolute
 
-    host = current_app.config["BASE_URL"].split("://", 1)[-1].split("/", 1)[0] or "matchmaker"
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "matchmaker"
     calendar = Calendar()
     calendar.add("prodid", "-//TA Matchmaker//Matchmaking sessions//EN")
     calendar.add("version", "2.0")
@@ -684,7 +689,9 @@ def agenda_ics(user: User, session: MatchmakingSession) -> bytes:
             event.add("url", session.link)
         event.add("status", "CANCELLED" if session.status == "cancelled" else "CONFIRMED")
         calendar.add_component(event)
-    calendar.add_missing_timezones()
+    # The zone's rules for the years around the session only: a few lines instead of every change since 1970.
+    calendar.add_missing_timezones(first_date=date(session.date.year - 1, 1, 1),
+                                   last_date=date(session.date.year + 2, 1, 1))
     return calendar.to_ical()
 
 

@@ -122,7 +122,8 @@ class OutcomeForm(BaseForm):
 
 class SummaryForm(BaseForm):
     summary = TextAreaField(_l("Facilitator's summary (facilitators only)"), filters=[strip_filter],
-                            validators=[Optional(), Length(max=20000)])
+                            validators=[Optional(), Length(max=20000)],
+                            description=_l("What was agreed and who follows up; only facilitators see it."))
     public_summary = TextAreaField(
         _l("Non-attributable summary (shared with the participants)"), filters=[strip_filter],
         validators=[Optional(), Length(max=20000)],
