@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from matchmaker import scheduling
@@ -96,11 +97,39 @@ def meetings_of(user: User, session: MatchmakingSession) -> list[SessionMeeting]
 
 def participants(meetings) -> list[User]:
     """Everyone who sits at one of these meetings (active delegates and partners of both sides), once each."""
-    users: dict[int, User] = {}
-    for meeting in meetings:
-        for user in match_service.party_users(meeting.match):
-            users.setdefault(user.id, user)
-    return list(users.values())
+    meetings = list(meetings)
+    if not meetings:
+        return []
+    members = {m.match.need.member_id for m in meetings}
+    organisations = {m.match.offering.organisation_id for m in meetings}
+    return list(db.session.scalars(select(User).where(User.active.is_(True), (
+        ((User.role == "delegate") & User.member_id.in_(members))
+        | ((User.role == "partner") & User.organisation_id.in_(organisations)))).order_by(User.id)))
+
+
+def preload(session: MatchmakingSession) -> None:
+    """Load the session's meetings with their matches, needs, members, offerings and organisations in a few queries
+    (the pages and notices walk all of them; many-to-one loads then come from the identity map)."""
+    # Through the session's own collection, so that the loaded rows stay referenced (the identity map is weak).
+    db.session.scalars(select(MatchmakingSession).where(MatchmakingSession.id == session.id).options(
+        selectinload(MatchmakingSession.meetings).selectinload(SessionMeeting.match).options(
+            selectinload(Match.need).selectinload(Need.member),
+            selectinload(Match.offering).selectinload(Offering.organisation)))
+        .execution_options(populate_existing=True)).one()
+
+
+def people_by_meeting(session: MatchmakingSession) -> dict[int, list[User]]:
+    """Who sits at each meeting (the active delegates and partners of its two sides), in two queries."""
+    meetings = list(session.meetings)
+    members = {m.match.need.member_id for m in meetings}
+    organisations = {m.match.offering.organisation_id for m in meetings}
+    by_side: dict[tuple[str, int], list[User]] = defaultdict(list)
+    users = db.session.scalars(select(User).where(User.active.is_(True), (
+        ((User.role == "delegate") & User.member_id.in_(members))
+        | ((User.role == "partner") & User.organisation_id.in_(organisations)))).order_by(User.id))
+    for user in users:
+        by_side[side_of(user)].append(user)
+    return {m.id: [u for side in parties_of(m.match) for u in by_side[side]] for m in meetings}
 
 
 def sessions_of(user: User) -> list[MatchmakingSession]:
@@ -217,10 +246,14 @@ def update_session(actor: User, session: MatchmakingSession, data: dict) -> list
 def invitable_matches(session: MatchmakingSession) -> tuple[list[Match], list[Match]]:
     """Introduced matches not yet invited, and the engine's best pending proposals (in the session's areas first)."""
     invited = {m.match_id for m in session.meetings}
+    loaded = (selectinload(Match.need).selectinload(Need.member),
+              selectinload(Match.offering).selectinload(Offering.organisation))
     approved = [m for m in db.session.scalars(select(Match).where(Match.status.in_(INVITABLE_MATCH_STATUSES))
-                                              .order_by(Match.score.desc(), Match.id)) if m.id not in invited]
-    pending = [m for m in db.session.scalars(select(Match).where(Match.status == "proposed")
-                                             .order_by(Match.score.desc(), Match.id)) if m.id not in invited]
+                                              .options(*loaded).order_by(Match.score.desc(), Match.id))
+                if m.id not in invited]
+    # The best proposals are what is worth inviting; a long tail of weak ones is not read (nor listed).
+    pending = [m for m in db.session.scalars(select(Match).where(Match.status == "proposed").options(*loaded)
+                                             .order_by(Match.score.desc(), Match.id).limit(500)) if m.id not in invited]
     areas = set(session.policy_areas or ())
     if areas:
         def relevant(m: Match) -> bool:
@@ -365,6 +398,7 @@ def build_agenda(actor: User, session: MatchmakingSession, time_limit: float = 2
     costs nothing; tell the people whose meetings moved."""
     _require(actor, "session.manage", message=_("Only facilitators plan matchmaking sessions."))
     _require_planning(session)
+    preload(session)
     active = [m for m in session.meetings if m.match.status in ACTIVE_MATCH_STATUSES]
     inactive = [m for m in session.meetings if m.match.status not in ACTIVE_MATCH_STATUSES]
     all_meetings = _scheduling_meetings(session)
