@@ -154,7 +154,7 @@ MATRIX = [
     ("POST", "sessions.edit", "/sessions/{session}/edit", {}, row(LOGIN, 403, 403, 403, 403, 422, 422)),
     ("GET", "sessions.invite", "/sessions/{session}/invite", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("POST", "sessions.invite", "/sessions/{session}/invite", {}, row(LOGIN, 403, 403, 403, 403, 422, 422)),
-    ("POST", "sessions.uninvite", "/sessions/{session}/meetings/{meeting}/remove", {},
+    ("POST", "sessions.uninvite", "/sessions/{session}/remove", {},
      row(LOGIN, 403, 403, 403, 403, 302, 302)),
     ("GET", "sessions.availability", "/sessions/{session}/availability", None, row(LOGIN, 200, 403, 200, 403, 403, 403)),
     ("POST", "sessions.availability", "/sessions/{session}/availability", {"rounds": ["0"]},
@@ -165,7 +165,7 @@ MATRIX = [
     ("GET", "sessions.print_agenda", "/sessions/{session}/agenda/print", None, row(LOGIN, 200, 403, 200, 403, 200, 200)),
     ("GET", "sessions.ics", "/sessions/{session}/agenda.ics", None, row(LOGIN, 200, 403, 200, 403, 200, 200)),
     ("POST", "sessions.transition", "/sessions/{session}/held", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
-    ("POST", "sessions.outcome", "/sessions/{held_session}/meetings/{held_meeting}/outcome", {"outcome": "informative"},
+    ("POST", "sessions.outcome", "/sessions/{held_session}/outcome", {"outcome": "informative"},
      row(LOGIN, 403, 403, 403, 403, 302, 302)),
     ("GET", "sessions.summary", "/sessions/{held_session}/summary", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("POST", "sessions.summary", "/sessions/{held_session}/summary", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
@@ -222,7 +222,7 @@ def _session_of(world, name: str) -> dict:
     meeting = SessionMeeting(session=session, match_id=world["ids"]["approved_match"], round=0, table_no=0)
     db.session.add_all([session, meeting])
     db.session.commit()
-    return {name: session.id, name.replace("session", "meeting"): meeting.id}
+    return {name: session.id}
 
 
 @pytest.fixture

@@ -164,8 +164,8 @@ def test_moves_and_swaps_are_checked_and_announced(app, make, parties):
     login(client, facilitator)
     before = {m.id: (m.round, m.table_no) for m in session.meetings}
     # A slot taken at the only table, and ITU double-booked: refused, nothing changes.
-    response = client.post(f"/sessions/{session.id}/agenda/move", data={"meeting": bj.id, "round": sn.round,
-                                                                          "table": "0"}, follow_redirects=True)
+    response = client.post(f"/sessions/{session.id}/agenda/move", data={"move-match": bj.match_id,
+                                                                          "move-round": sn.round, "move-table": "0"}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "cannot go there" in page and "already in the meeting" in page and "that table is taken" in page
     db.session.expire_all()
@@ -173,13 +173,13 @@ def test_moves_and_swaps_are_checked_and_announced(app, make, parties):
     # Benin's delegate cannot attend Senegal's slot any more: swapping them is refused for that reason.
     service.set_availability(people["BJ"], session, [bj.round, ht.round])
     db.session.commit()
-    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"first": bj.id, "second": sn.id},
+    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id, "swap-second": sn.match_id},
                            follow_redirects=True)
     assert "cannot attend that slot" in response.get_data(as_text=True)
     # A valid swap: both moved, their sequence bumped, their parties told, the others not.
     counts = {k: _inbox(people[k]) for k in ("BJ", "HT", "OECD")}
     old_bj, old_ht = (bj.round, bj.table_no), (ht.round, ht.table_no)
-    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"first": bj.id, "second": ht.id})
+    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id, "swap-second": ht.match_id})
     assert response.status_code == 302
     db.session.expire_all()
     assert (bj.round, bj.table_no) == old_ht and (ht.round, ht.table_no) == old_bj and bj.sequence == 2
@@ -188,11 +188,16 @@ def test_moves_and_swaps_are_checked_and_announced(app, make, parties):
     # Moving to a free slot after widening the session.
     service.update_session(facilitator, session, dict(_fields(session), tables=2))
     db.session.commit()
-    response = client.post(f"/sessions/{session.id}/agenda/move", data={"meeting": sn.id, "round": ht.round,
-                                                                          "table": ""})
+    response = client.post(f"/sessions/{session.id}/agenda/move", data={"move-match": sn.match_id,
+                                                                          "move-round": ht.round, "move-table": ""})
     assert response.status_code == 302
     db.session.expire_all()
     assert (sn.round, sn.table_no) == (ht.round, 1)
+    # Taking a match off the session tells its parties.
+    before = _inbox(people["HT"])
+    assert client.post(f"/sessions/{session.id}/remove", data={"remove-match": ht.match_id}).status_code == 302
+    db.session.expire_all()
+    assert ht.match_id not in {m.match_id for m in session.meetings} and _inbox(people["HT"]) == before + 1
 
 
 def _inbox(user) -> int:
@@ -325,11 +330,11 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     draft = service.draft_public_summary(session)
     for name in ("Benin", "Bénin", "Senegal", "Haiti", "Cambodia", "BJ", "SN", "HT", "KH", people["BJ"].name):
         assert not re.search(rf"\b{re.escape(name)}\b", draft), name
-    assert "4 bilateral meetings" in draft and "fewer than 3 members (not shown)" in draft
+    assert "Bilateral meetings on the agenda: 4;" in draft and "fewer than 3 members (not shown)" in draft
     client = app.test_client()
     login(client, facilitator)
     page = client.get(f"/sessions/{session.id}/summary").get_data(as_text=True)
-    assert "4 bilateral meetings" in page
+    assert "Bilateral meetings on the agenda: 4;" in page
     response = client.post(f"/sessions/{session.id}/summary", data={
         "summary": "Benin and ITU agreed to meet again.", "public_summary": draft + "\nSénégal was very active."})
     assert response.status_code == 422 and "remove Senegal" in response.get_data(as_text=True).replace("Sénégal", "Senegal")
@@ -342,7 +347,7 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     partner = app.test_client()
     login(partner, people["OECD"])
     page = partner.get(f"/sessions/{session.id}").get_data(as_text=True)
-    assert "4 bilateral meetings" in page and "agreed to meet again" not in page
+    assert "Bilateral meetings on the agenda: 4;" in page and "agreed to meet again" not in page
 
 
 def test_a_session_with_few_members_gives_no_figures(make, parties):
@@ -431,20 +436,25 @@ def test_hostile_posts_to_the_other_session_forms(app, make, parties):
     login(client, facilitator)
     for data in ({}, {"matches": ["abc"]}, {"matches": ["999999"]}, {"matches": [str(matches["BJ-ITU"].id)] * 2000}):
         assert client.post(f"/sessions/{session.id}/invite", data=data).status_code == 422
-    for data in ({}, {"meeting": "x", "round": "0"}, {"meeting": str(meeting.id), "round": "99"},
-                 {"meeting": "999999", "round": "0"}, {"meeting": str(meeting.id), "round": "0", "table": "7"},
-                 {"meeting": str(meeting.id), "round": "0", "table": "x"}):
+    m = str(meeting.match_id)
+    for data in ({}, {"move-match": "x", "move-round": "0"}, {"move-match": m, "move-round": "99"},
+                 {"move-match": "999999", "move-round": "0"}, {"move-match": m, "move-round": "0", "move-table": "7"},
+                 {"move-match": m, "move-round": "0", "move-table": "x"}, {"move-match": "9" * 30, "move-round": "0"}):
         assert client.post(f"/sessions/{session.id}/agenda/move", data=data).status_code == 302, data
-    for data in ({}, {"first": str(meeting.id), "second": str(meeting.id)}, {"first": "1e9", "second": "x"}):
+    for data in ({}, {"swap-first": m, "swap-second": m}, {"swap-first": "1e9", "swap-second": "x"},
+                 {"swap-first": m, "swap-second": "999999"}):
         assert client.post(f"/sessions/{session.id}/agenda/swap", data=data).status_code == 302
+    for data in ({}, {"remove-match": "abc"}, {"remove-match": "999999"}, {"remove-match": "-5"}):
+        assert client.post(f"/sessions/{session.id}/remove", data=data).status_code == 302
+    assert len(session.meetings) == 1
     db.session.expire_all()
     assert (meeting.round, meeting.table_no) == before
-    for data in ({}, {"outcome": "teleported"}, {"outcome": "informative", "note": "x" * 3000}):
-        client.post(f"/sessions/{session.id}/meetings/{meeting.id}/outcome", data=data)
+    for data in ({}, {"match": m, "outcome": "teleported"}, {"match": m, "outcome": "informative", "note": "x" * 3000},
+                 {"match": "999999", "outcome": "informative"}):
+        assert client.post(f"/sessions/{session.id}/outcome", data=data).status_code == 302
     db.session.expire_all()
     assert meeting.outcome is None
     assert client.post(f"/sessions/{session.id}/fly").status_code == 404
-    assert client.post(f"/sessions/{session.id}/meetings/99999999999/remove").status_code == 404
     assert client.get("/sessions/99999999999").status_code == 404
     service.transition(facilitator, session, "held")
     db.session.commit()

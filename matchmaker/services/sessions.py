@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_time
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from matchmaker import scheduling
@@ -95,11 +97,39 @@ def meetings_of(user: User, session: MatchmakingSession) -> list[SessionMeeting]
 
 def participants(meetings) -> list[User]:
     """Everyone who sits at one of these meetings (active delegates and partners of both sides), once each."""
-    users: dict[int, User] = {}
-    for meeting in meetings:
-        for user in match_service.party_users(meeting.match):
-            users.setdefault(user.id, user)
-    return list(users.values())
+    meetings = list(meetings)
+    if not meetings:
+        return []
+    members = {m.match.need.member_id for m in meetings}
+    organisations = {m.match.offering.organisation_id for m in meetings}
+    return list(db.session.scalars(select(User).where(User.active.is_(True), (
+        ((User.role == "delegate") & User.member_id.in_(members))
+        | ((User.role == "partner") & User.organisation_id.in_(organisations)))).order_by(User.id)))
+
+
+def preload(session: MatchmakingSession) -> None:
+    """Load the session's meetings with their matches, needs, members, offerings and organisations in a few queries
+    (the pages and notices walk all of them; many-to-one loads then come from the identity map)."""
+    # Through the session's own collection, so that the loaded rows stay referenced (the identity map is weak).
+    db.session.scalars(select(MatchmakingSession).where(MatchmakingSession.id == session.id).options(
+        selectinload(MatchmakingSession.meetings).selectinload(SessionMeeting.match).options(
+            selectinload(Match.need).selectinload(Need.member),
+            selectinload(Match.offering).selectinload(Offering.organisation)))
+        .execution_options(populate_existing=True)).one()
+
+
+def people_by_meeting(session: MatchmakingSession) -> dict[int, list[User]]:
+    """Who sits at each meeting (the active delegates and partners of its two sides), in two queries."""
+    meetings = list(session.meetings)
+    members = {m.match.need.member_id for m in meetings}
+    organisations = {m.match.offering.organisation_id for m in meetings}
+    by_side: dict[tuple[str, int], list[User]] = defaultdict(list)
+    users = db.session.scalars(select(User).where(User.active.is_(True), (
+        ((User.role == "delegate") & User.member_id.in_(members))
+        | ((User.role == "partner") & User.organisation_id.in_(organisations)))).order_by(User.id))
+    for user in users:
+        by_side[side_of(user)].append(user)
+    return {m.id: [u for side in parties_of(m.match) for u in by_side[side]] for m in meetings}
 
 
 def sessions_of(user: User) -> list[MatchmakingSession]:
@@ -216,10 +246,14 @@ def update_session(actor: User, session: MatchmakingSession, data: dict) -> list
 def invitable_matches(session: MatchmakingSession) -> tuple[list[Match], list[Match]]:
     """Introduced matches not yet invited, and the engine's best pending proposals (in the session's areas first)."""
     invited = {m.match_id for m in session.meetings}
+    loaded = (selectinload(Match.need).selectinload(Need.member),
+              selectinload(Match.offering).selectinload(Offering.organisation))
     approved = [m for m in db.session.scalars(select(Match).where(Match.status.in_(INVITABLE_MATCH_STATUSES))
-                                              .order_by(Match.score.desc(), Match.id)) if m.id not in invited]
-    pending = [m for m in db.session.scalars(select(Match).where(Match.status == "proposed")
-                                             .order_by(Match.score.desc(), Match.id)) if m.id not in invited]
+                                              .options(*loaded).order_by(Match.score.desc(), Match.id))
+                if m.id not in invited]
+    # The best proposals are what is worth inviting; a long tail of weak ones is not read (nor listed).
+    pending = [m for m in db.session.scalars(select(Match).where(Match.status == "proposed").options(*loaded)
+                                             .order_by(Match.score.desc(), Match.id).limit(500)) if m.id not in invited]
     areas = set(session.policy_areas or ())
     if areas:
         def relevant(m: Match) -> bool:
@@ -322,13 +356,16 @@ def _scheduling_meetings(session: MatchmakingSession) -> dict[int, scheduling.Me
 
 
 def conflicts(session: MatchmakingSession) -> dict[int, str]:
-    """Placed meetings that break a rule now (a side changed its availability since): meeting id -> why."""
+    """Placed meetings that break a rule now (a side changed its availability, a match ended): meeting id -> why."""
     meetings = _scheduling_meetings(session)
     placed = {m.id: (m.round, m.table_no) for m in session.meetings if m.is_placed}
     availability = side_availability(session)
     by_id = {m.id: m for m in session.meetings}
     found = {}
     for key, slot in placed.items():
+        if by_id[key].match.status not in ACTIVE_MATCH_STATUSES:
+            found[key] = str(UNPLACED_REASON_LABELS["match_inactive"])
+            continue
         problems = scheduling.problems_with(meetings, placed, key, slot, session.rounds, session.tables, availability)
         if problems:
             found[key] = _problems_text(problems, by_id)
@@ -361,6 +398,7 @@ def build_agenda(actor: User, session: MatchmakingSession, time_limit: float = 2
     costs nothing; tell the people whose meetings moved."""
     _require(actor, "session.manage", message=_("Only facilitators plan matchmaking sessions."))
     _require_planning(session)
+    preload(session)
     active = [m for m in session.meetings if m.match.status in ACTIVE_MATCH_STATUSES]
     inactive = [m for m in session.meetings if m.match.status not in ACTIVE_MATCH_STATUSES]
     all_meetings = _scheduling_meetings(session)
@@ -534,7 +572,8 @@ def suppressed(groups: dict[str, set[int]], counts: dict[str, int]) -> dict[str,
 
 def summary_figures(session: MatchmakingSession) -> dict:
     """The aggregates behind the non-attributable summary: never a name, and no cell about fewer than 3 members."""
-    meetings = [m for m in session.meetings if m.match.status in INTRODUCED_STATUSES]
+    # The meetings on the agenda (an unplaced one never took place), between introduced parties.
+    meetings = [m for m in session.meetings if m.is_placed and m.match.status in INTRODUCED_STATUSES]
     members = {m.match.need.member_id for m in meetings}
     areas: dict[str, set[int]] = defaultdict(set)
     area_counts: dict[str, int] = defaultdict(int)
@@ -584,8 +623,8 @@ def draft_public_summary(session: MatchmakingSession) -> str:
     if figures["members"] is None:
         lines.append(_("Fewer than %(n)d members took part, so no figures are given.", n=MIN_MEMBERS))
     else:
-        lines.append(_("%(meetings)d bilateral meetings brought %(members)d requesting members together with "
-                       "%(organisations)d partner organisations.", meetings=figures["meetings"],
+        lines.append(_("Bilateral meetings on the agenda: %(meetings)d; requesting members: %(members)d; partner "
+                       "organisations: %(organisations)d.", meetings=figures["meetings"],
                        members=figures["members"], organisations=figures["organisations"]))
         lines += table(_("Meetings by policy area of the need:"), figures["areas"], POLICY_AREAS)
         lines += table(_("Meetings by region:"), figures["regions"], REGIONS)
@@ -657,7 +696,7 @@ def agenda_ics(user: User, session: MatchmakingSession) -> bytes:
 
     from matchmaker.services.accounts import link as absolute
 
-    host = current_app.config["BASE_URL"].split("://", 1)[-1].split("/", 1)[0] or "matchmaker"
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "matchmaker"
     calendar = Calendar()
     calendar.add("prodid", "-//TA Matchmaker//Matchmaking sessions//EN")
     calendar.add("version", "2.0")
@@ -684,7 +723,9 @@ def agenda_ics(user: User, session: MatchmakingSession) -> bytes:
             event.add("url", session.link)
         event.add("status", "CANCELLED" if session.status == "cancelled" else "CONFIRMED")
         calendar.add_component(event)
-    calendar.add_missing_timezones()
+    # The zone's rules for the years around the session only: a few lines instead of every change since 1970.
+    calendar.add_missing_timezones(first_date=date(session.date.year - 1, 1, 1),
+                                   last_date=date(session.date.year + 2, 1, 1))
     return calendar.to_ical()
 
 

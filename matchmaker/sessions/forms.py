@@ -103,18 +103,28 @@ class AvailabilityForm(BaseForm):
     rounds = MultiCheckboxField(_l("Time slots you can attend"), coerce=int, choices=[], validators=[Optional()])
 
 
+def match_number(label) -> IntegerField:
+    """A match's number as shown on the agenda: small forms instead of lists of every meeting on a large session."""
+    return IntegerField(label, validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
+
+
+class RemoveForm(BaseForm):
+    match = match_number(_l("Match number"))
+
+
 class MoveForm(BaseForm):
-    meeting = SelectField(_l("Meeting"), coerce=int, choices=[], validators=[InputRequired()])
+    match = match_number(_l("Match number"))
     round = SelectField(_l("Time slot"), coerce=int, choices=[], validators=[InputRequired()])
     table = SelectField(_l("Table"), choices=[], validators=[Optional()])
 
 
 class SwapForm(BaseForm):
-    first = SelectField(_l("Meeting"), coerce=int, choices=[], validators=[InputRequired()])
-    second = SelectField(_l("Swap with"), coerce=int, choices=[], validators=[InputRequired()])
+    first = match_number(_l("Match number"))
+    second = match_number(_l("Swap with match number"))
 
 
 class OutcomeForm(BaseForm):
+    match = SelectField(_l("Meeting"), coerce=int, choices=[], validators=[InputRequired()])
     outcome = SelectField(_l("Outcome of the meeting"), choices=options([("", "—")] + list(OUTCOME_LABELS.items())),
                           validators=[DataRequired(message=_l("Choose the outcome of the meeting."))])
     note = TextAreaField(_l("Note"), filters=[strip_filter], validators=[Optional(), Length(max=2000)])
@@ -122,7 +132,8 @@ class OutcomeForm(BaseForm):
 
 class SummaryForm(BaseForm):
     summary = TextAreaField(_l("Facilitator's summary (facilitators only)"), filters=[strip_filter],
-                            validators=[Optional(), Length(max=20000)])
+                            validators=[Optional(), Length(max=20000)],
+                            description=_l("What was agreed and who follows up; only facilitators see it."))
     public_summary = TextAreaField(
         _l("Non-attributable summary (shared with the participants)"), filters=[strip_filter],
         validators=[Optional(), Length(max=20000)],

@@ -16,9 +16,9 @@ from matchmaker.reference import (
 )
 from matchmaker.services import sessions as service
 from matchmaker.sessions.forms import (
-    ActionForm, AvailabilityForm, InviteForm, MoveForm, OutcomeForm, SessionForm, SummaryForm, SwapForm,
+    ActionForm, AvailabilityForm, InviteForm, MoveForm, OutcomeForm, RemoveForm, SessionForm, SummaryForm, SwapForm,
 )
-from matchmaker.utils import MAX_ID, load_or_404, page_arg, stale
+from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
@@ -34,15 +34,16 @@ def _fail(error: DomainError) -> None:
     flash(error.message, "error")
 
 
-def _meeting_or_404(session: MatchmakingSession, meeting_id: int) -> SessionMeeting:
-    meeting = db.session.get(SessionMeeting, meeting_id) if meeting_id <= MAX_ID else None
-    if meeting is None or meeting.session_id != session.id:
-        abort(404)
+def _meeting_of(session: MatchmakingSession, match_id: int) -> SessionMeeting:
+    """The session's meeting for this match number; a number not on the session is the user's mistake, not a 404."""
+    meeting = next((m for m in session.meetings if m.match_id == match_id), None)
+    if meeting is None:
+        raise DomainError(_("Match #%(n)d is not invited to this session.", n=match_id))
     return meeting
 
 
-def _meeting_label(meeting: SessionMeeting) -> str:
-    return f"#{meeting.match_id} {meeting.match.need.title} ↔ {meeting.match.offering.organisation.acronym}"
+def _short(meeting: SessionMeeting) -> str:
+    return f"#{meeting.match_id} {meeting.match.need.member.code} ↔ {meeting.match.offering.organisation.acronym}"
 
 
 @bp.get("/")
@@ -114,6 +115,7 @@ def edit(session_id: int):
 @login_required
 def detail(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.view")
+    service.preload(session)
     if current_user.role not in ("facilitator", "admin"):
         meetings = sorted(service.meetings_of(current_user, session),
                           key=lambda m: (m.round is None, m.round or 0, m.id))
@@ -123,28 +125,28 @@ def detail(session_id: int):
                                reason_label=service.reason_label, **LABELS)
     placed = {(m.round, m.table_no): m for m in session.meetings if m.is_placed}
     unplaced = [m for m in session.meetings if not m.is_placed]
-    answered = service.answered_users(session)
-    people = {m.id: service.participants([m]) for m in session.meetings}
-    move, swap = _agenda_forms(session)
     return render_template(
-        "sessions/detail.html", session=session, placed=placed, unplaced=unplaced, answered=answered, people=people,
-        conflicts=service.conflicts(session) if session.is_planning else {}, move=move, swap=swap,
-        action_form=ActionForm(), outcome_form=OutcomeForm(), round_label=service.round_label,
-        when=service.session_when, reason_label=service.reason_label, transitions=service.TRANSITIONS, **LABELS)
+        "sessions/detail.html", session=session, placed=placed, unplaced=unplaced,
+        answered=service.answered_users(session), people=service.people_by_meeting(session),
+        conflicts=service.conflicts(session) if session.is_planning else {}, move=_move_form(session),
+        swap=SwapForm(prefix="swap"), remove=RemoveForm(prefix="remove"), action_form=ActionForm(), outcome_form=_outcome_form(session),
+        round_label=service.round_label, when=service.session_when, reason_label=service.reason_label,
+        transitions=service.TRANSITIONS, **LABELS)
 
 
-def _agenda_forms(session: MatchmakingSession) -> tuple[MoveForm, SwapForm]:
-    move, swap = MoveForm(), SwapForm()
-    meetings = [(m.id, _meeting_label(m)) for m in session.meetings]
-    move.meeting.choices = options(meetings)
-    move.round.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=service.round_label(session, r)))
+def _move_form(session: MatchmakingSession) -> MoveForm:
+    form = MoveForm(prefix="move")
+    form.round.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=service.round_label(session, r)))
                                  for r in range(session.rounds))
-    move.table.choices = options([("", _("First free table"))] + [(str(t), _("Table %(n)d", n=t + 1))
+    form.table.choices = options([("", _("First free table"))] + [(str(t), _("Table %(n)d", n=t + 1))
                                                                    for t in range(session.tables)])
-    placed = [(m.id, _meeting_label(m)) for m in session.meetings if m.is_placed]
-    swap.first.choices = options(placed)
-    swap.second.choices = options(placed)
-    return move, swap
+    return form
+
+
+def _outcome_form(session: MatchmakingSession) -> OutcomeForm:
+    form = OutcomeForm()
+    form.match.choices = options((m.match_id, _short(m)) for m in session.meetings if m.is_placed and not m.outcome)
+    return form
 
 
 @bp.route("/<int:session_id>/invite", methods=["GET", "POST"])
@@ -173,22 +175,22 @@ def invite(session_id: int):
                            **LABELS), 200 if request.method == "GET" else 422
 
 
-@bp.post("/<int:session_id>/meetings/<int:meeting_id>/remove")
+@bp.post("/<int:session_id>/remove")
 @login_required
-def uninvite(session_id: int, meeting_id: int):
+def uninvite(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.manage")
-    meeting = _meeting_or_404(session, meeting_id)
-    if not ActionForm().validate():
-        flash(_("The form expired: please try again."), "error")
-        return redirect(url_for("sessions.detail", session_id=session.id))
+    form = RemoveForm(prefix="remove")
+    if not form.validate():
+        flash(_("Give the number of a match invited to this session."), "error")
+        return redirect(url_for("sessions.detail", session_id=session.id) + "#invited")
     try:
-        service.uninvite(current_user, session, meeting)
+        service.uninvite(current_user, session, _meeting_of(session, form.match.data))
     except DomainError as error:
         _fail(error)
     else:
         db.session.commit()
         flash(_("The match was taken off the session."), "success")
-    return redirect(url_for("sessions.detail", session_id=session.id))
+    return redirect(url_for("sessions.detail", session_id=session.id) + "#invited")
 
 
 @bp.route("/<int:session_id>/availability", methods=["GET", "POST"])
@@ -238,13 +240,13 @@ def build(session_id: int):
 @login_required
 def move(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.manage")
-    form, _swap = _agenda_forms(session)
+    form = _move_form(session)
     if not form.validate():
-        flash(_("Choose a meeting and a time slot from the lists."), "error")
+        flash(_("Give a match number and choose a time slot from the list."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id) + "#change")
     try:
         table = int(form.table.data) if form.table.data else None
-        service.move(current_user, session, _meeting_or_404(session, form.meeting.data), form.round.data, table)
+        service.move(current_user, session, _meeting_of(session, form.match.data), form.round.data, table)
     except DomainError as error:
         _fail(error)
     else:
@@ -257,13 +259,13 @@ def move(session_id: int):
 @login_required
 def swap(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.manage")
-    _move, form = _agenda_forms(session)
+    form = SwapForm(prefix="swap")
     if not form.validate():
-        flash(_("Choose two meetings on the agenda."), "error")
+        flash(_("Give the numbers of two matches on the agenda."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id) + "#change")
     try:
-        service.swap(current_user, session, _meeting_or_404(session, form.first.data),
-                     _meeting_or_404(session, form.second.data))
+        service.swap(current_user, session, _meeting_of(session, form.first.data),
+                     _meeting_of(session, form.second.data))
     except DomainError as error:
         _fail(error)
     else:
@@ -312,17 +314,17 @@ def transition(session_id: int, action: str):
     return redirect(url_for("sessions.detail", session_id=session.id))
 
 
-@bp.post("/<int:session_id>/meetings/<int:meeting_id>/outcome")
+@bp.post("/<int:session_id>/outcome")
 @login_required
-def outcome(session_id: int, meeting_id: int):
+def outcome(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.manage")
-    meeting = _meeting_or_404(session, meeting_id)
-    form = OutcomeForm()
+    form = _outcome_form(session)
     if not form.validate():
-        flash(_("Choose the outcome of the meeting (and keep the note under 2,000 characters)."), "error")
+        flash(_("Choose a meeting and its outcome (and keep the note under 2,000 characters)."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id) + "#outcomes")
     try:
-        fed = service.record_outcome(current_user, session, meeting, form.outcome.data, form.note.data)
+        fed = service.record_outcome(current_user, session, _meeting_of(session, form.match.data),
+                                     form.outcome.data, form.note.data)
     except DomainError as error:
         _fail(error)
     else:

@@ -25,6 +25,7 @@ PAGES = {
     "facilitator": [("home", "/", None), ("screening", "/needs/?status=submitted", None),
                     ("need", "/needs/?status=open", RECORD_LINK), ("review-queue", "/matches/", None),
                     ("pair-by-hand", "/matches/new", None), ("offerings", "/offerings/", None),
+                    ("new-session", "/sessions/new", None),
                     ("audit-log", "/admin/audit", None), ("dashboard", "/dashboard/", None)],
     "admin": [("home", "/", None), ("users", "/admin/users", None), ("invite", "/admin/users/invite", None),
               ("organisations", "/admin/organisations", None), ("members", "/admin/members", None)],
