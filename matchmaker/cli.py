@@ -26,6 +26,13 @@ def register(app: Flask) -> None:
         added = seed_demo()
         db.session.commit()
         click.echo("Demo data: " + ", ".join(f"{count} {what} added" for what, count in added.items()) + ".")
+        if added["needs"] or added["offerings"]:
+            # The facilitators' review queue starts with the engine's proposals, as it would in service.
+            from matchmaker.services.matching import run_matching
+
+            result = run_matching(None)
+            db.session.commit()
+            click.echo(f"Matching: {result.proposed} proposals for {result.needs} open needs await review.")
 
     @app.cli.command("demo-accounts")
     def demo_accounts() -> None:
