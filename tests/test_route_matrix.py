@@ -143,6 +143,8 @@ MATRIX = [
     ("GET", "imports.export_offerings", "/exports/offerings.csv", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
     ("GET", "imports.export_offerings", "/exports/offerings.xml", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
     ("GET", "imports.export_needs", "/exports/needs.json", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "imports.export_matches", "/exports/matches.csv", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "imports.export_matches", "/exports/matches.xml", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
 ]
 
 
