@@ -78,6 +78,10 @@ def _clean(request):
                 db.session.execute(delete(table))
         db.session.commit()
         db.session.remove()
+    # The engine index of this process must not remember the records just deleted.
+    from matchmaker.services import matching
+
+    matching.INDEX.reset()
 
 
 @pytest.fixture
