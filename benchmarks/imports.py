@@ -151,7 +151,8 @@ def phase(kind: str, size: int, database: str) -> dict:
 
             from matchmaker.models import Match
 
-            result["proposals"] = db.session.scalar(select(func.count(Match.id)))
+            result["proposals"] = db.session.scalar(select(func.count(Match.id)).where(Match.status == "proposed"))
+            result["superseded"] = db.session.scalar(select(func.count(Match.id)).where(Match.status == "superseded"))
     else:
         from matchmaker.imports.iati import ImportOptions, import_activities, preview_file
 
@@ -204,7 +205,8 @@ def main(argv=None) -> int:
     published = _child("csv-published", args.published, args.database)
     lines += [f"CSV, {published['rows']:,} offerings published on import, proposed to {OPEN_NEEDS} open needs in one "
               f"batch after the commit: check {published['check_s']} s, write {published['write_s']} s (of which "
-              f"proposals {published['propose_s']} s, {published['proposals']} proposals), total "
+              f"proposals {published['propose_s']} s: {published['proposals']} proposals, {published['superseded']} "
+              f"superseded on the way), total "
               f"{published['total_s']} s; peak RSS {published['peak_rss_mb']} MB"]
     iati_result = _child("iati", args.activities, args.database)
     lines += [f"IATI, {args.activities:,} pipeline activities ({iati_result['bytes'] / 1e6:.1f} MB, schema-validated): "

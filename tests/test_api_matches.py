@@ -195,3 +195,25 @@ def test_openapi_describes_the_match_operations(client):
     assert progress["action"]["enum"] == ["meeting_held", "agreement", "delivery", "complete", "close"]
     responses = spec["paths"]["/api/v1/matches/{match_id}/response"]["post"]["responses"]
     assert {"200", "403", "404", "409", "422"} <= set(responses)
+
+
+@pytest.mark.parametrize("body", [
+    {"answer": "accept", "note": "nul \x00 inside"}, {"answer": "accept", "note": "x" * 2001},
+    {"answer": True}, {"answer": ["accept"]}, {"note": "only a note"}, {"answer": "accept", "note": 12},
+])
+def test_hostile_answers_are_refused_and_change_nothing(client, world, body):
+    response = call(client, world, "delegate_own", "POST", f"/api/v1/matches/{world['approved']}/response",
+                    json=body)
+    assert response.status_code == 422 and response.get_json()["errors"]
+    db.session.expire_all()
+    assert db.session.get(Match, world["approved"]).need_response == "pending"
+
+
+@pytest.mark.parametrize("body", [
+    {"action": "meeting_held", "outcome": "great"}, {"action": "close", "note": "   "},
+    {"action": "close", "note": "\x07bell"}, {"action": None}, {"action": "delivery", "outcome": None, "x": 1},
+])
+def test_hostile_progress_is_refused(client, world, body):
+    response = call(client, world, "facilitator", "POST", f"/api/v1/matches/{world['approved']}/progress", json=body)
+    assert response.status_code == 422 and response.get_json()["errors"]
+    assert db.session.get(Match, world["approved"]).status == "approved"

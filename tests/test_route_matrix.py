@@ -177,6 +177,9 @@ MATRIX = [
     ("GET", "reports.index", "/reports/", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "reports.table_csv", "/reports/needs_by_area_region.csv", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "reports.table_csv", "/reports/nothing.csv", None, row(404, 404, 404, 404, 404, 404, 404)),
+
+    ("GET", "imports.export_matches", "/exports/matches.csv", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "imports.export_matches", "/exports/matches.xml", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
 ]
 
 
