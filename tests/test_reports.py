@@ -174,6 +174,8 @@ def _scan(text: str, delegates) -> list[str]:
     from matchmaker.models import Member
     from sqlalchemy import select
 
+    # The CSRF token is random text: it may contain any two capitals.
+    text = re.sub(r'name="csrf_token" value="[^"]*"', "", text)
     found = []
     for member in db.session.scalars(select(Member).where(Member.code.in_(SCANNED))):
         for name in {member.name_en, member.name_fr, member.name_es}:

@@ -230,6 +230,7 @@ def _cluster(needs: list[ThemeInput], k: int | None, hide: tuple[frozenset[str],
         if rows.size == 0:
             continue
         terms: list[str] = []
+        seen: set[tuple[str, ...]] = set()
         for j in np.argsort(-components[t], kind="stable"):
             if components[t, j] <= 0 or len(terms) >= TERMS_PER_THEME:
                 break
@@ -238,7 +239,9 @@ def _cluster(needs: list[ThemeInput], k: int | None, hide: tuple[frozenset[str],
             bare = feature.startswith("w:") and feature[2:] not in surface
             if bare or _fold(label) in VAGUE_WORDS or _hidden(label, feature, exact, prefixes):
                 continue
-            if label not in terms:
+            stemmed = tuple(T.stems(label, "en"))
+            if stemmed not in seen:  # "payment" and "payments" are one term
+                seen.add(stemmed)
                 terms.append(label)
         members_by_region: dict[str, set[int]] = {}
         areas: Counter = Counter()
