@@ -15,7 +15,7 @@ import math
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -55,6 +55,7 @@ class Theme:
     members: frozenset[int]
     policy_areas: tuple[str, ...]           # the most frequent first
     regions: tuple[tuple[str, int], ...] = field(default=())  # (region, members), most members first
+    area_members: tuple[tuple[str, int], ...] = field(default=())  # (policy area, members), as policy_areas
 
     @property
     def name(self) -> str:
@@ -230,6 +231,7 @@ def _cluster(needs: list[ThemeInput], k: int | None, hide: tuple[frozenset[str],
         if rows.size == 0:
             continue
         terms: list[str] = []
+        seen: set[tuple[str, ...]] = set()
         for j in np.argsort(-components[t], kind="stable"):
             if components[t, j] <= 0 or len(terms) >= TERMS_PER_THEME:
                 break
@@ -238,20 +240,24 @@ def _cluster(needs: list[ThemeInput], k: int | None, hide: tuple[frozenset[str],
             bare = feature.startswith("w:") and feature[2:] not in surface
             if bare or _fold(label) in VAGUE_WORDS or _hidden(label, feature, exact, prefixes):
                 continue
-            if label not in terms:
+            stemmed = tuple(T.stems(label, "en"))
+            if stemmed not in seen:  # "payment" and "payments" are one term
+                seen.add(stemmed)
                 terms.append(label)
         members_by_region: dict[str, set[int]] = {}
+        members_by_area: dict[str, set[int]] = {}
         areas: Counter = Counter()
         for r in rows:
             need = needs[r]
             members_by_region.setdefault(need.region, set()).add(need.member)
             areas.update(need.policy_areas)
+            for area in need.policy_areas:
+                members_by_area.setdefault(area, set()).add(need.member)
         regions = tuple(sorted(((region, len(m)) for region, m in members_by_region.items() if region),
                                key=lambda item: (-item[1], item[0])))
+        ordered = tuple(a for a, _ in sorted(areas.items(), key=lambda i: (-i[1], i[0])))
         themes.append(Theme(number=0, terms=tuple(terms), need_ids=tuple(needs[r].id for r in rows),
-                            members=frozenset(needs[r].member for r in rows),
-                            policy_areas=tuple(a for a, _ in sorted(areas.items(), key=lambda i: (-i[1], i[0]))),
-                            regions=regions))
+                            members=frozenset(needs[r].member for r in rows), policy_areas=ordered,
+                            regions=regions, area_members=tuple((a, len(members_by_area[a])) for a in ordered)))
     themes.sort(key=lambda t: (-len(t.members), -len(t.need_ids), t.need_ids[0]))
-    return [Theme(number=i + 1, terms=t.terms, need_ids=t.need_ids, members=t.members,
-                  policy_areas=t.policy_areas, regions=t.regions) for i, t in enumerate(themes)]
+    return [replace(t, number=i + 1) for i, t in enumerate(themes)]

@@ -185,7 +185,7 @@ def themes_csv(report: Report, member_names: Callable[[Any], list[str]] | None =
     for theme in report.themes:
         unmet = report.theme_unmet.get(theme.number)
         region = theme.main_region
-        row = [theme.number, "; ".join(theme.terms), "; ".join(str(POLICY_AREAS[a]) for a in theme.policy_areas[:3]
+        row = [theme.number, "; ".join(theme.terms), "; ".join(str(POLICY_AREAS[a]) for a in theme_areas(report, theme)
                                                              if a in POLICY_AREAS),
                len(theme.need_ids), len(theme.members), _("suppressed") if unmet is None else unmet,
                str(REGIONS.get(region[0], region[0])) if region and (not report.public or region[1] >= 3) else ""]
@@ -193,6 +193,13 @@ def themes_csv(report: Report, member_names: Callable[[Any], list[str]] | None =
             row.append("; ".join(member_names(theme)))
         rows.append(row)
     return write_csv(header, rows)
+
+
+def theme_areas(report: Report, theme) -> list[str]:
+    """A theme's main policy areas; in public, only those that at least 3 of its members share."""
+    if report.public:
+        return [a for a, members in theme.area_members if members >= 3][:3]
+    return list(theme.policy_areas[:3])
 
 
 def session_links(theme) -> list[tuple[str, str]]:
