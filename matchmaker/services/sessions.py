@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -381,7 +382,7 @@ def _apply(session: MatchmakingSession, placements: dict[int, tuple[int, int] | 
                if ((by_id[k].round, by_id[k].table_no) if by_id[k].is_placed else None) != slot]
     for meeting in changed:
         meeting.round = meeting.table_no = None
-    db.session.flush()
+    _flush_places()
     for key, slot in placements.items():
         meeting = by_id[key]
         if slot is not None:
@@ -389,8 +390,17 @@ def _apply(session: MatchmakingSession, placements: dict[int, tuple[int, int] | 
         meeting.unplaced_reason = None if slot is not None else reasons.get(key)
     for meeting in changed:
         meeting.sequence += 1
-    db.session.flush()
+    _flush_places()
     return changed
+
+
+def _flush_places() -> None:
+    # Two facilitators placing meetings at the same table at once: the database's unique slot refuses the second.
+    try:
+        _flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ConcurrentUpdate(_("Someone else changed this session first. Reload it and try again.")) from error
 
 
 def build_agenda(actor: User, session: MatchmakingSession, time_limit: float = 20.0) -> scheduling.Agenda:
