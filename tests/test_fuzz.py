@@ -182,7 +182,8 @@ def test_every_json_write_survives_hypothesis(app, world, role):  # noqa: F811
     _token, secret = create_token(user, "fuzz")
     db.session.commit()
     headers = {"Authorization": f"Bearer {secret}"}
-    ids = {"offering_id": world["ids"]["published_offering"], "need_id": world["ids"]["open_need"]}
+    ids = {"offering_id": world["ids"]["published_offering"], "need_id": world["ids"]["open_need"],
+           "match_id": world["ids"]["approved_match"]}
     operations = _api_operations(app)
     assert len(operations) >= 6
     client = app.test_client()
