@@ -230,3 +230,21 @@ def test_export_of_every_offering_state_validates(client, make, official_schema)
     document = etree.fromstring(client.get("/exports/offerings.xml").data)
     assert official_schema.validate(document), official_schema.error_log
     assert len(document.findall("iati-activity")) == len(POLICY_AREAS)
+
+
+def test_activities_published_by_an_import_are_proposed_after_the_commit(client, partner, make, monkeypatch):
+    from matchmaker.models import Match
+    from matchmaker.services import matching
+
+    need = make.need("BJ", "open", title="Paperless trade and an electronic single window",
+                     description="Our customs and trade ministry need support for paperless trade and an electronic "
+                                 "single window, with training for customs officers.",
+                     policy_areas=["trade_logistics"], support_kinds=["technical_assistance"])
+    syncs = []
+    real_current = matching.IndexHolder.current
+    monkeypatch.setattr(matching.IndexHolder, "current",
+                        lambda self, today: syncs.append(today) or real_current(self, today))
+    import_file(client, iati_file(activity("XM-DAC-41301-EC-001"), activity("XM-DAC-41301-EC-002")))
+    assert db.session.scalar(select(func.count(Offering.id)).where(Offering.status == "published")) == 2
+    assert len(syncs) == 1
+    assert {m.status for m in db.session.scalars(select(Match).where(Match.need_id == need.id))} == {"proposed"}
