@@ -255,3 +255,20 @@ def test_offerings_published_by_an_import_are_proposed_in_one_batch_after_the_co
     proposed = db.session.scalars(select(Match).where(Match.need_id == need.id)).all()
     assert proposed and {m.status for m in proposed} == {"proposed"}
     assert len(proposed) <= client.application.config["MATCH_PER_NEED"]
+
+
+def test_a_failure_to_propose_after_the_import_keeps_the_import_and_says_so(client, partner, monkeypatch):
+    from matchmaker.services import matching
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine unavailable")
+
+    monkeypatch.setattr(matching, "propose_for_offerings", broken)
+    header = HEADER.rstrip("\n") + ",status\n"
+    content = header + "".join(row(f"Parcel customs training {n}").rstrip("\n") + ",published\n" for n in range(2))
+    response = upload(client, "offerings", content.encode())
+    upload_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    answer = client.post(f"/imports/{upload_id}/confirm", follow_redirects=True)
+    assert answer.status_code == 200
+    assert "no proposals could be made for them yet" in answer.get_data(as_text=True)
+    assert count(Offering) == 2

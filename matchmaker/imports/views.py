@@ -230,11 +230,18 @@ def confirm(upload_id: int):
     upload.status, upload.imported_at = "imported", utcnow()
     record(user, "import.confirmed", upload, kind=upload.kind, **counts)
     db.session.commit()
-    if published:
-        # Once, for every offering the import published: one index update instead of one per row.
-        matching.propose_for_offerings(published, user, date.today())
-        db.session.commit()
     flash(message, "success")
+    if published:
+        # Once, for every offering the import published: one index update instead of one per row. The import is
+        # already saved: if proposing fails, say so; the next matching run (or any later publication) proposes them.
+        try:
+            matching.propose_for_offerings(published, user, date.today())
+            db.session.commit()
+        except Exception:  # noqa: BLE001  (reported and logged; the import itself stands)
+            db.session.rollback()
+            current_app.logger.exception("Proposing for %d imported offerings failed", len(published))
+            flash(_("The offerings were imported, but no proposals could be made for them yet; facilitators can run "
+                    "matching again from the review queue."), "warning")
     return redirect(target)
 
 
