@@ -78,7 +78,8 @@ def _clean(request):
                 db.session.execute(delete(table))
         db.session.commit()
         db.session.remove()
-    # The engine index of this process must not remember the records just deleted.
+    # The engine index of this process knows the deleted records; it never sees a deletion (in the service,
+    # records are closed, not deleted), and on PostgreSQL ids are not reused: start the next test afresh.
     from matchmaker.services import matching
 
     matching.INDEX.reset()

@@ -203,7 +203,7 @@ def test_no_report_page_or_export_names_a_member(app, make, named_world):
             html = page.get_data(as_text=True)
             assert f'lang="{language}"' in html
             assert _scan(html, named_world) == [], language
-            for key in render.CSV_KEYS:
+            for key in render.CSV_KEYS if who is None else ():  # the files are the same for everyone
                 body = client.get(f"/reports/{key}.csv").get_data(as_text=True)
                 assert _scan(body, named_world) == [], (language, key)
     report = build_report(public=True)

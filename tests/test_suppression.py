@@ -146,7 +146,7 @@ def test_cells_without_lines_are_only_suppressed_when_small():
 facts_strategy = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 9)), max_size=40)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(facts=facts_strategy, rows=st.integers(1, 5), columns=st.integers(1, 4),
        totals=st.sampled_from([(True, True), (True, False), (False, True)]))
 def test_no_small_cell_and_no_recovery_on_random_tables(facts, rows, columns, totals):

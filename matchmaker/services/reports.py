@@ -84,11 +84,6 @@ class Table:
         cells = {(r, c): self.values.get((r, c), 0) for r in self.rows for c in self.columns}
         self.suppressed = suppress(cells, self.members, self.lines(), threshold)
 
-    @property
-    def largest(self) -> float:
-        shown = [self.value(r, c) for r in self.rows for c in self.columns if r != TOTAL and c != TOTAL]
-        return max([v for v in shown if v is not None] or [0])
-
 
 def count_table(key: str, facts: Iterable[tuple[str, str, int]], rows: list[str], columns: list[str],
                 row_kind: str, column_kind: str, row_totals: bool = False, column_totals: bool = False) -> Table:
@@ -235,11 +230,15 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
 
     # Activity over time, per month (per quarter in public).
     happened: list[tuple[str, datetime, int]] = []
+    first_introduction: dict[int, datetime] = {}
     for m in matches:
         happened.append(("proposed", m.created_at, m.need_id))
         if m.need_response == "accepted" and m.offering_response == "accepted" \
                 and m.need_responded_at and m.offering_responded_at:
-            happened.append(("introduced", max(m.need_responded_at, m.offering_responded_at), m.need_id))
+            introduced = max(m.need_responded_at, m.offering_responded_at)
+            happened.append(("introduced", introduced, m.need_id))
+            if m.need_id not in first_introduction or introduced < first_introduction[m.need_id]:
+                first_introduction[m.need_id] = introduced
     match_need = {m.id: m.need_id for m in matches}
     first_approval: dict[int, datetime] = {}
     for object_id, action, at in events:
@@ -261,13 +260,6 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
     tables["activity"] = count_table("activity", facts, span, list(SERIES), period, "series", column_totals=True)
 
     # Delays: median days from a need's submission to its first approval and to its first introduction.
-    first_introduction: dict[int, datetime] = {}
-    for s, at, need_id in ((s, at, n) for s, at, n in
-                           (("introduced", max(m.need_responded_at, m.offering_responded_at), m.need_id)
-                            for m in matches if m.need_response == "accepted" and m.offering_response == "accepted"
-                            and m.need_responded_at and m.offering_responded_at)):
-        if need_id not in first_introduction or at < first_introduction[need_id]:
-            first_introduction[need_id] = at
     delays = Table(key="delays", row_kind="delay", column_kind="measure", rows=list(DELAYS),
                    columns=["median_days", "needs"], values={})
     for code, firsts in (("approval", first_approval), ("introduction", first_introduction)):
