@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
@@ -175,3 +175,13 @@ def test_delegate_lists_only_their_members_needs(app, make):
     login(client, make.user("delegate", member="BJ"))
     html = client.get("/needs/").get_data(as_text=True)
     assert "Our own draft need" in html and "Someone else" not in html
+
+
+def test_end_before_start_is_a_form_error_not_a_crash(app, make):
+    delegate = make.user("delegate", member="BJ")
+    client = app.test_client()
+    login(client, delegate)
+    response = client.post("/needs/new", data=dict(VALID, start_date="2027-06-01", end_date="2027-01-01"))
+    assert response.status_code == 422
+    assert "The end date must be after the start date." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Need.id))) == 0

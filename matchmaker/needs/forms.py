@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
 from matchmaker.reference import (
@@ -42,7 +42,7 @@ class NeedForm(BaseForm):
 
     def validate_end_date(self, field) -> None:
         if field.data and self.start_date.data and field.data < self.start_date.data:
-            raise ValueError(_l("The end date must be after the start date."))
+            raise ValidationError(_l("The end date must be after the start date."))
 
     def fields_dict(self) -> dict:
         return {
