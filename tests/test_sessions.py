@@ -461,3 +461,14 @@ def test_hostile_posts_to_the_other_session_forms(app, make, parties):
     response = client.post(f"/sessions/{session.id}/summary", data={"summary": "x" * 30000, "public_summary": "\x00"})
     assert response.status_code == 422
     assert db.session.get(MatchmakingSession, session.id).summary is None
+
+
+def test_slot_times_are_computed_across_a_change_to_summer_time():
+    # Zurich moves from 02:00 to 03:00 on 28 March 2027: the second half-hour slot starts at 03:00, 30 minutes later.
+    session = MatchmakingSession(date=date(2027, 3, 28), start_time=time(1, 30), time_zone="Europe/Zurich",
+                                 slot_minutes=30, rounds=3, tables=1)
+    starts = [session.round_start(r) for r in range(3)]
+    assert [s.strftime("%H:%M %Z") for s in starts] == ["01:30 CET", "03:00 CEST", "03:30 CEST"]
+    utc = ZoneInfo("UTC")  # (the difference of two times in one zone is wall-clock time in Python)
+    assert all(b.astimezone(utc) - a.astimezone(utc) == timedelta(minutes=30) for a, b in zip(starts, starts[1:]))
+    assert session.ends_at.strftime("%H:%M") == "04:00"
