@@ -6,8 +6,9 @@ import os
 import re
 import signal
 import socket
-import subprocess  # nosec B404: starts gunicorn from this virtualenv, argument lists only
+import subprocess  # starts gunicorn from this virtualenv, argument lists only  # nosec B404
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -15,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "stress-test-secret-key-not-for-production-0123456789"
+SECRET = "stress-test-secret-key-not-for-production-0123456789"  # noqa: S105  # loopback test servers  # nosec B105
 
 
 def reset_and_seed(url: str) -> None:
@@ -38,7 +39,7 @@ def reset_and_seed(url: str) -> None:
               "from matchmaker.extensions import db\nfrom matchmaker.services.reference import load_members\n"
               "from matchmaker.services.demo import seed_demo\napp = create_app()\n"
               "with app.app_context():\n    upgrade(); load_members(); seed_demo(); db.session.commit()\n")
-    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,  # nosec B603
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,  # noqa: S603  # nosec B603
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -47,7 +48,7 @@ class Server:
 
     def __init__(self, url: str, port: int, workers: int = 4, log: Path | None = None):
         self.url, self.port, self.workers = url, port, workers
-        self.log = log or Path(f"/tmp/matchmaker-stress-{port}.log")
+        self.log = log or Path(tempfile.gettempdir()) / f"matchmaker-stress-{port}.log"
         self.process: subprocess.Popen | None = None
 
     @property
@@ -57,14 +58,14 @@ class Server:
     def start(self) -> "Server":
         env = dict(os.environ, DATABASE_URL=self.url, SECRET_KEY=SECRET, MATCHMAKER_ENV="development",
                    BASE_URL=self.base)
-        self.process = subprocess.Popen(  # nosec B603
+        self.process = subprocess.Popen(  # noqa: S603  # this interpreter's gunicorn  # nosec B603
             [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
              "--timeout", "60", "--error-logfile", str(self.log), "wsgi:app"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as response:  # nosec B310: loopback
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as response:  # noqa: S310  # http on loopback  # nosec B310
                     if response.status == 200:
                         return self
             except (OSError, urllib.error.URLError):

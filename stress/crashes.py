@@ -57,7 +57,7 @@ def integrity_check(url: str) -> str:
             for fk in table.foreign_keys:
                 column, target = fk.parent.name, fk.column
                 count = conn.execute(text(
-                    f'SELECT count(*) FROM "{table.name}" t WHERE t."{column}" IS NOT NULL AND NOT EXISTS '  # nosec B608: names from our own metadata
+                    f'SELECT count(*) FROM "{table.name}" t WHERE t."{column}" IS NOT NULL AND NOT EXISTS '  # noqa: S608  # names from our own metadata
                     f'(SELECT 1 FROM "{target.table.name}" r WHERE r."{target.name}" = t."{column}")')).scalar()
                 if count:
                     problems.append(f"{table.name}.{column}: {count} orphans")
@@ -69,10 +69,12 @@ def integrity_check(url: str) -> str:
     return "ok" if not problems else "; ".join(problems)
 
 
-def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: str = "demo-password-2026",
-        log=print) -> CrashResult:
+def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: str = "demo-password-2026",  # noqa: S107  # the demo accounts  # nosec B107
+        kills: int = 20, log=print) -> CrashResult:
+    """Kill a worker every second for ``seconds`` and until ``kills`` workers have died (at most 3 x seconds)."""
     server = Server(url, port).start()
     result = CrashResult(seconds=seconds)
+    begun = time.monotonic()
     emails = _delegates(url)
     acknowledged: list[str] = []
     lock = threading.Lock()
@@ -100,7 +102,7 @@ def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: s
                     signed_in = False
                     count("no form")
                     continue
-                title = f"Crash-proof need {n}-{i} {random.randrange(10**9)}"  # nosec B311: a label, not a secret
+                title = f"Crash-proof need {n}-{i} {random.randrange(10**9)}"  # a label, not a secret  # nosec B311
                 i += 1
                 with lock:
                     result.attempts += 1
@@ -123,9 +125,10 @@ def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: s
     time.sleep(2)
     started = time.monotonic()
     master_at = started + seconds / 2
-    rng = random.Random(8)  # nosec B311: which worker to kill, not a secret
+    rng = random.Random(8)  # which worker to kill, not a secret  # nosec B311
     try:
-        while time.monotonic() - started < seconds:
+        while (time.monotonic() - started < seconds or result.worker_kills < kills) \
+                and time.monotonic() - started < 3 * seconds:
             time.sleep(1)
             if result.master_kills == 0 and time.monotonic() >= master_at:
                 os.kill(server.process.pid, signal.SIGKILL)
@@ -139,6 +142,7 @@ def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: s
                 os.kill(rng.choice(workers), signal.SIGKILL)
                 result.worker_kills += 1
         time.sleep(2)
+        result.seconds = round(time.monotonic() - begun)
     finally:
         stop.set()
         for thread in threads:
@@ -154,7 +158,7 @@ def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: s
     result.lost = [title for title in acknowledged if title not in stored]
     result.statuses = dict(sorted(statuses.items()))
     result.integrity = integrity_check(url)
-    log(f"crashes: {result.worker_kills} workers and {result.master_kills} master killed in {seconds:.0f} s; "
+    log(f"crashes: {result.worker_kills} workers and {result.master_kills} master killed in {result.seconds:.0f} s; "
         f"{result.acknowledged} writes acknowledged of {result.attempts} tried, {len(result.lost)} lost; "
         f"answers {result.statuses}; integrity {result.integrity}")
     return result

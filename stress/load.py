@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import csv
-import subprocess  # nosec B404: runs locust from this virtualenv, argument list only
+import subprocess  # runs locust from this virtualenv, argument list only  # nosec B404
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ def run(url: str, port: int, users: int = 40, seconds: int = 60, log=print) -> L
     try:
         with tempfile.TemporaryDirectory(prefix="matchmaker-locust-") as tmp:
             prefix = Path(tmp) / "load"
-            subprocess.run(  # nosec B603
+            subprocess.run(  # noqa: S603  # this interpreter's locust  # nosec B603
                 [sys.executable, "-m", "locust", "-f", str(ROOT / "stress" / "locustfile.py"), "--headless",
                  "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
                  "--host", server.base, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",

@@ -6,7 +6,7 @@ import re
 
 from locust import HttpUser, between, task
 
-PASSWORD = "demo-password-2026"
+PASSWORD = "demo-password-2026"  # noqa: S105  # the demo accounts  # nosec B105
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
