@@ -71,7 +71,7 @@ def integrity_check(url: str) -> str:
 
 def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: str = "demo-password-2026",  # noqa: S107  # the demo accounts  # nosec B107
         kills: int = 20, log=print) -> CrashResult:
-    """Kill a worker every second for ``seconds`` and until ``kills`` workers have died (at most 3 x seconds)."""
+    """Kill a worker every second for ``seconds`` and until ``kills`` workers have died (at most 4 x seconds)."""
     server = Server(url, port).start()
     result = CrashResult(seconds=seconds)
     begun = time.monotonic()
@@ -128,7 +128,7 @@ def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: s
     rng = random.Random(8)  # which worker to kill, not a secret  # nosec B311
     try:
         while (time.monotonic() - started < seconds or result.worker_kills < kills) \
-                and time.monotonic() - started < 3 * seconds:
+                and time.monotonic() - started < 4 * seconds:
             time.sleep(1)
             if result.master_kills == 0 and time.monotonic() >= master_at:
                 os.kill(server.process.pid, signal.SIGKILL)
