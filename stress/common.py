@@ -56,6 +56,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Server":
+        if not free(self.port):
+            raise RuntimeError(f"port {self.port} is already in use: stop what listens there first")
         env = dict(os.environ, DATABASE_URL=self.url, SECRET_KEY=SECRET, MATCHMAKER_ENV="development",
                    BASE_URL=self.base)
         self.process = subprocess.Popen(  # noqa: S603  # this interpreter's gunicorn  # nosec B603
@@ -65,6 +67,8 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited at start on port {self.port}; see {self.log}")
                 with urllib.request.urlopen(self.base + "/healthz", timeout=2) as response:  # noqa: S310  # http on loopback  # nosec B310
                     if response.status == 200:
                         return self
