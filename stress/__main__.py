@@ -33,12 +33,13 @@ def main() -> int:
 
     from stress import crashes, load
 
-    reset_and_seed(url)
     started = time.monotonic()
-    result = load.run(url, port, users=users, seconds=load_seconds)
-    report["load"] = asdict(result)
-    if result.failures or result.server_errors:
-        missed.append("load: failures")
+    if load_seconds:  # 0 skips the load run
+        reset_and_seed(url)
+        result = load.run(url, port, users=users, seconds=load_seconds)
+        report["load"] = asdict(result)
+        if result.failures or result.server_errors:
+            missed.append("load: failures")
 
     reset_and_seed(url)
     crash = crashes.run(url, port + 1, seconds=kill_seconds, kills=int(os.environ.get("STRESS_KILLS", "20")))
