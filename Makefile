@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := wsgi.py
 
-.PHONY: run test bench install messages db demo clean
+.PHONY: run test bench install messages db demo clean stress audit
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,25 @@ test: install
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
 		MATCHMAKER_TEST_DB="$$TEST_DATABASE_URL" $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/engine; \
 	fi
+
+# Load (locust, 40 users, 60 s), crashes (kill -9 workers every second and the master once) and long fuzzing
+# (1,000 inputs per form and API operation, the heavy hostile files): on SQLite, then on PostgreSQL when
+# TEST_DATABASE_URL is set. Bounded runs: STRESS_USERS, STRESS_LOAD_SECONDS, STRESS_KILL_SECONDS, FUZZ_EXAMPLES.
+$(VENV)/.stress-installed: requirements-stress.txt $(VENV)/.installed
+	$(PIP) install --quiet -r requirements-stress.txt
+	touch $@
+
+stress: install $(VENV)/.stress-installed
+	$(PY) -m stress
+	@if [ -n "$$TEST_DATABASE_URL" ]; then STRESS_DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m stress; fi
+
+# Static analysis (ruff's security rules, bandit; findings reviewed in place) and an SBOM of the environment.
+audit: install $(VENV)/.stress-installed
+	$(VENV)/bin/ruff check matchmaker config.py wsgi.py stress
+	$(VENV)/bin/bandit -q -r matchmaker config.py wsgi.py stress
+	mkdir -p test-artifacts
+	$(VENV)/bin/cyclonedx-py environment --of JSON -o test-artifacts/sbom.cdx.json $(PY)
+	@echo "SBOM: test-artifacts/sbom.cdx.json"
 
 bench: install
 	$(PIP) install --quiet -r benchmarks/requirements.txt

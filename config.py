@@ -6,7 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+# Reviewed: a development default, refused in production (create_app, flask check-deploy).
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105  # nosec B105
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -44,7 +45,7 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "TA Matchmaker <no-reply@localhost>")
 
     # OWASP 2023 password storage: PBKDF2-HMAC-SHA256 with at least 600,000 iterations.
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"  # noqa: S105  # a method name, not a password  # nosec B105
     PASSWORD_MIN_LENGTH = 10
     INVITE_MAX_AGE = int(timedelta(days=7).total_seconds())
     RESET_MAX_AGE = int(timedelta(hours=1).total_seconds())
@@ -91,10 +92,10 @@ class TestingConfig(Config):
     """The test suite: a throwaway database, fast hashes, CSRF off unless a test turns it on."""
 
     TESTING = True
-    SECRET_KEY = "testing-secret-key"
+    SECRET_KEY = "testing-secret-key"  # noqa: S105  # the test suite only  # nosec B105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105  # tests only, for speed  # nosec B105
     REPORT_CACHE_SECONDS = 0  # each test sees its own data
 
 

@@ -61,7 +61,7 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         if isinstance(error, SecurityError):
             # An untrusted Host header: no URL can be built for it, so no page either; say only that it is refused.
-            return "Bad Request: this host name is not served here.", 400, {"Content-Type": "text/plain; charset=utf-8"}
+            return _("The request could not be understood"), 400, {"Content-Type": "text/plain; charset=utf-8"}
         if _wants_json():
             return {"error": error.name, "message": error.description}, error.code
         return render_template("errors/error.html", error=error), error.code

@@ -209,3 +209,14 @@ def test_every_json_write_survives_hypothesis(app, world, role):  # noqa: F811
     _report(f"api-{role}", statuses)
     assert failures == [], failures[:3]
     assert set(statuses) <= {200, 201, 400, 401, 403, 404, 409, 413, 415, 422}, statuses
+
+
+def test_admin_edit_without_member_field_is_a_message_not_a_500(app, make):
+    """Found by the fuzzer at 1,000 inputs: a post that leaves out `member` made int(<Member BJ>) fail."""
+    delegate = make.user("delegate", member="BJ")
+    client = app.test_client()
+    login(client, make.user("admin"))
+    for data in ({"name": "D", "role": "delegate", "language": "en"},
+                 {"name": "D", "role": "admin", "language": "en", "active": "[]"}):
+        with client.post(f"/admin/users/{delegate.id}", data=data) as response:
+            assert response.status_code in (302, 422), (data, response.status_code)

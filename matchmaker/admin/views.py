@@ -32,9 +32,15 @@ def _affiliation_choices(form) -> None:
     ])
 
 
+def _posted_id(value) -> int | None:
+    # Only an id the form posted: when the field is left out, WTForms falls back to the edited user's Member object.
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 def _affiliation(form) -> tuple[Member | None, Organisation | None]:
-    member = db.session.get(Member, int(form.member.data)) if form.member.data else None
-    organisation = db.session.get(Organisation, int(form.organisation.data)) if form.organisation.data else None
+    member_id, organisation_id = _posted_id(form.member.data), _posted_id(form.organisation.data)
+    member = db.session.get(Member, member_id) if member_id else None
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
     return member, organisation
 
 

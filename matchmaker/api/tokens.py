@@ -15,7 +15,7 @@ from matchmaker.models.base import utcnow
 from matchmaker.permissions import can
 from matchmaker.services.audit import record
 
-TOKEN_PREFIX = "mmk_"
+TOKEN_PREFIX = "mmk_"  # noqa: S105  # a public prefix, not a secret  # nosec B105
 MAX_ACTIVE_TOKENS = 20
 # last_used_at is written at most this often, so that reading the API does not write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=5)

@@ -60,11 +60,14 @@ def _member_choices():
 def _read_form(form_class):
     """The upload form, or None with a message when the upload is larger than allowed."""
     request.max_content_length = _upload_limit() + 64 * 1024
+    too_large = _("The file is larger than %(size)d MB; split it into smaller files.",
+                  size=_upload_limit() // (1024 * 1024))
+    if (request.content_length or 0) > request.max_content_length:
+        return None, too_large  # refused before the body is read or spooled to a temporary file
     try:
         return form_class(), None
-    except RequestEntityTooLarge:
-        return None, _("The file is larger than %(size)d MB; split it into smaller files.",
-                       size=_upload_limit() // (1024 * 1024))
+    except RequestEntityTooLarge:  # a body longer than its Content-Length said
+        return None, too_large
 
 
 def _store(kind: str, filename: str, data: bytes, rows: int, member: Member | None) -> ImportUpload:

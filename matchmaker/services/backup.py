@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess  # nosec B404: runs only pg_dump/pg_restore, found by path, with argument lists (no shell)
+import subprocess  # runs only pg_dump/pg_restore, found by path, with argument lists (no shell)  # nosec B404
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +85,7 @@ def backup(database_url: str, destination: Path) -> BackupResult:
         dsn, env = _libpq(url)
         # pg_dump reads one snapshot of the database (a repeatable-read transaction): concurrent writes are
         # either wholly in it or wholly not.
-        result = subprocess.run(  # nosec B603: fixed tool, argument list, no shell
+        result = subprocess.run(  # noqa: S603  # a PostgreSQL tool found by path, argument list, no shell  # nosec B603
             [postgres_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file", str(partial),
              "--dbname", dsn], env=env, capture_output=True, text=True, timeout=3600)
         if result.returncode != 0:
@@ -126,7 +126,7 @@ def restore(database_url: str, source: Path) -> None:
         if not magic.startswith(b"PGDMP"):
             raise BackupError("This file is not a pg_dump backup (custom format).")
         dsn, env = _libpq(url)
-        result = subprocess.run(  # nosec B603: fixed tool, argument list, no shell
+        result = subprocess.run(  # noqa: S603  # a PostgreSQL tool found by path, argument list, no shell  # nosec B603
             [postgres_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
              "--single-transaction", "--exit-on-error", "--dbname", dsn, str(source)],
             env=env, capture_output=True, text=True, timeout=3600)

@@ -15,7 +15,7 @@ from matchmaker.services.audit import record
 from matchmaker.services.reference import load_members
 
 DEMO_JSON = Path(__file__).resolve().parent.parent / "data" / "demo.json"
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  # demo accounts, printed by `make run` on purpose  # nosec B105
 DEMO_USERS = (
     # e-mail, name, role, member code, organisation acronym, language
     ("admin@example.org", "Ada Admin", "admin", None, None, "en"),
