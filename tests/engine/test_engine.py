@@ -5,7 +5,6 @@ import datetime as dt
 import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -218,9 +217,12 @@ def test_huge_text_in_bounded_time(engine):
     rnd = random.Random(0)
     words = "cybercrime signature payments broadband données pagos customs training judges law".split()
     huge = " ".join(rnd.choice(words) + str(rnd.randrange(50_000)) * (rnd.random() < 0.3) for _ in range(200_000))
-    t = time.perf_counter()
-    r = engine.propose_for_need(need(70, "Big", huge), today=TODAY)
-    assert time.perf_counter() - t < 10
+    # Bounded work, not a timing (timings belong to `make bench`): a huge text becomes a vector of at most
+    # max_doc_terms features, so ranking it costs what ranking a normal text costs.
+    rec = need(70, "Big", huge)
+    cols, _vals = engine.model.vector(rec)[:2]
+    assert 0 < len(cols) <= engine.settings.max_doc_terms
+    r = engine.propose_for_need(rec, today=TODAY)
     assert r.proposals
 
 
