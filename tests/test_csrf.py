@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from matchmaker.extensions import db
 from matchmaker.models import Need
 from tests.conftest import TEST_PASSWORD, csrf_token
+from tests.test_route_matrix import world  # noqa: F401  (fixture)
 
 NEED = {"title": "Help with online consumer complaints", "description": "Buyers have no way to complain about "
         "online sellers and we want a complaints mechanism.", "language": "en",
@@ -65,3 +66,44 @@ def test_real_token_works(csrf_app, make):
     response = client.post("/needs/new", data=dict(NEED, csrf_token=token))
     assert response.status_code == 302, response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Need.id))) == 1
+
+
+def test_every_state_changing_route_refuses_forged_posts(csrf_app, world):  # noqa: F811
+    """Every POST route of the web pages (from the route matrix), as a role allowed to use it: without a token,
+    with a wrong one and with another session's token, it answers 400 and writes nothing."""
+    from tests.test_crawl import _row_counts
+    from tests.test_route_matrix import LOGIN, MATRIX, _session_of
+
+    world["ids"].update(_session_of(world, "session"), **_session_of(world, "held_session"))
+    posts = [(template, data, expected) for method, _endpoint, template, data, expected in MATRIX
+             if method == "POST" and not template.startswith("/api/")]
+    assert len(posts) >= 40
+    clients = {}
+
+    def client_for(role):
+        if role not in clients:
+            client = csrf_app.test_client()
+            if role != "anon":
+                _sign_in(client, world["users"][role])
+            clients[role] = client
+        return clients[role]
+
+    other = csrf_app.test_client()
+    _sign_in(other, world["users"]["admin"])
+    foreign = csrf_token(other.get("/account").get_data(as_text=True))
+    checked, accepted = 0, []
+    for template, data, expected in posts:
+        allowed = [r for r in ("admin", "facilitator", "delegate_own", "partner_own", "anon")
+                   if expected[r] not in (403, 404, LOGIN)]
+        role = allowed[0] if allowed else "admin"
+        url = template.format(**world["ids"])
+        client = client_for(role)      # signed in before counting: signing in writes a session row
+        for token in (None, "forged-token", foreign):
+            before = _row_counts()
+            form = dict(data or {}, **({"csrf_token": token} if token else {}))
+            response = client.post(url, data=form)
+            checked += 1
+            if response.status_code != 400 or _row_counts() != before:
+                accepted.append((role, url, token, response.status_code))
+    assert accepted == [], accepted
+    assert checked == 3 * len(posts)
