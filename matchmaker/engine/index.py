@@ -822,7 +822,6 @@ class Engine:
         M = min(N, self._ap_candidates or (4 * k + 24))
         if not chunk:
             chunk = int(min(4096, max(1, 2_000_000 // max(1, N))))
-        self.sides["offering"].member_keys_cache = None
         maxboost = 1.0 + max(0.0, s.policy_area_weight) + max(0.0, s.support_kind_weight)
         other = self.sides[_other(side)]
         oids = other.ids
@@ -832,10 +831,20 @@ class Engine:
         excl_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         max_ex = s.max_exclusions
 
+        mkeys = self.sides["offering"].member_keys()
+
         def pairs(rr, cc, t):
             if side == "need":
-                return self._pairs_vectorised(rr, cc, t, today)
-            return self._pairs_vectorised(cc, rr, t, today)
+                return self._pairs_vectorised(rr, cc, t, today, mkeys)
+            return self._pairs_vectorised(cc, rr, t, today, mkeys)
+
+        def finals(rr, cc, t):
+            return self._finals_vectorised(rr, cc, t) if side == "need" else self._finals_vectorised(cc, rr, t)
+
+        def reasons_of(rr, cc):
+            if side == "need":
+                return self._reasons_vectorised(rr, cc, today, mkeys)
+            return self._reasons_vectorised(cc, rr, today, mkeys)
 
         def seg_cumsum(x: np.ndarray, row: np.ndarray, starts: np.ndarray) -> np.ndarray:
             """Cumulative sum of x restarting at each row (entries grouped by row, in order)."""
@@ -885,40 +894,70 @@ class Engine:
         else:
             q_closed = np.zeros(n, bool)
 
+        # Per row, the threshold comes from a sample of the other side's rows (every ``step``-th):
+        # one small sparse product against the sampled postings, densified (c x N/step) and boosted.
+        step = max(1, N // (8 * M))
+        j_s = max(1, min(M, (4 * M) // step))
+        Ps = P[:, ::step].tocsr() if step > 1 else P
+        Bd_s = np.ascontiguousarray(Bd[:, ::step])
+        n_s = Ps.shape[1]
+        j_s = min(j_s, n_s)
+        # upper bound of the boost of each query row over every other row (bits are >= 0 unless a
+        # weight is negative: clip so that the bound stays an upper bound)
+        mb = (1.0 + np.maximum(Bq[:n], 0) @ np.maximum(Bd, 0).max(axis=1, initial=0.0)).astype(np.float64)
+        post_len = np.diff(P.indptr).astype(np.int64)
+        orank = np.unique(oids, return_inverse=True)[1].astype(np.int64)   # order of ids (ties)
+
         def work(a):
             b = min(n, a + chunk)
             c = b - a
-            C = (Q[a:b] @ P).tocsr()
-            row_nnz = np.diff(C.indptr)
-            D = C.toarray()
-            G = D * (1.0 + Bq[a:b] @ Bd)       # approximate final score (no rounding, no hard rule)
-            # per-row threshold from a sample of columns (a full partition costs ~25 ns per pair)
-            step = max(1, N // (8 * M))
-            j = max(1, min(M, (4 * M) // step))
-            S = G[:, ::step]
-            j = min(j, S.shape[1])
-            thr = np.partition(S, S.shape[1] - j, axis=1)[:, S.shape[1] - j]
-            mask = G >= thr[:, None]
-            mask &= G > 0
-            row, cc = np.nonzero(mask)
-            cnt = np.bincount(row, minlength=c)
+            Qc = Q[a:b]
+            C = _sparse_product(Qc, P, post_len)
+            indptr = C.indptr.astype(np.int64)
+            row_nnz = np.diff(indptr)
+            # per-row threshold from the sample (M-th largest sampled approximate final score)
+            if n_s:
+                S = _sparse_product(Qc, Ps).toarray()
+                S *= 1.0 + Bq[a:b] @ Bd_s
+                thr = np.partition(S, n_s - j_s, axis=1)[:, n_s - j_s].astype(np.float64)
+                del S
+            else:
+                thr = np.zeros(c)
+            # Candidates: entries whose exact final score (rounded text x boost) is >= thr. A cheap
+            # pre-filter on the text score alone (text x the row's largest boost, with a margin for
+            # float32 and the rounding) keeps every such entry and drops most others.
+            lim = np.nextafter(((thr - 2.0 / _ROUND) / (mb[a:b] * (1.0 + 1e-5))).astype(np.float32), -np.inf)
+            keep = C.data >= np.repeat(lim, row_nnz)
+            ent = np.flatnonzero(keep)
+            row = (np.searchsorted(indptr, ent, side="right") - 1).astype(np.int64)
+            cc = C.indices[ent].astype(np.int64)
+            t = C.data[ent].astype(np.float64)
+            final = finals(row + a, cc, t)
+            cut = final >= thr[row]
+            cnt = np.bincount(row[cut], minlength=c)
             few = np.flatnonzero((cnt < M) & (row_nnz > cnt))
-            if few.size:                       # sample too optimistic: exact M-th value for these rows
-                thr[few] = np.partition(G[few], N - M, axis=1)[:, N - M]
-                mask[few] = (G[few] >= thr[few, None]) & (G[few] > 0)
-                row, cc = np.nonzero(mask)
-            del G, mask
-            t = D[row, cc].astype(np.float64)
-            del D
-            cc = cc.astype(np.int64)
-            final, reasons = pairs(row + a, cc, t)
+            if few.size:                       # sample too optimistic: every entry of these rows is a candidate
+                thr[few] = -np.inf
+                isfew = np.zeros(c, bool)
+                isfew[few] = True
+                cut &= ~isfew[row]
+                fr = np.repeat(few, row_nnz[few])
+                fe = np.concatenate([np.arange(indptr[i], indptr[i + 1]) for i in few.tolist()])
+                row = np.concatenate([row[cut], fr])
+                cc = np.concatenate([cc[cut], C.indices[fe].astype(np.int64)])
+                t = np.concatenate([t[cut], C.data[fe].astype(np.float64)])
+                final = np.concatenate([final[cut], finals(fr + a, cc[-fr.size:], t[-fr.size:])])
+            else:
+                row, cc, t, final = row[cut], cc[cut], t[cut], final[cut]
+            reasons = reasons_of(row + a, cc)
             valid = t > s.min_score
             final = np.where(valid, final, -1.0)
-            order = np.lexsort((oids[cc], -final, row))
+            order = _row_score_id_order(row, final, orank[cc])
             row, cc, t, final, reasons, valid = row[order], cc[order], t[order], final[order], reasons[order], \
                 valid[order]
             starts = np.searchsorted(row, np.arange(c + 1))
-            # certification: no non-candidate (all below thr) can beat the row's k-th passing proposal
+            # certification: every non-candidate has an exact final score < thr, so none can beat (or
+            # tie with) the row's k-th passing proposal when thr <= its score
             passing = valid & (reasons < 0)
             cum = seg_cumsum(passing, row, starts[:-1])
             f_k = np.full(c, np.inf)
@@ -926,8 +965,7 @@ class Engine:
             f_k[row[at_k]] = final[at_k]
             has_k = np.isfinite(f_k)
             n_cand = np.diff(starts)
-            ok = (row_nnz <= n_cand) | (has_k & (thr.astype(np.float64) * (1 + 1e-5) + 2.0 / _ROUND < f_k)) | \
-                q_closed[a:b]
+            ok = (row_nnz <= n_cand) | (has_k & (thr <= f_k)) | q_closed[a:b]
             keep = ok[row]
             if not keep.all():
                 row, cc, t, final, reasons, valid = row[keep], cc[keep], t[keep], final[keep], reasons[keep], \
@@ -936,7 +974,7 @@ class Engine:
             res = [finish(a, row, cc, t, final, reasons, valid, starts[:-1])]
             self._ap_fallback += int((~ok).sum())
             for i in np.flatnonzero(~ok).tolist():     # exact fallback on the whole product row
-                lo, hi = C.indptr[i], C.indptr[i + 1]
+                lo, hi = indptr[i], indptr[i + 1]
                 ccf = C.indices[lo:hi].astype(np.int64)
                 tf = C.data[lo:hi].astype(np.float64)
                 ff, rf = pairs(np.full(ccf.size, a + i), ccf, tf)
@@ -968,21 +1006,29 @@ class Engine:
         return {"rows": out_rows, "final": out_final, "text": out_text, "excl_row": er, "excl_col": ec,
                 "excl_reason": ereason}
 
-    def _pairs_vectorised(self, rr, cc, text, today):
+    def _pairs_vectorised(self, rr, cc, text, today, member_keys=None):
         """Final scores and reasons for (need row, offering row) pairs, vectorised."""
+        return self._finals_vectorised(rr, cc, text), self._reasons_vectorised(rr, cc, today, member_keys)
+
+    def _finals_vectorised(self, rr, cc, text):
+        """Final scores (text x soft-facet boost, rounded) of (need row, offering row) pairs."""
         nf, of = self.sides["need"].f, self.sides["offering"].f
         s = self.settings
         npa, osa = nf["pa"][rr], of["pa"][cc]
         nsk, osk = nf["sk"][rr], of["sk"][cc]
         boost = 1.0 + s.policy_area_weight * np.bitwise_count(npa & osa) / np.maximum(np.bitwise_count(npa), 1) \
             + s.support_kind_weight * np.bitwise_count(nsk & osk) / np.maximum(np.bitwise_count(nsk), 1)
-        final = np.round(text * boost * _ROUND) / _ROUND
+        return np.round(text * boost * _ROUND) / _ROUND
+
+    def _reasons_vectorised(self, rr, cc, today, member_keys=None):
+        """Index into REASONS of the first hard rule failed by each (need row, offering row) pair, -1 if none."""
+        nf, of = self.sides["need"].f, self.sides["offering"].f
         kind = of["kind"][cc]
         elig = (kind == _ALL) | ((kind == _LDC) & nf["ldc"][rr]) | \
                ((kind == _REG) & ((of["regions"][cc] & nf["region"][rr]) != 0))
         mem = np.flatnonzero(kind == _MEM)
         if mem.size:
-            keys = self.sides["offering"].member_keys()
+            keys = self.sides["offering"].member_keys() if member_keys is None else member_keys
             q = cc[mem].astype(np.int64) * 1024 + nf["member"][rr[mem]]
             pos = np.minimum(np.searchsorted(keys, q), max(0, keys.size - 1))
             elig[mem] = (keys[pos] == q) if keys.size else False
@@ -993,7 +1039,7 @@ class Engine:
         reasons = np.full(rr.size, -1, np.int8)
         for i, ok in reversed(list(enumerate((elig, lang, cap, dl)))):
             reasons[~ok] = i
-        return final, reasons
+        return reasons
 
     def _pair_proposal(self, nrow, orow, text, final, contrib, qcols, snapshot=None) -> Proposal:
         """One proposal of an all-pairs table; ``snapshot`` = (sides, model) as they were when it was computed."""
@@ -1342,6 +1388,49 @@ class _Rankings(Mapping):
         rk = Ranking("need", int(nid), props, excl)
         self._cache[nid] = rk
         return rk
+
+
+try:                                    # scipy's own C loop for sparse products, called without its
+    from scipy.sparse._sparsetools import csr_matmat as _csr_matmat   # first (counting) pass
+except ImportError:                     # pragma: no cover - other scipy layouts: the public product
+    _csr_matmat = None
+
+
+def _sparse_product(A: sp.csr_matrix, B: sp.csr_matrix, b_row_len: np.ndarray | None = None) -> sp.csr_matrix:
+    """``A @ B`` (CSR, float32), entry for entry what scipy's product gives (same C loop, same order of
+    additions), without scipy's first pass that only counts the output entries: the output is
+    allocated from an upper bound (the number of multiplications, at most rows x columns)."""
+    m, nb = A.shape[0], B.shape[1]
+    if _csr_matmat is None or A.dtype != np.float32 or B.dtype != np.float32:
+        return (A @ B).tocsr()
+    lens = b_row_len if b_row_len is not None else np.diff(B.indptr)
+    bound = int(lens[A.indices].sum()) if A.nnz else 0
+    bound = min(bound, m * nb)
+    it = np.int64 if max(bound, A.nnz, B.nnz, nb) >= 2 ** 31 - 1 else np.int32
+    ptr = np.empty(m + 1, it)
+    idx = np.empty(bound, it)
+    val = np.empty(bound, np.float32)
+    _csr_matmat(m, nb, A.indptr.astype(it, copy=False), A.indices.astype(it, copy=False), A.data,
+                B.indptr.astype(it, copy=False), B.indices.astype(it, copy=False), B.data, ptr, idx, val)
+    nnz = int(ptr[-1])
+    return sp.csr_matrix((val[:nnz], idx[:nnz], ptr), shape=(m, nb))
+
+
+def _row_score_id_order(row: np.ndarray, final: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """The permutation ``np.lexsort((rank, -final, row))`` (row, then score descending, then id), by
+    one sort of a packed integer key when it fits in 63 bits. Scores are multiples of 1e-6
+    (rounded), so ``rint(final * 1e6)`` orders them exactly as the floats."""
+    if row.size == 0:
+        return np.zeros(0, np.int64)
+    v = np.rint(final * _ROUND).astype(np.int64)
+    vmax = int(v.max())
+    fcomp = vmax - v
+    bits = lambda x: max(1, int(x).bit_length())
+    br, bf, bo = bits(row.max()), bits(fcomp.max()), bits(rank.max())
+    if br + bf + bo > 62 or not np.all(np.abs(final * _ROUND - v) < 0.25):
+        return np.lexsort((rank, -final, row))
+    key = (row.astype(np.int64) << (bf + bo)) | (fcomp << bo) | rank
+    return np.argsort(key)
 
 
 def _merge_topk(t_ids: np.ndarray, t_sc: np.ndarray, c: np.ndarray, sc: np.ndarray, ids: np.ndarray, k: int):
