@@ -896,7 +896,9 @@ class Engine:
 
         # Per row, the threshold comes from a sample of the other side's rows (every ``step``-th):
         # one small sparse product against the sampled postings, densified (c x N/step) and boosted.
-        step = max(1, N // (8 * M))
+        # (at most every 16th row, so that the threshold is the 16th value of the sample or more
+        # and the candidate count, about 4M, varies little between rows)
+        step = max(1, min(16, N // (8 * M)))
         j_s = max(1, min(M, (4 * M) // step))
         Ps = P[:, ::step].tocsr() if step > 1 else P
         Bd_s = np.ascontiguousarray(Bd[:, ::step])
