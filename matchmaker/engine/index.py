@@ -799,8 +799,8 @@ class Engine:
         with self._lock:
             ns, os_ = self.sides["need"], self.sides["offering"]
             Qn, Qo = ns.rows_matrix(), os_.rows_matrix()
-            n_res = self._topk_pass("need", Qn, Qo, k, today, chunk, threads, keep_exclusions=True)
-            o_res = self._topk_pass("offering", Qo, Qn, k, today, chunk, threads, keep_exclusions=False)
+            n_res = self._topk_pass("need", Qn, Qo, k, today, chunk, threads, keep_exclusions=True, columns=True)
+            o_res = n_res.pop("columns")
             def pick(ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
                 if ids.size == 0:                      # the other side is empty: no proposals
                     return np.full(rows.shape, -1, np.int64)
@@ -813,8 +813,17 @@ class Engine:
             return _Rankings(self, n_res, Qn if explain else None, Qo if explain else None)
 
     def _topk_pass(self, side: str, Q: sp.csr_matrix, D: sp.csr_matrix, k: int, today: dt.date, chunk: int,
-                   threads: int, keep_exclusions: bool) -> dict:
-        """Top-k rows of the other side for every row of ``side`` (Q: its rows, D: the other side's rows)."""
+                   threads: int, keep_exclusions: bool, columns: bool = False) -> dict:
+        """Top-k rows of the other side for every row of ``side`` (Q: its rows, D: the other side's rows).
+
+        With ``columns`` (need side only), the same products also give every offering its top-k
+        needs (the offering side's result, under the key "columns"): each offering keeps a running
+        table of its best passing needs; an entry of a later chunk is evaluated only if its text
+        score times the offering's largest possible boost can reach the table's k-th score, so
+        nothing that could enter (or tie with) the final table is ever dropped.
+        """
+        if columns and side != "need":
+            raise ValueError("columns=True ranks offerings from the need side's products")
         n, N = Q.shape[0], D.shape[0]
         P = D.T.tocsr()
         P.sort_indices()
@@ -894,6 +903,57 @@ class Engine:
         else:
             q_closed = np.zeros(n, bool)
 
+        col = None
+        if columns:
+            of_ = other.f
+            dlo = of_["deadline"][:N]
+            o_closed = (of_["capacity"][:N] == 0) | ((dlo != 0) & (dlo < today.toordinal()))
+            # largest boost any (processed) need can give each offering
+            mb_o = 1.0 + np.maximum(Bd, 0).T.astype(np.float64) @ np.maximum(Bq[:n], 0).max(axis=0, initial=0.0)
+            col = {"row": np.full((N, k), -1, np.int64), "final": np.full((N, k), -np.inf),
+                   "text": np.zeros((N, k)), "r": np.full(N, -np.inf),
+                   "lim": np.where(o_closed, np.inf, -np.inf).astype(np.float32), "lock": threading.Lock()}
+            nrank = np.unique(mine.ids, return_inverse=True)[1].astype(np.int64)
+
+        def col_update(a, C, indptr):
+            """Offer this chunk's entries to the offerings' running top-k tables."""
+            ent = np.flatnonzero(C.data >= col["lim"][C.indices])
+            if ent.size == 0:
+                return
+            rr = (np.searchsorted(indptr, ent, side="right") - 1 + a).astype(np.int64)
+            cc = C.indices[ent].astype(np.int64)
+            t = C.data[ent].astype(np.float64)
+            final = self._finals_vectorised(rr, cc, t)
+            cut = (final >= col["r"][cc]) & (t > s.min_score)    # thresholds only rise: a fresh read is safe
+            rr, cc, t, final = rr[cut], cc[cut], t[cut], final[cut]
+            ok = self._reasons_vectorised(rr, cc, today, mkeys) < 0
+            rr, cc, t, final = rr[ok], cc[ok], t[ok], final[ok]
+            if cc.size == 0:
+                return
+            with col["lock"]:
+                T_row, T_f, T_t = col["row"], col["final"], col["text"]
+                u, inv = np.unique(cc, return_inverse=True)
+                o_row, o_f, o_t = T_row[u], T_f[u], T_t[u]
+                old = o_row >= 0
+                g = np.concatenate([np.repeat(np.arange(u.size), k)[old.ravel()], inv.ravel()])
+                f_all = np.concatenate([o_f[old], final])
+                t_all = np.concatenate([o_t[old], t])
+                r_all = np.concatenate([o_row[old], rr])
+                order = _row_score_id_order(g, f_all, nrank[r_all])
+                g, f_all, t_all, r_all = g[order], f_all[order], t_all[order], r_all[order]
+                slot = np.arange(g.size) - np.searchsorted(g, g, side="left")
+                keep = slot < k
+                T_row[u], T_f[u], T_t[u] = -1, -np.inf, 0.0
+                dst = u[g[keep]]
+                T_row[dst, slot[keep]] = r_all[keep]
+                T_f[dst, slot[keep]] = f_all[keep]
+                T_t[dst, slot[keep]] = t_all[keep]
+                full = T_row[u, k - 1] >= 0
+                r_new = np.where(full, T_f[u, k - 1], -np.inf)
+                col["r"][u] = r_new
+                lim = np.nextafter(((r_new - 2.0 / _ROUND) / (mb_o[u] * (1.0 + 1e-5))).astype(np.float32), -np.inf)
+                col["lim"][u] = np.where(full, lim, -np.inf).astype(np.float32)
+
         # Per row, the threshold comes from a sample of the other side's rows (every ``step``-th):
         # one small sparse product against the sampled postings, densified (c x N/step) and boosted.
         # (at most every 16th row, so that the threshold is the 16th value of the sample or more
@@ -916,6 +976,8 @@ class Engine:
             Qc = Q[a:b]
             C = _sparse_product(Qc, P, post_len)
             indptr = C.indptr.astype(np.int64)
+            if col is not None:
+                col_update(a, C, indptr)
             row_nnz = np.diff(indptr)
             # per-row threshold from the sample (M-th largest sampled approximate final score)
             if n_s:
@@ -1005,8 +1067,13 @@ class Engine:
         else:
             er = ec = np.zeros(0, np.int64)
             ereason = np.zeros(0, np.int8)
-        return {"rows": out_rows, "final": out_final, "text": out_text, "excl_row": er, "excl_col": ec,
+        out = {"rows": out_rows, "final": out_final, "text": out_text, "excl_row": er, "excl_col": ec,
                 "excl_reason": ereason}
+        if col is not None:
+            e = np.zeros(0, np.int64)
+            out["columns"] = {"rows": col["row"], "final": np.where(col["row"] >= 0, col["final"], 0.0),
+                              "text": col["text"], "excl_row": e, "excl_col": e, "excl_reason": np.zeros(0, np.int8)}
+        return out
 
     def _pairs_vectorised(self, rr, cc, text, today, member_keys=None):
         """Final scores and reasons for (need row, offering row) pairs, vectorised."""

@@ -193,6 +193,10 @@ def test_all_pairs_with_delta_and_deleted_rows_then_upserts(merge):
         side = "need" if r.id < 1000 else "offering"
         eng.remove(r.id, side, today=TODAY)
         (cur_n if side == "need" else cur_o).pop(r.id)
+    for j, r in enumerate(needs[10:15]):       # late rows tied with earlier ones but with smaller ids
+        twin = dataclasses.replace(r, id=j + 1)
+        eng.upsert(twin, "need", today=TODAY)
+        cur_n[twin.id] = twin
     for r in offs[10:14]:                      # replaced rows (old row tombstoned, new one appended)
         new = dataclasses.replace(_offering(rnd, r.id), description=r.description + " fintech regulator")
         eng.upsert(new, "offering", today=TODAY)
