@@ -18,11 +18,14 @@ would dominate the cost of every query.
 
 Speed. A query is one sparse product (query x postings, scipy's C loop); hard rules are
 checked only on the head of the candidates, in score order, and explanations are computed for
-the final top-k only, by binary search in the postings. :meth:`Engine.all_pairs` ranks
-chunks of rows with sparse products, cuts each row to a few candidates by approximate final
-score (text x facet boost, one small dense product for the boosts), applies the hard rules to
-those and certifies that no other pair could enter the top-k (otherwise the row is ranked
-exactly on its full product row). Its result is a lazy mapping: Proposal objects are built
+the final top-k only, by binary search in the postings. :meth:`Engine.all_pairs` computes
+one sparse product per chunk of needs (chunk x offering postings) and ranks both sides from
+it. Needs: a per-row threshold from a sampled product, a cheap cut of the product's entries
+(text x the row's largest boost), exact scores and hard rules for the few left, and a
+certificate that no other pair could enter the top-k (otherwise the row is ranked exactly on
+its full product row). Offerings: running top-k tables; an entry is evaluated only if it can
+still reach its offering's table, so the tables end exact. Text scores are the product's own
+float32 sums, never a re-summed approximation. Its result is a lazy mapping: Proposal objects are built
 when read. The vocabulary and idf are frozen between fits: new records are transformed
 with them, and :attr:`Engine.needs_refit` turns true once the corpus has drifted
 (:meth:`Engine.refit_async` rebuilds in a background thread and swaps atomically).
@@ -786,11 +789,13 @@ class Engine:
                   chunk: int = 0, threads: int = 2) -> "Mapping[int, Ranking]":
         """Top-k offerings for every need, and the stored top-k of both sides.
 
-        Each side is ranked against the other by chunked sparse products (rows of the chunk x
-        postings), densified per chunk and cut with ``np.argpartition`` to a few candidates per
-        row; hard rules and boosts are then applied to the candidates only. A row is *certified*
-        when no non-candidate could beat its k-th proposal even with the largest possible boost;
-        the rare rows that are not are re-ranked exactly on their full product row. Memory is
+        One sparse product per chunk of needs (rows of the chunk x offering postings) ranks both
+        sides. For needs, a threshold per row (from a product with a sample of the offerings)
+        cuts the row's entries to a few candidates; boosts and hard rules are applied to those only.
+        A row is *certified* when every entry left out scores below its k-th proposal; the rare
+        rows that are not are re-ranked exactly on their full product row. For offerings, each
+        keeps a running table of its k best passing needs; an entry that cannot reach it (text
+        x the largest boost the offering can get < the table's k-th score) is skipped. Memory is
         bounded by the chunk (about 2 million pairs per thread). Returns a read-only mapping
         need id -> Ranking whose Proposal objects (and explanations) are built on first access.
         """
