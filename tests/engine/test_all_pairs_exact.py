@@ -239,3 +239,20 @@ def test_all_pairs_when_one_side_is_empty_or_dead():
     allp = eng.all_pairs(k=3, today=TODAY)
     assert all(not rk.proposals and not rk.exclusions for rk in allp.values())
     assert all(eng.stored_proposals(n.id, "need") == [] for n in needs)
+
+
+def test_sparse_product_is_scipys_product_bit_for_bit():
+    import scipy.sparse as sp
+
+    from matchmaker.engine.index import _sparse_product
+    rng = np.random.default_rng(4)
+    A = sp.random(37, 300, density=0.08, format="csr", dtype=np.float32, random_state=rng)
+    B = sp.random(300, 450, density=0.05, format="csr", dtype=np.float32, random_state=rng)
+    A.sort_indices()
+    B.sort_indices()
+    C = _sparse_product(A, B)
+    ref = (A @ B).tocsr()
+    assert C.shape == ref.shape and C.dtype == np.float32
+    assert np.array_equal(C.toarray(), ref.toarray())
+    assert C.nnz == ref.nnz
+    assert _sparse_product(A[:0], B).nnz == 0
