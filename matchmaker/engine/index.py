@@ -909,7 +909,7 @@ class Engine:
             q_closed = np.zeros(n, bool)
 
         col = None
-        if columns:
+        if columns and k > 0:
             of_ = other.f
             dlo = of_["deadline"][:N]
             o_closed = (of_["capacity"][:N] == 0) | ((dlo != 0) & (dlo < today.toordinal()))
@@ -963,7 +963,7 @@ class Engine:
         # one small sparse product against the sampled postings, densified (c x N/step) and boosted.
         # (at most every 16th row, so that the threshold is the 16th value of the sample or more
         # and the candidate count, about 4M, varies little between rows)
-        step = max(1, min(16, N // (8 * M)))
+        step = max(1, min(16, N // max(1, 8 * M)))
         j_s = max(1, min(M, (4 * M) // step))
         Ps = P[:, ::step].tocsr() if step > 1 else P
         Bd_s = np.ascontiguousarray(Bd[:, ::step])
@@ -1074,8 +1074,10 @@ class Engine:
             ereason = np.zeros(0, np.int8)
         out = {"rows": out_rows, "final": out_final, "text": out_text, "excl_row": er, "excl_col": ec,
                 "excl_reason": ereason}
-        if col is not None:
+        if columns:
             e = np.zeros(0, np.int64)
+            if col is None:                    # k == 0
+                col = {"row": np.full((N, 0), -1, np.int64), "final": np.zeros((N, 0)), "text": np.zeros((N, 0))}
             out["columns"] = {"rows": col["row"], "final": np.where(col["row"] >= 0, col["final"], 0.0),
                               "text": col["text"], "excl_row": e, "excl_col": e, "excl_reason": np.zeros(0, np.int8)}
         return out

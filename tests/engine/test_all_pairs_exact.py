@@ -239,6 +239,13 @@ def test_all_pairs_when_one_side_is_empty_or_dead():
     allp = eng.all_pairs(k=3, today=TODAY)
     assert all(not rk.proposals and not rk.exclusions for rk in allp.values())
     assert all(eng.stored_proposals(n.id, "need") == [] for n in needs)
+    for n_side, o_side in ((needs, []), ([], offs), ([], [])):
+        eng = Engine().fit(n_side, o_side)
+        for k in (0, 3):
+            allp = eng.all_pairs(k=k, today=TODAY)
+            assert sorted(allp) == sorted(n.id for n in n_side)
+            assert all(not rk.proposals for rk in allp.values())
+            assert all(eng.stored_proposals(o.id, "offering") == [] for o in o_side)
 
 
 def test_sparse_product_is_scipys_product_bit_for_bit():
