@@ -796,8 +796,9 @@ class Engine:
         rows that are not are re-ranked exactly on their full product row. For offerings, each
         keeps a running table of its k best passing needs; an entry that cannot reach it (text
         x the largest boost the offering can get < the table's k-th score) is skipped. Memory is
-        bounded by the chunk (about 2 million pairs per thread). Returns a read-only mapping
-        need id -> Ranking whose Proposal objects (and explanations) are built on first access.
+        bounded by the chunk (about 10 million pairs per thread, of which the sparse product
+        holds the non-zero ones). Returns a read-only mapping need id -> Ranking whose Proposal
+        objects (and explanations) are built on first access.
         """
         self._require_fit()
         today = today or dt.date.today()
@@ -835,7 +836,10 @@ class Engine:
         s = self.settings
         M = min(N, self._ap_candidates or (4 * k + 24))
         if not chunk:
-            chunk = int(min(4096, max(1, 2_000_000 // max(1, N))))
+            # about 10 million pairs per chunk (measured: the product is sparse, so its entries, not
+            # the pairs, take memory; the offerings' tables are merged once per chunk), and at
+            # least 4 chunks per thread
+            chunk = int(min(4096, max(1, 10_000_000 // max(1, N)), max(1, -(-n // (4 * max(1, threads))))))
         maxboost = 1.0 + max(0.0, s.policy_area_weight) + max(0.0, s.support_kind_weight)
         other = self.sides[_other(side)]
         oids = other.ids
