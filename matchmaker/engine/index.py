@@ -796,7 +796,7 @@ class Engine:
         rows that are not are re-ranked exactly on their full product row. For offerings, each
         keeps a running table of its k best passing needs; an entry that cannot reach it (text
         x the largest boost the offering can get < the table's k-th score) is skipped. Memory is
-        bounded by the chunk (about 10 million pairs per thread, of which the sparse product
+        bounded by the chunk (at most 20 million pairs per thread, of which the sparse product
         holds the non-zero ones). Returns a read-only mapping need id -> Ranking whose Proposal
         objects (and explanations) are built on first access.
         """
@@ -836,10 +836,11 @@ class Engine:
         s = self.settings
         M = min(N, self._ap_candidates or (4 * k + 24))
         if not chunk:
-            # about 10 million pairs per chunk (measured: the product is sparse, so its entries, not
-            # the pairs, take memory; the offerings' tables are merged once per chunk), and at
-            # least 4 chunks per thread
-            chunk = int(min(4096, max(1, 10_000_000 // max(1, N)), max(1, -(-n // (4 * max(1, threads))))))
+            # Each chunk costs its product plus one merge into the offerings' tables (about N): measured
+            # best near 50,000 / sqrt(N) rows (500 at 10,000, 160 at 100,000); at most 20 million pairs
+            # (memory: the sparse product holds their non-zero part), at least 4 chunks per thread.
+            chunk = int(min(4096, max(1, 50_000 / np.sqrt(max(1, N))), max(1, 20_000_000 // max(1, N)),
+                            max(1, -(-n // (4 * max(1, threads))))))
         maxboost = 1.0 + max(0.0, s.policy_area_weight) + max(0.0, s.support_kind_weight)
         other = self.sides[_other(side)]
         oids = other.ids
