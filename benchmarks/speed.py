@@ -121,17 +121,16 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
                      "naive p95 ms": mem["model"] / (2 * n), "x faster": float("nan")})
         # all pairs
         if n <= 100_000:
-            if n <= 10_000:
-                t = time.perf_counter()
-                res = eng.all_pairs(k=10, today=TODAY, explain=False)
-                ap = time.perf_counter() - t
-                t = time.perf_counter()
-                for _ in res.values():       # build every Ranking/Proposal object (lazy mapping)
-                    pass
-                ap_mat = time.perf_counter() - t
-                del res
-            else:
-                ap, ap_mat = _all_pairs_sampled(eng, n, log)
+            # measured in full at every size (it was extrapolated from samples at 100,000 while it
+            # took about 20 minutes; one pass over the needs now ranks both sides)
+            t = time.perf_counter()
+            res = eng.all_pairs(k=10, today=TODAY, explain=False)
+            ap = time.perf_counter() - t
+            t = time.perf_counter()
+            for _ in res.values():           # build every Ranking/Proposal object (lazy mapping)
+                pass
+            ap_mat = time.perf_counter() - t
+            del res
             ap_explain = float("nan")
             if n <= 10_000:
                 t = time.perf_counter()
@@ -152,9 +151,7 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
             rows.append({"operation": "all-pairs top-10 (no explanations / with)", "N": n, "p50 ms": ap * 1000,
                          "p95 ms": ap_explain * 1000, "naive p95 ms": naive_ap * 1000,
                          "x faster": naive_ap / ap if naive_ap == naive_ap else float("nan")})
-            label = "" if n <= 10_000 else " (EXTRAPOLATED from 2,000 rows per side)"
-            rows[-1]["operation"] += label
-            rows.append({"operation": "all-pairs: building all Ranking objects afterwards (no explanations)" + label, "N": n,
+            rows.append({"operation": "all-pairs: building all Ranking objects afterwards (no explanations)", "N": n,
                          "p50 ms": ap_mat * 1000, "p95 ms": float("nan"), "naive p95 ms": float("nan"),
                          "x faster": float("nan")})
             mem = eng.memory_bytes()
@@ -208,43 +205,6 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
     if million and big is not None:
         rows.extend(_million(big, corpus, n_queries, log))
     return rows
-
-
-def _all_pairs_sampled(eng: Engine, n: int, log, sample: int = 2000):
-    """all_pairs at large N, timed on the first ``sample`` rows of each side and extrapolated linearly.
-
-    The stored top-k tables (needed for realistic upserts afterwards) are filled by tiling the
-    tables of the sampled rows, so later upserts meet a realistic k-th score everywhere.
-    """
-    ns, os_ = eng.sides["need"], eng.sides["offering"]
-    Qn, Qo = ns.rows_matrix(), os_.rows_matrix()
-    t = time.perf_counter()
-    rn = eng._topk_pass("need", Qn[:sample], Qo, 10, TODAY, 0, 2, keep_exclusions=True)
-    t_need = time.perf_counter() - t
-    t = time.perf_counter()
-    ro = eng._topk_pass("offering", Qo[:sample], Qn, 10, TODAY, 0, 2, keep_exclusions=False)
-    t_off = time.perf_counter() - t
-    for side, other, r in ((ns, os_, rn), (os_, ns, ro)):
-        ids = np.where(r["rows"] >= 0, other.ids[np.maximum(r["rows"], 0)], -1)
-        sc = np.where(r["rows"] >= 0, r["final"], -np.inf)
-        # rows outside the sample borrow the table of a sampled row with a full top-k (a row with an
-        # empty table, e.g. a full offering, would let every new record "enter" it)
-        full = np.flatnonzero((ids >= 0).all(axis=1))
-        src = np.concatenate([np.arange(sample), full[np.arange(side.n_rows - sample) % max(1, full.size)]])
-        side.topk_ids = ids[src]
-        side.topk_scores = sc[src].astype(np.float32)
-    total = (t_need + t_off) * n / sample
-    log(f"    all-pairs sampled: {sample} needs {t_need:.2f}s, {sample} offerings {t_off:.2f}s -> {total:.0f}s extrapolated")
-    # objects: time building the sampled rankings, extrapolated
-    from matchmaker.engine.index import _Rankings
-    t = time.perf_counter()
-    m = _Rankings(eng, {**rn, "rows": np.vstack([rn["rows"], np.full((ns.n_rows - sample, 10), -1)]),
-                        "final": np.vstack([rn["final"], np.zeros((ns.n_rows - sample, 10))]),
-                        "text": np.vstack([rn["text"], np.zeros((ns.n_rows - sample, 10))])}, None, None)
-    for nid in ns.ids[:sample].tolist():
-        m[nid]
-    mat = (time.perf_counter() - t) * n / sample
-    return total, mat
 
 
 def _million(eng: Engine, corpus: Corpus, n_queries: int, log):

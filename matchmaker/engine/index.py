@@ -18,11 +18,14 @@ would dominate the cost of every query.
 
 Speed. A query is one sparse product (query x postings, scipy's C loop); hard rules are
 checked only on the head of the candidates, in score order, and explanations are computed for
-the final top-k only, by binary search in the postings. :meth:`Engine.all_pairs` ranks
-chunks of rows with sparse products, cuts each row to a few candidates by approximate final
-score (text x facet boost, one small dense product for the boosts), applies the hard rules to
-those and certifies that no other pair could enter the top-k (otherwise the row is ranked
-exactly on its full product row). Its result is a lazy mapping: Proposal objects are built
+the final top-k only, by binary search in the postings. :meth:`Engine.all_pairs` computes
+one sparse product per chunk of needs (chunk x offering postings) and ranks both sides from
+it. Needs: a per-row threshold from a sampled product, a cheap cut of the product's entries
+(text x the row's largest boost), exact scores and hard rules for the few left, and a
+certificate that no other pair could enter the top-k (otherwise the row is ranked exactly on
+its full product row). Offerings: running top-k tables; an entry is evaluated only if it can
+still reach its offering's table, so the tables end exact. Text scores are the product's own
+float32 sums, never a re-summed approximation. Its result is a lazy mapping: Proposal objects are built
 when read. The vocabulary and idf are frozen between fits: new records are transformed
 with them, and :attr:`Engine.needs_refit` turns true once the corpus has drifted
 (:meth:`Engine.refit_async` rebuilds in a background thread and swaps atomically).
@@ -786,21 +789,24 @@ class Engine:
                   chunk: int = 0, threads: int = 2) -> "Mapping[int, Ranking]":
         """Top-k offerings for every need, and the stored top-k of both sides.
 
-        Each side is ranked against the other by chunked sparse products (rows of the chunk x
-        postings), densified per chunk and cut with ``np.argpartition`` to a few candidates per
-        row; hard rules and boosts are then applied to the candidates only. A row is *certified*
-        when no non-candidate could beat its k-th proposal even with the largest possible boost;
-        the rare rows that are not are re-ranked exactly on their full product row. Memory is
-        bounded by the chunk (about 2 million pairs per thread). Returns a read-only mapping
-        need id -> Ranking whose Proposal objects (and explanations) are built on first access.
+        One sparse product per chunk of needs (rows of the chunk x offering postings) ranks both
+        sides. For needs, a threshold per row (from a product with a sample of the offerings)
+        cuts the row's entries to a few candidates; boosts and hard rules are applied to those only.
+        A row is *certified* when every entry left out scores below its k-th proposal; the rare
+        rows that are not are re-ranked exactly on their full product row. For offerings, each
+        keeps a running table of its k best passing needs; an entry that cannot reach it (text
+        x the largest boost the offering can get < the table's k-th score) is skipped. Memory is
+        bounded by the chunk (at most 20 million pairs per thread, of which the sparse product
+        holds the non-zero ones). Returns a read-only mapping need id -> Ranking whose Proposal
+        objects (and explanations) are built on first access.
         """
         self._require_fit()
         today = today or dt.date.today()
         with self._lock:
             ns, os_ = self.sides["need"], self.sides["offering"]
             Qn, Qo = ns.rows_matrix(), os_.rows_matrix()
-            n_res = self._topk_pass("need", Qn, Qo, k, today, chunk, threads, keep_exclusions=True)
-            o_res = self._topk_pass("offering", Qo, Qn, k, today, chunk, threads, keep_exclusions=False)
+            n_res = self._topk_pass("need", Qn, Qo, k, today, chunk, threads, keep_exclusions=True, columns=True)
+            o_res = n_res.pop("columns")
             def pick(ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
                 if ids.size == 0:                      # the other side is empty: no proposals
                     return np.full(rows.shape, -1, np.int64)
@@ -813,16 +819,28 @@ class Engine:
             return _Rankings(self, n_res, Qn if explain else None, Qo if explain else None)
 
     def _topk_pass(self, side: str, Q: sp.csr_matrix, D: sp.csr_matrix, k: int, today: dt.date, chunk: int,
-                   threads: int, keep_exclusions: bool) -> dict:
-        """Top-k rows of the other side for every row of ``side`` (Q: its rows, D: the other side's rows)."""
+                   threads: int, keep_exclusions: bool, columns: bool = False) -> dict:
+        """Top-k rows of the other side for every row of ``side`` (Q: its rows, D: the other side's rows).
+
+        With ``columns`` (need side only), the same products also give every offering its top-k
+        needs (the offering side's result, under the key "columns"): each offering keeps a running
+        table of its best passing needs; an entry of a later chunk is evaluated only if its text
+        score times the offering's largest possible boost can reach the table's k-th score, so
+        nothing that could enter (or tie with) the final table is ever dropped.
+        """
+        if columns and side != "need":
+            raise ValueError("columns=True ranks offerings from the need side's products")
         n, N = Q.shape[0], D.shape[0]
         P = D.T.tocsr()
         P.sort_indices()
         s = self.settings
         M = min(N, self._ap_candidates or (4 * k + 24))
         if not chunk:
-            chunk = int(min(4096, max(1, 2_000_000 // max(1, N))))
-        self.sides["offering"].member_keys_cache = None
+            # Each chunk costs its product plus one merge into the offerings' tables (about N): measured
+            # best near 50,000 / sqrt(N) rows (500 at 10,000, 160 at 100,000); at most 20 million pairs
+            # (memory: the sparse product holds their non-zero part), at least 4 chunks per thread.
+            chunk = int(min(4096, max(1, 50_000 / np.sqrt(max(1, N))), max(1, 20_000_000 // max(1, N)),
+                            max(1, -(-n // (4 * max(1, threads))))))
         maxboost = 1.0 + max(0.0, s.policy_area_weight) + max(0.0, s.support_kind_weight)
         other = self.sides[_other(side)]
         oids = other.ids
@@ -832,10 +850,20 @@ class Engine:
         excl_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         max_ex = s.max_exclusions
 
+        mkeys = self.sides["offering"].member_keys()
+
         def pairs(rr, cc, t):
             if side == "need":
-                return self._pairs_vectorised(rr, cc, t, today)
-            return self._pairs_vectorised(cc, rr, t, today)
+                return self._pairs_vectorised(rr, cc, t, today, mkeys)
+            return self._pairs_vectorised(cc, rr, t, today, mkeys)
+
+        def finals(rr, cc, t):
+            return self._finals_vectorised(rr, cc, t) if side == "need" else self._finals_vectorised(cc, rr, t)
+
+        def reasons_of(rr, cc):
+            if side == "need":
+                return self._reasons_vectorised(rr, cc, today, mkeys)
+            return self._reasons_vectorised(cc, rr, today, mkeys)
 
         def seg_cumsum(x: np.ndarray, row: np.ndarray, starts: np.ndarray) -> np.ndarray:
             """Cumulative sum of x restarting at each row (entries grouped by row, in order)."""
@@ -885,40 +913,125 @@ class Engine:
         else:
             q_closed = np.zeros(n, bool)
 
+        col = None
+        if columns and k > 0:
+            of_ = other.f
+            dlo = of_["deadline"][:N]
+            o_closed = (of_["capacity"][:N] == 0) | ((dlo != 0) & (dlo < today.toordinal()))
+            # largest boost any (processed) need can give each offering
+            mb_o = 1.0 + np.maximum(Bd, 0).T.astype(np.float64) @ np.maximum(Bq[:n], 0).max(axis=0, initial=0.0)
+            col = {"row": np.full((N, k), -1, np.int64), "final": np.full((N, k), -np.inf),
+                   "text": np.zeros((N, k)), "r": np.full(N, -np.inf),
+                   "lim": np.where(o_closed, np.inf, -np.inf).astype(np.float32), "lock": threading.Lock()}
+            nrank = np.unique(mine.ids, return_inverse=True)[1].astype(np.int64)
+
+        def col_update(a, C, indptr):
+            """Offer this chunk's entries to the offerings' running top-k tables."""
+            ent = np.flatnonzero(C.data >= col["lim"][C.indices])
+            if ent.size == 0:
+                return
+            rr = (np.searchsorted(indptr, ent, side="right") - 1 + a).astype(np.int64)
+            cc = C.indices[ent].astype(np.int64)
+            t = C.data[ent].astype(np.float64)
+            final = self._finals_vectorised(rr, cc, t)
+            cut = (final >= col["r"][cc]) & (t > s.min_score)    # thresholds only rise: a fresh read is safe
+            rr, cc, t, final = rr[cut], cc[cut], t[cut], final[cut]
+            ok = self._reasons_vectorised(rr, cc, today, mkeys) < 0
+            rr, cc, t, final = rr[ok], cc[ok], t[ok], final[ok]
+            if cc.size == 0:
+                return
+            with col["lock"]:
+                T_row, T_f, T_t = col["row"], col["final"], col["text"]
+                u, inv = np.unique(cc, return_inverse=True)
+                o_row, o_f, o_t = T_row[u], T_f[u], T_t[u]
+                old = o_row >= 0
+                g = np.concatenate([np.repeat(np.arange(u.size), k)[old.ravel()], inv.ravel()])
+                f_all = np.concatenate([o_f[old], final])
+                t_all = np.concatenate([o_t[old], t])
+                r_all = np.concatenate([o_row[old], rr])
+                order = _row_score_id_order(g, f_all, nrank[r_all])
+                g, f_all, t_all, r_all = g[order], f_all[order], t_all[order], r_all[order]
+                slot = np.arange(g.size) - np.searchsorted(g, g, side="left")
+                keep = slot < k
+                T_row[u], T_f[u], T_t[u] = -1, -np.inf, 0.0
+                dst = u[g[keep]]
+                T_row[dst, slot[keep]] = r_all[keep]
+                T_f[dst, slot[keep]] = f_all[keep]
+                T_t[dst, slot[keep]] = t_all[keep]
+                full = T_row[u, k - 1] >= 0
+                r_new = np.where(full, T_f[u, k - 1], -np.inf)
+                col["r"][u] = r_new
+                lim = np.nextafter(((r_new - 2.0 / _ROUND) / (mb_o[u] * (1.0 + 1e-5))).astype(np.float32), -np.inf)
+                col["lim"][u] = np.where(full, lim, -np.inf).astype(np.float32)
+
+        # Per row, the threshold comes from a sample of the other side's rows (every ``step``-th):
+        # one small sparse product against the sampled postings, densified (c x N/step) and boosted.
+        # (at most every 16th row, so that the threshold is the 16th value of the sample or more
+        # and the candidate count, about 4M, varies little between rows)
+        step = max(1, min(16, N // max(1, 8 * M)))
+        j_s = max(1, min(M, (4 * M) // step))
+        Ps = P[:, ::step].tocsr() if step > 1 else P
+        Bd_s = np.ascontiguousarray(Bd[:, ::step])
+        n_s = Ps.shape[1]
+        j_s = min(j_s, n_s)
+        # upper bound of the boost of each query row over every other row (bits are >= 0 unless a
+        # weight is negative: clip so that the bound stays an upper bound)
+        mb = (1.0 + np.maximum(Bq[:n], 0) @ np.maximum(Bd, 0).max(axis=1, initial=0.0)).astype(np.float64)
+        post_len = np.diff(P.indptr).astype(np.int64)
+        orank = np.unique(oids, return_inverse=True)[1].astype(np.int64)   # order of ids (ties)
+
         def work(a):
             b = min(n, a + chunk)
             c = b - a
-            C = (Q[a:b] @ P).tocsr()
-            row_nnz = np.diff(C.indptr)
-            D = C.toarray()
-            G = D * (1.0 + Bq[a:b] @ Bd)       # approximate final score (no rounding, no hard rule)
-            # per-row threshold from a sample of columns (a full partition costs ~25 ns per pair)
-            step = max(1, N // (8 * M))
-            j = max(1, min(M, (4 * M) // step))
-            S = G[:, ::step]
-            j = min(j, S.shape[1])
-            thr = np.partition(S, S.shape[1] - j, axis=1)[:, S.shape[1] - j]
-            mask = G >= thr[:, None]
-            mask &= G > 0
-            row, cc = np.nonzero(mask)
-            cnt = np.bincount(row, minlength=c)
+            Qc = Q[a:b]
+            C = _sparse_product(Qc, P, post_len)
+            indptr = C.indptr.astype(np.int64)
+            if col is not None:
+                col_update(a, C, indptr)
+            row_nnz = np.diff(indptr)
+            # per-row threshold from the sample (M-th largest sampled approximate final score)
+            if n_s:
+                S = _sparse_product(Qc, Ps).toarray()
+                S *= 1.0 + Bq[a:b] @ Bd_s
+                thr = np.partition(S, n_s - j_s, axis=1)[:, n_s - j_s].astype(np.float64)
+                del S
+            else:
+                thr = np.zeros(c)
+            # Candidates: entries whose exact final score (rounded text x boost) is >= thr. A cheap
+            # pre-filter on the text score alone (text x the row's largest boost, with a margin for
+            # float32 and the rounding) keeps every such entry and drops most others.
+            lim = np.nextafter(((thr - 2.0 / _ROUND) / (mb[a:b] * (1.0 + 1e-5))).astype(np.float32), -np.inf)
+            keep = C.data >= np.repeat(lim, row_nnz)
+            ent = np.flatnonzero(keep)
+            row = (np.searchsorted(indptr, ent, side="right") - 1).astype(np.int64)
+            cc = C.indices[ent].astype(np.int64)
+            t = C.data[ent].astype(np.float64)
+            final = finals(row + a, cc, t)
+            cut = final >= thr[row]
+            cnt = np.bincount(row[cut], minlength=c)
             few = np.flatnonzero((cnt < M) & (row_nnz > cnt))
-            if few.size:                       # sample too optimistic: exact M-th value for these rows
-                thr[few] = np.partition(G[few], N - M, axis=1)[:, N - M]
-                mask[few] = (G[few] >= thr[few, None]) & (G[few] > 0)
-                row, cc = np.nonzero(mask)
-            del G, mask
-            t = D[row, cc].astype(np.float64)
-            del D
-            cc = cc.astype(np.int64)
-            final, reasons = pairs(row + a, cc, t)
+            if few.size:                       # sample too optimistic: every entry of these rows is a candidate
+                thr[few] = -np.inf
+                isfew = np.zeros(c, bool)
+                isfew[few] = True
+                cut &= ~isfew[row]
+                fr = np.repeat(few, row_nnz[few])
+                fe = np.concatenate([np.arange(indptr[i], indptr[i + 1]) for i in few.tolist()])
+                row = np.concatenate([row[cut], fr])
+                cc = np.concatenate([cc[cut], C.indices[fe].astype(np.int64)])
+                t = np.concatenate([t[cut], C.data[fe].astype(np.float64)])
+                final = np.concatenate([final[cut], finals(fr + a, cc[-fr.size:], t[-fr.size:])])
+            else:
+                row, cc, t, final = row[cut], cc[cut], t[cut], final[cut]
+            reasons = reasons_of(row + a, cc)
             valid = t > s.min_score
             final = np.where(valid, final, -1.0)
-            order = np.lexsort((oids[cc], -final, row))
+            order = _row_score_id_order(row, final, orank[cc])
             row, cc, t, final, reasons, valid = row[order], cc[order], t[order], final[order], reasons[order], \
                 valid[order]
             starts = np.searchsorted(row, np.arange(c + 1))
-            # certification: no non-candidate (all below thr) can beat the row's k-th passing proposal
+            # certification: every non-candidate has an exact final score < thr, so none can beat (or
+            # tie with) the row's k-th passing proposal when thr <= its score
             passing = valid & (reasons < 0)
             cum = seg_cumsum(passing, row, starts[:-1])
             f_k = np.full(c, np.inf)
@@ -926,8 +1039,7 @@ class Engine:
             f_k[row[at_k]] = final[at_k]
             has_k = np.isfinite(f_k)
             n_cand = np.diff(starts)
-            ok = (row_nnz <= n_cand) | (has_k & (thr.astype(np.float64) * (1 + 1e-5) + 2.0 / _ROUND < f_k)) | \
-                q_closed[a:b]
+            ok = (row_nnz <= n_cand) | (has_k & (thr <= f_k)) | q_closed[a:b]
             keep = ok[row]
             if not keep.all():
                 row, cc, t, final, reasons, valid = row[keep], cc[keep], t[keep], final[keep], reasons[keep], \
@@ -936,7 +1048,7 @@ class Engine:
             res = [finish(a, row, cc, t, final, reasons, valid, starts[:-1])]
             self._ap_fallback += int((~ok).sum())
             for i in np.flatnonzero(~ok).tolist():     # exact fallback on the whole product row
-                lo, hi = C.indptr[i], C.indptr[i + 1]
+                lo, hi = indptr[i], indptr[i + 1]
                 ccf = C.indices[lo:hi].astype(np.int64)
                 tf = C.data[lo:hi].astype(np.float64)
                 ff, rf = pairs(np.full(ccf.size, a + i), ccf, tf)
@@ -965,24 +1077,39 @@ class Engine:
         else:
             er = ec = np.zeros(0, np.int64)
             ereason = np.zeros(0, np.int8)
-        return {"rows": out_rows, "final": out_final, "text": out_text, "excl_row": er, "excl_col": ec,
+        out = {"rows": out_rows, "final": out_final, "text": out_text, "excl_row": er, "excl_col": ec,
                 "excl_reason": ereason}
+        if columns:
+            e = np.zeros(0, np.int64)
+            if col is None:                    # k == 0
+                col = {"row": np.full((N, 0), -1, np.int64), "final": np.zeros((N, 0)), "text": np.zeros((N, 0))}
+            out["columns"] = {"rows": col["row"], "final": np.where(col["row"] >= 0, col["final"], 0.0),
+                              "text": col["text"], "excl_row": e, "excl_col": e, "excl_reason": np.zeros(0, np.int8)}
+        return out
 
-    def _pairs_vectorised(self, rr, cc, text, today):
+    def _pairs_vectorised(self, rr, cc, text, today, member_keys=None):
         """Final scores and reasons for (need row, offering row) pairs, vectorised."""
+        return self._finals_vectorised(rr, cc, text), self._reasons_vectorised(rr, cc, today, member_keys)
+
+    def _finals_vectorised(self, rr, cc, text):
+        """Final scores (text x soft-facet boost, rounded) of (need row, offering row) pairs."""
         nf, of = self.sides["need"].f, self.sides["offering"].f
         s = self.settings
         npa, osa = nf["pa"][rr], of["pa"][cc]
         nsk, osk = nf["sk"][rr], of["sk"][cc]
         boost = 1.0 + s.policy_area_weight * np.bitwise_count(npa & osa) / np.maximum(np.bitwise_count(npa), 1) \
             + s.support_kind_weight * np.bitwise_count(nsk & osk) / np.maximum(np.bitwise_count(nsk), 1)
-        final = np.round(text * boost * _ROUND) / _ROUND
+        return np.round(text * boost * _ROUND) / _ROUND
+
+    def _reasons_vectorised(self, rr, cc, today, member_keys=None):
+        """Index into REASONS of the first hard rule failed by each (need row, offering row) pair, -1 if none."""
+        nf, of = self.sides["need"].f, self.sides["offering"].f
         kind = of["kind"][cc]
         elig = (kind == _ALL) | ((kind == _LDC) & nf["ldc"][rr]) | \
                ((kind == _REG) & ((of["regions"][cc] & nf["region"][rr]) != 0))
         mem = np.flatnonzero(kind == _MEM)
         if mem.size:
-            keys = self.sides["offering"].member_keys()
+            keys = self.sides["offering"].member_keys() if member_keys is None else member_keys
             q = cc[mem].astype(np.int64) * 1024 + nf["member"][rr[mem]]
             pos = np.minimum(np.searchsorted(keys, q), max(0, keys.size - 1))
             elig[mem] = (keys[pos] == q) if keys.size else False
@@ -993,7 +1120,7 @@ class Engine:
         reasons = np.full(rr.size, -1, np.int8)
         for i, ok in reversed(list(enumerate((elig, lang, cap, dl)))):
             reasons[~ok] = i
-        return final, reasons
+        return reasons
 
     def _pair_proposal(self, nrow, orow, text, final, contrib, qcols, snapshot=None) -> Proposal:
         """One proposal of an all-pairs table; ``snapshot`` = (sides, model) as they were when it was computed."""
@@ -1342,6 +1469,52 @@ class _Rankings(Mapping):
         rk = Ranking("need", int(nid), props, excl)
         self._cache[nid] = rk
         return rk
+
+
+try:                                    # scipy's own C loop for sparse products, called without its
+    from scipy.sparse._sparsetools import csr_matmat as _csr_matmat   # first (counting) pass
+except ImportError:                     # pragma: no cover - other scipy layouts: the public product
+    _csr_matmat = None
+
+
+def _sparse_product(A: sp.csr_matrix, B: sp.csr_matrix, b_row_len: np.ndarray | None = None) -> sp.csr_matrix:
+    """``A @ B`` (CSR, float32), entry for entry what scipy's product gives (same C loop, same order of
+    additions), without scipy's first pass that only counts the output entries: the output is
+    allocated from an upper bound (the number of multiplications, at most rows x columns)."""
+    m, nb = A.shape[0], B.shape[1]
+    if _csr_matmat is None or A.dtype != np.float32 or B.dtype != np.float32:
+        return (A @ B).tocsr()
+    lens = b_row_len if b_row_len is not None else np.diff(B.indptr)
+    bound = int(lens[A.indices].sum()) if A.nnz else 0
+    bound = min(bound, m * nb)
+    it = np.int64 if max(bound, A.nnz, B.nnz, nb) >= 2 ** 31 - 1 else np.int32
+    ptr = np.empty(m + 1, it)
+    idx = np.empty(bound, it)
+    val = np.empty(bound, np.float32)
+    try:
+        _csr_matmat(m, nb, A.indptr.astype(it, copy=False), A.indices.astype(it, copy=False), A.data,
+                    B.indptr.astype(it, copy=False), B.indices.astype(it, copy=False), B.data, ptr, idx, val)
+    except TypeError:                   # pragma: no cover - a scipy whose private loop changed signature
+        return (A @ B).tocsr()
+    nnz = int(ptr[-1])
+    return sp.csr_matrix((val[:nnz], idx[:nnz], ptr), shape=(m, nb))
+
+
+def _row_score_id_order(row: np.ndarray, final: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """The permutation ``np.lexsort((rank, -final, row))`` (row, then score descending, then id), by
+    one sort of a packed integer key when it fits in 63 bits. Scores are multiples of 1e-6
+    (rounded), so ``rint(final * 1e6)`` orders them exactly as the floats."""
+    if row.size == 0:
+        return np.zeros(0, np.int64)
+    v = np.rint(final * _ROUND).astype(np.int64)
+    vmax = int(v.max())
+    fcomp = vmax - v
+    bits = lambda x: max(1, int(x).bit_length())
+    br, bf, bo = bits(row.max()), bits(fcomp.max()), bits(rank.max())
+    if br + bf + bo > 62 or not np.all(np.abs(final * _ROUND - v) < 0.25):
+        return np.lexsort((rank, -final, row))
+    key = (row.astype(np.int64) << (bf + bo)) | (fcomp << bo) | rank
+    return np.argsort(key)
 
 
 def _merge_topk(t_ids: np.ndarray, t_sc: np.ndarray, c: np.ndarray, sc: np.ndarray, ids: np.ndarray, k: int):

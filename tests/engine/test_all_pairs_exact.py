@@ -1,0 +1,265 @@
+"""all_pairs against a brute-force reference: every pair scored one by one, ranked, filtered.
+
+The reference does not use the engine's ranking code: text scores are summed pair by pair (the
+shared features in increasing order, in float32, as a sparse product adds them), boosts and hard
+rules are recomputed from the Record objects. all_pairs must give exactly the same proposals,
+order, scores and exclusions, on corpora with facets, hard rules, ties, deleted and delta rows,
+whatever the chunking and candidate settings; and the stored top-k tables must stay equal to
+the reference after incremental upserts and removals.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+
+import numpy as np
+import pytest
+
+from matchmaker.engine import (DELIVERY_LANGUAGES, POLICY_AREAS, REASONS, REGIONS, SUPPORT_KINDS, Engine,
+                               EngineSettings, Record)
+
+TODAY = dt.date(2026, 11, 23)
+_WORDS = ("cybercrime judges training signature electronic payments mobile money broadband fibre customs window "
+          "data protection consumer online skills women entrepreneurs export platform law reform authority "
+          "firma electrónica pagos datos protección formación jueces commerce électronique données paiements "
+          "tariff logistics parcels postal fintech regulator cloud hosting startups").split()
+_MEMBERS = ["KE", "SN", "PE", "VN"]
+
+
+def _text(rnd, n):
+    return " ".join(rnd.choice(_WORDS) for _ in range(n))
+
+
+def _need(rnd, i):
+    return Record(id=i, title=_text(rnd, 2), description=_text(rnd, rnd.randint(0, 25)),
+                  language=rnd.choice(("en", "fr", "es")),
+                  policy_areas=frozenset(rnd.sample(POLICY_AREAS, rnd.randint(0, 3))),
+                  support_kinds=frozenset(rnd.sample(SUPPORT_KINDS, rnd.randint(0, 2))),
+                  delivery_languages=frozenset(rnd.sample(DELIVERY_LANGUAGES[:3], rnd.randint(1, 2))),
+                  member=rnd.choice(_MEMBERS), member_is_ldc=rnd.random() < 0.4, member_region=rnd.choice(REGIONS[:3]))
+
+
+def _offering(rnd, i, text=None):
+    return Record(id=i, title=_text(rnd, 2) if text is None else "", description=text or _text(rnd, rnd.randint(3, 25)),
+                  language=rnd.choice(("en", "fr", "es")),
+                  policy_areas=frozenset(rnd.sample(POLICY_AREAS, rnd.randint(0, 2))),
+                  support_kinds=frozenset(rnd.sample(SUPPORT_KINDS, rnd.randint(0, 2))),
+                  delivery_languages=frozenset(rnd.sample(DELIVERY_LANGUAGES[:3], rnd.randint(1, 2))),
+                  eligibility=rnd.choice(["all_developing"] * 4 + ["ldc_only", "regions", "members"]),
+                  eligible_regions=frozenset(rnd.sample(REGIONS[:3], 1)),
+                  eligible_members=frozenset(rnd.sample(_MEMBERS, 2)),
+                  capacity_left=rnd.choice([None, None, None, 0, 2]),
+                  deadline=rnd.choice([None, None, TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=3), TODAY]))
+
+
+def _corpus(seed, n_needs, n_offs):
+    rnd = random.Random(seed)
+    needs = [_need(rnd, i) for i in range(1, n_needs + 1)]
+    offs = []
+    for i in range(n_offs):
+        offs.append(_offering(rnd, 1000 + i))
+        if i % 7 == 3:           # twins: same text, hence tied scores, broken by id
+            twin = dataclasses.replace(offs[-1], id=5000 + i)
+            offs.append(twin)
+    needs += [dataclasses.replace(needs[2], id=900 + j) for j in range(3)]    # tied needs too
+    rnd.shuffle(offs)
+    return needs, offs
+
+
+# ------------------------------------------------------------------ the reference
+def _vectors(eng, side):
+    s = eng.sides[side]
+    m = s.rows_matrix()
+    out = {}
+    for r, rid in enumerate(s.ids.tolist()):
+        if s.alive[r]:
+            a, b = m.indptr[r], m.indptr[r + 1]
+            out[int(rid)] = (m.indices[a:b].copy(), m.data[a:b].copy())
+    return out
+
+
+def _text_score(q, d) -> float:
+    """Shared features in increasing order, products and running sum in float32."""
+    _, qi, di = np.intersect1d(q[0], d[0], assume_unique=True, return_indices=True)
+    acc = np.float32(0.0)
+    for a, b in zip(q[1][qi], d[1][di]):
+        acc = np.float32(acc + np.float32(a * b))
+    return float(acc)
+
+
+def _boost(s: EngineSettings, n: Record, o: Record) -> float:
+    pa = len(n.policy_areas & o.policy_areas) / max(1, len(n.policy_areas))
+    sk = len(n.support_kinds & o.support_kinds) / max(1, len(n.support_kinds))
+    return 1.0 + s.policy_area_weight * pa + s.support_kind_weight * sk
+
+
+def _reason(n: Record, o: Record) -> int:
+    elig = {"all_developing": True, "ldc_only": n.member_is_ldc, "regions": n.member_region in o.eligible_regions,
+            "members": n.member in o.eligible_members}[o.eligibility]
+    for i, ok in enumerate((elig, bool(n.languages() & o.languages()),
+                            o.capacity_left is None or o.capacity_left > 0,
+                            o.deadline is None or o.deadline >= TODAY)):
+        if not ok:
+            return i
+    return -1
+
+
+def reference(eng: Engine, needs: dict[int, Record], offs: dict[int, Record], k: int):
+    """need id -> (proposals [(offering id, score, text)], exclusions [(offering id, reason)]) and
+    offering id -> proposals [(need id, score)], by scoring every pair."""
+    s = eng.settings
+    vn, vo = _vectors(eng, "need"), _vectors(eng, "offering")
+    pairs = {}
+    for nid, q in vn.items():
+        for oid, d in vo.items():
+            t = _text_score(q, d)
+            if t > 0 and t > s.min_score:
+                final = float(np.round(t * _boost(s, needs[nid], offs[oid]) * 1e6) / 1e6)
+                pairs[nid, oid] = (final, t, _reason(needs[nid], offs[oid]))
+    by_need = {}
+    for nid in vn:
+        ranked = sorted(((f, oid, t, r) for (n_, oid), (f, t, r) in pairs.items() if n_ == nid),
+                        key=lambda x: (-x[0], x[1]))
+        props, excl = [], []
+        for f, oid, t, r in ranked:
+            if len(props) >= k:
+                break
+            if r < 0:
+                props.append((oid, f, t))
+            elif len(excl) < s.max_exclusions:
+                excl.append((oid, REASONS[r]))
+        by_need[nid] = (props, excl)
+    by_off = {}
+    for oid in vo:
+        ranked = sorted(((f, nid) for (nid, o_), (f, t, r) in pairs.items() if o_ == oid and r < 0),
+                        key=lambda x: (-x[0], x[1]))
+        by_off[oid] = [(nid, f) for f, nid in ranked[:k]]
+    return by_need, by_off
+
+
+def check(eng, allp, needs, offs, k):
+    by_need, by_off = reference(eng, needs, offs, k)
+    assert sorted(allp) == sorted(by_need)
+    for nid, (props, excl) in by_need.items():
+        rk = allp[nid]
+        assert [(p.offering_id, p.score) for p in rk.proposals] == [(o, f) for o, f, _ in props], nid
+        assert [(e.id, e.reason) for e in rk.exclusions] == excl, nid
+        assert eng.stored_proposals(nid, "need") == [(o, float(np.float32(f))) for o, f, _ in props]
+    for oid, props in by_off.items():
+        assert eng.stored_proposals(oid, "offering") == [(n, float(np.float32(f))) for n, f in props], oid
+
+
+def check_stored(eng, needs, offs, k):
+    by_need, by_off = reference(eng, needs, offs, k)
+    for nid, (props, _) in by_need.items():
+        assert [i for i, _ in eng.stored_proposals(nid, "need")] == [o for o, _, _ in props], nid
+        assert [v for _, v in eng.stored_proposals(nid, "need")] == \
+               pytest.approx([float(np.float32(f)) for _, f, _ in props], abs=2e-6)
+    for oid, props in by_off.items():
+        assert [i for i, _ in eng.stored_proposals(oid, "offering")] == [n for n, _ in props], oid
+
+
+# ------------------------------------------------------------------ the tests
+@pytest.mark.parametrize("seed,n_needs,n_offs,k,chunk,cands,settings", [
+    (1, 40, 60, 4, 0, 0, {}),
+    (2, 70, 120, 10, 9, 0, {}),
+    (3, 90, 50, 3, 16, 2, {"policy_area_weight": 0.9, "support_kind_weight": 0.5}),
+    (4, 50, 150, 5, 7, 5, {"min_score": 0.05, "max_exclusions": 3}),
+    (5, 30, 20, 25, 4, 0, {"policy_area_weight": 0.0, "support_kind_weight": 0.0}),
+    (6, 80, 200, 1, 32, 1, {"max_doc_terms": 8}),
+])
+def test_all_pairs_equals_brute_force(seed, n_needs, n_offs, k, chunk, cands, settings):
+    needs, offs = _corpus(seed, n_needs, n_offs)
+    eng = Engine(EngineSettings(**settings)).fit(needs, offs)
+    eng._ap_candidates = cands                 # tiny candidate sets force the fallback paths
+    allp = eng.all_pairs(k=k, today=TODAY, chunk=chunk, explain=False)
+    check(eng, allp, {r.id: r for r in needs}, {r.id: r for r in offs}, k)
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_all_pairs_with_delta_and_deleted_rows_then_upserts(merge):
+    rnd = random.Random(9)
+    needs, offs = _corpus(9, 60, 90)
+    eng = Engine(EngineSettings(max_delta_docs=10 if merge else 10_000)).fit(needs[:30], offs[:40])
+    cur_n, cur_o = {r.id: r for r in needs[:30]}, {r.id: r for r in offs[:40]}
+    for r in needs[30:]:                       # delta rows
+        eng.upsert(r, "need", today=TODAY)
+        cur_n[r.id] = r
+    for r in offs[40:]:
+        eng.upsert(r, "offering", today=TODAY)
+        cur_o[r.id] = r
+    for r in needs[:5] + offs[:6]:             # deleted rows
+        side = "need" if r.id < 1000 else "offering"
+        eng.remove(r.id, side, today=TODAY)
+        (cur_n if side == "need" else cur_o).pop(r.id)
+    for j, r in enumerate(needs[10:15]):       # late rows tied with earlier ones but with smaller ids
+        twin = dataclasses.replace(r, id=j + 1)
+        eng.upsert(twin, "need", today=TODAY)
+        cur_n[twin.id] = twin
+    for r in offs[10:14]:                      # replaced rows (old row tombstoned, new one appended)
+        new = dataclasses.replace(_offering(rnd, r.id), description=r.description + " fintech regulator")
+        eng.upsert(new, "offering", today=TODAY)
+        cur_o[r.id] = new
+    for chunk in (0, 5):
+        allp = eng.all_pairs(k=5, today=TODAY, chunk=chunk, explain=False)
+        check(eng, allp, cur_n, cur_o, 5)
+    # incremental updates keep the stored tables equal to the reference
+    for i in range(6):
+        r = _need(rnd, 700 + i)
+        eng.upsert(r, "need", today=TODAY)
+        cur_n[r.id] = r
+        o = _offering(rnd, 8000 + i)
+        eng.upsert(o, "offering", today=TODAY)
+        cur_o[o.id] = o
+    victim = next(iter(cur_o))
+    eng.remove(victim, "offering", today=TODAY)
+    cur_o.pop(victim)
+    check_stored(eng, cur_n, cur_o, 5)
+
+
+def test_all_pairs_explained_matches_the_single_query_path():
+    needs, offs = _corpus(12, 40, 70)
+    eng = Engine().fit(needs, offs)
+    allp = eng.all_pairs(k=5, today=TODAY, chunk=6)
+    for n in needs:
+        single = eng.propose_for_need(n, k=5, today=TODAY)
+        assert [(p.offering_id, p.score, p.text_score) for p in allp[n.id].proposals] == \
+               [(p.offering_id, p.score, p.text_score) for p in single.proposals]
+        for a, b in zip(allp[n.id].proposals, single.proposals):
+            assert sum(v for _, v in a.terms) == pytest.approx(sum(v for _, v in b.terms), abs=1e-6)
+            assert a.facet_bonus == pytest.approx(b.facet_bonus, abs=1e-7)
+
+
+def test_all_pairs_when_one_side_is_empty_or_dead():
+    needs, offs = _corpus(13, 10, 10)
+    eng = Engine().fit(needs, offs)
+    for o in offs:
+        eng.remove(o.id, "offering", today=TODAY)
+    allp = eng.all_pairs(k=3, today=TODAY)
+    assert all(not rk.proposals and not rk.exclusions for rk in allp.values())
+    assert all(eng.stored_proposals(n.id, "need") == [] for n in needs)
+    for n_side, o_side in ((needs, []), ([], offs), ([], [])):
+        eng = Engine().fit(n_side, o_side)
+        for k in (0, 3):
+            allp = eng.all_pairs(k=k, today=TODAY)
+            assert sorted(allp) == sorted(n.id for n in n_side)
+            assert all(not rk.proposals for rk in allp.values())
+            assert all(eng.stored_proposals(o.id, "offering") == [] for o in o_side)
+
+
+def test_sparse_product_is_scipys_product_bit_for_bit():
+    import scipy.sparse as sp
+
+    from matchmaker.engine.index import _sparse_product
+    rng = np.random.default_rng(4)
+    A = sp.random(37, 300, density=0.08, format="csr", dtype=np.float32, random_state=rng)
+    B = sp.random(300, 450, density=0.05, format="csr", dtype=np.float32, random_state=rng)
+    A.sort_indices()
+    B.sort_indices()
+    C = _sparse_product(A, B)
+    ref = (A @ B).tocsr()
+    assert C.shape == ref.shape and C.dtype == np.float32
+    assert np.array_equal(C.toarray(), ref.toarray())
+    assert C.nnz == ref.nnz
+    assert _sparse_product(A[:0], B).nnz == 0
