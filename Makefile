@@ -61,6 +61,11 @@ $(VENV)/.stress-installed: requirements-stress.txt $(VENV)/.installed
 stress: install $(VENV)/.stress-installed
 	$(PY) -m stress
 	@if [ -n "$$TEST_DATABASE_URL" ]; then STRESS_DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m stress; fi
+	CONCURRENT_CLIENTS=$${CONCURRENT_CLIENTS:-16} CONCURRENT_WRITES=$${CONCURRENT_WRITES:-50} \
+		$(PY) -m pytest -q -p no:cacheprovider tests/test_concurrent_writes.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then CONCURRENT_CLIENTS=$${CONCURRENT_CLIENTS:-16} \
+		CONCURRENT_WRITES=$${CONCURRENT_WRITES:-50} MATCHMAKER_TEST_DB="$$TEST_DATABASE_URL" \
+		$(PY) -m pytest -q -p no:cacheprovider tests/test_concurrent_writes.py; fi
 
 # Static analysis (ruff's security rules, bandit; findings reviewed in place) and an SBOM of the environment.
 audit: install $(VENV)/.stress-installed

@@ -23,7 +23,10 @@ from matchmaker.models import Need
 from tests.conftest import TEST_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIENTS, WRITES = 8, 6
+# `make test` runs a small round; `make stress` runs the catalogue's 16 clients x 50 writes (CONCURRENT_CLIENTS,
+# CONCURRENT_WRITES).
+CLIENTS = int(os.environ.get("CONCURRENT_CLIENTS", "8"))
+WRITES = int(os.environ.get("CONCURRENT_WRITES", "6"))
 
 
 def _free_port() -> int:
@@ -83,7 +86,8 @@ def server(app, database_url, tmp_path):
 @pytest.mark.slow
 def test_many_workers_write_at_once(app, make, server):
     base, log = server
-    emails = [make.user("delegate", member=code).email for code in ("BJ", "SN", "HT", "KH") for _ in range(2)]
+    members = ("BJ", "SN", "HT", "KH")
+    emails = [make.user("delegate", member=members[n % len(members)]).email for n in range(CLIENTS)]
     outcomes: list[tuple[str, int]] = []
     lock = threading.Lock()
 
@@ -107,7 +111,7 @@ def test_many_workers_write_at_once(app, make, server):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=240)
+        thread.join(timeout=60 + 2 * WRITES * CLIENTS)
     statuses = [status for _, status in outcomes]
     assert len(outcomes) == CLIENTS * (WRITES + 1)
     assert all(status == 302 for status in statuses), statuses
