@@ -55,8 +55,9 @@ def revoke_token(actor: User, token: ApiToken) -> None:
     record(actor, "api_token.revoked", token, name=token.name, prefix=token.prefix)
 
 
-def user_for_token(secret: str | None) -> User | None:
-    """The active user a live token belongs to, else None; notes when the token was last used."""
+def user_for_token(secret: str | None, touch: bool = True) -> User | None:
+    """The active user a live token belongs to, else None; notes when the token was last used (unless ``touch`` is
+    False: then the lookup writes nothing)."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
@@ -66,7 +67,7 @@ def user_for_token(secret: str | None) -> User | None:
     if user is None or not user.active:
         return None
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+    if touch and (token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION):
         token.last_used_at = now
     return user
 

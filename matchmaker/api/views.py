@@ -169,8 +169,10 @@ def authenticate():
         try:
             db.session.commit()  # last_used_at: worth recording, never worth failing a request for
         except OperationalError:
+            # Another worker holds SQLite's write lock: serve the request without recording the use (looking the
+            # token up again must not leave the session dirty, or the request's first query would try to write).
             db.session.rollback()
-            g.api_user = user = user_for_token(secret.strip())
+            g.api_user = user = user_for_token(secret.strip(), touch=False)
     return None
 
 
