@@ -25,18 +25,12 @@ OUT = Path(__file__).resolve().parent / "out"
 
 
 def _app(database: str):
-    from flask_migrate import upgrade
-
-    from matchmaker.app import create_app
     from matchmaker.extensions import db
     from matchmaker.services.demo import seed_demo
-    from matchmaker.services.reference import load_members
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database})
-    context = app.test_request_context()
-    context.push()
-    upgrade()
-    load_members()
+    from .imports import service_app
+
+    app = service_app(database)
     seed_demo()
     db.session.commit()
     return app

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import create_engine, delete, text
 
 from matchmaker.app import create_app
 from matchmaker.extensions import db
@@ -192,3 +193,21 @@ def csrf_token(html: str) -> str:
         r'value="([^"]+)"[^>]*name="csrf_token"', html)
     assert match, "no CSRF token in page"
     return match.group(1)
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A brand-new, empty database of the kind under test (migration and restore tests)."""
+    url = os.environ.get("MATCHMAKER_TEST_DB")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = normalise_url(url)
+    name = f"mm_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,37 +1,16 @@
 """`flask backup` while writers run, then `flask restore` into a new database that boots and serves."""
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from matchmaker.app import create_app
 from matchmaker.extensions import db
 from matchmaker.models import LoginAttempt, Need, Offering
-from tests.conftest import normalise_url
-
-
-@pytest.fixture
-def fresh_database_url(tmp_path):
-    """A second, empty database of the kind under test, to restore into."""
-    url = os.environ.get("MATCHMAKER_TEST_DB")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    url = normalise_url(url)
-    name = f"mm_restore_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _counts() -> dict[str, int]:
@@ -39,7 +18,7 @@ def _counts() -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_backup_while_writing_then_restore_boots_and_serves(app, ctx, runner, tmp_path, fresh_database_url):
+def test_backup_while_writing_then_restore_boots_and_serves(app, ctx, runner, tmp_path, empty_database_url):
     from matchmaker.services.demo import DEMO_PASSWORD, seed_demo
 
     seed_demo()
@@ -88,7 +67,7 @@ def test_backup_while_writing_then_restore_boots_and_serves(app, ctx, runner, tm
     assert errors == []
     assert path.stat().st_size > 10_000
 
-    restored = create_app({"SQLALCHEMY_DATABASE_URI": fresh_database_url, "WTF_CSRF_ENABLED": False})
+    restored = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "WTF_CSRF_ENABLED": False})
     with restored.app_context():  # the CLI runs against the innermost app context: this one
         result = restored.test_cli_runner().invoke(args=["restore", str(path), "--yes"])
         assert result.exit_code == 0, result.output

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 
-import pytest
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from matchmaker.app import create_app
 from matchmaker.extensions import db
-from tests.conftest import normalise_url
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
@@ -22,24 +19,6 @@ def test_single_head():
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
-
-
-@pytest.fixture
-def empty_database_url(tmp_path):
-    """A brand-new database of the kind under test."""
-    url = os.environ.get("MATCHMAKER_TEST_DB")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    url = normalise_url(url)
-    name = f"mm_migrations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_upgrade_from_empty_matches_the_models_and_round_trips(empty_database_url):
