@@ -525,6 +525,7 @@ class Engine:
     """Match needs with offerings. See the module docstring for the method."""
 
     _ap_candidates = 0
+    _ap_sample_factor = 2          # sampled threshold: about 2 x candidates per row (measured: 4 sorts twice as many)
 
     def __init__(self, settings: EngineSettings | None = None):
         self.settings = settings or EngineSettings()
@@ -919,11 +920,26 @@ class Engine:
             dlo = of_["deadline"][:N]
             o_closed = (of_["capacity"][:N] == 0) | ((dlo != 0) & (dlo < today.toordinal()))
             # largest boost any (processed) need can give each offering
-            mb_o = 1.0 + np.maximum(Bd, 0).T.astype(np.float64) @ np.maximum(Bq[:n], 0).max(axis=0, initial=0.0)
+            mb_o = 1.0 + np.einsum("bj,b->j", np.maximum(Bd, 0).astype(np.float64),
+                                   np.maximum(Bq[:n], 0).max(axis=0, initial=0.0).astype(np.float64))
             col = {"row": np.full((N, k), -1, np.int64), "final": np.full((N, k), -np.inf),
                    "text": np.zeros((N, k)), "r": np.full(N, -np.inf),
                    "lim": np.where(o_closed, np.inf, -np.inf).astype(np.float32), "lock": threading.Lock()}
             nrank = np.unique(mine.ids, return_inverse=True)[1].astype(np.int64)
+            # Tables as packed integer keys, one row of k per offering, ascending: (offering row, score
+            # descending, need id) in one int64, so that all the tables read as one sorted array. A chunk's
+            # entries are sorted (only they) and inserted by binary search; old entries are never re-sorted.
+            # Scores are multiples of 1e-6 (rounded): v = rint(final * 1e6) is exact.
+            lo_b = 1.0 + min(0.0, s.policy_area_weight) + min(0.0, s.support_kind_weight)
+            v_hi = int(np.ceil(max(1.0, float(mb_o.max(initial=1.0))) * 1.001 * _ROUND)) + 2
+            v_lo = int(np.floor(min(0.0, lo_b) * 1.001 * _ROUND)) - 2
+            bo = max(1, int(n).bit_length())
+            bf = max(1, int(v_hi - v_lo + 1).bit_length())
+            if max(1, int(N).bit_length()) + bf + bo <= 62:
+                low = (1 << (bf + bo)) - 1                  # an empty slot: score and rank bits all ones
+                col["packed"] = (bo, bf, v_hi, low)
+                col["key"] = (np.arange(N, dtype=np.int64)[:, None] << (bf + bo)) | np.full((N, k), low, np.int64)
+                col["text"] = np.zeros((N, k), np.float64)
 
         def col_update(a, C, indptr):
             """Offer this chunk's entries to the offerings' running top-k tables."""
@@ -939,6 +955,10 @@ class Engine:
             ok = self._reasons_vectorised(rr, cc, today, mkeys) < 0
             rr, cc, t, final = rr[ok], cc[ok], t[ok], final[ok]
             if cc.size == 0:
+                return
+            if "packed" in col:
+                with col["lock"]:
+                    col_merge_packed(rr, cc, t, final)
                 return
             with col["lock"]:
                 T_row, T_f, T_t = col["row"], col["final"], col["text"]
@@ -964,24 +984,71 @@ class Engine:
                 lim = np.nextafter(((r_new - 2.0 / _ROUND) / (mb_o[u] * (1.0 + 1e-5))).astype(np.float32), -np.inf)
                 col["lim"][u] = np.where(full, lim, -np.inf).astype(np.float32)
 
+        def col_merge_packed(rr, cc, t, final):
+            """Insert (need row, offering row, text, final) entries into the packed tables (lock held)."""
+            bo, bf, v_hi, low = col["packed"]
+            sh = bf + bo
+            key = (cc << sh) | ((v_hi - np.rint(final * _ROUND).astype(np.int64)) << bo) | nrank[rr]
+            o = np.argsort(key)
+            key, t = key[o], t[o]
+            cs = cc[o]
+            u, first = np.unique(cs, return_index=True)
+            T_key, T_t = col["key"], col["text"]
+            old_k, old_t = T_key[u].ravel(), T_t[u].ravel()
+            pos = np.searchsorted(old_k, key)
+            mk, mt = np.insert(old_k, pos, key), np.insert(old_t, pos, t)
+            # column j of u has k old + m_j new entries, contiguous: keep its first k
+            cnt_new = np.diff(np.append(first, key.size))
+            start = np.arange(u.size) * k + np.concatenate(([0], np.cumsum(cnt_new)[:-1]))
+            idx = start[:, None] + np.arange(k)
+            T_key[u], T_t[u] = mk[idx], mt[idx]
+            kth = T_key[u, k - 1]
+            full = (kth & low) != low
+            r_new = np.where(full, (v_hi - ((kth & low) >> bo)) / _ROUND, -np.inf)
+            col["r"][u] = r_new
+            lim = np.nextafter(((r_new - 2.0 / _ROUND) / (mb_o[u] * (1.0 + 1e-5))).astype(np.float32), -np.inf)
+            col["lim"][u] = np.where(full, lim, -np.inf).astype(np.float32)
+
+        def col_unpack():
+            """The packed tables as need rows (-1 = empty), final scores and text scores."""
+            bo, bf, v_hi, low = col["packed"]
+            K = col["key"]
+            empty = (K & low) == low
+            row_of_rank = np.zeros(max(1, n), np.int64)
+            row_of_rank[nrank] = np.arange(n)
+            rank = K & ((1 << bo) - 1)
+            col["row"] = np.where(empty, -1, row_of_rank[np.where(empty, 0, rank)])
+            col["final"] = np.where(empty, -np.inf, (v_hi - ((K & low) >> bo)) / _ROUND)
+            col["text"] = np.where(empty, 0.0, col["text"])
+
         # Per row, the threshold comes from a sample of the other side's rows (every ``step``-th):
         # one small sparse product against the sampled postings, densified (c x N/step) and boosted.
         # (at most every 16th row, so that the threshold is the 16th value of the sample or more
         # and the candidate count, about 4M, varies little between rows)
         step = max(1, min(16, N // max(1, 8 * M)))
-        j_s = max(1, min(M, (4 * M) // step))
+        j_s = max(1, min(M, (self._ap_sample_factor * M) // step))
         Ps = P[:, ::step].tocsr() if step > 1 else P
-        Bd_s = np.ascontiguousarray(Bd[:, ::step])
+        # facet masks of the sampled rows, for their boosts by bit counts (a BLAS product here would start
+        # BLAS threads that spin beside ours)
+        sample_rows = np.arange(0, N, step)
         n_s = Ps.shape[1]
         j_s = min(j_s, n_s)
         # upper bound of the boost of each query row over every other row (bits are >= 0 unless a
         # weight is negative: clip so that the bound stays an upper bound)
-        mb = (1.0 + np.maximum(Bq[:n], 0) @ np.maximum(Bd, 0).max(axis=1, initial=0.0)).astype(np.float64)
+        mb = 1.0 + np.einsum("ib,b->i", np.maximum(Bq[:n], 0).astype(np.float64),
+                             np.maximum(Bd, 0).max(axis=1, initial=0.0).astype(np.float64))
         post_len = np.diff(P.indptr).astype(np.int64)
         orank = np.unique(oids, return_inverse=True)[1].astype(np.int64)   # order of ids (ties)
 
-        def work(a):
-            b = min(n, a + chunk)
+        def sample_boost(a, b):
+            """Boost of every pair (row a..b of ``side``, sampled row of the other side), dense."""
+            mf, of = mine.f, other.f
+            if side == "need":
+                return self._boost_block(mf["pa"][a:b], mf["sk"][a:b], of["pa"][sample_rows], of["sk"][sample_rows])
+            return self._boost_block(of["pa"][sample_rows], of["sk"][sample_rows], mf["pa"][a:b], mf["sk"][a:b]).T
+
+        def work(span):
+            a, b = span
             c = b - a
             Qc = Q[a:b]
             C = _sparse_product(Qc, P, post_len)
@@ -992,7 +1059,7 @@ class Engine:
             # per-row threshold from the sample (M-th largest sampled approximate final score)
             if n_s:
                 S = _sparse_product(Qc, Ps).toarray()
-                S *= 1.0 + Bq[a:b] @ Bd_s
+                S *= sample_boost(a, b)
                 thr = np.partition(S, n_s - j_s, axis=1)[:, n_s - j_s].astype(np.float64)
                 del S
             else:
@@ -1059,7 +1126,10 @@ class Engine:
             return res
 
         self._ap_fallback = 0
-        starts = list(range(0, n, chunk)) if M > 0 else []   # nothing on the other side: no proposals
+        # The first chunks are small and grow to ``chunk``: the offerings' tables start empty (every entry of
+        # the first chunk is offered to them), so a small first chunk fills them cheaply and later chunks
+        # meet thresholds that already cut most entries.
+        starts = _ramp(n, chunk, threads) if M > 0 else []   # nothing on the other side: no proposals
         if threads > 1 and len(starts) > 1:
             with ThreadPoolExecutor(max_workers=threads) as ex:
                 results = list(ex.map(work, starts))
@@ -1081,6 +1151,8 @@ class Engine:
                 "excl_reason": ereason}
         if columns:
             e = np.zeros(0, np.int64)
+            if col is not None and "packed" in col:
+                col_unpack()
             if col is None:                    # k == 0
                 col = {"row": np.full((N, 0), -1, np.int64), "final": np.zeros((N, 0)), "text": np.zeros((N, 0))}
             out["columns"] = {"rows": col["row"], "final": np.where(col["row"] >= 0, col["final"], 0.0),
@@ -1100,6 +1172,16 @@ class Engine:
         boost = 1.0 + s.policy_area_weight * np.bitwise_count(npa & osa) / np.maximum(np.bitwise_count(npa), 1) \
             + s.support_kind_weight * np.bitwise_count(nsk & osk) / np.maximum(np.bitwise_count(nsk), 1)
         return np.round(text * boost * _ROUND) / _ROUND
+
+    def _boost_block(self, npa, nsk, opa, osk) -> np.ndarray:
+        """Soft-facet boosts of every (need, offering) pair of two lists of facet masks, dense (needs x offerings)."""
+        s = self.settings
+        out = np.ones((npa.size, opa.size), np.float32)
+        for w, qm, dm in ((s.policy_area_weight, npa, opa), (s.support_kind_weight, nsk, osk)):
+            if w:
+                share = np.float32(w) / np.maximum(np.bitwise_count(qm), 1).astype(np.float32)
+                out += np.bitwise_count(qm[:, None] & dm[None, :]).astype(np.float32) * share[:, None]
+        return out
 
     def _reasons_vectorised(self, rr, cc, today, member_keys=None):
         """Index into REASONS of the first hard rule failed by each (need row, offering row) pair, -1 if none."""
@@ -1498,6 +1580,21 @@ def _sparse_product(A: sp.csr_matrix, B: sp.csr_matrix, b_row_len: np.ndarray | 
         return (A @ B).tocsr()
     nnz = int(ptr[-1])
     return sp.csr_matrix((val[:nnz], idx[:nnz], ptr), shape=(m, nb))
+
+
+def _ramp(n: int, chunk: int, threads: int) -> list[tuple[int, int]]:
+    """Spans [a, b) covering range(n): ``threads`` spans of chunk / 8 rows first, doubling up to ``chunk``."""
+    spans, a = [], 0
+    size = max(1, chunk // 8)
+    while a < n:
+        for _ in range(max(1, threads)):
+            if a >= n:
+                break
+            b = min(n, a + size)
+            spans.append((a, b))
+            a = b
+        size = min(chunk, size * 2)
+    return spans
 
 
 def _row_score_id_order(row: np.ndarray, final: np.ndarray, rank: np.ndarray) -> np.ndarray:

@@ -58,7 +58,8 @@ class EngineSettings:
     concept_weight: float = 1.0          # weight of a glossary concept occurrence
     use_lexicon: bool = True
     use_glossary: bool = True
-    max_doc_terms: int = 128             # keep the heaviest features per document (0 = all); measured
+    max_doc_terms: int = 96              # keep the heaviest features per document (0 = all); measured: 96 ranks as well
+                                         # as 128 (reviewer loss .254 vs .257, devset MRR .909 both) at half the all-pairs product
     char_weight: float = 0.0             # share of the text score from character n-grams (0 = off; opt-in)
     char_ngram_min: int = 3              # character n-grams of accent-folded words, padded with spaces
     char_ngram_max: int = 5
