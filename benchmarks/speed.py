@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +32,7 @@ class Corpus:
         p = 1.0 / ranks ** 1.07
         self.cum = np.cumsum(p / p.sum())
         for lang, syl in _SYL.items():
-            r = random.Random(hash(lang) % 1000 + seed)
+            r = random.Random(zlib.crc32(lang.encode()) % 1000 + seed)   # hash() of a str changes per process
             seen, lst = set(), []
             while len(lst) < vocab:
                 w = "".join(r.choice(syl) for _ in range(r.choice((2, 3, 3, 4, 4, 5))))

@@ -700,6 +700,12 @@ class Engine:
         """Top-k passing rows in score order (ties by id); hard rules are checked on the head only."""
         ids = other.ids[rows]
         want = min(rows.size, max(4 * k, k + 16))
+        # an offering that is full or past its deadline can take nobody: the head of the order is enough
+        # for its exclusions
+        closed = side == "offering" and (fv["capacity"] == 0 or bool(
+            today and fv["deadline"] and fv["deadline"] < today.toordinal()))
+        if closed:
+            want = min(rows.size, max(want, self.settings.max_exclusions))
         while True:
             if want < rows.size:
                 part = np.argpartition(-final, want - 1)[:want]
@@ -709,18 +715,19 @@ class Engine:
                 part = np.arange(rows.size)
             order = part[np.lexsort((ids[part], -final[part]))]
             reasons = self._reasons(rec, fv, side, other, rows[order], today)
-            if int((reasons < 0).sum()) >= k or part.size >= rows.size:
+            if int((reasons < 0).sum()) >= k or part.size >= rows.size or closed:
                 break
             want *= 4
-        proposals, exclusions = [], []
-        max_ex = self.settings.max_exclusions
-        for j, i in enumerate(order.tolist()):
-            if len(proposals) >= k:
-                break
-            if reasons[j] < 0:
-                proposals.append(i)
-            elif len(exclusions) < max_ex:
-                exclusions.append(Exclusion(int(ids[i]), REASONS[int(reasons[j])]))
+        # in score order: the first k passing rows are proposed; the rows failing a hard rule before the
+        # k-th proposal (all of them when fewer than k pass) are reported, at most max_exclusions
+        passing = np.flatnonzero(reasons < 0)[:k]
+        head = int(passing[-1]) + 1 if passing.size == k and k > 0 else order.size
+        if k <= 0:
+            head = 0
+        failed = np.flatnonzero(reasons[:head] >= 0)[: self.settings.max_exclusions]
+        proposals = order[passing].tolist()
+        exclusions = [Exclusion(int(ids[i]), REASONS[int(r)]) for i, r in zip(order[failed].tolist(),
+                                                                              reasons[failed].tolist())]
         contrib = None
         if explain and proposals:
             contrib = other.contributions_many(cols, vals, rows[proposals])
@@ -730,17 +737,18 @@ class Engine:
         return Ranking(side, int(rec.id), props, exclusions)
 
     def _proposal(self, rec: Record, fv: dict, side: str, other: _Side, row: int, text: float, final: float,
-                  cols, contrib) -> Proposal:
+                  cols, contrib, facets: dict | None = None) -> Proposal:
         other_id = int(other.ids[row])
-        need_pa, need_sk = (fv["pa"], fv["sk"]) if side == "need" else (int(other.f["pa"][row]), int(other.f["sk"][row]))
-        off_pa, off_sk = (int(other.f["pa"][row]), int(other.f["sk"][row])) if side == "need" else (fv["pa"], fv["sk"])
+        of = facets if facets is not None else {k: int(other.f[k][row]) for k in ("pa", "sk", "lang")}
+        need_pa, need_sk = (fv["pa"], fv["sk"]) if side == "need" else (of["pa"], of["sk"])
+        off_pa, off_sk = (of["pa"], of["sk"]) if side == "need" else (fv["pa"], fv["sk"])
         s = self.settings
         pa = bin(need_pa & off_pa).count("1") / max(1, bin(need_pa).count("1"))
         sk = bin(need_sk & off_sk).count("1") / max(1, bin(need_sk).count("1"))
         bonus = {"policy_areas": text * s.policy_area_weight * pa, "support_kinds": text * s.support_kind_weight * sk}
         shared = {"policy_areas": _unmask(need_pa & off_pa, POLICY_AREAS),
                   "support_kinds": _unmask(need_sk & off_sk, SUPPORT_KINDS),
-                  "delivery_languages": _unmask(fv["lang"] & int(other.f["lang"][row]), DELIVERY_LANGUAGES)}
+                  "delivery_languages": _unmask(fv["lang"] & of["lang"], DELIVERY_LANGUAGES)}
         terms: list[tuple[str, float]] = []
         if contrib is not None:
             qi = np.flatnonzero(contrib)
@@ -1290,19 +1298,12 @@ class Engine:
                     passing = self._reasons(record, fv, side, other, cand, today) < 0
                     cand, cfinal, ctext = cand[passing], cfinal[passing], ctext[passing]
                 if cand.size:
+                    # every candidate beats its row's k-th entry: insert it into that row's table (vectorised)
+                    _merge_topk(other._tk_ids, other._tk_sc, cand, cfinal,
+                                np.full(cand.size, int(record.id), np.int64), kk)
                     cols, vals = vec
-                    contrib = other.contributions_many(cols, vals, cand)
-                    fv = _Side.facet_values(record)
-                    for j, (r, fscore) in enumerate(zip(cand.tolist(), cfinal.tolist())):
-                        ids_r, sc_r = other._tk_ids[r], other._tk_sc[r]
-                        lst = [(float(a), int(b)) for a, b in zip(sc_r.tolist(), ids_r.tolist()) if b >= 0]
-                        lst.append((fscore, int(record.id)))
-                        lst.sort(key=lambda t: (-t[0], t[1]))
-                        lst = lst[:kk]
-                        other._tk_ids[r] = [c[1] for c in lst] + [-1] * (kk - len(lst))
-                        other._tk_sc[r] = [c[0] for c in lst] + [-np.inf] * (kk - len(lst))
-                        entered[int(other.ids[r])] = self._proposal(
-                            record, fv, side, other, r, float(ctext[j]), fscore, cols, contrib[:, j])
+                    entered = _Entered(self, record, side, other, cand, ctext, cfinal, cols,
+                                       other.contributions_many(cols, vals, cand))
             return UpdateResult(side, int(record.id), ranking, entered, recomputed)
 
     def _drop_from_stored(self, rec_id: int, side: str, today) -> dict[int, Ranking]:
@@ -1490,6 +1491,42 @@ class _RowRecord:
 
     def __init__(self, rid, side, row):
         self.id, self.side, self.row = rid, side, row
+
+
+class _Entered(Mapping):
+    """Other-side id -> Proposal for the rows whose stored top-k an upserted record entered.
+
+    The tables are updated by :meth:`Engine.upsert` itself; the Proposal objects (with their
+    explanations) are built when read, from the scores and per-term contributions computed at
+    the update, so a later change of the engine does not change them.
+    """
+
+    def __init__(self, eng: "Engine", rec: Record, side: str, other: "_Side", rows, text, final, cols, contrib):
+        self._eng, self._rec, self._side, self._other = eng, rec, side, other
+        self._fv = _Side.facet_values(rec)
+        self._rows, self._text, self._final, self._cols, self._contrib = rows, text, final, cols, contrib
+        self._facets = {k: other.f[k][rows].copy() for k in ("pa", "sk", "lang")}
+        self._j = {int(i): j for j, i in enumerate(other.ids[rows].tolist())}
+        self._cache: dict[int, Proposal] = {}
+
+    def __len__(self):
+        return len(self._j)
+
+    def __iter__(self):
+        return iter(self._j)
+
+    def __contains__(self, key):
+        return key in self._j
+
+    def __getitem__(self, oid) -> Proposal:
+        p = self._cache.get(oid)
+        if p is None:
+            j = self._j[oid]
+            p = self._eng._proposal(self._rec, self._fv, self._side, self._other, int(self._rows[j]),
+                                    float(self._text[j]), float(self._final[j]), self._cols, self._contrib[:, j],
+                                    facets={k: int(v[j]) for k, v in self._facets.items()})
+            self._cache[oid] = p
+        return p
 
 
 class _Rankings(Mapping):

@@ -186,6 +186,22 @@ def test_passing_hard_rules_keeps_the_offering(kw):
     assert top_ids(for_offering) == [1]
 
 
+@pytest.mark.parametrize("kw,reason", [(dict(capacity=0), NO_CAPACITY),
+                                       (dict(deadline=TODAY - dt.timedelta(days=3)), DEADLINE_PASSED)])
+def test_a_closed_offering_reports_its_best_needs_as_exclusions(kw, reason):
+    needs = [need(i, "Cybercrime", "cybercrime training for judges " + "and prosecutors " * (i % 7))
+             for i in range(1, 121)]
+    closed = offering(500, "Cybercrime", "cybercrime training for judges and prosecutors", **kw)
+    eng = Engine(EngineSettings(max_exclusions=30)).fit(needs, [closed])
+    rk = eng.propose_for_offering(closed, k=5, today=TODAY)
+    assert rk.proposals == []
+    assert [e.reason for e in rk.exclusions] == [reason] * 30
+    # the 30 best needs by score (ties by id), as an open twin of the offering proposes them
+    twin = offering(501, closed.title, closed.description)
+    best = [p.need_id for p in Engine().fit(needs, [twin]).propose_for_offering(twin, k=30, today=TODAY).proposals]
+    assert [e.id for e in rk.exclusions] == best
+
+
 def test_ldc_member_is_eligible_for_ldc_only():
     n = need(1, "Cybercrime", "cybercrime judges training", ldc=True)
     o = offering(9, "Cybercrime", "cybercrime judges training", eligibility="ldc_only")
