@@ -23,8 +23,10 @@ one sparse product per chunk of needs (chunk x offering postings) and ranks both
 it. Needs: a per-row threshold from a sampled product, a cheap cut of the product's entries
 (text x the row's largest boost), exact scores and hard rules for the few left, and a
 certificate that no other pair could enter the top-k (otherwise the row is ranked exactly on
-its full product row). Offerings: running top-k tables; an entry is evaluated only if it can
-still reach its offering's table, so the tables end exact. Text scores are the product's own
+its full product row). Offerings: running top-k tables kept as packed integer keys (offering,
+score, need id), so that a chunk's entries are sorted alone and inserted by binary search; an
+entry is evaluated only if it can still reach its offering's table, so the tables end exact. The
+first chunks are small (the tables start empty) and grow to the full chunk size. Text scores are the product's own
 float32 sums, never a re-summed approximation. Its result is a lazy mapping: Proposal objects are built
 when read. The vocabulary and idf are frozen between fits: new records are transformed
 with them, and :attr:`Engine.needs_refit` turns true once the corpus has drifted
