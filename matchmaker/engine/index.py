@@ -588,6 +588,12 @@ class Engine:
         return self.changed_since_fit / n >= s.drift_refit_share or (self.new_mass > 0 and oov >= s.drift_oov_share
                                                                      and self.changed_since_fit >= 10)
 
+    @property
+    def refitting(self) -> bool:
+        """True while a background refit started by :meth:`refit_async` is running."""
+        t = self._refit_thread
+        return t is not None and t.is_alive()
+
     def refit_async(self, records: tuple[list[Record], list[Record]]) -> threading.Thread:
         """Refit on the given full record lists in a background thread; swap in the new index when done.
 

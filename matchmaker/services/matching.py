@@ -138,8 +138,7 @@ class IndexHolder:
             elif offering.id in indexed:
                 engine.remove(offering.id, "offering", today=today)
             self.seen[("offering", offering.id)] = (offering.updated_at, offering.status)
-        refitting = getattr(engine, "_refit_thread", None)
-        if engine.needs_refit and not (refitting is not None and refitting.is_alive()):
+        if engine.needs_refit and not engine.refitting:
             # The vocabulary has drifted: refit in the background; this request keeps the updated index.
             engine.refit_async(self._records(today))
         self.synced_at = now

@@ -293,7 +293,10 @@ def test_drift_flags_a_refit_and_background_refit_swaps(engine):
         engine.upsert(o, "offering", today=TODAY)
     assert engine.needs_refit
     assert "w:blockchain" not in engine.model.col
-    engine.refit_async((NEEDS, offs)).join(timeout=30)
+    assert not engine.refitting
+    t = engine.refit_async((NEEDS, offs))
+    t.join(timeout=30)
+    assert not engine.refitting
     assert "w:blockchain" in engine.model.col and not engine.needs_refit
     n = need(400, "Blockchain", "blockchain traceability for exports")
     assert top_ids(engine.propose_for_need(n, k=3, today=TODAY))[0] in (300, 301, 302)
