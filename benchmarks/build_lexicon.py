@@ -60,11 +60,15 @@ def single_words(items, lang):
 def build(lang: str, x_en: str, en_x: str) -> dict[str, list[str]]:
     st_x, st_en = stemmer(lang), stemmer("en")
     table: dict[str, list[str]] = {}
+    sources: dict[str, list[str]] = {}     # headword -> English stems, for the inflected forms
 
     def add(src: str, dst: str):
         s, d = st_x(src), st_en(dst)
         if not s or not d:
             return
+        sl = sources.setdefault(src, [])
+        if d not in sl:
+            sl.append(d)
         lst = table.setdefault(s, [])
         if d not in lst:
             lst.append(d)
@@ -77,7 +81,36 @@ def build(lang: str, x_en: str, en_x: str) -> dict[str, list[str]]:
         for dst in single_words([head], "en"):
             for src in single_words(senses, lang):
                 add(src, dst)
+    # Snowball does not always give a word and its inflections one stem (Spanish "mujer" -> "muj",
+    # "mujeres" -> "mujer"): the stems of regular plural and feminine forms of a headword get its
+    # translations too, unless a headword of their own already gave them some.
+    heads = set(table)
+    for src, dsts in sorted(sources.items()):
+        for form in inflections(src, lang):
+            s = st_x(form)
+            if s and s not in heads:
+                lst = table.setdefault(s, [])
+                for d in dsts:
+                    if d not in lst:
+                        lst.append(d)
     return {k: v[:MAX_TARGETS] for k, v in table.items()}
+
+
+def inflections(word: str, lang: str) -> list[str]:
+    """Regular plural and feminine forms of a French or Spanish noun / adjective."""
+    if lang == "fr":
+        forms = [word + "s", word + "x"] if word.endswith(("au", "eu")) else [word + "s"]
+        if not word.endswith("e"):
+            forms += [word + "e", word + "es"]
+        if word.endswith("al"):
+            forms.append(word[:-2] + "aux")
+        return forms
+    forms = [word + "es"] if word[-1] not in "aeiou" else [word + "s"]
+    if word.endswith("o"):
+        forms += [word[:-1] + "a", word[:-1] + "as"]
+    if word.endswith("z"):
+        forms.append(word[:-1] + "ces")
+    return forms
 
 
 def main() -> int:
