@@ -5,7 +5,8 @@
 
 Each line maps a Snowball stem (accents stripped) of a French or Spanish single word to
 the English stems of its single-word translations, taken from X->English and inverted
-from English->X. Proper nouns, multi-word phrases and stop words are dropped. The output
+from English->X; the stems of the regular plural and feminine forms of a headword get its
+translations too. Proper nouns, multi-word phrases and stop words are dropped. The output
 is sorted, so the build is reproducible. Source and licence: see the data README.
 """
 from __future__ import annotations

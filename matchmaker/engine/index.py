@@ -107,6 +107,7 @@ class Model:
         self.is_char = np.fromiter((f.startswith("g:") for f in features), bool, len(features))
         self.analyzer = T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight,
                                            cognate_weight=settings.cognate_weight,
+                                           bigram_weight=settings.bigram_weight,
                                            concept_weight=settings.concept_weight,
                                            use_lexicon=settings.use_lexicon,
                                            use_glossary=settings.use_glossary)
@@ -199,7 +200,7 @@ class Model:
         for f in features:
             kind, _, v = f.partition(":")
             labels.append("concept: " + T.concept_label(v) if kind == "c" else
-                          T.CHAR_LABEL if kind == "g" else surface.get(v, v))
+                          T.feature_label(f, surface) if kind in "gb" else surface.get(v, v))
         return cls(features, labels, idf.astype(np.float32), settings)
 
 

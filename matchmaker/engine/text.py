@@ -205,6 +205,7 @@ class AnalyzerSettings:
     use_glossary: bool = True
     use_stemming: bool = True
     cognate_weight: float = 0.0   # weight of the English cognate spelling of a FR/ES word (the engine uses 1)
+    bigram_weight: float = 0.0    # weight of a pair of adjacent word stems ``b:<stem>_<stem>`` (0 = off)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -250,6 +251,11 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
             if e and e != s:
                 key = "w:" + e
                 counts[key] = counts.get(key, 0.0) + cw * c
+    if settings.bigram_weight > 0 and len(toks) > 1:
+        bw = settings.bigram_weight
+        for a, b in zip(toks, toks[1:]):
+            key = "b:" + stem_of[a] + "_" + stem_of[b]
+            counts[key] = counts.get(key, 0.0) + bw
     if settings.use_glossary and settings.use_stemming:
         table = glossary()[1][lang]
         if any(s in table for s in stem_counts):
@@ -296,6 +302,8 @@ def feature_label(feature: str, surface: dict[str, str] | None = None) -> str:
         return concept_label(value)
     if kind == "g":
         return CHAR_LABEL
+    if kind == "b":
+        return " ".join((surface or {}).get(v, v) for v in value.split("_"))
     if surface and value in surface:
         return surface[value]
     return value

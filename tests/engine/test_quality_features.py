@@ -79,3 +79,15 @@ def test_spanish_need_meets_english_offering_through_a_cognate():
     off = Engine(EngineSettings(cognate_weight=0.0)).fit(needs, offs).propose_for_need(needs[0], k=2)
     score_off = {p.offering_id: p.text_score for p in off.proposals}.get(10, 0.0)
     assert ranking.proposals[0].text_score > score_off
+
+
+def test_bigrams_are_opt_in_and_readable():
+    assert not any(f.startswith("b:") for f in T.analyze("electronic signature law", "en"))
+    surface: dict[str, str] = {}
+    c = T.analyze("electronic signature law", "en", T.AnalyzerSettings(bigram_weight=0.5), surface)
+    pair = "b:" + "_".join(T.stems("electronic signature", "en"))
+    assert c[pair] == pytest.approx(0.5)
+    assert T.feature_label(pair, surface) == "electronic signature"
+    recs = [Record(1, "", "electronic signature law"), Record(2, "", "signature of electronic contracts")]
+    m = Model.fit(recs, EngineSettings(bigram_weight=0.5))
+    assert m.labels[m.col[pair]] == "electronic signature"
