@@ -249,7 +249,14 @@ def devset_mrr(settings):
 #   lexicon rebuilt with 12 translations/word   0.544 0.496 0.489 0.403 0.380 0.383 | 0.2567 | 0.902
 #   pivoted doc-length norm, slope 0.9 / 0.7    0.547 0.498 0.493 0.412 0.384 0.393 | 0.2584 |   -
 #                                               0.555 0.502 0.494 0.414 0.387 0.393 | 0.2635 |   -
-# Needs the scoring paths (tf_power 0.5 vectors; reviewer: one record per provider unless noted):
+# Lexicon completed with Apertium (es-en; fr via fr-es-en), engine 1.2 defaults otherwise:
+#   1.2 defaults, Apertium lexicon *            0.544 0.549 0.548 0.452 0.480 0.442 | 0.2567 | 0.943
+#   ... tf_power 0.5                            0.551 0.549 0.554 0.463 0.488 0.449 | 0.2533 | 0.943
+#   ... cognate_weight 0                        0.544 0.538 0.548 0.439 0.472 0.437 | 0.2567 | 0.943
+#   ... lexicon_weight 3                        0.544 0.539 0.544 0.464 0.486 0.449 | 0.2567 | 0.943
+#   Apertium es only (FreeDict fr)              0.544 0.507 0.547 0.421 0.480 0.406 | 0.2567 | 0.942
+# Needs the scoring paths (FreeDict lexicon, tf_power 0.5 vectors; reviewer: one record per provider
+# unless noted):
 #   + hubness 0.5 (k=10) *                      0.572 0.527 0.529 0.435 0.440 0.443 | 0.2483 |   -
 #   + Rocchio PRF 0.5 (top 3) *                 0.553 0.501 0.505 0.420 0.408 0.414 | 0.2454 |   -
 #   + PRF 0.5 + hubness 0.5 *                   0.575 0.521 0.538 0.433 0.430 0.432 | 0.2472 |   -
