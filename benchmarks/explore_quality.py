@@ -205,7 +205,9 @@ def devset_mrr(settings):
 
 
 # Results log, engine 1.2 (2026-12-03; SDG MRR en->en fr->fr es->es fr->en es->en en->fr |
-# reviewer loss d_20_1..10 | devset topical MRR). `--v12` reproduces the rows marked *.
+# reviewer loss d_20_1..10 | devset topical MRR). Rows marked * were `--v12` rows with the
+# FreeDict-only lexicon (before commit "Lexicon completed with the Apertium ..."); `--v12` now
+# reproduces the last block.
 #   engine 1.1 (before)                         0.544 0.500 0.497 0.406 0.376 0.388 | 0.2567 | 0.909
 #   + lexicon inflections (cognate_weight 0) *  0.544 0.500 0.495 0.407 0.382 0.387 | 0.2567 | 0.917
 #   + cognate spellings = 1.2 defaults *        0.544 0.507 0.502 0.421 0.403 0.406 | 0.2567 | 0.924
@@ -255,20 +257,43 @@ def devset_mrr(settings):
 #   ... cognate_weight 0                        0.544 0.538 0.548 0.439 0.472 0.437 | 0.2567 | 0.943
 #   ... lexicon_weight 3                        0.544 0.539 0.544 0.464 0.486 0.449 | 0.2567 | 0.943
 #   Apertium es only (FreeDict fr)              0.544 0.507 0.547 0.421 0.480 0.406 | 0.2567 | 0.942
+#   Apertium translations before FreeDict's     0.544 0.551 0.548 0.452 0.485 0.441 | 0.2567 | 0.943
+#   at most 4 / 8 translations per stem         0.544 0.549 0.553 0.454 0.476 0.447 | 0.2567 | 0.943
+#                                               0.544 0.548 0.545 0.449 0.482 0.436 | 0.2567 | 0.943
+#   fr pivot: 1 / 3 English per Spanish word    0.544 0.553 0.548 0.453 0.480 0.436 | 0.2567 | 0.943
+#                                               0.544 0.548 0.548 0.453 0.480 0.442 | 0.2567 | 0.943
 # Needs the scoring paths (FreeDict lexicon, tf_power 0.5 vectors; reviewer: one record per provider
 # unless noted):
 #   + hubness 0.5 (k=10) *                      0.572 0.527 0.529 0.435 0.440 0.443 | 0.2483 |   -
 #   + Rocchio PRF 0.5 (top 3) *                 0.553 0.501 0.505 0.420 0.408 0.414 | 0.2454 |   -
 #   + PRF 0.5 + hubness 0.5 *                   0.575 0.521 0.538 0.433 0.430 0.432 | 0.2472 |   -
 #   per profile paper, power mean p=4 *         (SDG n/a)                               | 0.2531 |   -
+# `--v12` with the shipped (Apertium) lexicon, final (2026-12-03):
+#   engine 1.2 defaults                          0.544 0.549 0.548 0.452 0.480 0.442 | 0.2567 | 0.943
+#   cognate_weight 0                             0.544 0.538 0.548 0.439 0.472 0.437 | 0.2567 | 0.943
+#   tf_power 0.5                                 0.551 0.549 0.554 0.463 0.488 0.449 | 0.2533 | 0.943
+#   tf_power 0.5, idf_power 1.25                 0.555 0.557 0.555 0.474 0.490 0.446 | 0.2518 | 0.942
+#   tf_power 0.5, char 0.3                       0.563 0.569 0.565 0.468 0.498 0.444 | 0.2545 | 0.918
+#   bigram 0.5, max_doc_terms 0                  0.555 0.554 0.553 0.454 0.475 0.440 | 0.2486 | 0.935
+#   bigram 0.5 (max_doc_terms 128)               0.555 0.554 0.553 0.454 0.475 0.441 | 0.2582 | 0.933
+#   tf 0.5, idf 1.25, bigram 0.5, all terms      0.567 0.565 0.565 0.473 0.492 0.448 | 0.2559 | 0.927
+#   ... + char 0.3                               0.578 0.570 0.568 0.467 0.495 0.439 | 0.2686 | 0.897
+#   tf_power 0.5 + hubness 0.5                   0.572 0.566 0.566 0.477 0.512 0.466 | 0.2483 |   -
+#   tf_power 0.5 + PRF 0.5 (m=3)                 0.553 0.547 0.554 0.459 0.486 0.446 | 0.2454 |   -
+#   tf_power 0.5 + PRF 0.5 + hubness 0.5         0.575 0.572 0.573 0.466 0.503 0.473 | 0.2472 |   -
+#   tf_power 0.5, per paper, power mean p=4      0.551 0.549 0.554 0.463 0.488 0.449 | 0.2531 |   -
+#   combo + hubness 0.5                          0.589 0.578 0.574 0.482 0.515 0.463 | 0.2573 |   -
+#   combo + PRF 0.5                              0.563 0.554 0.563 0.464 0.495 0.450 | 0.2658 |   -
 def main_12():
     from matchmaker.engine import EngineSettings as ES
     draws = D.reviewer_draws()
     base = ES()
     best = ES(tf_power=0.5)
+    combo = ES(tf_power=0.5, idf_power=1.25, bigram_weight=0.5, max_doc_terms=0)
+    combo_c = ES(tf_power=0.5, idf_power=1.25, bigram_weight=0.5, max_doc_terms=0, char_weight=0.3)
     rows = [
         ("engine 1.2 defaults", engine_variant(base), "one", base),
-        ("cognate_weight 0 (engine 1.1 analyzer)", engine_variant(ES(cognate_weight=0.0)), "one",
+        ("cognate_weight 0", engine_variant(ES(cognate_weight=0.0)), "one",
          ES(cognate_weight=0.0)),
         ("tf_power 0.5", engine_variant(best), "one", best),
         ("tf_power 0.5, idf_power 1.25", engine_variant(ES(tf_power=0.5, idf_power=1.25)), "one",
@@ -278,11 +303,14 @@ def main_12():
         ("bigram 0.5, max_doc_terms 0", engine_variant(ES(bigram_weight=0.5, max_doc_terms=0)), "one",
          ES(bigram_weight=0.5, max_doc_terms=0)),
         ("bigram 0.5 (max_doc_terms 128)", engine_variant(ES(bigram_weight=0.5)), "one", ES(bigram_weight=0.5)),
+        ("tf 0.5, idf 1.25, bigram 0.5, all terms", engine_variant(combo), "one", combo),
+        ("... + char 0.3", engine_variant(combo_c), "one", combo_c),
         ("tf_power 0.5 + hubness 0.5", engine_variant(best, hub=0.5), "one", None),
         ("tf_power 0.5 + PRF 0.5 (m=3)", engine_variant(best, prf=0.5), "one", None),
         ("tf_power 0.5 + PRF 0.5 + hubness 0.5", engine_variant(best, prf=0.5, hub=0.5), "one", None),
         ("tf_power 0.5, per paper, power mean p=4", engine_variant(best), "pm4", None),
-        ("tf_power 0.5, per paper pm4 + hubness 0.5", engine_variant(best, hub=0.5), "pm4", None),
+        ("combo + hubness 0.5", engine_variant(combo, hub=0.5), "one", None),
+        ("combo + PRF 0.5", engine_variant(combo, prf=0.5), "one", None),
     ]
     print("## engine 1.2: SDG MRR en->en fr->fr es->es fr->en es->en en->fr | reviewer loss d_20_1..10 | "
           "devset topical MRR (settings-only variants)")
