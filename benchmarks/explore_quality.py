@@ -1,4 +1,8 @@
-"""Quality ideas measured while tuning engine 1.1 (not part of `make bench`).
+"""Quality ideas measured while tuning engines 1.1 and 1.2 (not part of `make bench`).
+
+`python -m benchmarks.explore_quality --v12` measures the engine 1.2 variants (all data sets,
+reviewer loss over d_20_1..10) from the engine's own vectors; the results log is above
+`main_12`.
 
 `python -m benchmarks.explore_quality` prints, for SDG (MRR of en->en fr->fr es->es fr->en
 es->en en->fr) and reviewer-gold (loss, d_20_1..3), the variants tried: a character n-gram
@@ -162,5 +166,164 @@ def main():
         print(f"{name:45s} {reviewer(f, agg, draws):.4f}")
 
 
+# ----------------------------------------------------------------------------- engine 1.2 variants
+# The engine's own vectors (Model of the given settings), with post-processing that would need
+# a change in the scoring paths: a hubness correction and pseudo-relevance feedback (Rocchio).
+def engine_mats(qt, dt, settings=None):
+    """(queries x features, docs x features) L2-normalised engine vectors, in input order."""
+    from matchmaker.engine import Engine, EngineSettings, Record
+    needs = [Record(i, "", t, l) for i, (t, l) in enumerate(qt)]
+    offs = [Record(i, "", t, l) for i, (t, l) in enumerate(dt)]
+    eng = Engine(settings or EngineSettings()).fit(needs, offs)
+    return (eng.sides["need"].rows_matrix().astype(np.float64),       # rows sorted by id = input order
+            eng.sides["offering"].rows_matrix().astype(np.float64))
+
+
+def engine_variant(settings=None, hub=0.0, hub_k=10, prf=0.0, prf_m=3):
+    """Scores of the engine's vectors; ``hub``: S - hub * mean of each doc's top-``hub_k`` scores over
+    the queries; ``prf``: query += prf * mean of its top-``prf_m`` docs (then re-normalised)."""
+    def f(qt, dt):
+        Qm, Pm = engine_mats(qt, dt, settings)
+        S = (Qm @ Pm.T).toarray()
+        if prf:
+            top = np.argsort(-S, axis=1)[:, :prf_m]
+            R = sp.csr_matrix((np.full(top.size, 1.0 / prf_m), (np.repeat(np.arange(S.shape[0]), prf_m),
+                                                                 top.ravel())), shape=S.shape)
+            Q2 = Qm + prf * (R @ Pm)
+            nrm = np.sqrt(np.asarray(Q2.multiply(Q2).sum(1)).ravel())
+            nrm[nrm == 0] = 1
+            S = ((sp.diags(1 / nrm) @ Q2) @ Pm.T).toarray()
+        if hub:
+            S = S - hub * np.sort(S, axis=0)[-hub_k:].mean(0)[None, :]
+        return S
+    return f
+
+
+def devset_mrr(settings):
+    rows = Q.run_devset(settings, systems={"engine": None})
+    return next(r["MRR"] for r in rows if r["view"] == "topical" and r["needs"] == "all")
+
+
+# Results log, engine 1.2 (2026-12-03; SDG MRR en->en fr->fr es->es fr->en es->en en->fr |
+# reviewer loss d_20_1..10 | devset topical MRR). Rows marked * were `--v12` rows with the
+# FreeDict-only lexicon (before commit "Lexicon completed with the Apertium ..."); `--v12` now
+# reproduces the last block.
+#   engine 1.1 (before)                         0.544 0.500 0.497 0.406 0.376 0.388 | 0.2567 | 0.909
+#   + lexicon inflections (cognate_weight 0) *  0.544 0.500 0.495 0.407 0.382 0.387 | 0.2567 | 0.917
+#   + cognate spellings = 1.2 defaults *        0.544 0.507 0.502 0.421 0.403 0.406 | 0.2567 | 0.924
+#   cognate_weight 0.5 / 2 (1.1 lexicon)        0.544 0.501 0.505 0.422 0.389 0.404 | 0.2567 | 0.917
+#                                               0.544 0.514 0.495 0.429 0.394 0.412 | 0.2567 | 0.925
+#   cognates only for words not in lexicon      0.544 0.505 0.515 0.418 0.390 0.405 | 0.2567 | 0.917
+#   tf_power 0.5 *                              0.551 0.509 0.508 0.428 0.418 0.424 | 0.2533 | 0.931
+#   tf_power 0.4 / 0.6                          0.554 0.498 0.500 0.430 0.420 0.419 | 0.2528 | 0.939
+#                                               0.546 0.510 0.502 0.424 0.411 0.415 | 0.2641 | 0.932
+#   tf_power 0.75 / 1.0 (1.1 analyzer)          0.543 0.504 0.488 0.402 0.387 0.385 | 0.2531 | 0.914
+#                                               0.535 0.483 0.459 0.381 0.361 0.362 | 0.2767 | 0.868
+#   tf_power 0.5, idf_power 1.25 *              0.555 0.514 0.512 0.431 0.416 0.419 | 0.2518 | 0.924
+#   tf_power 0.5, idf_power 1.5                 0.555 0.522 0.517 0.429 0.413 0.416 | 0.2546 | 0.924
+#   tf_power 0.5, lexicon_weight 1.5 / 3        0.551 0.524 0.522 0.430 0.415 0.419 | 0.2533 | 0.923
+#                                               0.551 0.491 0.485 0.418 0.417 0.423 | 0.2533 | 0.932
+#   tf_power 0.5, char 0.3 *                    0.563 0.549 0.534 0.445 0.447 0.419 | 0.2545 | 0.902
+#   bigram 0.5, max_doc_terms 0 *               0.555 0.512 0.513 0.419 0.401 0.407 | 0.2486 | 0.924
+#   bigram 0.5 (128 terms) * / 256 terms        0.555 0.512 0.514 0.419 0.401 0.408 | 0.2582 | 0.922
+#                                               0.555 0.512 0.513 0.419 0.401 0.407 | 0.2634 | 0.924
+#   bigram 1.0 / 0.25                           0.556 0.518 0.530 0.409 0.399 0.416 | 0.2906 | 0.913
+#                                               0.548 0.512 0.507 0.421 0.401 0.406 | 0.2614 | 0.924
+#   bigram 0.5, max_doc_terms 0, tf_power 0.5   0.558 0.523 0.508 0.433 0.416 0.420 | 0.2558 | 0.923
+#   ... + idf_power 1.25                        0.567 0.526 0.526 0.430 0.415 0.421 | 0.2559 | 0.914
+# Engine 1.1 analyzer (before the lexicon/cognate changes), settings only:
+#   idf_power 1.5 / 2                           0.549 0.511 0.510 0.416 0.381 0.388 | 0.2601 | 0.909
+#                                               0.552 0.519 0.525 0.402 0.373 0.387 | 0.2696 | 0.897
+#   char 0.3 / 0.5                              0.556 0.523 0.523 0.427 0.409 0.401 | 0.2604 | 0.897
+#                                               0.557 0.529 0.537 0.415 0.414 0.390 | 0.2717 | 0.866
+#   idf_power 1.5, char 0.5                     0.568 0.543 0.541 0.424 0.421 0.411 | 0.2663 | 0.876
+#   max_doc_terms 0 / 256                       0.544 0.500 0.497 0.406 0.376 0.388 | 0.2601 | 0.909
+#                                               0.544 0.500 0.497 0.406 0.376 0.388 | 0.2549 | 0.909
+#   lexicon_weight 1 / 3 / 4                    0.544 0.514 0.537 0.380 0.356 0.368 | 0.2567 | 0.909
+#                                               0.544 0.485 0.471 0.406 0.387 0.389 | 0.2567 | 0.924
+#                                               0.544 0.466 0.460 0.402 0.386 0.393 | 0.2567 | 0.927
+#   lexicon: first 1 / 2 / 3 translations only  0.544 0.471 0.483 0.355 0.357 0.348 | 0.2567 | 0.925
+#                                               0.544 0.477 0.484 0.374 0.363 0.362 | 0.2567 | 0.924
+#                                               0.544 0.485 0.493 0.399 0.379 0.374 | 0.2567 | 0.924
+#   lexicon: shares decaying 0.5 / 0.7 by rank  0.544 0.489 0.493 0.387 0.368 0.379 | 0.2567 | 0.925
+#                                               0.544 0.499 0.494 0.396 0.377 0.381 | 0.2567 | 0.924
+#   lexicon: cognate translations only          0.544 0.487 0.491 0.397 0.381 0.381 | 0.2567 | 0.910
+#   lexicon rebuilt with 12 translations/word   0.544 0.496 0.489 0.403 0.380 0.383 | 0.2567 | 0.902
+#   pivoted doc-length norm, slope 0.9 / 0.7    0.547 0.498 0.493 0.412 0.384 0.393 | 0.2584 |   -
+#                                               0.555 0.502 0.494 0.414 0.387 0.393 | 0.2635 |   -
+# Lexicon completed with Apertium (es-en; fr via fr-es-en), engine 1.2 defaults otherwise:
+#   1.2 defaults, Apertium lexicon *            0.544 0.549 0.548 0.452 0.480 0.442 | 0.2567 | 0.943
+#   ... tf_power 0.5                            0.551 0.549 0.554 0.463 0.488 0.449 | 0.2533 | 0.943
+#   ... cognate_weight 0                        0.544 0.538 0.548 0.439 0.472 0.437 | 0.2567 | 0.943
+#   ... lexicon_weight 3                        0.544 0.539 0.544 0.464 0.486 0.449 | 0.2567 | 0.943
+#   Apertium es only (FreeDict fr)              0.544 0.507 0.547 0.421 0.480 0.406 | 0.2567 | 0.942
+#   Apertium translations before FreeDict's     0.544 0.551 0.548 0.452 0.485 0.441 | 0.2567 | 0.943
+#   at most 4 / 8 translations per stem         0.544 0.549 0.553 0.454 0.476 0.447 | 0.2567 | 0.943
+#                                               0.544 0.548 0.545 0.449 0.482 0.436 | 0.2567 | 0.943
+#   fr pivot: 1 / 3 English per Spanish word    0.544 0.553 0.548 0.453 0.480 0.436 | 0.2567 | 0.943
+#                                               0.544 0.548 0.548 0.453 0.480 0.442 | 0.2567 | 0.943
+# Needs the scoring paths (FreeDict lexicon, tf_power 0.5 vectors; reviewer: one record per provider
+# unless noted):
+#   + hubness 0.5 (k=10) *                      0.572 0.527 0.529 0.435 0.440 0.443 | 0.2483 |   -
+#   + Rocchio PRF 0.5 (top 3) *                 0.553 0.501 0.505 0.420 0.408 0.414 | 0.2454 |   -
+#   + PRF 0.5 + hubness 0.5 *                   0.575 0.521 0.538 0.433 0.430 0.432 | 0.2472 |   -
+#   per profile paper, power mean p=4 *         (SDG n/a)                               | 0.2531 |   -
+# `--v12` with the shipped (Apertium) lexicon, final (2026-12-03):
+#   engine 1.2 defaults                          0.544 0.549 0.548 0.452 0.480 0.442 | 0.2567 | 0.943
+#   cognate_weight 0                             0.544 0.538 0.548 0.439 0.472 0.437 | 0.2567 | 0.943
+#   tf_power 0.5                                 0.551 0.549 0.554 0.463 0.488 0.449 | 0.2533 | 0.943
+#   tf_power 0.5, idf_power 1.25                 0.555 0.557 0.555 0.474 0.490 0.446 | 0.2518 | 0.942
+#   tf_power 0.5, char 0.3                       0.563 0.569 0.565 0.468 0.498 0.444 | 0.2545 | 0.918
+#   bigram 0.5, max_doc_terms 0                  0.555 0.554 0.553 0.454 0.475 0.440 | 0.2486 | 0.935
+#   bigram 0.5 (max_doc_terms 128)               0.555 0.554 0.553 0.454 0.475 0.441 | 0.2582 | 0.933
+#   tf 0.5, idf 1.25, bigram 0.5, all terms      0.567 0.565 0.565 0.473 0.492 0.448 | 0.2559 | 0.927
+#   ... + char 0.3                               0.578 0.570 0.568 0.467 0.495 0.439 | 0.2686 | 0.897
+#   tf_power 0.5 + hubness 0.5                   0.572 0.566 0.566 0.477 0.512 0.466 | 0.2483 |   -
+#   tf_power 0.5 + PRF 0.5 (m=3)                 0.553 0.547 0.554 0.459 0.486 0.446 | 0.2454 |   -
+#   tf_power 0.5 + PRF 0.5 + hubness 0.5         0.575 0.572 0.573 0.466 0.503 0.473 | 0.2472 |   -
+#   tf_power 0.5, per paper, power mean p=4      0.551 0.549 0.554 0.463 0.488 0.449 | 0.2531 |   -
+#   combo + hubness 0.5                          0.589 0.578 0.574 0.482 0.515 0.463 | 0.2573 |   -
+#   combo + PRF 0.5                              0.563 0.554 0.563 0.464 0.495 0.450 | 0.2658 |   -
+def main_12():
+    from matchmaker.engine import EngineSettings as ES
+    draws = D.reviewer_draws()
+    base = ES()
+    best = ES(tf_power=0.5)
+    combo = ES(tf_power=0.5, idf_power=1.25, bigram_weight=0.5, max_doc_terms=0)
+    combo_c = ES(tf_power=0.5, idf_power=1.25, bigram_weight=0.5, max_doc_terms=0, char_weight=0.3)
+    rows = [
+        ("engine 1.2 defaults", engine_variant(base), "one", base),
+        ("cognate_weight 0", engine_variant(ES(cognate_weight=0.0)), "one",
+         ES(cognate_weight=0.0)),
+        ("tf_power 0.5", engine_variant(best), "one", best),
+        ("tf_power 0.5, idf_power 1.25", engine_variant(ES(tf_power=0.5, idf_power=1.25)), "one",
+         ES(tf_power=0.5, idf_power=1.25)),
+        ("tf_power 0.5, char 0.3", engine_variant(ES(tf_power=0.5, char_weight=0.3)), "one",
+         ES(tf_power=0.5, char_weight=0.3)),
+        ("bigram 0.5, max_doc_terms 0", engine_variant(ES(bigram_weight=0.5, max_doc_terms=0)), "one",
+         ES(bigram_weight=0.5, max_doc_terms=0)),
+        ("bigram 0.5 (max_doc_terms 128)", engine_variant(ES(bigram_weight=0.5)), "one", ES(bigram_weight=0.5)),
+        ("tf 0.5, idf 1.25, bigram 0.5, all terms", engine_variant(combo), "one", combo),
+        ("... + char 0.3", engine_variant(combo_c), "one", combo_c),
+        ("tf_power 0.5 + hubness 0.5", engine_variant(best, hub=0.5), "one", None),
+        ("tf_power 0.5 + PRF 0.5 (m=3)", engine_variant(best, prf=0.5), "one", None),
+        ("tf_power 0.5 + PRF 0.5 + hubness 0.5", engine_variant(best, prf=0.5, hub=0.5), "one", None),
+        ("tf_power 0.5, per paper, power mean p=4", engine_variant(best), "pm4", None),
+        ("combo + hubness 0.5", engine_variant(combo, hub=0.5), "one", None),
+        ("combo + PRF 0.5", engine_variant(combo, prf=0.5), "one", None),
+    ]
+    print("## engine 1.2: SDG MRR en->en fr->fr es->es fr->en es->en en->fr | reviewer loss d_20_1..10 | "
+          "devset topical MRR (settings-only variants)")
+    for name, f, agg, st in rows:
+        r = sdg(f)
+        rv = reviewer(f, agg, draws)
+        dv = f"{devset_mrr(st):.3f}" if st is not None else "  -  "
+        print(f"{name:45s} " + " ".join(f"{x:.3f}" for x in r) + f" | {rv:.4f} | {dv}", flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--v12" in sys.argv:
+        main_12()
+    else:
+        main()

@@ -53,7 +53,7 @@ from .records import (DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, REASONS, RE
                       SUPPORT_KINDS, EngineSettings, Exclusion, Proposal, Ranking, Record,
                       UpdateResult)
 
-ENGINE_VERSION = "1.1.0"
+ENGINE_VERSION = "1.2.0"
 _FORMAT = 1
 _ROUND = 1e6
 
@@ -114,6 +114,8 @@ class Model:
         self.settings = settings
         self.is_char = np.fromiter((f.startswith("g:") for f in features), bool, len(features))
         self.analyzer = T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight,
+                                           cognate_weight=settings.cognate_weight,
+                                           bigram_weight=settings.bigram_weight,
                                            concept_weight=settings.concept_weight,
                                            use_lexicon=settings.use_lexicon,
                                            use_glossary=settings.use_glossary)
@@ -158,8 +160,8 @@ class Model:
     def _weigh(self, cols: np.ndarray, tfs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if cols.size == 0:
             return cols.astype(np.int32), np.zeros(0, np.float32)
-        w = _sublinear(tfs) * self.idf[cols]
         s = self.settings
+        w = (_sublinear(tfs) if s.tf_power <= 0 else tfs ** s.tf_power) * self.idf[cols]
         if s.char_weight > 0 and self.is_char.size:
             ch = self.is_char[cols]
             wc, ww = self._block(cols[ch], w[ch], s.max_char_terms), self._block(cols[~ch], w[~ch], s.max_doc_terms)
@@ -196,6 +198,8 @@ class Model:
         n = len(records)
         dfa = np.array([df[f] for f in features], dtype=np.float64)
         idf = np.log((1.0 + n) / (1.0 + dfa)) + 1.0
+        if settings.idf_power != 1.0:
+            idf = idf ** settings.idf_power
         if settings.max_df < 1.0:
             # Very common features (stop-word like) get idf 0: known to the vocabulary (not drift),
             # absent from every vector, so the postings that dominate query cost disappear.
@@ -204,7 +208,7 @@ class Model:
         for f in features:
             kind, _, v = f.partition(":")
             labels.append("concept: " + T.concept_label(v) if kind == "c" else
-                          T.CHAR_LABEL if kind == "g" else surface.get(v, v))
+                          T.feature_label(f, surface) if kind in "gb" else surface.get(v, v))
         return cls(features, labels, idf.astype(np.float32), settings)
 
 

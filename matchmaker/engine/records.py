@@ -55,6 +55,8 @@ class EngineSettings:
     """Weights and thresholds. Defaults were chosen on the devset and public benchmarks (see benchmarks/)."""
     title_weight: float = 2.0            # a title word counts as this many description words
     lexicon_weight: float = 2.0          # weight a FR/ES word gives to its English translations
+    cognate_weight: float = 1.0          # weight of a FR/ES word's English cognate spelling (0 = off)
+    bigram_weight: float = 0.0           # weight of a pair of adjacent word stems (0 = off; opt-in)
     concept_weight: float = 1.0          # weight of a glossary concept occurrence
     use_lexicon: bool = True
     use_glossary: bool = True
@@ -66,6 +68,8 @@ class EngineSettings:
     max_char_terms: int = 128            # heaviest n-gram features kept per document
     max_df: float = 0.05                 # features in more than this share of documents get no weight ...
     max_df_min_docs: int = 2000          # ... and in more than this many documents (small corpora keep all)
+    tf_power: float = 0.0                # 0: tf weight 1 + log(tf); > 0: tf ** tf_power (0.5 measured better; opt-in)
+    idf_power: float = 1.0               # idf is raised to this power (> 1 favours rare, specific features)
     policy_area_weight: float = 0.3      # score *= 1 + w * share of the query's policy areas matched
     support_kind_weight: float = 0.1     # same for kinds of support
     min_score: float = 0.0               # proposals need a text score above this

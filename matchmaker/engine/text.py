@@ -9,6 +9,9 @@ A document in English, French or Spanish becomes a bag of features:
   French or Spanish word the lexicon knows also votes, with a reduced weight split
   between its translations, for the English stems it translates to. English documents
   are left alone, so every document is projected on the English side of the space.
+* ``w:<english stem>`` of a cognate: a French or Spanish word rewritten with the regular
+  Romance -> English suffix correspondences ("proporción" -> "proportion", "régionaux" ->
+  "regional") and stemmed in English, so cognates the lexicon lacks still meet.
 * ``c:<concept>`` from the domain glossary: phrases of e-commerce and development
   ("signature électronique", "firma electrónica", "e-signature") map to one concept.
 
@@ -109,6 +112,52 @@ def lexicon(lang: str) -> dict[str, tuple[str, ...]]:
     return table
 
 
+# --------------------------------------------------------------------------- cognates
+# Regular spelling correspondences between French / Spanish words and their English cognates
+# (textbook Romance -> English suffix rules, longest suffix first). A rewritten word is stemmed
+# in English: "proporción" -> "proportion" -> "proport", "régionaux" -> "regional" -> "region".
+_COGNATE_SUFFIXES = {
+    "fr": (("isations", "izations"), ("isation", "ization"), ("tionnelles", "tional"), ("tionnels", "tional"),
+           ("tionnelle", "tional"), ("tionnel", "tional"), ("elles", "al"), ("elle", "al"), ("els", "al"),
+           ("el", "al"), ("aux", "al"), ("ales", "al"), ("ale", "al"), ("iques", "ic"), ("ique", "ic"),
+           ("euses", "ous"), ("euse", "ous"), ("eux", "ous"), ("aires", "ary"), ("aire", "ary"),
+           ("ives", "ive"), ("ifs", "ive"), ("if", "ive"), ("ites", "ity"), ("ite", "ity"), ("tes", "ty"),
+           ("te", "ty"), ("ies", "ies"), ("ie", "y"), ("teurs", "tors"), ("teur", "tor"), ("istes", "ists"),
+           ("iste", "ist"), ("ismes", "isms"), ("isme", "ism"), ("iser", "ize"), ("ises", "ized"),
+           ("ise", "ized"), ("ement", "ment"), ("ees", "ed"), ("ee", "ed")),
+    "es": (("izaciones", "izations"), ("izacion", "ization"), ("cionales", "tional"), ("cional", "tional"),
+           ("ciones", "tions"), ("cion", "tion"), ("siones", "sions"), ("sion", "sion"),
+           ("idades", "ities"), ("idad", "ity"), ("dades", "ties"),
+           ("dad", "ty"), ("icos", "ic"), ("icas", "ic"), ("ico", "ic"), ("ica", "ic"), ("osos", "ous"),
+           ("osas", "ous"), ("oso", "ous"), ("osa", "ous"), ("arios", "ary"), ("arias", "ary"),
+           ("ario", "ary"), ("aria", "ary"), ("ivos", "ive"), ("ivas", "ive"), ("ivo", "ive"), ("iva", "ive"),
+           ("mente", "ly"), ("izar", "ize"), ("istas", "ists"), ("ista", "ist"), ("ismos", "isms"),
+           ("ismo", "ism"), ("encias", "ences"), ("encia", "ence"), ("ancias", "ances"), ("ancia", "ance"),
+           ("entes", "ents"), ("ente", "ent"), ("antes", "ants"), ("ante", "ant"), ("ales", "al"),
+           ("uras", "ures"), ("ura", "ure"), ("ias", "ies"), ("ia", "y"), ("ados", "ated"),
+           ("adas", "ated"), ("ado", "ated"), ("ada", "ated")),
+}
+
+
+@lru_cache(maxsize=200_000)
+def cognate_stem(token: str, lang: str) -> str:
+    """English stem of the English-looking spelling of a French / Spanish word ('' if no rule applies)."""
+    rules = _COGNATE_SUFFIXES.get(lang)
+    if not rules or len(token) < 5:
+        return ""
+    w = strip_accents(token)
+    if lang == "es" and len(w) > 5 and w.startswith("es") and w[2] not in "aeiou":
+        w = w[1:]                  # "estrategia" -> "strategia": English has no prosthetic e-
+    for suf, rep in rules:
+        if w.endswith(suf) and len(w) - len(suf) >= 3:
+            w = w[:-len(suf)] + rep
+            break
+    else:
+        if w == strip_accents(token):
+            return ""
+    return stemmer("en")(w)
+
+
 # --------------------------------------------------------------------------- glossary
 @dataclass(frozen=True)
 class Concept:
@@ -155,6 +204,8 @@ class AnalyzerSettings:
     use_lexicon: bool = True
     use_glossary: bool = True
     use_stemming: bool = True
+    cognate_weight: float = 0.0   # weight of the English cognate spelling of a FR/ES word (the engine uses 1)
+    bigram_weight: float = 0.0    # weight of a pair of adjacent word stems ``b:<stem>_<stem>`` (0 = off)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -192,6 +243,19 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
                 for t in trans:
                     key = "w:" + t
                     counts[key] = counts.get(key, 0.0) + share
+    if settings.cognate_weight > 0 and lang != "en" and settings.use_stemming:
+        cw = settings.cognate_weight
+        for t, c in tc.items():
+            s = stem_of[t]
+            e = cognate_stem(t, lang)
+            if e and e != s:
+                key = "w:" + e
+                counts[key] = counts.get(key, 0.0) + cw * c
+    if settings.bigram_weight > 0 and len(toks) > 1:
+        bw = settings.bigram_weight
+        for a, b in zip(toks, toks[1:]):
+            key = "b:" + stem_of[a] + "_" + stem_of[b]
+            counts[key] = counts.get(key, 0.0) + bw
     if settings.use_glossary and settings.use_stemming:
         table = glossary()[1][lang]
         if any(s in table for s in stem_counts):
@@ -238,6 +302,8 @@ def feature_label(feature: str, surface: dict[str, str] | None = None) -> str:
         return concept_label(value)
     if kind == "g":
         return CHAR_LABEL
+    if kind == "b":
+        return " ".join((surface or {}).get(v, v) for v in value.split("_"))
     if surface and value in surface:
         return surface[value]
     return value

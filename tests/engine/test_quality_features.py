@@ -1,0 +1,92 @@
+"""Features added for match quality (engine 1.2): cognate spellings, lexicon inflections, tf and idf powers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matchmaker.engine import Engine, EngineSettings, Record
+from matchmaker.engine import text as T
+from matchmaker.engine.index import Model
+
+
+@pytest.mark.parametrize("word, lang, english", [
+    ("proporción", "es", "proportion"), ("estrategia", "es", "strategy"), ("capacidad", "es", "capacity"),
+    ("violencia", "es", "violence"), ("internacional", "es", "international"), ("económicas", "es", "economic"),
+    ("régionaux", "fr", "regional"), ("économiques", "fr", "economic"), ("institutionnel", "fr", "institutional"),
+    ("indicateur", "fr", "indicator"), ("stratégie", "fr", "strategy"), ("capacités", "fr", "capacities"),
+])
+def test_cognate_stem_meets_the_english_stem(word, lang, english):
+    assert T.cognate_stem(word, lang) == T.stems(english, "en")[0]
+
+
+def test_no_cognate_for_english_or_short_or_unchanged_words():
+    assert T.cognate_stem("proportion", "en") == ""
+    assert T.cognate_stem("eau", "fr") == ""
+    assert T.cognate_stem("commerce", "fr") == ""        # no rule applies: the word's own stem already meets
+
+
+def test_cognate_feature_weight_is_opt_in_for_the_analyzer():
+    off = T.analyze("proporción de mujeres", "es")
+    on = T.analyze("proporción de mujeres", "es", T.AnalyzerSettings(cognate_weight=1.0))
+    key = "w:" + T.stems("proportion", "en")[0]
+    assert on[key] - off.get(key, 0.0) == pytest.approx(1.0)
+    assert T.analyze("proportion of women", "en", T.AnalyzerSettings(cognate_weight=1.0)) == \
+        T.analyze("proportion of women", "en")
+
+
+def test_lexicon_covers_inflected_forms_with_their_own_stem():
+    # Snowball stems Spanish "mujer" and "mujeres" differently; both must translate to "woman"
+    lex = T.lexicon("es")
+    woman = T.stems("woman", "en")[0]
+    for form in ("mujer", "mujeres"):
+        assert woman in lex[T.stems(form, "es")[0]]
+
+
+def _model(settings):
+    recs = [Record(1, "", "alpha alpha alpha alpha beta"), Record(2, "", "gamma delta"),
+            Record(3, "", "alpha gamma")]
+    return recs, Model.fit(recs, settings)
+
+
+def test_tf_power_damps_repeated_terms():
+    recs, m = _model(EngineSettings(tf_power=0.5, max_df=1.0))
+    cols, w, _ = m.vector(recs[0])
+    a, b = m.col["w:alpha"], m.col["w:beta"]
+    wa, wb = w[list(cols).index(a)], w[list(cols).index(b)]
+    assert wa / wb == pytest.approx(2.0 * m.idf[a] / m.idf[b], rel=1e-5)     # 4 ** 0.5 = 2
+    recs, m = _model(EngineSettings(tf_power=0.0, max_df=1.0))
+    cols, w, _ = m.vector(recs[0])
+    wa, wb = w[list(cols).index(a)], w[list(cols).index(b)]
+    assert wa / wb == pytest.approx((1 + np.log(4)) * m.idf[a] / m.idf[b], rel=1e-5)
+
+
+def test_idf_power_raises_the_fitted_idf():
+    _, m1 = _model(EngineSettings(max_df=1.0))
+    _, m2 = _model(EngineSettings(max_df=1.0, idf_power=1.5))
+    assert np.allclose(m2.idf, m1.idf.astype(np.float64) ** 1.5, rtol=1e-5)
+
+
+def test_spanish_need_meets_english_offering_through_a_cognate():
+    needs = [Record(1, "Estrategia de ciberseguridad", "Capacidad institucional y proporción de empresas", "es")]
+    offs = [Record(10, "Institutional capacity strategy", "Proportion of firms with a cyber strategy", "en",
+                   delivery_languages=frozenset({"en", "es"})),
+            Record(11, "Port logistics", "Container terminals and customs brokers", "en",
+                   delivery_languages=frozenset({"en", "es"}))]
+    eng = Engine(EngineSettings()).fit(needs, offs)
+    ranking = eng.propose_for_need(needs[0], k=2)
+    assert ranking.proposals[0].offering_id == 10
+    off = Engine(EngineSettings(cognate_weight=0.0)).fit(needs, offs).propose_for_need(needs[0], k=2)
+    score_off = {p.offering_id: p.text_score for p in off.proposals}.get(10, 0.0)
+    assert ranking.proposals[0].text_score > score_off
+
+
+def test_bigrams_are_opt_in_and_readable():
+    assert not any(f.startswith("b:") for f in T.analyze("electronic signature law", "en"))
+    surface: dict[str, str] = {}
+    c = T.analyze("electronic signature law", "en", T.AnalyzerSettings(bigram_weight=0.5), surface)
+    pair = "b:" + "_".join(T.stems("electronic signature", "en"))
+    assert c[pair] == pytest.approx(0.5)
+    assert T.feature_label(pair, surface) == "electronic signature"
+    recs = [Record(1, "", "electronic signature law"), Record(2, "", "signature of electronic contracts")]
+    m = Model.fit(recs, EngineSettings(bigram_weight=0.5))
+    assert m.labels[m.col[pair]] == "electronic signature"
