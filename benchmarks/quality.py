@@ -61,12 +61,12 @@ def bm25_scores(q_texts, d_texts) -> np.ndarray:
 
 
 CHAR_SETTINGS = EngineSettings(char_weight=0.3)
-TF_SETTINGS = EngineSettings(tf_power=0.5)
+LOG_TF_SETTINGS = EngineSettings(tf_power=0.0)
 ENGINE_VARIANTS = {"engine": None, "engine + char n-grams 0.3 (opt-in)": CHAR_SETTINGS,
-                   "engine + tf_power 0.5 (opt-in)": TF_SETTINGS}
+                   "engine with 1 + log tf (1.1 weighting)": LOG_TF_SETTINGS}
 SYSTEMS = {"TfidfVectorizer()": tfidf_scores, "BM25 (bm25s)": bm25_scores, "engine": engine_scores,
            "engine + char n-grams 0.3 (opt-in)": lambda q, d: engine_scores(q, d, CHAR_SETTINGS),
-           "engine + tf_power 0.5 (opt-in)": lambda q, d: engine_scores(q, d, TF_SETTINGS)}
+           "engine with 1 + log tf (1.1 weighting)": lambda q, d: engine_scores(q, d, LOG_TF_SETTINGS)}
 
 
 def _rank_all(S, qids, dids):

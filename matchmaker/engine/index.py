@@ -793,7 +793,7 @@ class Engine:
         ct = contrib.T
         p_idx, f_idx = np.nonzero(ct)
         v = ct[p_idx, f_idx].astype(np.float64)
-        o = np.lexsort((cols[f_idx], -v, p_idx))
+        o = np.lexsort((cols[f_idx], -np.rint(v * _ROUND), p_idx))
         p_idx, f_idx, v = p_idx[o], f_idx[o], v[o]
         starts = np.searchsorted(p_idx, np.arange(P + 1)).tolist()
         labels, n = model.labels, self.settings.explain_terms
@@ -825,7 +825,9 @@ class Engine:
             contrib = contrib.copy()
             contrib[first] = total
             qi, contrib = qi[keep], contrib[keep]
-        order = np.lexsort((cols[qi], -contrib))
+        # ranked by contribution rounded as scores are (1e-6), then by feature: the one-query and the
+        # all-pairs paths sum in float32 in different orders, and equal contributions must list alike
+        order = np.lexsort((cols[qi], -np.rint(contrib * _ROUND)))
         n = self.settings.explain_terms
         out = [(labels[int(cols[qi[j]])], float(contrib[j])) for j in order[:n]]
         rest = text - sum(v for _, v in out)
