@@ -1489,6 +1489,10 @@ class Engine:
         meta = json.loads((gen_dir / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != _FORMAT:
             raise ValueError(f"index format {meta.get('format')} is not {_FORMAT}")
+        written = str(meta.get("engine_version", ""))
+        if written.split(".")[:2] != ENGINE_VERSION.split(".")[:2]:
+            # another minor version analyses and weighs texts differently: new records would not fit the old vectors
+            raise ValueError(f"index written by engine {written or 'unknown'}, this is {ENGINE_VERSION}: fit again")
         settings = EngineSettings(**meta["settings"])
         eng = cls(settings)
         features, labels = [], []

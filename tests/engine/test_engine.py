@@ -322,6 +322,16 @@ def test_save_load_round_trip(engine, tmp_path):
     assert 10 in loaded.ids("offering")
 
 
+def test_an_index_of_another_engine_version_is_refused(engine, tmp_path):
+    import json
+    gen = engine.save(tmp_path)
+    meta = json.loads((gen / "meta.json").read_text(encoding="utf-8"))
+    meta["engine_version"] = "1.1.0"          # 1.1 weighed tf as 1 + log tf: new records would not fit
+    (gen / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ValueError, match="engine 1.1.0"):
+        Engine.load(tmp_path)
+
+
 def test_worker_notices_a_newer_index(engine, tmp_path):
     engine.save(tmp_path)
     worker = Engine.load(tmp_path)
