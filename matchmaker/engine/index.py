@@ -161,24 +161,29 @@ class Model:
         if cols.size == 0:
             return cols.astype(np.int32), np.zeros(0, np.float32)
         s = self.settings
-        w = (_sublinear(tfs) if s.tf_power <= 0 else tfs ** s.tf_power) * self.idf[cols]
+        idf = self.idf[cols]
+        rank = _sublinear(tfs) * idf
+        # the cap on features per document keeps the ones with the largest (1 + log tf) x idf, whatever
+        # the tf weighting: with tf ** 0.5 it would favour a long text's repeated common words
+        w = rank if s.tf_power <= 0 else tfs ** s.tf_power * idf
         if s.char_weight > 0 and self.is_char.size:
             ch = self.is_char[cols]
-            wc, ww = self._block(cols[ch], w[ch], s.max_char_terms), self._block(cols[~ch], w[~ch], s.max_doc_terms)
+            wc = self._block(cols[ch], w[ch], s.max_char_terms, rank[ch])
+            ww = self._block(cols[~ch], w[~ch], s.max_doc_terms, rank[~ch])
             cols = np.concatenate([ww[0], wc[0]])
             w = np.concatenate([ww[1] * np.sqrt(1.0 - s.char_weight), wc[1] * np.sqrt(s.char_weight)])
         else:
-            cols, w = self._block(cols, w, s.max_doc_terms)
+            cols, w = self._block(cols, w, s.max_doc_terms, rank)
         order = np.argsort(cols, kind="stable")
         cols, w = cols[order], w[order]
         nz = w > 0
         return cols[nz].astype(np.int32), w[nz].astype(np.float32)
 
     @staticmethod
-    def _block(cols: np.ndarray, w: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """Keep the ``m`` heaviest features (ties by column), L2-normalised."""
+    def _block(cols: np.ndarray, w: np.ndarray, m: int, rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Keep the ``m`` features of largest ``rank`` (default: weight; ties by column), L2-normalised."""
         if m and cols.size > m:
-            keep = np.lexsort((cols, -w))[:m]
+            keep = np.lexsort((cols, -(w if rank is None else rank)))[:m]
             cols, w = cols[keep], w[keep]
         n = float(np.sqrt(np.dot(w, w)))
         return cols, (w / n if n > 0 else w)

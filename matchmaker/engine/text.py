@@ -139,21 +139,30 @@ _COGNATE_SUFFIXES = {
 }
 
 
+# per language: suffix lengths, longest first, and suffix -> replacement (the longest matching suffix wins,
+# as in the ordered lists above)
+_COGNATE_TABLES = {lang: (sorted({len(s) for s, _ in rules}, reverse=True), dict(reversed(rules)))
+                   for lang, rules in _COGNATE_SUFFIXES.items()}
+
+
 @lru_cache(maxsize=200_000)
 def cognate_stem(token: str, lang: str) -> str:
     """English stem of the English-looking spelling of a French / Spanish word ('' if no rule applies)."""
-    rules = _COGNATE_SUFFIXES.get(lang)
-    if not rules or len(token) < 5:
+    table = _COGNATE_TABLES.get(lang)
+    if not table or len(token) < 5:
         return ""
-    w = strip_accents(token)
+    base = w = strip_accents(token)
     if lang == "es" and len(w) > 5 and w.startswith("es") and w[2] not in "aeiou":
         w = w[1:]                  # "estrategia" -> "strategia": English has no prosthetic e-
-    for suf, rep in rules:
-        if w.endswith(suf) and len(w) - len(suf) >= 3:
-            w = w[:-len(suf)] + rep
-            break
+    lengths, rules = table
+    for n in lengths:
+        if len(w) - n >= 3:
+            rep = rules.get(w[-n:])
+            if rep is not None:
+                w = w[:-n] + rep
+                break
     else:
-        if w == strip_accents(token):
+        if w == base:
             return ""
     return stemmer("en")(w)
 
