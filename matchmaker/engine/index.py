@@ -213,7 +213,7 @@ class Model:
         for f in features:
             kind, _, v = f.partition(":")
             labels.append("concept: " + T.concept_label(v) if kind == "c" else
-                          T.feature_label(f, surface) if kind in "gb" else surface.get(v, v))
+                          T.feature_label(f, surface) if kind in "gb" else surface.get(v) or surface.get("~" + v, v))
         return cls(features, labels, idf.astype(np.float32), settings)
 
 
@@ -806,14 +806,8 @@ class Engine:
         out = []
         for j in range(P):
             a, b = starts[j], starts[j + 1]
-            top = [(labels[fcols[i]], vals[i]) for i in range(a, min(b, a + n))]
-            rest = texts[j] - sum(x for _, x in top)
-            if b - a > n:
-                top.append((f"{b - a - n} other terms", float(rest)))
-            elif top:
-                lbl, x = top[-1]
-                top[-1] = (lbl, x + float(rest))
-            out.append(top)
+            head = [(labels[fcols[i]], vals[i]) for i in range(a, min(b, a + n + _MERGE_SPAN))]
+            out.append(_finish_terms(head, b - a, texts[j], n))
         return out
 
     def _terms(self, cols, qi, contrib, text: float, model=None) -> list[tuple[str, float]]:
@@ -834,14 +828,8 @@ class Engine:
         # all-pairs paths sum in float32 in different orders, and equal contributions must list alike
         order = np.lexsort((cols[qi], -np.rint(contrib * _ROUND)))
         n = self.settings.explain_terms
-        out = [(labels[int(cols[qi[j]])], float(contrib[j])) for j in order[:n]]
-        rest = text - sum(v for _, v in out)
-        if order.size > n:
-            out.append((f"{order.size - n} other terms", float(rest)))
-        elif out:
-            lbl, v = out[-1]
-            out[-1] = (lbl, v + float(rest))   # float residue
-        return out
+        head = [(labels[int(cols[qi[j]])], float(contrib[j])) for j in order[:n + _MERGE_SPAN]]
+        return _finish_terms(head, int(order.size), text, n)
 
     def propose_for_need(self, need: Record, k: int = 10, today: dt.date | None = None) -> Ranking:
         with self._lock:
@@ -1679,6 +1667,31 @@ def _sparse_product(A: sp.csr_matrix, B: sp.csr_matrix, b_row_len: np.ndarray | 
         return (A @ B).tocsr()
     nnz = int(ptr[-1])
     return sp.csr_matrix((val[:nnz], idx[:nnz], ptr), shape=(m, nb))
+
+
+_MERGE_SPAN = 8     # features beyond the listed ones whose labels may merge into them
+
+
+def _finish_terms(head: list[tuple[str, float]], total: int, text: float, n: int) -> list[tuple[str, float]]:
+    """The explanation's ``n`` terms from the largest contributions ``head`` (in order, of ``total``
+    features): features shown under the same word (a French word and its English translation, say) make one
+    term; the rest is one "N other terms" entry, so that the parts add up to ``text``."""
+    merged: dict[str, float] = {}
+    members: dict[str, int] = {}
+    for lbl, v in head:
+        merged[lbl] = merged.get(lbl, 0.0) + v
+        members[lbl] = members.get(lbl, 0) + 1
+    first = {lbl: i for i, (lbl, _) in reversed(list(enumerate(head)))}
+    ranked = sorted(merged, key=lambda l: (-round(merged[l] * _ROUND), first[l]))
+    out = [(lbl, merged[lbl]) for lbl in ranked[:n]]
+    shown = sum(members[lbl] for lbl, _ in out)
+    rest = text - sum(v for _, v in out)
+    if total > shown:
+        out.append((f"{total - shown} other terms", float(rest)))
+    elif out:
+        lbl, v = out[-1]
+        out[-1] = (lbl, v + float(rest))   # float residue
+    return out
 
 
 def _ramp(n: int, chunk: int, threads: int) -> list[tuple[int, int]]:

@@ -239,9 +239,15 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
         stem_counts[s] = stem_counts.get(s, 0) + c
     for s, c in stem_counts.items():
         counts["w:" + s] = float(c)
-    if surface is not None:
+    if surface is not None and (lang == "en" or not settings.use_stemming):
         for t in toks:
             surface.setdefault(stem_of[t], t)
+    elif surface is not None:               # a French / Spanish stem: its own word, unless it is English too
+        for t in toks:
+            surface.setdefault("~" + stem_of[t], t)
+    # An English stem reached from a French or Spanish word is labelled, in explanations, by a word of an
+    # English text when the corpus has one, else by the word of this text ("~" + stem: the fallback).
+    word_of = {stem_of[t]: t for t in reversed(toks)} if surface is not None and lang != "en" else None
     if settings.use_lexicon and lang != "en" and settings.use_stemming:
         lex = lexicon(lang)
         w = settings.lexicon_weight
@@ -252,6 +258,8 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
                 for t in trans:
                     key = "w:" + t
                     counts[key] = counts.get(key, 0.0) + share
+                    if word_of is not None:
+                        surface.setdefault("~" + t, word_of[s])
     if settings.cognate_weight > 0 and lang != "en" and settings.use_stemming:
         cw = settings.cognate_weight
         for t, c in tc.items():
@@ -260,6 +268,8 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
             if e and e != s:
                 key = "w:" + e
                 counts[key] = counts.get(key, 0.0) + cw * c
+                if word_of is not None:
+                    surface.setdefault("~" + e, t)
     if settings.bigram_weight > 0 and len(toks) > 1:
         bw = settings.bigram_weight
         for a, b in zip(toks, toks[1:]):
@@ -311,11 +321,10 @@ def feature_label(feature: str, surface: dict[str, str] | None = None) -> str:
         return concept_label(value)
     if kind == "g":
         return CHAR_LABEL
+    surface = surface or {}
     if kind == "b":
-        return " ".join((surface or {}).get(v, v) for v in value.split("_"))
-    if surface and value in surface:
-        return surface[value]
-    return value
+        return " ".join(surface.get(v) or surface.get("~" + v, v) for v in value.split("_"))
+    return surface.get(value) or surface.get("~" + value, value)
 
 
 def settings_fingerprint(settings: AnalyzerSettings) -> str:

@@ -470,3 +470,29 @@ def test_character_ngram_block_is_opt_in_and_explained_as_one_term():
     for n in NEEDS:
         assert [p.offering_id for p in allp[n.id].proposals] == \
                [p.offering_id for p in eng.propose_for_need(n, k=3, today=TODAY).proposals]
+
+
+def test_explanation_terms_under_one_word_make_one_term():
+    from matchmaker.engine.index import _finish_terms
+    head = [("propriété", 0.05), ("dépôt", 0.04), ("propriété", 0.03), ("logiciels", 0.02), ("logiciels", 0.01)]
+    out = _finish_terms(head, total=7, text=0.20, n=2)
+    assert out[0] == ("propriété", pytest.approx(0.08)) and out[1] == ("dépôt", pytest.approx(0.04))
+    assert out[2][0] == "4 other terms" and sum(v for _, v in out) == pytest.approx(0.20)
+    # every feature shown: no "other terms", the parts still add up to the score
+    out = _finish_terms(head, total=5, text=0.15, n=8)
+    assert [lbl for lbl, _ in out] == ["propriété", "dépôt", "logiciels"]
+    assert sum(v for _, v in out) == pytest.approx(0.15)
+
+
+def test_a_french_need_is_explained_with_its_own_words():
+    offs = [offering(1, "Intellectual property offices", "Modernising intellectual property offices: online "
+                     "trademark filing and software for examiners."),
+            offering(2, "Customs", "Customs single window for parcels.")]
+    n = need(7, "Propriété intellectuelle", "Les créateurs protègent mal leur propriété intellectuelle : dépôt de "
+             "marques en ligne et logiciels pour l'office.", lang="fr", langs=("fr", "en"))
+    eng = Engine().fit([n], offs)
+    top = eng.propose_for_need(n, k=1, today=TODAY).proposals[0]
+    labels = [t for t, _ in top.terms]
+    assert top.offering_id == 1
+    assert len(labels) == len(set(labels))                      # one line per word
+    assert not any(t in ("propieti", "proprieti", "intellectu") for t in labels)   # no bare stems
