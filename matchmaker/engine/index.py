@@ -40,6 +40,7 @@ import os
 import shutil
 import threading
 import time
+from abc import abstractmethod
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -1543,7 +1544,34 @@ class _RowRecord:
         self.id, self.side, self.row = rid, side, row
 
 
-class _Entered(Mapping):
+class _Lazy(Mapping):
+    """A read-only mapping over ``self._index`` (key -> position) whose values are built by ``_build`` on first
+    access and then kept."""
+
+    _index: dict
+    _cache: dict
+
+    def __len__(self):
+        return len(self._index)
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __contains__(self, key):
+        return key in self._index
+
+    def __getitem__(self, key):
+        value = self._cache.get(key)
+        if value is None:
+            value = self._cache[key] = self._build(key, self._index[key])
+        return value
+
+    @abstractmethod
+    def _build(self, key, pos):
+        """The value of ``key`` at position ``pos``."""
+
+
+class _Entered(_Lazy):
     """Other-side id -> Proposal for the rows whose stored top-k an upserted record entered.
 
     The tables are updated by :meth:`Engine.upsert` itself; the Proposal objects (with their
@@ -1556,30 +1584,16 @@ class _Entered(Mapping):
         self._fv = _Side.facet_values(rec)
         self._rows, self._text, self._final, self._cols, self._contrib = rows, text, final, cols, contrib
         self._facets = {k: other.f[k][rows].copy() for k in ("pa", "sk", "lang")}
-        self._j = {int(i): j for j, i in enumerate(other.ids[rows].tolist())}
+        self._index = {int(i): j for j, i in enumerate(other.ids[rows].tolist())}
         self._cache: dict[int, Proposal] = {}
 
-    def __len__(self):
-        return len(self._j)
-
-    def __iter__(self):
-        return iter(self._j)
-
-    def __contains__(self, key):
-        return key in self._j
-
-    def __getitem__(self, oid) -> Proposal:
-        p = self._cache.get(oid)
-        if p is None:
-            j = self._j[oid]
-            p = self._eng._proposal(self._rec, self._fv, self._side, self._other, int(self._rows[j]),
-                                    float(self._text[j]), float(self._final[j]), self._cols, self._contrib[:, j],
-                                    facets={k: int(v[j]) for k, v in self._facets.items()})
-            self._cache[oid] = p
-        return p
+    def _build(self, oid, j) -> Proposal:
+        return self._eng._proposal(self._rec, self._fv, self._side, self._other, int(self._rows[j]),
+                                   float(self._text[j]), float(self._final[j]), self._cols, self._contrib[:, j],
+                                   facets={k: int(v[j]) for k, v in self._facets.items()})
 
 
-class _Rankings(Mapping):
+class _Rankings(_Lazy):
     """need id -> Ranking from :meth:`Engine.all_pairs`; Proposal objects are built on first access.
 
     The top-k tables are computed eagerly; building millions of Python objects is left to
@@ -1594,23 +1608,10 @@ class _Rankings(Mapping):
         self._snapshot = (dict(eng.sides), eng.model)
         self._oids = eng.sides["offering"].ids.copy()
         alive = ns.alive
-        self._row_of = {int(i): r for r, i in enumerate(ns.ids.tolist()) if alive[r]}
+        self._index = {int(i): r for r, i in enumerate(ns.ids.tolist()) if alive[r]}
         self._cache: dict[int, Ranking] = {}
 
-    def __len__(self):
-        return len(self._row_of)
-
-    def __iter__(self):
-        return iter(self._row_of)
-
-    def __contains__(self, key):
-        return key in self._row_of
-
-    def __getitem__(self, nid) -> Ranking:
-        rk = self._cache.get(nid)
-        if rk is not None:
-            return rk
-        r = self._row_of[nid]
+    def _build(self, nid, r) -> Ranking:
         res, eng = self._res, self._eng
         rows = res["rows"][r]
         props = []
@@ -1635,9 +1636,7 @@ class _Rankings(Mapping):
         lo, hi = np.searchsorted(er, r), np.searchsorted(er, r, side="right")
         excl = [Exclusion(int(self._oids[c]), REASONS[int(x)])
                 for c, x in zip(res["excl_col"][lo:hi].tolist(), res["excl_reason"][lo:hi].tolist())]
-        rk = Ranking("need", int(nid), props, excl)
-        self._cache[nid] = rk
-        return rk
+        return Ranking("need", int(nid), props, excl)
 
 
 try:                                    # scipy's own C loop for sparse products, called without its
