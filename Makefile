@@ -43,12 +43,14 @@ run: demo
 	@$(FLASK) demo-accounts
 	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app
 
-# The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
+# The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set (without the engine's tests and the
+# browser's page-by-page rendering and accessibility checks: they read no database of their own kind and take minutes).
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
-		MATCHMAKER_TEST_DB="$$TEST_DATABASE_URL" $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/engine; \
+		MATCHMAKER_TEST_DB="$$TEST_DATABASE_URL" $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/engine \
+			--ignore=tests/e2e/test_pages.py --ignore=tests/e2e/test_accessibility.py; \
 	fi
 
 # Load (locust, 40 users, 60 s), crashes (kill -9 workers every second and the master once) and long fuzzing
