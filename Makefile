@@ -43,15 +43,24 @@ run: demo
 	@$(FLASK) demo-accounts
 	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app
 
-# The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set (without the engine's tests and the
+# The whole suite on SQLite; on PostgreSQL too when TEST_DATABASE_URL is set (without the engine's tests and the
 # browser's page-by-page rendering and accessibility checks: they read no database of their own kind and take minutes).
+# The two passes share nothing (own database, own temporary folder, free ports), so they run side by side on the two
+# cores; the PostgreSQL pass's report is printed after the SQLite one's, and either failing fails the target.
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
-		MATCHMAKER_TEST_DB="$$TEST_DATABASE_URL" $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/engine \
-			--ignore=tests/e2e/test_pages.py --ignore=tests/e2e/test_accessibility.py; \
-	fi
+	@tmp=$$(mktemp -d); pg=; \
+	if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== SQLite, and PostgreSQL ($$TEST_DATABASE_URL) side by side; its report follows =="; \
+		MATCHMAKER_TEST_DB="$$TEST_DATABASE_URL" $(PYTEST) --basetemp="$$tmp/pg" --ignore=tests/engine \
+			--ignore=tests/e2e/test_pages.py --ignore=tests/e2e/test_accessibility.py $(PYTEST_ARGS) \
+			> "$$tmp/pg.log" 2>&1 & pg=$$!; \
+	fi; \
+	$(PYTEST) --basetemp="$$tmp/sqlite" $(PYTEST_ARGS); sqlite=$$?; pgstatus=0; \
+	if [ -n "$$pg" ]; then wait $$pg; pgstatus=$$?; echo "== PostgreSQL ($$TEST_DATABASE_URL) =="; \
+		cat "$$tmp/pg.log"; fi; \
+	rm -rf "$$tmp"; \
+	[ $$sqlite -eq 0 ] && [ $$pgstatus -eq 0 ]
 
 # Load (locust, 40 users, 60 s), crashes (kill -9 workers every second and the master once) and long fuzzing
 # (1,000 inputs per form and API operation, the heavy hostile files): on SQLite, then on PostgreSQL when
