@@ -111,6 +111,7 @@ class Model:
         self.features = features
         self.labels = labels
         self.col = {f: i for i, f in enumerate(features)}
+        self._ids: dict[str, int] = {}          # word stem -> column of "w:<stem>" (-1: unknown), filled on use
         self.idf = np.asarray(idf, dtype=np.float32)
         self.settings = settings
         self.is_char = np.fromiter((f.startswith("g:") for f in features), bool, len(features))
@@ -142,25 +143,38 @@ class Model:
 
     def vector(self, rec: Record, counts: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
         """(sorted columns, L2-normalised float32 weights, share of feature mass unknown to the model)."""
+        s = self.settings
+        if counts is None and s.char_weight <= 0 and s.bigram_weight <= 0:
+            # straight into columns (the same values in the same order as counts(), then the lookups below)
+            acc, unknown, total = T.analyze_ids(rec.description or "", rec.language, self.analyzer, self._ids, self.col)
+            if rec.title:
+                tw = s.title_weight
+                t_acc, t_unknown, t_total = T.analyze_ids(rec.title, rec.language, self.analyzer, self._ids, self.col)
+                for j, v in t_acc.items():
+                    acc[j] = acc.get(j, 0.0) + tw * v
+                unknown, total = unknown + tw * t_unknown, total + tw * t_total
+            cols = np.fromiter(acc.keys(), np.int64, len(acc))
+            tfs = np.fromiter(acc.values(), np.float64, len(acc))
+            return (*self._weigh(cols, tfs), unknown / total if total else 0.0)
         if counts is None:
             counts = self.counts(rec)
-        cols, tfs, unknown, total = [], [], 0.0, 0.0
+        n = len(counts)
         col = self.col
-        for f, v in counts.items():
-            j = col.get(f)
-            if f[0] != "g":                   # drift is measured on words and concepts
-                total += v
-                if j is None:
-                    unknown += v
-            if j is not None:
-                cols.append(j)
-                tfs.append(v)
-        return (*self._weigh(np.asarray(cols, dtype=np.int64), np.asarray(tfs, dtype=np.float64)),
-                unknown / total if total else 0.0)
+        js = np.array([col.get(f, -1) for f in counts], np.int64)
+        tfs = np.fromiter(counts.values(), np.float64, n)
+        known = js >= 0
+        if s.char_weight > 0:            # drift is measured on words and concepts
+            word = np.array([f[0] != "g" for f in counts], bool)
+            total, unknown = float(tfs[word].sum()), float(tfs[word & ~known].sum())
+        else:
+            total, unknown = float(tfs.sum()), float(tfs[~known].sum())
+        return (*self._weigh(js[known], tfs[known]), unknown / total if total else 0.0)
 
     def _weigh(self, cols: np.ndarray, tfs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if cols.size == 0:
             return cols.astype(np.int32), np.zeros(0, np.float32)
+        o = np.argsort(cols, kind="stable")     # column order: the same sums whatever order features came in
+        cols, tfs = cols[o], tfs[o]
         s = self.settings
         idf = self.idf[cols]
         rank = _sublinear(tfs) * idf
@@ -464,11 +478,9 @@ class _Side:
         """
         rows_parts, text_parts = [], []
         if cols.size and self.n_main:
-            q = sp.csr_matrix((vals.astype(np.float32), cols.astype(self.p_indices.dtype),
-                               np.array([0, cols.size], self.p_indices.dtype)), shape=(1, self.V))
-            r = q @ self.post
-            rows_parts.append(r.indices.astype(np.int64))
-            text_parts.append(r.data.astype(np.float64))
+            r_idx, r_val = _row_product(cols, vals, self)
+            rows_parts.append(r_idx.astype(np.int64))
+            text_parts.append(r_val.astype(np.float64))
         if cols.size and self._d_n:
             if self._scratch is None or self._scratch.size != self.V:
                 self._scratch = np.zeros(self.V, np.float32)
@@ -756,9 +768,12 @@ class Engine:
         if explain and proposals:
             contrib = other.contributions_many(cols, vals, rows[proposals])
             terms = self._terms_many(cols, contrib, [float(text[i]) for i in proposals])
-        props = [self._proposal(rec, fv, side, other, int(rows[i]), float(text[i]), float(final[i]),
-                                cols, None, terms=terms[j])
-                 for j, i in enumerate(proposals)]
+        prow = rows[proposals]
+        facets = zip(*(other.f[key][prow].tolist() for key in ("pa", "sk", "lang")))
+        props = [self._proposal(rec, fv, side, other, r, t, f, cols, None, dict(zip(("pa", "sk", "lang"), fc)),
+                                terms=tm)
+                 for r, t, f, fc, tm in zip(prow.tolist(), text[proposals].tolist(), final[proposals].tolist(),
+                                            facets, terms)]
         return Ranking(side, int(rec.id), props, exclusions)
 
     def _proposal(self, rec: Record, fv: dict, side: str, other: _Side, row: int, text: float, final: float,
@@ -768,8 +783,8 @@ class Engine:
         need_pa, need_sk = (fv["pa"], fv["sk"]) if side == "need" else (of["pa"], of["sk"])
         off_pa, off_sk = (of["pa"], of["sk"]) if side == "need" else (fv["pa"], fv["sk"])
         s = self.settings
-        pa = bin(need_pa & off_pa).count("1") / max(1, bin(need_pa).count("1"))
-        sk = bin(need_sk & off_sk).count("1") / max(1, bin(need_sk).count("1"))
+        pa = (need_pa & off_pa).bit_count() / max(1, need_pa.bit_count())
+        sk = (need_sk & off_sk).bit_count() / max(1, need_sk.bit_count())
         bonus = {"policy_areas": text * s.policy_area_weight * pa, "support_kinds": text * s.support_kind_weight * sk}
         shared = {"policy_areas": _unmask(need_pa & off_pa, POLICY_AREAS),
                   "support_kinds": _unmask(need_sk & off_sk, SUPPORT_KINDS),
@@ -1645,6 +1660,30 @@ except ImportError:                     # pragma: no cover - other scipy layouts
     _csr_matmat = None
 
 
+def _row_product(cols: np.ndarray, vals: np.ndarray, side: "_Side") -> tuple[np.ndarray, np.ndarray]:
+    """(rows, float32 scores) of one query vector times a side's main postings: ``q @ post`` entry for
+    entry (the same C loop, the same order of additions), without building scipy matrices around it (three
+    constructions and their checks cost more than the product itself at 10,000 rows)."""
+    it = side.p_indices.dtype
+    c = cols.astype(it, copy=False)
+    q = vals.astype(np.float32)
+    if _csr_matmat is not None and side.p_indptr.dtype == it:
+        ptr = side.p_indptr
+        bound = min(int((ptr[c + 1] - ptr[c]).sum()), side.n_main)
+        out_ptr = np.empty(2, it)
+        idx = np.empty(bound, it)
+        val = np.empty(bound, np.float32)
+        try:
+            _csr_matmat(1, side.n_main, np.array([0, c.size], it), c, q, ptr, side.p_indices, side.p_data,
+                        out_ptr, idx, val)
+            nnz = int(out_ptr[1])
+            return idx[:nnz], val[:nnz]
+        except TypeError:               # pragma: no cover - a scipy whose private loop changed signature
+            pass
+    r = sp.csr_matrix((q, c, np.array([0, c.size], it)), shape=(1, side.V)) @ side.post
+    return r.indices, r.data
+
+
 def _sparse_product(A: sp.csr_matrix, B: sp.csr_matrix, b_row_len: np.ndarray | None = None) -> sp.csr_matrix:
     """``A @ B`` (CSR, float32), entry for entry what scipy's product gives (same C loop, same order of
     additions), without scipy's first pass that only counts the output entries: the output is
@@ -1675,15 +1714,19 @@ def _finish_terms(head: list[tuple[str, float]], total: int, text: float, n: int
     """The explanation's ``n`` terms from the largest contributions ``head`` (in order, of ``total``
     features): features shown under the same word (a French word and its English translation, say) make one
     term; the rest is one "N other terms" entry, so that the parts add up to ``text``."""
-    merged: dict[str, float] = {}
-    members: dict[str, int] = {}
-    for lbl, v in head:
-        merged[lbl] = merged.get(lbl, 0.0) + v
-        members[lbl] = members.get(lbl, 0) + 1
-    first = {lbl: i for i, (lbl, _) in reversed(list(enumerate(head)))}
-    ranked = sorted(merged, key=lambda l: (-round(merged[l] * _ROUND), first[l]))
-    out = [(lbl, merged[lbl]) for lbl in ranked[:n]]
-    shown = sum(members[lbl] for lbl, _ in out)
+    if len({lbl for lbl, _ in head}) == len(head):          # one feature per word (most often): in order
+        out = head[:n]
+        shown = len(out)
+    else:
+        merged: dict[str, float] = {}
+        members: dict[str, int] = {}
+        for lbl, v in head:
+            merged[lbl] = merged.get(lbl, 0.0) + v
+            members[lbl] = members.get(lbl, 0) + 1
+        first = {lbl: i for i, (lbl, _) in reversed(list(enumerate(head)))}
+        ranked = sorted(merged, key=lambda l: (-round(merged[l] * _ROUND), first[l]))
+        out = [(lbl, merged[lbl]) for lbl in ranked[:n]]
+        shown = sum(members[lbl] for lbl, _ in out)
     rest = text - sum(v for _, v in out)
     if total > shown:
         out.append((f"{total - shown} other terms", float(rest)))

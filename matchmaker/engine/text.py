@@ -24,7 +24,7 @@ import csv
 import json
 import re
 import unicodedata
-from collections import Counter
+from collections import ChainMap, Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -220,35 +220,88 @@ class AnalyzerSettings:
         return dict(self.__dict__)
 
 
+_SKIP: tuple = ()      # a dropped token (stop word, digits, too short or too long)
+
+
+@lru_cache(maxsize=None)
+def _token_table(lang: str, stemming: bool) -> dict[str, tuple]:
+    """Raw token -> (stem, English cognate stem or '') of a kept token, () for a dropped one; filled on use.
+
+    Texts follow Zipf's law: a few thousand distinct tokens make most of every text, so a text
+    costs one dictionary lookup per distinct token instead of the filters, the stemmer and the
+    cognate rules.
+    """
+    return {}
+
+
+def _token_info(tok: str, lang: str, stemming: bool) -> tuple[str, str] | tuple[()]:
+    if len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN or tok in stop_words(lang) or tok.isdigit():
+        return _SKIP
+    if not stemming:
+        return strip_accents(tok), ""
+    return stemmer(lang)(tok), (cognate_stem(tok, lang) if lang != "en" else "")
+
+
+def _kept(text: str, lang: str, stemming: bool):
+    """(language, lower-cased text, raw token counts, kept token -> (stem, cognate stem), stem -> count)."""
+    if lang not in _SNOWBALL_NAMES:
+        lang = "en"
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    table = _token_table(lang, stemming)
+    tc = Counter(_TOKEN_RE.findall(text))
+    missing = {t: _token_info(t, lang, stemming) for t in tc if t not in table}
+    if missing and len(table) + len(missing) < 500_000:
+        table.update(missing)
+        missing = {}
+    look = ChainMap(missing, table) if missing else table    # a full table: this text's new tokens apart
+    info: dict[str, tuple[str, str]] = {t: i for t in tc if (i := look[t])}   # kept, in order of first occurrence
+    stem_counts: dict[str, int] = {}
+    for t, (s, _) in info.items():
+        stem_counts[s] = stem_counts.get(s, 0) + tc[t]
+    return lang, text, tc, info, stem_counts
+
+
+def _concepts(text: str, lang: str, info: dict, stem_counts: dict, toks: list[str] | None = None) -> list[str]:
+    """Glossary concepts found in the text, in order (longest phrase first at each position)."""
+    table_g = glossary()[1][lang]
+    found: list[str] = []
+    if table_g.keys().isdisjoint(stem_counts):
+        return found
+    sts = [info[t][0] for t in (toks if toks is not None else _tokens_in_order(text, info))]
+    i, n = 0, len(sts)
+    while i < n:
+        cands = table_g.get(sts[i])
+        matched = 0
+        if cands:
+            for key, cid in cands:
+                m = len(key)
+                if tuple(sts[i:i + m]) == key:
+                    found.append(cid)
+                    matched = m
+                    break
+        i += matched or 1
+    return found
+
+
 def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(),
             surface: dict[str, str] | None = None) -> dict[str, float]:
     """Features of one text with raw (un-normalised) counts; ``surface`` collects a word per stem."""
-    if lang not in _SNOWBALL_NAMES:
-        lang = "en"
-    toks = tokens(text, lang)
-    tc = Counter(toks)                       # stem each distinct token once
-    if settings.use_stemming:
-        st = stemmer(lang)
-        stem_of = {t: st(t) for t in tc}
-    else:
-        stem_of = {t: strip_accents(t) for t in tc}
-    counts: dict[str, float] = {}
-    stem_counts: dict[str, int] = {}
-    for t, c in tc.items():
-        s = stem_of[t]
-        stem_counts[s] = stem_counts.get(s, 0) + c
-    for s, c in stem_counts.items():
-        counts["w:" + s] = float(c)
-    if surface is not None and (lang == "en" or not settings.use_stemming):
+    lang, text, tc, info, stem_counts = _kept(text, lang, settings.use_stemming)
+    stemming = settings.use_stemming
+    counts: dict[str, float] = {"w:" + s: float(c) for s, c in stem_counts.items()}
+    toks = _tokens_in_order(text, info) if surface is not None or settings.bigram_weight > 0 else None
+    if surface is not None and (lang == "en" or not stemming):
         for t in toks:
-            surface.setdefault(stem_of[t], t)
+            surface.setdefault(info[t][0], t)
     elif surface is not None:               # a French / Spanish stem: its own word, unless it is English too
         for t in toks:
-            surface.setdefault("~" + stem_of[t], t)
+            surface.setdefault("~" + info[t][0], t)
     # An English stem reached from a French or Spanish word is labelled, in explanations, by a word of an
     # English text when the corpus has one, else by the word of this text ("~" + stem: the fallback).
-    word_of = {stem_of[t]: t for t in reversed(toks)} if surface is not None and lang != "en" else None
-    if settings.use_lexicon and lang != "en" and settings.use_stemming:
+    word_of = {info[t][0]: t for t in reversed(toks)} if surface is not None and lang != "en" else None
+    if settings.use_lexicon and lang != "en" and stemming:
         lex = lexicon(lang)
         w = settings.lexicon_weight
         for s, c in stem_counts.items():
@@ -260,40 +313,102 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
                     counts[key] = counts.get(key, 0.0) + share
                     if word_of is not None:
                         surface.setdefault("~" + t, word_of[s])
-    if settings.cognate_weight > 0 and lang != "en" and settings.use_stemming:
+    if settings.cognate_weight > 0 and lang != "en" and stemming:
         cw = settings.cognate_weight
-        for t, c in tc.items():
-            s = stem_of[t]
-            e = cognate_stem(t, lang)
+        for t, (s, e) in info.items():
             if e and e != s:
                 key = "w:" + e
-                counts[key] = counts.get(key, 0.0) + cw * c
+                counts[key] = counts.get(key, 0.0) + cw * tc[t]
                 if word_of is not None:
                     surface.setdefault("~" + e, t)
     if settings.bigram_weight > 0 and len(toks) > 1:
         bw = settings.bigram_weight
         for a, b in zip(toks, toks[1:]):
-            key = "b:" + stem_of[a] + "_" + stem_of[b]
+            key = "b:" + info[a][0] + "_" + info[b][0]
             counts[key] = counts.get(key, 0.0) + bw
-    if settings.use_glossary and settings.use_stemming:
-        table = glossary()[1][lang]
-        if any(s in table for s in stem_counts):
-            sts = [stem_of[t] for t in toks]
-            cw = settings.concept_weight
-            i, n = 0, len(sts)
-            while i < n:
-                cands = table.get(sts[i])
-                matched = 0
-                if cands:
-                    for key, cid in cands:
-                        m = len(key)
-                        if tuple(sts[i:i + m]) == key:
-                            ck = "c:" + cid
-                            counts[ck] = counts.get(ck, 0.0) + cw
-                            matched = m
-                            break
-                i += matched or 1
+    if settings.use_glossary and stemming:
+        cw = settings.concept_weight
+        for cid in _concepts(text, lang, info, stem_counts, toks):
+            ck = "c:" + cid
+            counts[ck] = counts.get(ck, 0.0) + cw
     return counts
+
+
+def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str, int],
+                features: dict[str, int]) -> tuple[dict[int, float], float, float]:
+    """:func:`analyze` straight into a model's columns: ({column: value}, mass of unknown features, total mass).
+
+    The same values, added in the same order, as ``analyze`` then a lookup of every feature name
+    (so a vector is bit for bit the one a fit computes), without building a feature name per word:
+    ``ids`` caches word stem -> column (-1: not in the model) and ``features`` is the model's
+    feature -> column map. Not for bigrams (``bigram_weight`` > 0).
+    """
+    lang, text, tc, info, stem_counts = _kept(text, lang, settings.use_stemming)
+    stemming = settings.use_stemming
+    acc: dict[int, float] = {}
+    unknown = 0.0
+    total = 0.0
+
+    def col(stem: str) -> int:
+        j = ids.get(stem)
+        if j is None:
+            j = features.get("w:" + stem, -1)
+            if len(ids) < 1_000_000:
+                ids[stem] = j
+        return j
+
+    for s, c in stem_counts.items():
+        j = ids.get(s)
+        if j is None:
+            j = col(s)
+        total += c
+        if j < 0:
+            unknown += c
+        else:
+            acc[j] = float(c)
+    if settings.use_lexicon and lang != "en" and stemming:
+        lex = lexicon(lang)
+        w = settings.lexicon_weight
+        for s, c in stem_counts.items():
+            trans = lex.get(s)
+            if trans:
+                share = w * c / len(trans)
+                for t in trans:
+                    j = ids.get(t)
+                    if j is None:
+                        j = col(t)
+                    total += share
+                    if j < 0:
+                        unknown += share
+                    else:
+                        acc[j] = acc.get(j, 0.0) + share
+    if settings.cognate_weight > 0 and lang != "en" and stemming:
+        cw = settings.cognate_weight
+        for t, (s, e) in info.items():
+            if e and e != s:
+                j = ids.get(e)
+                if j is None:
+                    j = col(e)
+                v = cw * tc[t]
+                total += v
+                if j < 0:
+                    unknown += v
+                else:
+                    acc[j] = acc.get(j, 0.0) + v
+    if settings.use_glossary and stemming:
+        cw = settings.concept_weight
+        for cid in _concepts(text, lang, info, stem_counts):
+            j = features.get("c:" + cid, -1)
+            total += cw
+            if j < 0:
+                unknown += cw
+            else:
+                acc[j] = acc.get(j, 0.0) + cw
+    return acc, unknown, total
+
+
+def _tokens_in_order(text: str, kept) -> list[str]:
+    return [t for t in _TOKEN_RE.findall(text) if t in kept]
 
 
 def char_ngrams(text: str, lang: str, lo: int = 3, hi: int = 5) -> dict[str, float]:

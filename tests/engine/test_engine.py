@@ -496,3 +496,36 @@ def test_a_french_need_is_explained_with_its_own_words():
     assert top.offering_id == 1
     assert len(labels) == len(set(labels))                      # one line per word
     assert not any(t in ("propieti", "proprieti", "intellectu") for t in labels)   # no bare stems
+
+
+def test_a_query_vector_is_bit_for_bit_the_one_a_fit_computes(engine):
+    """One query's text goes straight into columns (no feature names built); the vector, the unknown share
+    and so every score must be exactly those of the analysis by feature name that a fit uses."""
+    model = engine.model
+    texts = [r for r in NEEDS + OFFERINGS] + [
+        need(901, "Signature électronique", "Loi sur la signature électronique, la protection des données "
+             "personnelles et le commerce électronique; formation des régulateurs. Zyxwvut inconnu.", lang="fr"),
+        need(902, "", "", lang="es"), need(903, "x", "firma electrónica 123 ÉÉ ciberdelincuencia", lang="es"),
+        need(904, "E-commerce", "e-signature law, electronic signatures, data protection, unknownword", lang="en"),
+        need(905, "Title only", "", lang="de")]
+    for rec in texts:
+        fast = model.vector(rec)
+        named = model.vector(rec, model.counts(rec))
+        assert np.array_equal(fast[0], named[0]) and fast[1].dtype == named[1].dtype
+        assert np.array_equal(fast[1], named[1])
+        assert fast[2] == pytest.approx(named[2], abs=1e-12)
+    assert model.vector(texts[-5])[2] > 0          # the unknown word is counted as drift
+
+
+def test_one_query_product_equals_scipys(engine):
+    """The query x postings product called without scipy's wrappers gives scipy's rows and scores."""
+    import scipy.sparse as sp
+
+    from matchmaker.engine.index import _row_product
+    side = engine.sides["offering"]
+    for rec in NEEDS:
+        cols, vals, _ = engine.model.vector(rec)
+        rows, text = _row_product(cols, vals, side)
+        q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, side.V))
+        ref = (q @ side.post).tocsr()
+        assert sorted(zip(rows.tolist(), text.tolist())) == sorted(zip(ref.indices.tolist(), ref.data.tolist()))
