@@ -97,7 +97,10 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
         eng = Engine().fit(needs, offs)
         fit_s = time.perf_counter() - t0
         log(f"  N={n}: generated in {gen_s:.1f}s, fitted in {fit_s:.1f}s, vocabulary {eng.model.size}")
-        del needs
+        # the service drops its records once the index is built: 200,000 Record objects kept alive here would
+        # only lengthen every garbage collection during the measurements
+        del needs, offs
+        gc.collect()
         queries = [corpus.record(20_000_000 + i, "need") for i in range(n_queries)]
         # warm-up
         for q in queries[:10]:
@@ -163,7 +166,7 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
                 f"naive {naive_ap:.2f}s)")
             # upserts with stored proposals on both sides
             ups = []
-            for i in range(100):
+            for i in range(200):
                 side = "need" if i % 2 else "offering"
                 rec = corpus.record(30_000_000 + i, side)
                 t = time.perf_counter()

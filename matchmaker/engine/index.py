@@ -734,7 +734,7 @@ class Engine:
 
     def _select(self, rec, fv, side, other: _Side, rows, text, final, k, cols, vals, today, explain):
         """Top-k passing rows in score order (ties by id); hard rules are checked on the head only."""
-        ids = other.ids[rows]
+        all_ids = other.ids
         want = min(rows.size, max(4 * k, k + 16))
         # an offering that is full or past its deadline can take nobody: the head of the order is enough
         # for its exclusions
@@ -749,7 +749,7 @@ class Engine:
                 part = np.flatnonzero(final >= thr)
             else:
                 part = np.arange(rows.size)
-            order = part[np.lexsort((ids[part], -final[part]))]
+            order = part[np.lexsort((all_ids[rows[part]], -final[part]))]
             reasons = self._reasons(rec, fv, side, other, rows[order], today)
             if int((reasons < 0).sum()) >= k or part.size >= rows.size or closed:
                 break
@@ -762,8 +762,8 @@ class Engine:
             head = 0
         failed = np.flatnonzero(reasons[:head] >= 0)[: self.settings.max_exclusions]
         proposals = order[passing].tolist()
-        exclusions = [Exclusion(int(ids[i]), REASONS[int(r)]) for i, r in zip(order[failed].tolist(),
-                                                                              reasons[failed].tolist())]
+        exclusions = [Exclusion(i, REASONS[r]) for i, r in zip(all_ids[rows[order[failed]]].tolist(),
+                                                               reasons[failed].tolist())]
         terms = [None] * len(proposals)
         if explain and proposals:
             contrib = other.contributions_many(cols, vals, rows[proposals])
@@ -1352,8 +1352,11 @@ class Engine:
             if other.topk_ids is not None and rows.size:
                 kk = other.topk_ids.shape[1]
                 kth = other._tk_sc[rows, -1].astype(np.float64)
-                kid = other._tk_ids[rows, -1]
-                better = (final > 0) & ((final > kth) | ((final == kth) & ((kid < 0) | (kid > record.id))))
+                better = (final > 0) & (final >= kth)
+                tie = np.flatnonzero(better & (final == kth))       # a tie enters only before a larger id
+                if tie.size:
+                    kid = other._tk_ids[rows[tie], -1]
+                    better[tie] = (kid < 0) | (kid > record.id)
                 cand, cfinal, ctext = rows[better], final[better], text[better]
                 if cand.size:
                     fv = _Side.facet_values(record)

@@ -529,3 +529,18 @@ def test_one_query_product_equals_scipys(engine):
         q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, side.V))
         ref = (q @ side.post).tocsr()
         assert sorted(zip(rows.tolist(), text.tolist())) == sorted(zip(ref.indices.tolist(), ref.data.tolist()))
+
+
+def test_word_splitting_equals_the_unicode_regular_expression():
+    """Latin-1 texts are split by a byte table, others by a regular expression: both give [^\\W_]+ exactly."""
+    import re
+
+    from matchmaker.engine.text import words
+    ref = re.compile(r"[^\W_]+")
+    rnd = random.Random(7)
+    alphabet = [chr(i) for i in range(0x3000)] + list("’«»–—…œŒ_ \t\n") * 40
+    for _ in range(3000):
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        assert words(t) == ref.findall(t)
+        latin = "".join(rnd.choice("ab_é1 ’x²ßÿ\u00a0-") for _ in range(25))
+        assert words(latin) == ref.findall(latin)
