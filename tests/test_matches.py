@@ -439,6 +439,34 @@ def test_index_stays_current_without_refit(make):
     assert db.session.scalar(select(func.count(Need.id))) == 0
 
 
+def test_a_drift_refit_reads_the_records_in_its_own_thread(make, monkeypatch):
+    """The request that notices the drift starts the refit and returns; the records are read in the refit's
+    thread (with its own application context and session), and the new vocabulary is swapped in."""
+    org = make.organisation()
+    make.offering(org, "published", **SIGNATURE_OFFERING)
+    engine = matching.INDEX.current(date.today())
+    readers = []
+    real = matching.IndexHolder._records
+
+    def spy(self, today, remember=True):
+        readers.append(threading.current_thread().name)
+        return real(self, today, remember)
+
+    monkeypatch.setattr(matching.IndexHolder, "_records", spy)
+    added = make.offering(org, "published", title="Blockchain traceability of coffee exports",
+                          description="Blockchain ledgers for coffee traceability, customs and certificates.",
+                          policy_areas=["trade_facilitation"], support_kinds=["technical_assistance"],
+                          delivery_languages=["en"])
+    assert "w:blockchain" not in engine.model.col
+    assert matching.INDEX.current(date.today()) is engine        # one new offering of two: drift
+    thread = engine._refit_thread
+    assert thread is not None
+    thread.join(timeout=60)
+    assert readers == ["matchmaker-refit"]
+    assert "w:blockchain" in engine.model.col and added.id in engine.ids("offering")
+    assert not engine.refitting
+
+
 def test_introduction_is_emailed_to_both_parties_in_their_language(app, make, smtp_server):
     """Approval through the web page: each party gets an inbox message and an e-mail, in the recipient's language."""
     from email import message_from_bytes, policy

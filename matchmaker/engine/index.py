@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import threading
@@ -64,6 +65,8 @@ _LANG_BIT = {c: 1 << i for i, c in enumerate(DELIVERY_LANGUAGES)}
 _REGION_BIT = {c: 1 << i for i, c in enumerate(REGIONS)}
 _ELIG = {c: i for i, c in enumerate(ELIGIBILITY)}
 _ALL, _LDC, _REG, _MEM = range(4)
+
+_log = logging.getLogger("matchmaker.engine")
 
 
 def _mask(values, bits) -> int:
@@ -622,18 +625,30 @@ class Engine:
         t = self._refit_thread
         return t is not None and t.is_alive()
 
-    def refit_async(self, records: tuple[list[Record], list[Record]]) -> threading.Thread:
-        """Refit on the given full record lists in a background thread; swap in the new index when done.
+    def refit_async(self, records) -> threading.Thread:
+        """Refit on the full record lists in a background thread; swap in the new index when done.
 
-        The engine does not keep record texts (memory), so the caller passes the current records.
-        Updates made while the refit runs are replayed on the new index before the swap.
+        The engine does not keep record texts (memory), so the caller passes the current records:
+        ``(needs, offerings)``, or a function returning them, which then runs in the background
+        thread too (reading every record from a database takes a while). Updates made from the
+        moment this is called are replayed on the new index before the swap (an update the records
+        already include is applied again, which changes nothing). If reading or fitting fails, the
+        current index stays and the error is logged; a later update can start another refit.
         """
-        needs, offerings = records
         log: list = []
-        self._pending_log = log
+        with self._lock:
+            self._pending_log = log
 
         def work():
-            fresh = Engine(self.settings).fit(needs, offerings)
+            try:
+                needs, offerings = records() if callable(records) else records
+                fresh = Engine(self.settings).fit(needs, offerings)
+            except Exception:
+                _log.exception("background refit failed; the current index is kept")
+                with self._lock:
+                    if self._pending_log is log:
+                        self._pending_log = None
+                return
             with self._lock:
                 for op, arg, side in log:
                     if op == "upsert":

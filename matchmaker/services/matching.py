@@ -96,15 +96,32 @@ class IndexHolder:
         self.engine = Engine().fit(*self._records(today))
         self.synced_at, self.database = now, str(db.engine.url)
 
-    def _records(self, today: date) -> tuple[list, list]:
-        """Every indexed record, and what this holder has seen of each (so that the next sync skips it)."""
+    def _records(self, today: date, remember: bool = True) -> tuple[list, list]:
+        """Every indexed record; with ``remember``, also what this holder has seen of each (so that the next
+        sync skips it)."""
         needs = db.session.scalars(select(Need).where(Need.status.in_(INDEXED_NEED_STATUSES))).all()
         offerings = [o for o in db.session.scalars(select(Offering).where(Offering.status == "published"))
                      if _is_indexed_offering(o, today)]
         capacity = capacity_left([o.id for o in offerings])
-        self.seen.update({("need", n.id): (n.updated_at, n.status) for n in needs})
-        self.seen.update({("offering", o.id): (o.updated_at, o.status) for o in offerings})
+        if remember:
+            self.seen.update({("need", n.id): (n.updated_at, n.status) for n in needs})
+            self.seen.update({("offering", o.id): (o.updated_at, o.status) for o in offerings})
         return [need_record(n) for n in needs], [offering_record(o, capacity.get(o.id)) for o in offerings]
+
+    def _records_in_background(self, today: date):
+        """A function reading every indexed record in the refit's own thread, application context and session
+        (about a second at 10,000 records: the request that noticed the drift does not wait for it). What
+        this holder has seen is left as it is: the records it read were applied by syncs already, or will
+        be by the next one."""
+        app = current_app._get_current_object()
+
+        def read() -> tuple[list, list]:
+            with app.app_context():
+                try:
+                    return self._records(today, remember=False)
+                finally:
+                    db.session.remove()
+        return read
 
     def _sync(self, today: date) -> None:
         """Apply the records changed since the last sync (with an overlap for transactions that committed late);
@@ -140,7 +157,7 @@ class IndexHolder:
             self.seen[("offering", offering.id)] = (offering.updated_at, offering.status)
         if engine.needs_refit and not engine.refitting:
             # The vocabulary has drifted: refit in the background; this request keeps the updated index.
-            engine.refit_async(self._records(today))
+            engine.refit_async(self._records_in_background(today))
         self.synced_at = now
 
 

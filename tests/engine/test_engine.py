@@ -302,6 +302,47 @@ def test_drift_flags_a_refit_and_background_refit_swaps(engine):
     assert top_ids(engine.propose_for_need(n, k=3, today=TODAY))[0] in (300, 301, 302)
 
 
+def test_background_refit_reads_its_records_in_its_own_thread_and_replays_updates(engine):
+    """Records given as a function are read in the refit's thread; updates made meanwhile reach the new index."""
+    import threading
+
+    offs = list(OFFERINGS) + [offering(310, "Blockchain traceability", "Blockchain traceability of exports.")]
+    started, release, seen = threading.Event(), threading.Event(), {}
+
+    def read():
+        seen["thread"] = threading.current_thread().name
+        started.set()
+        release.wait(10)
+        return NEEDS, offs
+
+    t = engine.refit_async(read)
+    assert started.wait(10) and engine.refitting
+    late = offering(311, "Blockchain for customs", "Blockchain ledgers for customs and traceability.")
+    engine.upsert(late, "offering", today=TODAY)          # while the records are being read
+    release.set()
+    t.join(timeout=30)
+    assert seen["thread"] == "matchmaker-refit" and not engine.refitting
+    assert "w:blockchain" in engine.model.col
+    assert {310, 311} <= set(engine.ids("offering"))
+    n = need(401, "Blockchain", "blockchain ledgers for customs")
+    assert top_ids(engine.propose_for_need(n, k=3, today=TODAY))[0] == 311
+
+
+def test_a_failed_background_refit_keeps_the_index(engine, caplog):
+    before = engine.model
+    ranking = engine.propose_for_need(NEEDS[0], k=3, today=TODAY)
+
+    def read():
+        raise OSError("database went away")
+
+    engine.refit_async(read).join(timeout=30)
+    assert not engine.refitting and engine.model is before
+    assert "background refit failed" in caplog.text
+    engine.upsert(offering(312, "More", "Electronic signature laws."), "offering", today=TODAY)   # no replay log left
+    assert engine._pending_log is None
+    assert top_ids(engine.propose_for_need(NEEDS[0], k=3, today=TODAY))[:1] == top_ids(ranking)[:1]
+
+
 # ------------------------------------------------------------------ persistence
 def test_save_load_round_trip(engine, tmp_path):
     engine.all_pairs(k=3, today=TODAY)
