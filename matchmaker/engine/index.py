@@ -524,28 +524,26 @@ class _Side:
         rows = np.asarray(rows, np.int64)
         main = np.flatnonzero(rows < self.n_main)
         if main.size and cols.size:
-            # vectorised binary search of every (feature, row) pair in the feature's postings
+            # vectorised branchless binary search of every (feature, row) pair in the feature's postings: the
+            # last entry <= the row, in a fixed number of halvings of about six array operations each
             rm = rows[main]
             ptr, idx = self.p_indptr, self.p_indices
             c64 = cols.astype(np.int64)
-            lo = np.repeat(ptr[c64].astype(np.int64), rm.size)
-            hi = np.repeat(ptr[c64 + 1].astype(np.int64), rm.size)
-            end = hi.copy()
-            target = np.tile(rm, cols.size)
-            while True:
-                act = lo < hi
-                if not act.any():
-                    break
-                mid = (lo + hi) >> 1
-                v = idx[np.minimum(mid, max(0, idx.size - 1))]
-                right = act & (v < target)
-                left = act & ~right
-                lo = np.where(right, mid + 1, lo)
-                hi = np.where(left, mid, hi)
-            found = lo < end
-            found[found] = idx[lo[found]] == target[found]
-            fj, fi = np.divmod(np.flatnonzero(found), rm.size)
-            out[fj, main[fi]] = self.p_data[lo[found]] * vals[fj].astype(np.float32)
+            first = ptr[c64].astype(np.int64)
+            length = ptr[c64 + 1].astype(np.int64) - first
+            nonempty = np.flatnonzero(length > 0)
+            if nonempty.size:
+                base = np.repeat(first[nonempty], rm.size)
+                n = np.repeat(length[nonempty], rm.size)
+                target = np.tile(rm, nonempty.size).astype(idx.dtype)
+                for _ in range(int(length.max()).bit_length()):
+                    half = n >> 1
+                    base += half * (idx[base + half] <= target)
+                    n -= half
+                found = idx[base] == target
+                fj, fi = np.divmod(np.flatnonzero(found), rm.size)
+                fj = nonempty[fj]
+                out[fj, main[fi]] = self.p_data[base[found]] * vals[fj].astype(np.float32)
         for i in np.flatnonzero(rows >= self.n_main).tolist():
             dc, dv = self.row_vector(int(rows[i]))
             _, qi, di = np.intersect1d(cols, dc, assume_unique=True, return_indices=True)

@@ -585,3 +585,15 @@ def test_word_splitting_equals_the_unicode_regular_expression():
         assert words(t) == ref.findall(t)
         latin = "".join(rnd.choice("ab_é1 ’x²ßÿ\u00a0-") for _ in range(25))
         assert words(latin) == ref.findall(latin)
+
+
+def test_contributions_are_found_in_every_posting(engine):
+    """Each (feature, row) contribution looked up by binary search equals the dense product's term, for rows
+    that share features with the query and rows that do not (first, last and absent entries of a posting)."""
+    side = engine.sides["offering"]
+    dense = side.rows_matrix().toarray()
+    for rec in NEEDS:
+        cols, vals, _ = engine.model.vector(rec)
+        rows = np.arange(side.n_rows)
+        got = side.contributions_many(cols, vals, rows)
+        assert np.array_equal(got, (dense[:, cols] * vals).T.astype(np.float32))
