@@ -296,6 +296,22 @@ def _concepts(text: str, lang: str, info: dict, stem_counts: dict, toks: list[st
     return found
 
 
+def _lexicon_shares(lang: str, settings: AnalyzerSettings, stem_counts: dict[str, int]) -> list[tuple[str, float, str]]:
+    """(English stem, weight, source stem) of every lexicon translation of a French / Spanish text, in order: a
+    known word gives ``lexicon_weight`` per occurrence, split evenly between its translations."""
+    if not (settings.use_lexicon and lang != "en" and settings.use_stemming):
+        return []
+    lex = lexicon(lang)
+    w = settings.lexicon_weight
+    out = []
+    for s, c in stem_counts.items():
+        trans = lex.get(s)
+        if trans:
+            share = w * c / len(trans)
+            out.extend((t, share, s) for t in trans)
+    return out
+
+
 def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(),
             surface: dict[str, str] | None = None) -> dict[str, float]:
     """Features of one text with raw (un-normalised) counts; ``surface`` collects a word per stem."""
@@ -312,18 +328,11 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
     # An English stem reached from a French or Spanish word is labelled, in explanations, by a word of an
     # English text when the corpus has one, else by the word of this text ("~" + stem: the fallback).
     word_of = {info[t][0]: t for t in reversed(toks)} if surface is not None and lang != "en" else None
-    if settings.use_lexicon and lang != "en" and stemming:
-        lex = lexicon(lang)
-        w = settings.lexicon_weight
-        for s, c in stem_counts.items():
-            trans = lex.get(s)
-            if trans:
-                share = w * c / len(trans)
-                for t in trans:
-                    key = "w:" + t
-                    counts[key] = counts.get(key, 0.0) + share
-                    if word_of is not None:
-                        surface.setdefault("~" + t, word_of[s])
+    for t, share, s in _lexicon_shares(lang, settings, stem_counts):
+        key = "w:" + t
+        counts[key] = counts.get(key, 0.0) + share
+        if word_of is not None:
+            surface.setdefault("~" + t, word_of[s])
     if settings.cognate_weight > 0 and lang != "en" and stemming:
         cw = settings.cognate_weight
         for t, (s, e) in info.items():
@@ -368,44 +377,21 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
                 ids[stem] = j
         return j
 
-    for s, c in stem_counts.items():
-        j = ids.get(s)
-        if j is None:
-            j = col(s)
-        total += c
-        if j < 0:
-            unknown += c
-        else:
-            acc[j] = float(c)
-    if settings.use_lexicon and lang != "en" and stemming:
-        lex = lexicon(lang)
-        w = settings.lexicon_weight
-        for s, c in stem_counts.items():
-            trans = lex.get(s)
-            if trans:
-                share = w * c / len(trans)
-                for t in trans:
-                    j = ids.get(t)
-                    if j is None:
-                        j = col(t)
-                    total += share
-                    if j < 0:
-                        unknown += share
-                    else:
-                        acc[j] = acc.get(j, 0.0) + share
+    # own stems, then lexicon translations, then cognates: the order in which analyze() adds them
+    items = [(s, float(c)) for s, c in stem_counts.items()]
+    items += [(t, share) for t, share, _ in _lexicon_shares(lang, settings, stem_counts)]
     if settings.cognate_weight > 0 and lang != "en" and stemming:
         cw = settings.cognate_weight
-        for t, (s, e) in info.items():
-            if e and e != s:
-                j = ids.get(e)
-                if j is None:
-                    j = col(e)
-                v = cw * tc[t]
-                total += v
-                if j < 0:
-                    unknown += v
-                else:
-                    acc[j] = acc.get(j, 0.0) + v
+        items += [(e, cw * tc[t]) for t, (s, e) in info.items() if e and e != s]
+    for name, v in items:
+        j = ids.get(name)
+        if j is None:
+            j = col(name)
+        total += v
+        if j < 0:
+            unknown += v
+        else:
+            acc[j] = acc.get(j, 0.0) + v
     if settings.use_glossary and stemming:
         cw = settings.concept_weight
         for cid in _concepts(text, lang, info, stem_counts):
