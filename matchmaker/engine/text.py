@@ -97,9 +97,8 @@ def tokens(text: str, lang: str) -> list[str]:
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     for tok in words(text):
-        if len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN or tok in stops or tok.isdigit():
-            continue
-        out.append(tok)
+        if not _dropped(tok, stops):
+            out.append(tok)
     return out
 
 
@@ -231,9 +230,6 @@ class AnalyzerSettings:
         return dict(self.__dict__)
 
 
-_SKIP: tuple = ()      # a dropped token (stop word, digits, too short or too long)
-
-
 @lru_cache(maxsize=None)
 def _token_table(lang: str, stemming: bool) -> dict[str, tuple]:
     """Raw token -> (stem, English cognate stem or '') of a kept token, () for a dropped one; filled on use.
@@ -245,23 +241,29 @@ def _token_table(lang: str, stemming: bool) -> dict[str, tuple]:
     return {}
 
 
+def _dropped(tok: str, stops: frozenset[str]) -> bool:
+    """A stop word, a number, or a token too short or too long to be a word."""
+    return len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN or tok in stops or tok.isdigit()
+
+
 def _token_info(tok: str, lang: str, stemming: bool) -> tuple[str, str] | tuple[()]:
-    if len(tok) < 2 or len(tok) > _MAX_TOKEN_LEN or tok in stop_words(lang) or tok.isdigit():
-        return _SKIP
+    if _dropped(tok, stop_words(lang)):
+        return ()                          # dropped (falsy)
     if not stemming:
         return strip_accents(tok), ""
     return stemmer(lang)(tok), (cognate_stem(tok, lang) if lang != "en" else "")
 
 
 def _kept(text: str, lang: str, stemming: bool):
-    """(language, lower-cased text, raw token counts, kept token -> (stem, cognate stem), stem -> count)."""
+    """(language, the text's words in order, word counts, kept word -> (stem, cognate stem), stem -> count)."""
     if lang not in _SNOWBALL_NAMES:
         lang = "en"
     text = text.lower()
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     table = _token_table(lang, stemming)
-    tc = Counter(words(text))
+    all_words = words(text)
+    tc = Counter(all_words)
     missing = {t: _token_info(t, lang, stemming) for t in tc if t not in table}
     if missing and len(table) + len(missing) < 500_000:
         table.update(missing)
@@ -271,16 +273,16 @@ def _kept(text: str, lang: str, stemming: bool):
     stem_counts: dict[str, int] = {}
     for t, (s, _) in info.items():
         stem_counts[s] = stem_counts.get(s, 0) + tc[t]
-    return lang, text, tc, info, stem_counts
+    return lang, all_words, tc, info, stem_counts
 
 
-def _concepts(text: str, lang: str, info: dict, stem_counts: dict, toks: list[str] | None = None) -> list[str]:
+def _concepts(all_words: list[str], lang: str, info: dict, stem_counts: dict) -> list[str]:
     """Glossary concepts found in the text, in order (longest phrase first at each position)."""
     table_g = glossary()[1][lang]
     found: list[str] = []
     if table_g.keys().isdisjoint(stem_counts):
         return found
-    sts = [info[t][0] for t in (toks if toks is not None else _tokens_in_order(text, info))]
+    sts = [info[t][0] for t in all_words if t in info]
     i, n = 0, len(sts)
     while i < n:
         cands = table_g.get(sts[i])
@@ -315,10 +317,10 @@ def _lexicon_shares(lang: str, settings: AnalyzerSettings, stem_counts: dict[str
 def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(),
             surface: dict[str, str] | None = None) -> dict[str, float]:
     """Features of one text with raw (un-normalised) counts; ``surface`` collects a word per stem."""
-    lang, text, tc, info, stem_counts = _kept(text, lang, settings.use_stemming)
+    lang, all_words, tc, info, stem_counts = _kept(text, lang, settings.use_stemming)
     stemming = settings.use_stemming
     counts: dict[str, float] = {"w:" + s: float(c) for s, c in stem_counts.items()}
-    toks = _tokens_in_order(text, info) if surface is not None or settings.bigram_weight > 0 else None
+    toks = [t for t in all_words if t in info] if surface is not None or settings.bigram_weight > 0 else None
     if surface is not None and (lang == "en" or not stemming):
         for t in toks:
             surface.setdefault(info[t][0], t)
@@ -348,7 +350,7 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
             counts[key] = counts.get(key, 0.0) + bw
     if settings.use_glossary and stemming:
         cw = settings.concept_weight
-        for cid in _concepts(text, lang, info, stem_counts, toks):
+        for cid in _concepts(all_words, lang, info, stem_counts):
             ck = "c:" + cid
             counts[ck] = counts.get(ck, 0.0) + cw
     return counts
@@ -363,19 +365,11 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
     ``ids`` caches word stem -> column (-1: not in the model) and ``features`` is the model's
     feature -> column map. Not for bigrams (``bigram_weight`` > 0).
     """
-    lang, text, tc, info, stem_counts = _kept(text, lang, settings.use_stemming)
+    lang, all_words, tc, info, stem_counts = _kept(text, lang, settings.use_stemming)
     stemming = settings.use_stemming
     acc: dict[int, float] = {}
     unknown = 0.0
     total = 0.0
-
-    def col(stem: str) -> int:
-        j = ids.get(stem)
-        if j is None:
-            j = features.get("w:" + stem, -1)
-            if len(ids) < 1_000_000:
-                ids[stem] = j
-        return j
 
     # own stems, then lexicon translations, then cognates: the order in which analyze() adds them
     items = [(s, float(c)) for s, c in stem_counts.items()]
@@ -386,7 +380,9 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
     for name, v in items:
         j = ids.get(name)
         if j is None:
-            j = col(name)
+            j = features.get("w:" + name, -1)
+            if len(ids) < 1_000_000:
+                ids[name] = j
         total += v
         if j < 0:
             unknown += v
@@ -394,7 +390,7 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
             acc[j] = acc.get(j, 0.0) + v
     if settings.use_glossary and stemming:
         cw = settings.concept_weight
-        for cid in _concepts(text, lang, info, stem_counts):
+        for cid in _concepts(all_words, lang, info, stem_counts):
             j = features.get("c:" + cid, -1)
             total += cw
             if j < 0:
@@ -402,10 +398,6 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
             else:
                 acc[j] = acc.get(j, 0.0) + cw
     return acc, unknown, total
-
-
-def _tokens_in_order(text: str, kept) -> list[str]:
-    return [t for t in words(text) if t in kept]
 
 
 def char_ngrams(text: str, lang: str, lo: int = 3, hi: int = 5) -> dict[str, float]:
