@@ -1,4 +1,9 @@
-"""Mark, in a need's or an offering's text, the words behind the terms that carried a match's score."""
+"""Mark, in a need's or an offering's text, the words behind the terms that carried a match's score.
+
+A term is a word (marked wherever a word of the text has its stem, or, in French or Spanish, a
+translation of it) or a glossary concept ("concept: mobile money", marked wherever one of the
+concept's phrases in the text's language occurs, e.g. "monnaie électronique" in a French need).
+"""
 from __future__ import annotations
 
 import re
@@ -8,6 +13,7 @@ from markupsafe import Markup, escape
 from matchmaker.engine import text as engine_text
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CONCEPT = "concept:"
 
 
 def _stems(label: str, languages: tuple[str, ...]) -> set[str]:
@@ -19,24 +25,63 @@ def _stems(label: str, languages: tuple[str, ...]) -> set[str]:
     return stems
 
 
+def _concept_ids(labels: list[str]) -> set[str]:
+    """The glossary concepts named by the match's "concept: <English label>" terms."""
+    names = {label[len(_CONCEPT):].strip() for label in labels if label.startswith(_CONCEPT)}
+    return {cid for cid, concept in engine_text.glossary()[0].items() if concept.label in names}
+
+
+def _concept_spans(kept: list[tuple[str, int, int]], language: str, wanted: set[str]) -> list[tuple[int, int]]:
+    """(start, end) of each phrase of a wanted concept, matched as the engine matches them: on the
+    stems of the words kept (stop words skipped), the longest phrase first at each position."""
+    if not wanted:
+        return []
+    table = engine_text.glossary()[1][language]
+    stems = [stem for stem, _s, _e in kept]
+    spans, i = [], 0
+    while i < len(stems):
+        matched = 0
+        for key, cid in table.get(stems[i], ()):
+            m = len(key)
+            if tuple(stems[i:i + m]) == key:
+                matched = m
+                if cid in wanted:
+                    spans.append((kept[i][1], kept[i + m - 1][2]))
+                break
+        i += matched or 1
+    return spans
+
+
 def highlight(text: str, language: str, terms: list) -> Markup:
-    """The text, escaped, with <mark> around each word whose stem is one of the match's terms."""
+    """The text, escaped, with <mark> around each word or glossary phrase behind one of the match's terms."""
     language = language if language in engine_text.LANGUAGES else "en"
-    labels = [label for label, _share in terms if not str(label).startswith("concept:") and " other terms" not in str(label)]
+    labels = [str(label) for label, _share in terms if " other terms" not in str(label)]
     wanted = set()
     for label in labels:
-        wanted |= _stems(str(label), (language, "en"))
+        if not label.startswith(_CONCEPT):
+            wanted |= _stems(label, (language, "en"))
     stemmer = engine_text.stemmer(language)
     # In French or Spanish, a word also counts when its English translation is one of the terms.
     lexicon = engine_text.lexicon(language) if language != "en" else {}
-    out, last = [], 0
+    kept: list[tuple[str, int, int]] = []       # (stem, start, end) of each word the engine keeps
+    marks: list[tuple[int, int]] = []
     for found in _WORD.finditer(text):
-        word = found.group(0)
-        normalised = engine_text.tokens(word, language)
-        stem = stemmer(normalised[0]) if normalised else None
-        if stem is not None and (stem in wanted or wanted.intersection(lexicon.get(stem, ()))):
-            out.append(escape(text[last:found.start()]))
-            out.append(Markup("<mark>") + escape(word) + Markup("</mark>"))
-            last = found.end()
+        normalised = engine_text.tokens(found.group(0), language)
+        if not normalised:
+            continue
+        stem = stemmer(normalised[0])
+        kept.append((stem, found.start(), found.end()))
+        if stem in wanted or wanted.intersection(lexicon.get(stem, ())):
+            marks.append((found.start(), found.end()))
+    # A phrase is marked whole (with the small words inside it); the words it covers are not marked again.
+    spans = _concept_spans(kept, language, _concept_ids(labels))
+    marks = sorted(spans + [(s, e) for s, e in marks if not any(a <= s and e <= b for a, b in spans)])
+    out, last = [], 0
+    for start, end in marks:
+        if start < last:                # overlapping phrases of two concepts: the first one stands
+            continue
+        out.append(escape(text[last:start]))
+        out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        last = end
     out.append(escape(text[last:]))
     return Markup("").join(out).replace("\n", Markup("<br>"))
