@@ -34,19 +34,29 @@ import snowballstemmer
 LANGUAGES = ("en", "fr", "es")
 CHAR_LABEL = "similar spelling (character n-grams)"
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish"}
-_WORD_RE = re.compile(r"\w+")                # with "_" made a space first: runs of letters and digits
+# A word is a maximal run of letters and digits; a one-letter "e-" prefix stays on its word ("e-commerce",
+# "e-money", "e-santé"): alone, "e" would be dropped and "e-commerce" read as "commerce"
+WORD_PATTERN = r"(?:(?<![^\W_])[eE]-(?=[^\W\d_]))*[^\W_]+"
+_WORD_RE = re.compile(r"(?:(?<!\w)[eE]-(?=[^\W\d]))*\w+")    # the same, once "_" is made a space (faster)
+_E_PREFIX = re.compile(r"(?<![^\W_])([eE])-(?=[^\W\d_])")
 # Latin-1 byte -> itself if it is a letter or a digit, else a space: most texts (English, French, Spanish) are
-# Latin-1, and a byte table splits them five times faster than the regular expression
-_LATIN1_WORDS = bytes(c if chr(c).isalnum() else 32 for c in range(256))
+# Latin-1, and a byte table splits them five times faster than the regular expression. The kept hyphen of an
+# "e-" prefix is written \x1f first, which the table turns into "-".
+_LATIN1_WORDS = bytes(c if chr(c).isalnum() else 45 if c == 0x1F else 32 for c in range(256))
 _MAX_TOKEN_LEN = 40
 
 
 def words(text: str) -> list[str]:
-    """Maximal runs of Unicode letters and digits (``[^\\W_]+``), in order."""
+    """The text's words (``WORD_PATTERN``), in order."""
     try:
-        return text.encode("latin-1").translate(_LATIN1_WORDS).decode("latin-1").split()
+        raw = text.encode("latin-1")
     except UnicodeEncodeError:
         return _WORD_RE.findall(text.replace("_", " "))
+    if b"\x1f" in raw:
+        raw = raw.replace(b"\x1f", b" ")
+    if b"e-" in raw or b"E-" in raw:
+        raw = _E_PREFIX.sub("\\1\x1f", raw.decode("latin-1")).encode("latin-1")
+    return raw.translate(_LATIN1_WORDS).decode("latin-1").split()
 
 
 def strip_accents(text: str) -> str:
@@ -201,8 +211,8 @@ def glossary() -> tuple[dict[str, Concept], dict[str, dict[str, list[tuple[tuple
                 if not phrase:
                     continue
                 key = tuple(stems(phrase, lang))
-                if not key:
-                    continue
+                if not key or (len(key) == 1 and len(words(phrase.lower())) > 1):
+                    continue        # "sans papier", "know-how": with its small word dropped, just "papier", "know"
                 phrases[lang].setdefault(key[0], []).append((key, cid))
     for table in phrases.values():
         for lst in table.values():

@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from matchmaker.engine import text as engine_text
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_WORD = re.compile(engine_text.WORD_PATTERN)
 _CONCEPT = "concept:"
 
 

@@ -573,18 +573,23 @@ def test_one_query_product_equals_scipys(engine):
 
 
 def test_word_splitting_equals_the_unicode_regular_expression():
-    """Latin-1 texts are split by a byte table, others by a regular expression: both give [^\\W_]+ exactly."""
+    """Latin-1 texts are split by a byte table, others by a regular expression: both give WORD_PATTERN exactly."""
     import re
 
-    from matchmaker.engine.text import words
-    ref = re.compile(r"[^\W_]+")
+    from matchmaker.engine.text import WORD_PATTERN, words
+    ref = re.compile(WORD_PATTERN)
     rnd = random.Random(7)
     alphabet = [chr(i) for i in range(0x3000)] + list("’«»–—…œŒ_ \t\n") * 40
     for _ in range(3000):
         t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
         assert words(t) == ref.findall(t)
-        latin = "".join(rnd.choice("ab_é1 ’x²ßÿ\u00a0-") for _ in range(25))
+        latin = "".join(rnd.choice("ab_é1 ’x²ßÿ\u00a0-eE\x1f") for _ in range(25))
         assert words(latin) == ref.findall(latin)
+        prefixed = "".join(rnd.choice(["e-", "E-", "-", "e", "a", "é", "1", " ", "_", "\x1f", "ß", "’"])
+                           for _ in range(20))
+        assert words(prefixed) == ref.findall(prefixed)
+    assert words("e-commerce, l’e-santé, type-e-money; be-all 3e-5 e-") == [
+        "e-commerce", "l", "e-santé", "type", "e-money", "be", "all", "3e", "5", "e"]
 
 
 def test_contributions_are_found_in_every_posting(engine):

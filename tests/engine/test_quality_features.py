@@ -90,3 +90,15 @@ def test_bigrams_are_opt_in_and_readable():
     recs = [Record(1, "", "electronic signature law"), Record(2, "", "signature of electronic contracts")]
     m = Model.fit(recs, EngineSettings(bigram_weight=0.5))
     assert m.labels[m.col[pair]] == "electronic signature"
+
+
+def test_an_e_prefix_stays_on_its_word_and_glossary_phrases_need_all_their_words():
+    """"e-government" is not "government", "e-money" not "money"; "sans papier" is not any "papier"."""
+    concepts = lambda text, lang: {f for f in T.analyze(text, lang) if f.startswith("c:")}   # noqa: E731
+    assert concepts("The government fights money laundering at the ministry of commerce.", "en") == {"c:government"}
+    assert concepts("E-government, e-money and e-commerce for small firms.", "en") >= {
+        "c:e_government", "c:mobile_money", "c:e_commerce"}
+    assert "c:e_commerce" in concepts("Electronic commerce grows.", "en")
+    assert concepts("Le papier de la ligne directrice.", "fr") == set()     # not paperless trade, not the internet
+    assert concepts("Know how to reach the last mile.", "en") == set()
+    assert "c:health" in concepts("Les services de e-santé.", "fr")
