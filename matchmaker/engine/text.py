@@ -286,13 +286,11 @@ def _kept(text: str, lang: str, stemming: bool):
     return lang, all_words, tc, info, stem_counts
 
 
-def _concepts(all_words: list[str], lang: str, info: dict, stem_counts: dict) -> list[str]:
-    """Glossary concepts found in the text, in order (longest phrase first at each position)."""
+def concept_matches(sts: list[str], lang: str) -> list[tuple[int, int, str]]:
+    """(position, length, concept id) of each glossary phrase in a sequence of stems, in order: the longest
+    phrase first at each position, and matching goes on after the phrase."""
     table_g = glossary()[1][lang]
-    found: list[str] = []
-    if table_g.keys().isdisjoint(stem_counts):
-        return found
-    sts = [info[t][0] for t in all_words if t in info]
+    found: list[tuple[int, int, str]] = []
     i, n = 0, len(sts)
     while i < n:
         cands = table_g.get(sts[i])
@@ -301,11 +299,18 @@ def _concepts(all_words: list[str], lang: str, info: dict, stem_counts: dict) ->
             for key, cid in cands:
                 m = len(key)
                 if tuple(sts[i:i + m]) == key:
-                    found.append(cid)
+                    found.append((i, m, cid))
                     matched = m
                     break
         i += matched or 1
     return found
+
+
+def _concepts(all_words: list[str], lang: str, info: dict, stem_counts: dict) -> list[str]:
+    """Glossary concepts found in the text, in order."""
+    if glossary()[1][lang].keys().isdisjoint(stem_counts):
+        return []
+    return [cid for _i, _m, cid in concept_matches([info[t][0] for t in all_words if t in info], lang)]
 
 
 def _lexicon_shares(lang: str, settings: AnalyzerSettings, stem_counts: dict[str, int]) -> list[tuple[str, float, str]]:

@@ -32,24 +32,12 @@ def _concept_ids(labels: list[str]) -> set[str]:
 
 
 def _concept_spans(kept: list[tuple[str, int, int]], language: str, wanted: set[str]) -> list[tuple[int, int]]:
-    """(start, end) of each phrase of a wanted concept, matched as the engine matches them: on the
-    stems of the words kept (stop words skipped), the longest phrase first at each position."""
+    """(start, end) of each phrase of a wanted concept, found as the engine finds them (on the stems of the
+    words it keeps)."""
     if not wanted:
         return []
-    table = engine_text.glossary()[1][language]
-    stems = [stem for stem, _s, _e in kept]
-    spans, i = [], 0
-    while i < len(stems):
-        matched = 0
-        for key, cid in table.get(stems[i], ()):
-            m = len(key)
-            if tuple(stems[i:i + m]) == key:
-                matched = m
-                if cid in wanted:
-                    spans.append((kept[i][1], kept[i + m - 1][2]))
-                break
-        i += matched or 1
-    return spans
+    matches = engine_text.concept_matches([stem for stem, _s, _e in kept], language)
+    return [(kept[i][1], kept[i + m - 1][2]) for i, m, cid in matches if cid in wanted]
 
 
 def highlight(text: str, language: str, terms: list) -> Markup:
