@@ -14,6 +14,11 @@ def test_a_french_word_is_marked_when_its_english_translation_is_a_term():
     assert "<mark>paiements</mark>" in html
 
 
+def test_an_english_word_is_marked_when_its_french_translation_is_a_term():
+    html = str(highlight("Small suppliers in rural areas.", "en", [("fournisseurs", 0.2)]))
+    assert "<mark>suppliers</mark>" in html and "<mark>rural</mark>" not in html
+
+
 def test_a_concept_is_marked_by_its_phrase_in_the_texts_language():
     terms = [("concept: mobile money", 0.2), ("interoperability", 0.1), ("3 other terms", 0.05)]
     fr = str(highlight("La monnaie électronique progresse ; l'interopérabilité manque.", "fr", terms))

@@ -55,7 +55,7 @@ from .records import (DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, REASONS, RE
                       SUPPORT_KINDS, EngineSettings, Exclusion, Proposal, Ranking, Record,
                       UpdateResult)
 
-ENGINE_VERSION = "1.3.0"
+ENGINE_VERSION = "1.4.0"
 _FORMAT = 1
 _ROUND = 1e6
 
@@ -115,11 +115,13 @@ class Model:
         self.labels = labels
         self.col = {f: i for i, f in enumerate(features)}
         self._ids: dict[str, int] = {}          # word stem -> column of "w:<stem>" (-1: unknown), filled on use
+        self._reverse = T.ReverseColumns(self.col)   # English stem -> columns of its translations, built on use
         self.idf = np.asarray(idf, dtype=np.float32)
         self.settings = settings
         self.is_char = np.fromiter((f.startswith("g:") for f in features), bool, len(features))
         self.analyzer = T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight,
                                            cognate_weight=settings.cognate_weight,
+                                           reverse_weight=settings.reverse_weight,
                                            bigram_weight=settings.bigram_weight,
                                            concept_weight=settings.concept_weight,
                                            use_lexicon=settings.use_lexicon,
@@ -149,10 +151,12 @@ class Model:
         s = self.settings
         if counts is None and s.char_weight <= 0 and s.bigram_weight <= 0:
             # straight into columns (the same values in the same order as counts(), then the lookups below)
-            acc, unknown, total = T.analyze_ids(rec.description or "", rec.language, self.analyzer, self._ids, self.col)
+            acc, unknown, total = T.analyze_ids(rec.description or "", rec.language, self.analyzer, self._ids, self.col,
+                                                self._reverse)
             if rec.title:
                 tw = s.title_weight
-                t_acc, t_unknown, t_total = T.analyze_ids(rec.title, rec.language, self.analyzer, self._ids, self.col)
+                t_acc, t_unknown, t_total = T.analyze_ids(rec.title, rec.language, self.analyzer, self._ids, self.col,
+                                                          self._reverse)
                 for j, v in t_acc.items():
                     acc[j] = acc.get(j, 0.0) + tw * v
                 unknown, total = unknown + tw * t_unknown, total + tw * t_total
@@ -231,7 +235,7 @@ class Model:
         for f in features:
             kind, _, v = f.partition(":")
             labels.append("concept: " + T.concept_label(v) if kind == "c" else
-                          T.feature_label(f, surface) if kind in "gb" else surface.get(v) or surface.get("~" + v, v))
+                          T.feature_label(f, surface) if kind in "gb" else T.stem_label(v, surface))
         return cls(features, labels, idf.astype(np.float32), settings)
 
 

@@ -56,6 +56,8 @@ class EngineSettings:
     title_weight: float = 2.0            # a title word counts as this many description words
     lexicon_weight: float = 2.0          # weight a FR/ES word gives to its English translations
     cognate_weight: float = 1.0          # weight of a FR/ES word's English cognate spelling (0 = off)
+    reverse_weight: float = 0.4          # weight an English word gives, per language, to its FR and ES translations
+                                         # (0 = off); measured 0 / 0.25 / 0.4 / 0.5 (benchmarks/explore_quality.py)
     bigram_weight: float = 0.0           # weight of a pair of adjacent word stems (0 = off; opt-in)
     concept_weight: float = 1.0          # weight of a glossary concept occurrence
     use_lexicon: bool = True

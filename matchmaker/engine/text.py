@@ -7,8 +7,12 @@ A document in English, French or Spanish becomes a bag of features:
   ("protection", "commerce", "information"), so a French and an English stem often meet.
 * ``w:<english stem>`` from the bilingual lexicon (FreeDict, see data/README.md): every
   French or Spanish word the lexicon knows also votes, with a reduced weight split
-  between its translations, for the English stems it translates to. English documents
-  are left alone, so every document is projected on the English side of the space.
+  between its translations, for the English stems it translates to.
+* ``w:<french stem>``, ``w:<spanish stem>`` of an English word: the same lexicons read
+  backwards. An English word votes, with a smaller weight split between them, for the
+  French and Spanish words that translate to it. A French need then meets an English
+  programme on both sides of the dictionary, and two English words with a translation in
+  common ("trader", "merchant" -> "commerçant") meet too.
 * ``w:<english stem>`` of a cognate: a French or Spanish word rewritten with the regular
   Romance -> English suffix correspondences ("proporción" -> "proportion", "régionaux" ->
   "regional") and stemmed in English, so cognates the lexicon lacks still meet.
@@ -27,8 +31,10 @@ import unicodedata
 from collections import ChainMap, Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from importlib import resources
 
+import numpy as np
 import snowballstemmer
 
 LANGUAGES = ("en", "fr", "es")
@@ -130,6 +136,17 @@ def lexicon(lang: str) -> dict[str, tuple[str, ...]]:
         src, _, dst = line.partition("\t")
         table[src] = tuple(dst.split())
     return table
+
+
+@lru_cache(maxsize=None)
+def reverse_lexicon(lang: str) -> dict[str, tuple[str, ...]]:
+    """English stem -> the stems (in ``lang``, French or Spanish) that ``lexicon(lang)`` translates to it, in
+    the lexicon's order."""
+    table: dict[str, list[str]] = {}
+    for src, dsts in lexicon(lang).items():
+        for d in dsts:
+            table.setdefault(d, []).append(src)
+    return {k: tuple(v) for k, v in table.items()}
 
 
 # --------------------------------------------------------------------------- cognates
@@ -234,6 +251,8 @@ class AnalyzerSettings:
     use_glossary: bool = True
     use_stemming: bool = True
     cognate_weight: float = 0.0   # weight of the English cognate spelling of a FR/ES word (the engine uses 1)
+    reverse_weight: float = 0.0   # weight an English word gives, per language, to its FR and ES translations (the
+                                  # engine uses 0.4)
     bigram_weight: float = 0.0    # weight of a pair of adjacent word stems ``b:<stem>_<stem>`` (0 = off)
 
     def to_json(self) -> dict:
@@ -313,11 +332,28 @@ def _concepts(all_words: list[str], lang: str, info: dict, stem_counts: dict) ->
     return [cid for _i, _m, cid in concept_matches([info[t][0] for t in all_words if t in info], lang)]
 
 
+_REVERSE_LANGUAGES = ("fr", "es")
+
+
 def _lexicon_shares(lang: str, settings: AnalyzerSettings, stem_counts: dict[str, int]) -> list[tuple[str, float, str]]:
-    """(English stem, weight, source stem) of every lexicon translation of a French / Spanish text, in order: a
-    known word gives ``lexicon_weight`` per occurrence, split evenly between its translations."""
-    if not (settings.use_lexicon and lang != "en" and settings.use_stemming):
+    """(stem, weight, source stem) of every lexicon translation of a text, in order. A known French / Spanish word
+    gives ``lexicon_weight`` per occurrence, split evenly between its English translations; an English word gives
+    ``reverse_weight`` per occurrence and language, split evenly between its French (then Spanish) translations."""
+    if not (settings.use_lexicon and settings.use_stemming):
         return []
+    if lang == "en":
+        rw = settings.reverse_weight
+        if rw <= 0:
+            return []
+        out = []
+        revs = [reverse_lexicon(other) for other in _REVERSE_LANGUAGES]
+        for s, c in stem_counts.items():
+            for rev in revs:
+                trans = rev.get(s)
+                if trans:
+                    share = rw * c / len(trans)
+                    out.extend((t, share, s) for t in trans)
+        return out
     lex = lexicon(lang)
     w = settings.lexicon_weight
     out = []
@@ -343,13 +379,16 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
         for t in toks:
             surface.setdefault("~" + info[t][0], t)
     # An English stem reached from a French or Spanish word is labelled, in explanations, by a word of an
-    # English text when the corpus has one, else by the word of this text ("~" + stem: the fallback).
-    word_of = {info[t][0]: t for t in reversed(toks)} if surface is not None and lang != "en" else None
+    # English text when the corpus has one, else by the word of this text ("~" + stem: the fallback). A French or
+    # Spanish stem reached from an English word is labelled by a word of a French or Spanish text, else by the
+    # English word ("~~" + stem: the last resort).
+    word_of = {info[t][0]: t for t in reversed(toks)} if surface is not None else None
+    mark = "~" if lang != "en" else "~~"
     for t, share, s in _lexicon_shares(lang, settings, stem_counts):
         key = "w:" + t
         counts[key] = counts.get(key, 0.0) + share
         if word_of is not None:
-            surface.setdefault("~" + t, word_of[s])
+            surface.setdefault(mark + t, word_of[s])
     if settings.cognate_weight > 0 and lang != "en" and stemming:
         cw = settings.cognate_weight
         for t, (s, e) in info.items():
@@ -371,14 +410,79 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
     return counts
 
 
-def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str, int],
-                features: dict[str, int]) -> tuple[dict[int, float], float, float]:
+class ReverseColumns:
+    """English stem -> the model columns of its French, then Spanish, translations, as one CSR table built on
+    first use, so that an English text's many translations (about six per word) are added with a few array
+    operations instead of one dictionary update each. Translations the model does not know are not listed:
+    each row keeps their mass per occurrence of the word (sum of rw / len(translations)) for the drift share."""
+
+    def __init__(self, features: dict[str, int]):
+        self.features = features
+        self.table: tuple | None = None
+        self.weight: float | None = None
+
+    def get(self, rw: float) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(stem -> row, row pointers, known columns, the size of each one's translation list, unknown mass
+        per occurrence of each row's word)."""
+        if self.table is None or self.weight != rw:
+            revs = [reverse_lexicon(other) for other in _REVERSE_LANGUAGES]
+            row_of: dict[str, int] = {}
+            ptr, cols, div, lost = [0], [], [], []
+            get = self.features.get
+            for stem in sorted(set().union(*revs)):
+                unknown = 0.0
+                for rev in revs:                    # French, then Spanish: _lexicon_shares' order
+                    trans = rev.get(stem, ())
+                    for t in trans:
+                        j = get("w:" + t, -1)
+                        if j >= 0:
+                            cols.append(j)
+                            div.append(len(trans))
+                        else:
+                            unknown += rw / len(trans)
+                row_of[stem] = len(ptr) - 1
+                ptr.append(len(cols))
+                lost.append(unknown)
+            self.table = (row_of, np.array(ptr, np.int64), np.array(cols, np.int64), np.array(div, np.int64),
+                          np.array(lost, np.float64))
+            self.weight = rw
+        return self.table
+
+
+def _add_reverse(acc: dict[int, float], reverse: ReverseColumns, rw: float,
+                 stem_counts: dict[str, int]) -> tuple[dict[int, float], float, float]:
+    """``acc`` (the own stems' columns) plus an English text's reverse translations, each column summed in the
+    order of _lexicon_shares (so bit for bit as analyze() sums them): (acc, unknown mass, total mass)."""
+    row_of, ptr, cols, div, lost = reverse.get(rw)
+    n = len(stem_counts)
+    rows = np.fromiter(map(row_of.get, stem_counts, repeat(-1)), np.int64, n)
+    counts = np.fromiter(stem_counts.values(), np.int64, n)
+    have = rows >= 0
+    rows, counts = rows[have], counts[have]
+    unknown = float(np.dot(lost[rows], counts))
+    lens = ptr[rows + 1] - ptr[rows]
+    m = int(lens.sum())
+    pos = np.repeat(ptr[rows] - np.cumsum(lens) + lens, lens) + np.arange(m)
+    vals = (rw * np.repeat(counts, lens)) / div[pos]      # rw * c / len(translations), as _lexicon_shares
+    own_c = np.fromiter(acc.keys(), np.int64, len(acc))
+    own_v = np.fromiter(acc.values(), np.float64, len(acc))
+    u, inv = np.unique(np.concatenate([own_c, cols[pos]]), return_inverse=True)
+    summed = np.zeros(u.size, np.float64)
+    # unbuffered, so a repeated column is added in order: its own value first, then each share (from 0.0, as
+    # ``acc[j] = acc.get(j, 0.0) + v`` adds them)
+    np.add.at(summed, inv, np.concatenate([own_v, vals]))
+    return dict(zip(u.tolist(), summed.tolist())), unknown, unknown + float(vals.sum())
+
+
+def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str, int], features: dict[str, int],
+                reverse: ReverseColumns | None = None) -> tuple[dict[int, float], float, float]:
     """:func:`analyze` straight into a model's columns: ({column: value}, mass of unknown features, total mass).
 
     The same values, added in the same order, as ``analyze`` then a lookup of every feature name
     (so a vector is bit for bit the one a fit computes), without building a feature name per word:
     ``ids`` caches word stem -> column (-1: not in the model) and ``features`` is the model's
-    feature -> column map. Not for bigrams (``bigram_weight`` > 0).
+    feature -> column map; ``reverse``, the model's table of English words' translations. Not for
+    bigrams (``bigram_weight`` > 0).
     """
     lang, all_words, tc, info, stem_counts = _kept(text, lang, settings.use_stemming)
     stemming = settings.use_stemming
@@ -388,7 +492,10 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
 
     # own stems, then lexicon translations, then cognates: the order in which analyze() adds them
     items = [(s, float(c)) for s, c in stem_counts.items()]
-    items += [(t, share) for t, share, _ in _lexicon_shares(lang, settings, stem_counts)]
+    by_table = (reverse is not None and lang == "en" and settings.reverse_weight > 0 and settings.use_lexicon
+                and stemming)
+    if not by_table:
+        items += [(t, share) for t, share, _ in _lexicon_shares(lang, settings, stem_counts)]
     if settings.cognate_weight > 0 and lang != "en" and stemming:
         cw = settings.cognate_weight
         items += [(e, cw * tc[t]) for t, (s, e) in info.items() if e and e != s]
@@ -403,6 +510,9 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
             unknown += v
         else:
             acc[j] = acc.get(j, 0.0) + v
+    if by_table:
+        acc, r_unknown, r_total = _add_reverse(acc, reverse, settings.reverse_weight, stem_counts)
+        unknown, total = unknown + r_unknown, total + r_total
     if settings.use_glossary and stemming:
         cw = settings.concept_weight
         for cid in _concepts(all_words, lang, info, stem_counts):
@@ -442,8 +552,14 @@ def feature_label(feature: str, surface: dict[str, str] | None = None) -> str:
         return CHAR_LABEL
     surface = surface or {}
     if kind == "b":
-        return " ".join(surface.get(v) or surface.get("~" + v, v) for v in value.split("_"))
-    return surface.get(value) or surface.get("~" + value, value)
+        return " ".join(stem_label(v, surface) for v in value.split("_"))
+    return stem_label(value, surface)
+
+
+def stem_label(stem: str, surface: dict[str, str]) -> str:
+    """The word that shows a stem: one of an English text, else of a French or Spanish text, else of an English
+    text whose translation it is, else the stem itself (see :func:`analyze`'s ``surface``)."""
+    return surface.get(stem) or surface.get("~" + stem) or surface.get("~~" + stem, stem)
 
 
 def settings_fingerprint(settings: AnalyzerSettings) -> str:

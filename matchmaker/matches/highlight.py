@@ -1,12 +1,14 @@
 """Mark, in a need's or an offering's text, the words behind the terms that carried a match's score.
 
-A term is a word (marked wherever a word of the text has its stem, or, in French or Spanish, a
-translation of it) or a glossary concept ("concept: mobile money", marked wherever one of the
+A term is a word (marked wherever a word of the text has its stem or a translation of it: in French or
+Spanish, an English one; in English, a French or Spanish one, as the engine reads its lexicons both ways)
+or a glossary concept ("concept: mobile money", marked wherever one of the
 concept's phrases in the text's language occurs, e.g. "monnaie électronique" in a French need).
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -23,6 +25,16 @@ def _stems(label: str, languages: tuple[str, ...]) -> set[str]:
         for token in engine_text.tokens(label, lang):
             stems.add(stemmer(token))
     return stems
+
+
+@lru_cache(maxsize=1)
+def _english_to_french_and_spanish() -> dict[str, tuple[str, ...]]:
+    """English stem -> its French and Spanish translations (the engine's lexicons read backwards)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for other in ("fr", "es"):
+        for stem, translations in engine_text.reverse_lexicon(other).items():
+            table[stem] = table.get(stem, ()) + translations
+    return table
 
 
 def _concept_ids(labels: list[str]) -> set[str]:
@@ -44,13 +56,19 @@ def highlight(text: str, language: str, terms: list) -> Markup:
     """The text, escaped, with <mark> around each word or glossary phrase behind one of the match's terms."""
     language = language if language in engine_text.LANGUAGES else "en"
     labels = [str(label) for label, _share in terms if " other terms" not in str(label)]
+    words = [label for label in labels if not label.startswith(_CONCEPT)]
     wanted = set()
-    for label in labels:
-        if not label.startswith(_CONCEPT):
-            wanted |= _stems(label, (language, "en"))
+    for label in words:
+        wanted |= _stems(label, (language, "en"))
     stemmer = engine_text.stemmer(language)
-    # In French or Spanish, a word also counts when its English translation is one of the terms.
-    lexicon = engine_text.lexicon(language) if language != "en" else {}
+    # In French or Spanish, a word also counts when its English translation is one of the terms; in English, when
+    # one of its French or Spanish translations is (a term of a French need met by an English programme).
+    if language != "en":
+        lexicon = engine_text.lexicon(language)
+    else:
+        lexicon = _english_to_french_and_spanish()
+        for label in words:
+            wanted |= _stems(label, ("fr", "es"))
     kept: list[tuple[str, int, int]] = []       # (stem, start, end) of each word the engine keeps
     marks: list[tuple[int, int]] = []
     for found in _WORD.finditer(text):

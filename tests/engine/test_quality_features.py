@@ -1,4 +1,5 @@
-"""Features added for match quality (engine 1.2): cognate spellings, lexicon inflections, tf and idf powers."""
+"""Features added for match quality: cognate spellings, lexicon inflections, tf and idf powers (engine 1.2), the
+lexicons read backwards for English texts (1.4)."""
 from __future__ import annotations
 
 import numpy as np
@@ -49,12 +50,13 @@ def _model(settings):
 
 
 def test_tf_power_damps_repeated_terms():
-    recs, m = _model(EngineSettings(tf_power=0.5, max_df=1.0))
+    # (no reverse lexicon: "beta" is Spanish too, and its translation would add to the English word's weight)
+    recs, m = _model(EngineSettings(tf_power=0.5, max_df=1.0, reverse_weight=0.0))
     cols, w, _ = m.vector(recs[0])
     a, b = m.col["w:alpha"], m.col["w:beta"]
     wa, wb = w[list(cols).index(a)], w[list(cols).index(b)]
     assert wa / wb == pytest.approx(2.0 * m.idf[a] / m.idf[b], rel=1e-5)     # 4 ** 0.5 = 2
-    recs, m = _model(EngineSettings(tf_power=0.0, max_df=1.0))
+    recs, m = _model(EngineSettings(tf_power=0.0, max_df=1.0, reverse_weight=0.0))
     cols, w, _ = m.vector(recs[0])
     wa, wb = w[list(cols).index(a)], w[list(cols).index(b)]
     assert wa / wb == pytest.approx((1 + np.log(4)) * m.idf[a] / m.idf[b], rel=1e-5)
@@ -102,3 +104,44 @@ def test_an_e_prefix_stays_on_its_word_and_glossary_phrases_need_all_their_words
     assert concepts("Le papier de la ligne directrice.", "fr") == set()     # not paperless trade, not the internet
     assert concepts("Know how to reach the last mile.", "en") == set()
     assert "c:health" in concepts("Les services de e-santé.", "fr")
+
+
+def test_the_reverse_lexicon_reads_each_lexicon_backwards():
+    for lang in ("fr", "es"):
+        lex, rev = T.lexicon(lang), T.reverse_lexicon(lang)
+        assert sum(map(len, lex.values())) == sum(map(len, rev.values()))
+        assert all(english in lex[src] for english, srcs in rev.items() for src in srcs)
+        assert all(src in rev[english] for src, englishes in lex.items() for english in englishes)
+
+
+def test_an_english_word_votes_for_its_french_and_spanish_translations():
+    supplier = T.stems("suppliers", "en")[0]
+    fr, es = T.reverse_lexicon("fr")[supplier], T.reverse_lexicon("es")[supplier]
+    assert T.analyze("suppliers", "en") == {"w:" + supplier: 1.0}         # off unless asked (the engine asks)
+    on = T.analyze("suppliers", "en", T.AnalyzerSettings(reverse_weight=0.4))
+    assert on["w:" + supplier] == 1.0
+    assert sum(v for f, v in on.items() if f[2:] in fr) == pytest.approx(0.4)
+    assert sum(v for f, v in on.items() if f[2:] in es) == pytest.approx(0.4)
+    assert sum(on.values()) == pytest.approx(1.8)
+    # French and Spanish texts are not changed by it
+    for text, lang in (("Les fournisseurs", "fr"), ("Los proveedores", "es")):
+        assert T.analyze(text, lang, T.AnalyzerSettings(reverse_weight=0.4)) == T.analyze(text, lang)
+
+
+def test_a_french_need_meets_an_english_programme_on_both_sides_of_the_dictionary():
+    needs = [Record(1, "Fournisseurs", "Les petits fournisseurs et vendeurs ruraux", "fr")]
+    offs = [Record(10, "Suppliers", "Small suppliers and sellers in rural areas", "en",
+                   delivery_languages=frozenset({"en", "fr"})),
+            Record(11, "Port logistics", "Container terminals and customs brokers", "en",
+                   delivery_languages=frozenset({"en", "fr"}))]
+    on = Engine(EngineSettings()).fit(needs, offs)
+    off = Engine(EngineSettings(reverse_weight=0.0)).fit(needs, offs)
+    top_on, top_off = on.propose_for_need(needs[0], k=1).proposals[0], off.propose_for_need(needs[0], k=1).proposals[0]
+    assert top_on.offering_id == top_off.offering_id == 10
+    assert top_on.text_score > top_off.text_score
+    # the French word that the English text voted for is shown as the need's own word, not as a stem
+    labels = [t for t, _ in top_on.terms]
+    assert "fournisseurs" in labels and "fournisseur" not in labels
+    # with no French text in the corpus, a translation is shown by the English word it came from
+    m = Model.fit(offs, EngineSettings())
+    assert m.labels[m.col["w:" + T.stems("fournisseurs", "fr")[0]]] == "suppliers"
