@@ -31,8 +31,8 @@ import unicodedata
 from collections import ChainMap, Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
 from importlib import resources
+from itertools import repeat
 
 import numpy as np
 import snowballstemmer
