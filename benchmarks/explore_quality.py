@@ -425,16 +425,18 @@ def shares_variant(alpha=1.0, in_corpus=False):
         saved = T._lexicon_shares
         T._lexicon_shares = shares
         try:
-            return engine_variant(EngineSettings())(qt, dt)
+            return engine_variant(EngineSettings(reverse_weight=0.0))(qt, dt)     # engine 1.3
         finally:
             T._lexicon_shares = saved
     return f
 
 
 def main_13():
+    from matchmaker.engine import EngineSettings as ES
     draws = D.reviewer_draws()
-    rows = [("engine 1.3 defaults", engine_variant(), True)]
-    rows += [(f"LSA k {k}, b {b}{', documents only' if d else ''}", lsa_variant(None, k, b, d), True)
+    v13 = ES(reverse_weight=0.0)            # engine 1.3 = 1.4 without the lexicons read backwards
+    rows = [("engine 1.3 defaults", engine_variant(v13), True)]
+    rows += [(f"LSA k {k}, b {b}{', documents only' if d else ''}", lsa_variant(v13, k, b, d), True)
              for k, b, d in [(50, .3, False), (100, .3, False), (200, .3, False), (100, .5, False), (100, .3, True)]]
     rows += [(f"query tf^{q}, document tf^{d}, query idf^{i}", asym_variant(q, d, i), True)
              for q, d, i in [(.5, .5, 1), (1, .5, 1), (.75, .5, 1), (1, .3, 1), (1, .5, 2)]]
@@ -445,7 +447,6 @@ def main_13():
         r = sdg(f)
         rv = f"{reviewer(f, 'one', draws):.4f}" if rev else "  -   "
         print(f"{name:45s} " + " ".join(f"{x:.3f}" for x in r) + f" | {rv}", flush=True)
-    from matchmaker.engine import EngineSettings as ES
     print("## engine 1.4 settings: ... | reviewer loss d_20_1..10 | devset topical MRR")
     for kw in [dict(reverse_weight=w) for w in (0.0, 0.25, 0.3, 0.4, 0.5)] + [
             dict(lexicon_weight=1.5), dict(lexicon_weight=3.0), dict(cognate_weight=0.5), dict(title_weight=1.5)]:
