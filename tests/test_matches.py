@@ -52,6 +52,8 @@ def _run(actor=None):
 
 def test_opening_a_need_proposes_at_once_and_explains(app, make):
     org = make.organisation()
+    # indexed first: the engine labels the stems of "electronic" and "transactions" with its words
+    make.need("SN", "open", title="Transacting", description="Electronically transacting; judging bids.")
     offering = make.offering(org, "published", **SIGNATURE_OFFERING)
     make.offering(org, "published", **PAYMENT_OFFERING)
     need = make.need("BJ", "submitted", **SIGNATURE_NEED)
@@ -66,6 +68,10 @@ def test_opening_a_need_proposes_at_once_and_explains(app, make):
     assert any("signatur" in label for label in labels)
     assert abs(sum(share for _l, share in match.terms) - match.text_score) < 0.02
     assert match.shared_facets["policy_areas"] == ["e_transactions"]
+    # every word term is a word of the two texts, whatever word of the corpus the engine labelled its stem with
+    words = set(re.findall(r"\w+", " ".join([need.title, need.description, offering.title,
+                                             offering.description]).lower()))
+    assert all(label in words for label in labels if not label.startswith("concept:") and " " not in label)
     # The match page highlights the terms in both texts.
     client = app.test_client()
     login(client, facilitator)

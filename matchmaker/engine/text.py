@@ -38,6 +38,7 @@ import numpy as np
 import snowballstemmer
 
 LANGUAGES = ("en", "fr", "es")
+_REVERSE_LANGUAGES = ("fr", "es")          # the lexicons read backwards from English (French first)
 CHAR_LABEL = "similar spelling (character n-grams)"
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish"}
 # A word is a maximal run of letters and digits; a one-letter "e-" prefix stays on its word ("e-commerce",
@@ -147,6 +148,16 @@ def reverse_lexicon(lang: str) -> dict[str, tuple[str, ...]]:
         for d in dsts:
             table.setdefault(d, []).append(src)
     return {k: tuple(v) for k, v in table.items()}
+
+
+@lru_cache(maxsize=1)
+def english_translations() -> dict[str, tuple[str, ...]]:
+    """English stem -> its French, then Spanish, translations (both reverse lexicons in one table)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for other in _REVERSE_LANGUAGES:
+        for stem, translations in reverse_lexicon(other).items():
+            table[stem] = table.get(stem, ()) + translations
+    return table
 
 
 # --------------------------------------------------------------------------- cognates
@@ -330,9 +341,6 @@ def _concepts(all_words: list[str], lang: str, info: dict, stem_counts: dict) ->
     if glossary()[1][lang].keys().isdisjoint(stem_counts):
         return []
     return [cid for _i, _m, cid in concept_matches([info[t][0] for t in all_words if t in info], lang)]
-
-
-_REVERSE_LANGUAGES = ("fr", "es")
 
 
 def _lexicon_shares(lang: str, settings: AnalyzerSettings, stem_counts: dict[str, int]) -> list[tuple[str, float, str]]:
@@ -560,6 +568,60 @@ def stem_label(stem: str, surface: dict[str, str]) -> str:
     """The word that shows a stem: one of an English text, else of a French or Spanish text, else of an English
     text whose translation it is, else the stem itself (see :func:`analyze`'s ``surface``)."""
     return surface.get(stem) or surface.get("~" + stem) or surface.get("~~" + stem, stem)
+
+
+def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) -> list[tuple[str, float]]:
+    """A match's terms with each word labelled by a word of its own two texts.
+
+    The engine labels a stem by one word of the whole corpus ("customs" for the stem of "customers",
+    "operational" for that of "operators", "espectro" for a stem two English texts share through their
+    Spanish translation); a label that is not a word of ``texts`` ([(text, language)]) is replaced by the
+    first word of them that has the label's stem in the text's language, else by the first word one of
+    whose translations it is. Concepts, "N other terms" and labels no word of the texts explains are
+    kept; terms that end up with one label are merged (their shares added, so the parts still sum to the
+    score).
+    """
+    kept = []                                       # (language, [(stem, word)]) of each text
+    present: set[str] = set()
+    for text, lang in texts:
+        lang = lang if lang in _SNOWBALL_NAMES else "en"
+        st = stemmer(lang)
+        toks = tokens(text or "", lang)
+        present.update(toks)
+        kept.append((lang, [(st(t), t) for t in toks]))
+    out: dict[str, float] = {}
+    for label, share in terms:
+        shown = label
+        if label not in present and words(label) == [label]:
+            shown = _own_word(label, kept) or _translated_word(label, kept) or label
+        out[shown] = out.get(shown, 0.0) + share
+    return list(out.items())
+
+
+def _own_word(label: str, kept: list[tuple[str, list[tuple[str, str]]]]) -> str | None:
+    """The first word of the texts with the label's stem in the text's language."""
+    for lang, pairs in kept:
+        target = stemmer(lang)(label)
+        for s, w in pairs:
+            if s == target:
+                return w
+    return None
+
+
+def _translated_word(label: str, kept: list[tuple[str, list[tuple[str, str]]]]) -> str | None:
+    """The first word of the texts one of whose lexicon translations is the label's stem (in English for a French
+    or Spanish word, in French or Spanish for an English word)."""
+    for lang, pairs in kept:
+        if lang == "en":
+            targets = {stemmer(other)(label) for other in _REVERSE_LANGUAGES}
+            table = english_translations()
+        else:
+            targets = {stemmer("en")(label)}
+            table = lexicon(lang)
+        for s, w in pairs:
+            if targets.intersection(table.get(s, ())):
+                return w
+    return None
 
 
 def settings_fingerprint(settings: AnalyzerSettings) -> str:

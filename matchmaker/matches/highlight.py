@@ -8,7 +8,6 @@ concept's phrases in the text's language occurs, e.g. "monnaie électronique" in
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -25,16 +24,6 @@ def _stems(label: str, languages: tuple[str, ...]) -> set[str]:
         for token in engine_text.tokens(label, lang):
             stems.add(stemmer(token))
     return stems
-
-
-@lru_cache(maxsize=1)
-def _english_to_french_and_spanish() -> dict[str, tuple[str, ...]]:
-    """English stem -> its French and Spanish translations (the engine's lexicons read backwards)."""
-    table: dict[str, tuple[str, ...]] = {}
-    for other in ("fr", "es"):
-        for stem, translations in engine_text.reverse_lexicon(other).items():
-            table[stem] = table.get(stem, ()) + translations
-    return table
 
 
 def _concept_ids(labels: list[str]) -> set[str]:
@@ -66,7 +55,7 @@ def highlight(text: str, language: str, terms: list) -> Markup:
     if language != "en":
         lexicon = engine_text.lexicon(language)
     else:
-        lexicon = _english_to_french_and_spanish()
+        lexicon = engine_text.english_translations()
         for label in words:
             wanted |= _stems(label, ("fr", "es"))
     kept: list[tuple[str, int, int]] = []       # (stem, start, end) of each word the engine keeps

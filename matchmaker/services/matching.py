@@ -19,6 +19,7 @@ from scipy.sparse import coo_matrix
 from sqlalchemy import func, or_, select
 
 from matchmaker.engine import ENGINE_VERSION, Engine, Proposal, Record
+from matchmaker.engine import text as engine_text
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchingRun, Need, Offering, User
 from matchmaker.models.base import utcnow
@@ -196,9 +197,14 @@ def _store(need_id: int, chosen: list[Proposal], actor: User | None, result: Run
     """
     existing = {m.offering_id: m for m in db.session.scalars(select(Match).where(Match.need_id == need_id))}
     chosen_ids = set()
+    need = db.session.get(Need, need_id)
     for proposal in chosen:
         chosen_ids.add(proposal.offering_id)
-        terms = [[label, round(float(share), 6)] for label, share in proposal.terms]
+        offering = db.session.get(Offering, proposal.offering_id)
+        texts = [(need.title, need.language), (need.description, need.language),
+                 (offering.title, offering.language), (offering.description, offering.language)]
+        # each term shown by a word of the two texts (the engine's label is a word of the whole corpus)
+        terms = [[label, round(float(share), 6)] for label, share in engine_text.label_terms(proposal.terms, texts)]
         facets = {key: sorted(values) for key, values in proposal.shared_facets.items()}
         match = existing.get(proposal.offering_id)
         if match is None:
