@@ -579,7 +579,7 @@ def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) ->
     first word of them that has the label's stem in the text's language, else by the first word one of
     whose translations it is. Concepts, "N other terms" and labels no word of the texts explains are
     kept; terms that end up with one label are merged (their shares added, so the parts still sum to the
-    score).
+    score) and the list is ordered again by share.
     """
     kept = []                                       # (language, [(stem, word)]) of each text
     present: set[str] = set()
@@ -595,7 +595,8 @@ def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) ->
         if label not in present and words(label) == [label]:
             shown = _own_word(label, kept) or _translated_word(label, kept) or label
         out[shown] = out.get(shown, 0.0) + share
-    return list(out.items())
+    # largest share first, as the engine lists them ("N other terms", the rest, stays last)
+    return sorted(out.items(), key=lambda item: (" " in item[0] and item[0].split(" ", 1)[0].isdigit(), -item[1]))
 
 
 def _own_word(label: str, kept: list[tuple[str, list[tuple[str, str]]]]) -> str | None:
