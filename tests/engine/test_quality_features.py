@@ -68,12 +68,17 @@ def test_idf_power_raises_the_fitted_idf():
     assert np.allclose(m2.idf, m1.idf.astype(np.float64) ** 1.5, rtol=1e-5)
 
 
+def _one_need_two_programmes(need: Record, title: str, description: str):
+    """The need, and two English programmes open to its language: #10 (``title``, ``description``), #11 unrelated."""
+    langs = frozenset({"en", need.language})
+    other = Record(11, "Port logistics", "Container terminals and customs brokers", "en", delivery_languages=langs)
+    return [need], [Record(10, title, description, "en", delivery_languages=langs), other]
+
+
 def test_spanish_need_meets_english_offering_through_a_cognate():
-    needs = [Record(1, "Estrategia de ciberseguridad", "Capacidad institucional y proporción de empresas", "es")]
-    offs = [Record(10, "Institutional capacity strategy", "Proportion of firms with a cyber strategy", "en",
-                   delivery_languages=frozenset({"en", "es"})),
-            Record(11, "Port logistics", "Container terminals and customs brokers", "en",
-                   delivery_languages=frozenset({"en", "es"}))]
+    needs, offs = _one_need_two_programmes(
+        Record(1, "Estrategia de ciberseguridad", "Capacidad institucional y proporción de empresas", "es"),
+        "Institutional capacity strategy", "Proportion of firms with a cyber strategy")
     eng = Engine(EngineSettings()).fit(needs, offs)
     ranking = eng.propose_for_need(needs[0], k=2)
     assert ranking.proposals[0].offering_id == 10
@@ -129,11 +134,9 @@ def test_an_english_word_votes_for_its_french_and_spanish_translations():
 
 
 def test_a_french_need_meets_an_english_programme_on_both_sides_of_the_dictionary():
-    needs = [Record(1, "Fournisseurs", "Les petits fournisseurs et vendeurs ruraux", "fr")]
-    offs = [Record(10, "Suppliers", "Small suppliers and sellers in rural areas", "en",
-                   delivery_languages=frozenset({"en", "fr"})),
-            Record(11, "Port logistics", "Container terminals and customs brokers", "en",
-                   delivery_languages=frozenset({"en", "fr"}))]
+    needs, offs = _one_need_two_programmes(
+        Record(1, "Fournisseurs", "Les petits fournisseurs et vendeurs ruraux", "fr"),
+        "Suppliers", "Small suppliers and sellers in rural areas")
     on = Engine(EngineSettings()).fit(needs, offs)
     off = Engine(EngineSettings(reverse_weight=0.0)).fit(needs, offs)
     top_on, top_off = on.propose_for_need(needs[0], k=1).proposals[0], off.propose_for_need(needs[0], k=1).proposals[0]
