@@ -581,46 +581,58 @@ def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) ->
     kept; terms that end up with one label are merged (their shares added, so the parts still sum to the
     score) and the list is ordered again by share.
     """
-    kept = []                                       # (language, [(stem, word)]) of each text
-    present: set[str] = set()
+    kept = []                                       # (text, language) of each text, its words
     for text, lang in texts:
         lang = lang if lang in _SNOWBALL_NAMES else "en"
-        st = stemmer(lang)
-        toks = tokens(text or "", lang)
-        present.update(toks)
-        kept.append((lang, [(st(t), t) for t in toks]))
+        kept.append((text or "", lang))
+    present = set().union(*(_words_by_stem(t, lang)[0] for t, lang in kept))
     out: dict[str, float] = {}
     for label, share in terms:
         shown = label
         if label not in present and words(label) == [label]:
-            shown = _own_word(label, kept) or _translated_word(label, kept) or label
+            shown = _word_for(label, kept) or label
         out[shown] = out.get(shown, 0.0) + share
     # largest share first, as the engine lists them ("N other terms", the rest, stays last)
     return sorted(out.items(), key=lambda item: (" " in item[0] and item[0].split(" ", 1)[0].isdigit(), -item[1]))
 
 
-def _own_word(label: str, kept: list[tuple[str, list[tuple[str, str]]]]) -> str | None:
-    """The first word of the texts with the label's stem in the text's language."""
-    for lang, pairs in kept:
-        target = stemmer(lang)(label)
-        for s, w in pairs:
-            if s == target:
-                return w
-    return None
+# Small caches (a few MB): a need's text serves each of its proposals, an offering's several needs of a run.
+@lru_cache(maxsize=256)
+def _words_by_stem(text: str, lang: str) -> tuple[frozenset[str], dict[str, str]]:
+    """A text's kept words, and stem -> the first word with it."""
+    st = stemmer(lang)
+    toks = tokens(text, lang)
+    by_stem: dict[str, str] = {}
+    for t in dict.fromkeys(toks):
+        by_stem.setdefault(st(t), t)
+    return frozenset(toks), by_stem
 
 
-def _translated_word(label: str, kept: list[tuple[str, list[tuple[str, str]]]]) -> str | None:
-    """The first word of the texts one of whose lexicon translations is the label's stem (in English for a French
-    or Spanish word, in French or Spanish for an English word)."""
-    for lang, pairs in kept:
-        if lang == "en":
-            targets = {stemmer(other)(label) for other in _REVERSE_LANGUAGES}
-            table = english_translations()
-        else:
-            targets = {stemmer("en")(label)}
-            table = lexicon(lang)
-        for s, w in pairs:
-            if targets.intersection(table.get(s, ())):
+@lru_cache(maxsize=64)
+def _words_by_translation(text: str, lang: str) -> dict[str, str]:
+    """Translation stem -> the first word of the text with it (English stems of a French / Spanish word, French
+    and Spanish stems of an English word)."""
+    table = english_translations() if lang == "en" else lexicon(lang)
+    out: dict[str, str] = {}
+    for s, t in _words_by_stem(text, lang)[1].items():
+        for tr in table.get(s, ()):
+            out.setdefault(tr, t)
+    return out
+
+
+def _word_for(label: str, kept: list[tuple[str, str]]) -> str | None:
+    """The first word of the texts with the label's stem in the text's language, else the first word one of whose
+    translations is the label's stem (in English for a French or Spanish word, in French or Spanish for an English
+    word)."""
+    for text, lang in kept:
+        w = _words_by_stem(text, lang)[1].get(stemmer(lang)(label))
+        if w is not None:
+            return w
+    for text, lang in kept:
+        by_translation = _words_by_translation(text, lang)
+        for other in (_REVERSE_LANGUAGES if lang == "en" else ("en",)):
+            w = by_translation.get(stemmer(other)(label))
+            if w is not None:
                 return w
     return None
 

@@ -381,11 +381,17 @@ def run_matching(actor: User | None, need_ids: list[int] | None = None, today: d
     for n, o in chosen:
         by_need[n].append(proposals[(n, o)])
     result = RunResult(needs=len(needs))
+    # the chosen offerings in a few queries (their texts label the stored terms), held here so that _store finds
+    # them in the session
+    offering_ids = sorted({o for _, o in chosen})
+    offerings = [o for i in range(0, len(offering_ids), 500)
+                 for o in db.session.scalars(select(Offering).where(Offering.id.in_(offering_ids[i:i + 500])))]
     for nid in sorted(by_need):
         chosen_for_need = sorted(by_need[nid], key=lambda p: (-p.score, p.offering_id))
         _store(nid, chosen_for_need, actor, result)
         if not chosen_for_need:
             result.without_proposal.append(nid)
+    del offerings
     run = MatchingRun(actor_id=actor.id if actor else None, scope="all" if need_ids is None else "selection",
                       engine_version=ENGINE_VERSION, needs_considered=len(needs), proposed=result.proposed,
                       updated=result.updated, superseded=result.superseded,
