@@ -592,8 +592,48 @@ def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) ->
         if label not in present and words(label) == [label]:
             shown = _word_for(label, kept) or label
         out[shown] = out.get(shown, 0.0) + share
+    out = _pair_translations(out, kept)
     # largest share first, as the engine lists them ("N other terms", the rest, stays last)
     return sorted(out.items(), key=lambda item: (" " in item[0] and item[0].split(" ", 1)[0].isdigit(), -item[1]))
+
+
+def _pair_translations(terms: dict[str, float], kept: list[tuple[str, str]]) -> dict[str, float]:
+    """A word of a French or Spanish text and its English translation in an English text, both terms (the two
+    sides of the dictionary each gave one), made one term "word / translation" (first the one listed first)."""
+    langs = {lang for _t, lang in kept}
+    if "en" not in langs or langs == {"en"}:
+        return terms
+    # (language, stem) of each single-word term that is a word of one of the texts
+    where: dict[str, tuple[str, str]] = {}
+    for label in terms:
+        if words(label) != [label]:
+            continue
+        for text, lang in kept:
+            if label in _words_by_stem(text, lang)[0]:
+                where[label] = (lang, stemmer(lang)(label))
+                break
+    out: dict[str, float] = {}
+    taken: set[str] = set()
+    labels = list(terms)
+    for i, a in enumerate(labels):
+        if a in taken:
+            continue
+        share = terms[a]
+        name = a
+        if a in where:
+            la, sa = where[a]
+            for b in labels[i + 1:]:
+                if b in taken or b not in where or where[b][0] == la or "en" not in (la, where[b][0]):
+                    continue
+                lb, sb = where[b]
+                foreign, english = (sa, sb) if lb == "en" else (sb, sa)
+                lang = la if lb == "en" else lb
+                if english in lexicon(lang).get(foreign, ()):
+                    name, share = f"{a} / {b}", share + terms[b]
+                    taken.add(b)
+                    break
+        out[name] = out.get(name, 0.0) + share
+    return out
 
 
 # Small caches (a few MB): a need's text serves each of its proposals, an offering's several needs of a run.

@@ -166,3 +166,9 @@ def test_terms_are_labelled_by_words_of_the_two_texts():
         ("spectrum", pytest.approx(0.03)), ("universal", 0.025)]
     # and a French need's word by the English word it translates, when the label is an English word of the corpus
     assert T.label_terms([("suppliers", 0.01)], [("Les fournisseurs", "fr")]) == [("fournisseurs", 0.01)]
+    # a word and its translation, one in each text, are one term
+    pair = [("Las reglas de espectro y las redes", "es"), ("Spectrum rules for community networks", "en")]
+    assert T.label_terms([("espectro", 0.015), ("concept: ict regulator", 0.014), ("spectrum", 0.012),
+                          ("redes", 0.011), ("3 other terms", 0.02)], pair) == [
+        ("espectro / spectrum", pytest.approx(0.027)), ("concept: ict regulator", 0.014), ("redes", 0.011),
+        ("3 other terms", 0.02)]
