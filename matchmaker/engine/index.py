@@ -115,7 +115,8 @@ class Model:
         self.labels = labels
         self.col = {f: i for i, f in enumerate(features)}
         self._ids: dict[str, int] = {}          # word stem -> column of "w:<stem>" (-1: unknown), filled on use
-        self._reverse = T.ReverseColumns(self.col)   # English stem -> columns of its translations, built on use
+        # English stem -> columns of its French and Spanish translations, built on first use
+        self._reverse = T.ReverseColumns(self.col, settings.reverse_weight)
         self.idf = np.asarray(idf, dtype=np.float32)
         self.settings = settings
         self.is_char = np.fromiter((f.startswith("g:") for f in features), bool, len(features))

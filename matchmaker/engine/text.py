@@ -424,15 +424,16 @@ class ReverseColumns:
     operations instead of one dictionary update each. Translations the model does not know are not listed:
     each row keeps their mass per occurrence of the word (sum of rw / len(translations)) for the drift share."""
 
-    def __init__(self, features: dict[str, int]):
+    def __init__(self, features: dict[str, int], rw: float):
         self.features = features
+        self.rw = rw                            # the model's reverse_weight
         self.table: tuple | None = None
-        self.weight: float | None = None
 
-    def get(self, rw: float) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def get(self) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(stem -> row, row pointers, known columns, the size of each one's translation list, unknown mass
         per occurrence of each row's word)."""
-        if self.table is None or self.weight != rw:
+        if self.table is None:
+            rw = self.rw
             revs = [reverse_lexicon(other) for other in _REVERSE_LANGUAGES]
             row_of: dict[str, int] = {}
             ptr, cols, div, lost = [0], [], [], []
@@ -453,15 +454,15 @@ class ReverseColumns:
                 lost.append(unknown)
             self.table = (row_of, np.array(ptr, np.int64), np.array(cols, np.int64), np.array(div, np.int64),
                           np.array(lost, np.float64))
-            self.weight = rw
         return self.table
 
 
-def _add_reverse(acc: dict[int, float], reverse: ReverseColumns, rw: float,
+def _add_reverse(acc: dict[int, float], reverse: ReverseColumns,
                  stem_counts: dict[str, int]) -> tuple[dict[int, float], float, float]:
     """``acc`` (the own stems' columns) plus an English text's reverse translations, each column summed in the
     order of _lexicon_shares (so bit for bit as analyze() sums them): (acc, unknown mass, total mass)."""
-    row_of, ptr, cols, div, lost = reverse.get(rw)
+    row_of, ptr, cols, div, lost = reverse.get()
+    rw = reverse.rw
     n = len(stem_counts)
     rows = np.fromiter(map(row_of.get, stem_counts, repeat(-1)), np.int64, n)
     counts = np.fromiter(stem_counts.values(), np.int64, n)
@@ -500,8 +501,8 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
 
     # own stems, then lexicon translations, then cognates: the order in which analyze() adds them
     items = [(s, float(c)) for s, c in stem_counts.items()]
-    by_table = (reverse is not None and lang == "en" and settings.reverse_weight > 0 and settings.use_lexicon
-                and stemming)
+    by_table = (reverse is not None and reverse.rw == settings.reverse_weight and lang == "en"
+                and settings.reverse_weight > 0 and settings.use_lexicon and stemming)
     if not by_table:
         items += [(t, share) for t, share, _ in _lexicon_shares(lang, settings, stem_counts)]
     if settings.cognate_weight > 0 and lang != "en" and stemming:
@@ -519,7 +520,7 @@ def analyze_ids(text: str, lang: str, settings: AnalyzerSettings, ids: dict[str,
         else:
             acc[j] = acc.get(j, 0.0) + v
     if by_table:
-        acc, r_unknown, r_total = _add_reverse(acc, reverse, settings.reverse_weight, stem_counts)
+        acc, r_unknown, r_total = _add_reverse(acc, reverse, stem_counts)
         unknown, total = unknown + r_unknown, total + r_total
     if settings.use_glossary and stemming:
         cw = settings.concept_weight
@@ -594,7 +595,7 @@ def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) ->
         out[shown] = out.get(shown, 0.0) + share
     out = _pair_translations(out, kept)
     # largest share first, as the engine lists them ("N other terms", the rest, stays last)
-    return sorted(out.items(), key=lambda item: (" " in item[0] and item[0].split(" ", 1)[0].isdigit(), -item[1]))
+    return sorted(out.items(), key=lambda item: (item[0].endswith(" other terms"), -item[1]))
 
 
 def _pair_translations(terms: dict[str, float], kept: list[tuple[str, str]]) -> dict[str, float]:
@@ -603,36 +604,32 @@ def _pair_translations(terms: dict[str, float], kept: list[tuple[str, str]]) -> 
     langs = {lang for _t, lang in kept}
     if "en" not in langs or langs == {"en"}:
         return terms
-    # (language, stem) of each single-word term that is a word of one of the texts
-    where: dict[str, tuple[str, str]] = {}
+    where: dict[str, tuple[str, str]] = {}          # (language, stem) of each term that is a word of one of the texts
     for label in terms:
-        if words(label) != [label]:
-            continue
         for text, lang in kept:
             if label in _words_by_stem(text, lang)[0]:
                 where[label] = (lang, stemmer(lang)(label))
                 break
+
+    def translates(a: str, b: str) -> bool:
+        (la, sa), (lb, sb) = where[a], where[b]
+        if la == "en" and lb != "en":
+            return sa in lexicon(lb).get(sb, ())
+        return lb == "en" and la != "en" and sb in lexicon(la).get(sa, ())
+
     out: dict[str, float] = {}
     taken: set[str] = set()
-    labels = list(terms)
-    for i, a in enumerate(labels):
-        if a in taken:
+    for label, share in terms.items():
+        if label in taken:
             continue
-        share = terms[a]
-        name = a
-        if a in where:
-            la, sa = where[a]
-            for b in labels[i + 1:]:
-                if b in taken or b not in where or where[b][0] == la or "en" not in (la, where[b][0]):
-                    continue
-                lb, sb = where[b]
-                foreign, english = (sa, sb) if lb == "en" else (sb, sa)
-                lang = la if lb == "en" else lb
-                if english in lexicon(lang).get(foreign, ()):
-                    name, share = f"{a} / {b}", share + terms[b]
-                    taken.add(b)
-                    break
-        out[name] = out.get(name, 0.0) + share
+        twin = None
+        if label in where:
+            twin = next((b for b in where if b != label and b not in taken and translates(label, b)), None)
+        if twin is None:
+            out[label] = share
+        else:
+            taken.update((label, twin))
+            out[f"{label} / {twin}"] = share + terms[twin]
     return out
 
 

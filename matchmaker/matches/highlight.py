@@ -2,8 +2,8 @@
 
 A term is a word (marked wherever a word of the text has its stem or a translation of it: in French or
 Spanish, an English one; in English, a French or Spanish one, as the engine reads its lexicons both ways)
-or a glossary concept ("concept: mobile money", marked wherever one of the
-concept's phrases in the text's language occurs, e.g. "monnaie électronique" in a French need).
+or a glossary concept ("concept: mobile money", marked wherever one of the concept's phrases in the
+text's language occurs, e.g. "monnaie électronique" in a French need).
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _concept_spans(kept: list[tuple[str, int, int]], language: str, wanted: set[
 def highlight(text: str, language: str, terms: list) -> Markup:
     """The text, escaped, with <mark> around each word or glossary phrase behind one of the match's terms."""
     language = language if language in engine_text.LANGUAGES else "en"
-    labels = [str(label) for label, _share in terms if " other terms" not in str(label)]
+    labels = [str(label) for label, _share in terms if not str(label).endswith(" other terms")]
     words = [label for label in labels if not label.startswith(_CONCEPT)]
     wanted = set()
     for label in words:

@@ -190,7 +190,7 @@ def _pending_by_offering(exclude_needs: set[int] | None = None) -> dict[int, int
 
 
 def _store(need_id: int, chosen: list[Proposal], actor: User | None, result: RunResult,
-           supersede_others: bool = True) -> None:
+           supersede_others: bool = True, offerings: dict[int, Offering] | None = None) -> None:
     """Write one need's proposals: new ones added, pending ones refreshed, dropped ones superseded.
 
     Decided matches are never touched, and a pair is never stored twice.
@@ -200,7 +200,7 @@ def _store(need_id: int, chosen: list[Proposal], actor: User | None, result: Run
     need = db.session.get(Need, need_id)
     for proposal in chosen:
         chosen_ids.add(proposal.offering_id)
-        offering = db.session.get(Offering, proposal.offering_id)
+        offering = (offerings or {}).get(proposal.offering_id) or db.session.get(Offering, proposal.offering_id)
         texts = [(need.title, need.language), (need.description, need.language),
                  (offering.title, offering.language), (offering.description, offering.language)]
         # each term shown by a word of the two texts (the engine's label is a word of the whole corpus)
@@ -381,17 +381,15 @@ def run_matching(actor: User | None, need_ids: list[int] | None = None, today: d
     for n, o in chosen:
         by_need[n].append(proposals[(n, o)])
     result = RunResult(needs=len(needs))
-    # the chosen offerings in a few queries (their texts label the stored terms), held here so that _store finds
-    # them in the session
+    # the chosen offerings in a few queries, not one each: their texts label the stored terms
     offering_ids = sorted({o for _, o in chosen})
-    offerings = [o for i in range(0, len(offering_ids), 500)
-                 for o in db.session.scalars(select(Offering).where(Offering.id.in_(offering_ids[i:i + 500])))]
+    offerings = {o.id: o for i in range(0, len(offering_ids), 500)
+                 for o in db.session.scalars(select(Offering).where(Offering.id.in_(offering_ids[i:i + 500])))}
     for nid in sorted(by_need):
         chosen_for_need = sorted(by_need[nid], key=lambda p: (-p.score, p.offering_id))
-        _store(nid, chosen_for_need, actor, result)
+        _store(nid, chosen_for_need, actor, result, offerings=offerings)
         if not chosen_for_need:
             result.without_proposal.append(nid)
-    del offerings
     run = MatchingRun(actor_id=actor.id if actor else None, scope="all" if need_ids is None else "selection",
                       engine_version=ENGINE_VERSION, needs_considered=len(needs), proposed=result.proposed,
                       updated=result.updated, superseded=result.superseded,
