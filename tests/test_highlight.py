@@ -36,3 +36,8 @@ def test_the_text_is_escaped():
                          [("concept: mobile money", 0.2), ("signature", 0.1)]))
     assert "<script>" not in html and "&lt;script&gt;" in html and "&amp;" in html
     assert "<mark>e-money</mark>" in html and "<mark>signatures</mark>" in html
+
+
+def test_a_hyphenated_word_is_marked_whole():
+    html = str(highlight("Grants for start-ups; a roll-out plan.", "en", [("startups", 0.3)]))
+    assert "<mark>start-ups</mark>" in html and "<mark>roll" not in html

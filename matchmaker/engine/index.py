@@ -55,7 +55,7 @@ from .records import (DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, REASONS, RE
                       SUPPORT_KINDS, EngineSettings, Exclusion, Proposal, Ranking, Record,
                       UpdateResult)
 
-ENGINE_VERSION = "1.4.0"
+ENGINE_VERSION = "1.5.0"
 _FORMAT = 1
 _ROUND = 1e6
 

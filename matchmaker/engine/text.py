@@ -43,9 +43,14 @@ CHAR_LABEL = "similar spelling (character n-grams)"
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish"}
 # A word is a maximal run of letters and digits; a one-letter "e-" prefix stays on its word ("e-commerce",
 # "e-money", "e-santé"): alone, "e" would be dropped and "e-commerce" read as "commerce"
-WORD_PATTERN = r"(?:(?<![^\W_])[eE]-(?=[^\W\d_]))*[^\W_]+"
-_WORD_RE = re.compile(r"(?:(?<!\w)[eE]-(?=[^\W\d]))*\w+")    # the same, once "_" is made a space (faster)
+# A particle after a hyphen joins its word ("start-up" is the word "startup", "roll-outs" "rollouts"): alone,
+# "ups" or "outs" would be kept as words of their own and "start-ups" would not meet "startups"
+_PARTICLES = r"(?i:up|ups|out|outs|off|offs|down|downs)(?![^\W_])"
+WORD_PATTERN = r"(?:(?<![^\W_])[eE]-(?=[^\W\d_]))*[^\W_]+(?:-" + _PARTICLES + ")*"
+_WORD_RE = re.compile(r"(?:(?<!\w)[eE]-(?=[^\W\d]))*\w+")    # once "_" is made a space and particles joined
 _E_PREFIX = re.compile(r"(?<![^\W_])([eE])-(?=[^\W\d_])")
+# (the hyphen first: the search then skips to each hyphen instead of trying a look-behind at every position)
+_PARTICLE_HYPHEN = re.compile(r"-(?<=[^\W_]-)(?=" + _PARTICLES + ")")
 # Latin-1 byte -> itself if it is a letter or a digit, else a space: most texts (English, French, Spanish) are
 # Latin-1, and a byte table splits them five times faster than the regular expression. The kept hyphen of an
 # "e-" prefix is written \x1f first, which the table turns into "-".
@@ -54,7 +59,9 @@ _MAX_TOKEN_LEN = 40
 
 
 def words(text: str) -> list[str]:
-    """The text's words (``WORD_PATTERN``), in order."""
+    """The text's words (``WORD_PATTERN``, with the hyphen before a particle left out), in order."""
+    if "-" in text:
+        text = _PARTICLE_HYPHEN.sub("", text)
     try:
         raw = text.encode("latin-1")
     except UnicodeEncodeError:

@@ -111,6 +111,19 @@ def test_an_e_prefix_stays_on_its_word_and_glossary_phrases_need_all_their_words
     assert "c:health" in concepts("Les services de e-santé.", "fr")
 
 
+def test_a_particle_after_a_hyphen_joins_its_word():
+    """"start-ups" is the word "startups" (it meets "startups", and "ups" is no term of its own); a "trade-off" is
+    not trade, a "roll-out" not a roll."""
+    assert T.stems("Start-ups and startups", "en") == ["startup", "startup"]
+    assert "trade" not in T.stems("the trade-offs of a roll-out", "en")
+    needs, offs = _one_need_two_programmes(Record(1, "Grants for startups", "Seed money for young startups", "en"),
+                                           "Start-up grants", "Mentoring and grants for digital start-ups")
+    proposal = Engine(EngineSettings()).fit(needs, offs).propose_for_need(needs[0], k=2).proposals[0]
+    labels = [label for label, _share in proposal.terms]
+    assert proposal.offering_id == 10 and "startups" in labels
+    assert not {"ups", "start"} & set(labels)
+
+
 def test_the_reverse_lexicon_reads_each_lexicon_backwards():
     for lang in ("fr", "es"):
         lex, rev = T.lexicon(lang), T.reverse_lexicon(lang)
