@@ -124,6 +124,13 @@ def test_a_particle_after_a_hyphen_joins_its_word():
     assert not {"ups", "start"} & set(labels)
 
 
+def test_modal_verbs_and_adverbs_of_frequency_are_stop_words_in_each_language():
+    """As "can", "must" and "often" in English: they are no reason for a match in French or Spanish either."""
+    assert T.tokens("Small firms must often pay", "en") == ["small", "firms", "pay"]
+    assert T.tokens("Les petites entreprises doivent souvent payer", "fr") == ["petites", "entreprises", "payer"]
+    assert T.tokens("Los pequeños negocios a menudo no pueden cobrar", "es") == ["pequeños", "negocios", "cobrar"]
+
+
 def test_the_reverse_lexicon_reads_each_lexicon_backwards():
     for lang in ("fr", "es"):
         lex, rev = T.lexicon(lang), T.reverse_lexicon(lang)
