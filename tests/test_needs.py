@@ -47,7 +47,10 @@ def test_delegate_creates_submits_and_facilitator_screens(app, make):
     f.post(f"/needs/{need.id}/return", data={"reason": ""})
     db.session.refresh(need)
     assert need.status == "submitted"
-    f.post(f"/needs/{need.id}/return", data={"reason": "Say which regulators would be trained."})
+    returned = f.post(f"/needs/{need.id}/return", data={"reason": "Say which regulators would be trained."})
+    # the facilitator no longer sees the draft: they land on the list, not on a page they may not open
+    assert returned.status_code == 302 and returned.headers["Location"].endswith("/needs/")
+    assert "“Draft”" in f.get("/needs/").get_data(as_text=True)
     db.session.refresh(need)
     assert need.status == "draft" and "regulators" in need.screening_comment
     page = d.get(f"/needs/{need.id}").get_data(as_text=True)
@@ -185,3 +188,25 @@ def test_end_before_start_is_a_form_error_not_a_crash(app, make):
     assert response.status_code == 422
     assert "The end date must be after the start date." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Need.id))) == 0
+
+
+def test_the_audit_log_names_each_record_and_links_only_to_pages_the_reader_may_open(app, make):
+    delegate, facilitator, admin = make.user("delegate", member="BJ"), make.user("facilitator"), make.user("admin")
+    d, f, a = app.test_client(), app.test_client(), app.test_client()
+    login(d, delegate)
+    login(f, facilitator)
+    login(a, admin)
+    d.post("/needs/new", data=VALID)
+    need = db.session.scalar(select(Need))
+    page = f.get("/admin/audit").get_data(as_text=True)
+    # a draft is the delegation's own: named, not linked, for a facilitator
+    assert f"Need #{need.id}" in page and f'href="/needs/{need.id}"' not in page
+    d.post(f"/needs/{need.id}/submit")
+    page = f.get("/admin/audit?type=need").get_data(as_text=True)
+    assert f'<a href="/needs/{need.id}">Need #{need.id}</a>' in page
+    # accounts are linked for an admin only; no internal class names are shown
+    assert f'<a href="/admin/users/{delegate.id}">User #{delegate.id}</a>' not in f.get("/admin/audit").get_data(
+        as_text=True)
+    page = a.get("/admin/audit?type=user").get_data(as_text=True)
+    assert "User #" in page and "<a href=\"/admin/users/" in page
+    assert "matchmakingsession" not in a.get("/admin/audit").get_data(as_text=True).split("<tbody>")[1]

@@ -4,15 +4,17 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from matchmaker.admin.forms import InviteForm, OrganisationForm, UserForm
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
+from matchmaker.forms import show_refusal
 from matchmaker.mail import send_mail
-from matchmaker.models import AuditEvent, Member, Organisation, User
-from matchmaker.permissions import INVITABLE_ROLES, require
+from matchmaker.models import AuditEvent, Match, MatchmakingSession, Member, Need, Offering, Organisation, User
+from matchmaker.permissions import INVITABLE_ROLES, can, require
 from matchmaker.reference import ROLE_LABELS, choices, options
 from matchmaker.services import accounts
 from matchmaker.services.audit import record
@@ -71,7 +73,7 @@ def invite():
                                         language=form.language.data, member=member, organisation=organisation)
         except DomainError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            show_refusal(form, error)
         else:
             url = accounts.link(url_for("auth.accept_invite", token=accounts.make_token(user, "invite")))
             with force_locale(user.language or "en"):   # in the language chosen for the new user
@@ -109,7 +111,7 @@ def edit_user(user_id: int):
                                  organisation=organisation, name=form.name.data, language=form.language.data)
         except DomainError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The account was saved."), "success")
@@ -185,7 +187,49 @@ def audit():
     require("audit.view")
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     object_type = request.args.get("type", "")
-    if object_type in ("need", "offering", "user", "organisation"):
+    if object_type in AUDIT_RECORD_FILTERS:
         query = query.where(AuditEvent.object_type == object_type)
     page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
-    return render_template("admin/audit.html", page=page, object_type=object_type)
+    return render_template("admin/audit.html", page=page, object_type=object_type, filters=AUDIT_RECORD_FILTERS,
+                           records=_audit_records(page.items))
+
+
+# The record types the log can be filtered by, and each type of record with its label and, for those that have a
+# page, the model, the permission to see it and the page (a link is shown only to someone who may open it).
+AUDIT_RECORD_FILTERS = {"need": _l("Needs"), "offering": _l("Offerings"), "match": _l("Matches"),
+                        "matchmakingsession": _l("Sessions"), "user": _l("Users"),
+                        "organisation": _l("Organisations")}
+_AUDIT_RECORDS = {
+    "need": (_l("Need"), Need, "need.view", "needs.detail", "need_id"),
+    "offering": (_l("Offering"), Offering, "offering.view", "offerings.detail", "offering_id"),
+    "match": (_l("Match"), Match, "match.view", "matches.detail", "match_id"),
+    "matchmakingsession": (_l("Session"), MatchmakingSession, "session.view", "sessions.detail", "session_id"),
+    "user": (_l("User"), User, "user.manage", "admin.edit_user", "user_id"),
+    "organisation": (_l("Organisation"), Organisation, "organisation.manage", "admin.edit_organisation",
+                     "organisation_id"),
+    "importupload": (_l("Import"), None, None, None, None),
+    "matchingrun": (_l("Matching run"), None, None, None, None),
+    "apitoken": (_l("API token"), None, None, None, None),
+}
+
+
+def _audit_records(events) -> dict[int, tuple[str, str | None]]:
+    """Event id -> ("Need #12", the record's page or None): one query per type of record on the page."""
+    wanted: dict[str, set[int]] = {}
+    for e in events:
+        if e.object_id is not None:
+            wanted.setdefault(e.object_type, set()).add(e.object_id)
+    found = {}
+    for kind, ids in wanted.items():
+        model = _AUDIT_RECORDS.get(kind, (None, None))[1]
+        if model is not None:
+            found[kind] = {o.id: o for o in db.session.scalars(select(model).where(model.id.in_(ids)))}
+    out = {}
+    for e in events:
+        label, _model, permission, endpoint, arg = _AUDIT_RECORDS.get(e.object_type, (e.object_type, None, None,
+                                                                                        None, None))
+        obj = found.get(e.object_type, {}).get(e.object_id)
+        url = (url_for(endpoint, **{arg: obj.id}) if obj is not None and can(current_user, permission, obj)
+               else None)
+        out[e.id] = (f"{label} #{e.object_id}" if e.object_id is not None else str(label), url)
+    return out

@@ -142,6 +142,9 @@ def transition(need_id: int, action: str):
     else:
         db.session.commit()
         flash(_("Done: the need is now “%(status)s”.", status=_status_label(need.status)), "success")
+        if not can(current_user, "need.view", need):
+            # e.g. a facilitator returning a need to its delegation: a draft is theirs alone again
+            return redirect(url_for("needs.index"))
     return redirect(url_for("needs.detail", need_id=need.id))
 
 
