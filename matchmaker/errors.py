@@ -14,9 +14,10 @@ class DomainError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.message = message
+        self.field = field          # the form field the rule is about, when there is one
 
 
 class TransitionNotAllowed(DomainError):

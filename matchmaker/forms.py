@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
@@ -34,3 +35,18 @@ class MultiCheckboxField(SelectMultipleField):
 
 def strip_filter(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def with_scheme(value):
+    """A web address typed without its scheme ("example.org", "www.example.org/x") gets https:// in front."""
+    if isinstance(value, str) and value and "://" not in value and not any(c.isspace() for c in value) \
+            and "." in value.split("/")[0] and not value.startswith(("/", "mailto:", "javascript:")):
+        return "https://" + value
+    return value
+
+
+def show_refusal(form, error) -> None:
+    """A service's refusal (a DomainError) at the top of the page, and by its field when it names one of the form's."""
+    flash(error.message, "error")
+    if error.field and error.field in form:
+        form[error.field].errors = list(form[error.field].errors) + [error.message]

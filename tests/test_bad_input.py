@@ -118,13 +118,20 @@ def test_admin_forms_validate(app, make):
     assert duplicate.status_code == 422 and "already has this name" in duplicate.get_data(as_text=True)
     bad_url = client.post("/admin/organisations/new", data={"name": "X org", "acronym": "XO", "kind": "ngo",
                                                              "website": "javascript:alert(1)"})
-    assert bad_url.status_code == 422
+    assert bad_url.status_code == 422 and "Enter a web address such as https://www.example.org." in \
+        bad_url.get_data(as_text=True)
     unknown_kind = client.post("/admin/organisations/new", data={"name": "Y org", "acronym": "YO", "kind": "cult"})
     assert unknown_kind.status_code == 422
     assert db.session.scalar(select(func.count(Organisation.id))) == 1
+    # an address typed without its scheme, as people do, is taken as https
     ok = client.post("/admin/organisations/new", data={"name": "Global Forum on Cyber Expertise", "acronym": "GFCE",
-                                                        "kind": "ngo", "website": "https://thegfce.org"})
+                                                        "kind": "ngo", "website": "thegfce.org"})
     assert ok.status_code == 302
+    assert db.session.scalar(select(Organisation.website).where(Organisation.acronym == "GFCE")) == "https://thegfce.org"
+    # a service's refusal is shown by the field it is about, too
+    refused = client.post("/admin/users/invite", data={"email": "d@example.org", "name": "D", "role": "delegate",
+                                                        "language": "en"}).get_data(as_text=True)
+    assert '<p class="error" id="member-error">A delegate must act for a member.' in refused
     # An admin cannot lock themselves out.
     response = client.post(f"/admin/users/{admin.id}", data={"name": "Me", "role": "delegate", "language": "en",
                                                               "member": str(make.member("BJ").id), "active": "y"})

@@ -60,7 +60,7 @@ def test_eligibility_by_region_needs_regions(app, make):
     login(client, make.user("partner", organisation=make.organisation()))
     response = client.post("/offerings/new", data=dict(VALID, eligible_regions=[]))
     assert response.status_code == 422
-    assert "Choose at least one region" in response.get_data(as_text=True)
+    assert '<p class="error" id="eligible_regions-error">Choose at least one region' in response.get_data(as_text=True)
     assert db.session.scalar(select(Offering)) is None
 
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, URLField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, URL
 
-from matchmaker.forms import BaseForm, strip_filter
+from matchmaker.forms import BaseForm, strip_filter, with_scheme
 from matchmaker.reference import ORGANISATION_KINDS, TEXT_LANGUAGES, choices
 
 
@@ -34,6 +34,7 @@ class OrganisationForm(BaseForm):
     name = StringField(_l("Name"), filters=[strip_filter], validators=[DataRequired(), Length(max=200)])
     acronym = StringField(_l("Acronym"), filters=[strip_filter], validators=[DataRequired(), Length(max=30)])
     kind = SelectField(_l("Kind"), choices=choices(ORGANISATION_KINDS), validators=[InputRequired()])
-    website = URLField(_l("Website"), filters=[strip_filter],
-                       validators=[Optional(), Length(max=300), URL(require_tld=True)])
+    website = URLField(_l("Website"), filters=[strip_filter, with_scheme],
+                       validators=[Optional(), Length(max=300),
+                                   URL(require_tld=True, message=_l("Enter a web address such as https://www.example.org."))])
     submit = SubmitField(_l("Save"))

@@ -11,6 +11,7 @@ from sqlalchemy import and_, or_, select
 
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
+from matchmaker.forms import show_refusal
 from matchmaker.models import Member, Offering, Organisation
 from matchmaker.needs.forms import TransitionForm
 from matchmaker.needs.views import json_list_contains
@@ -94,7 +95,7 @@ def create():
         try:
             offering = offerings_service.create_offering(current_user, form.fields_dict())
         except DomainError as error:
-            flash(error.message, "error")
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The offering was saved as a draft. Publish it when it is ready."), "success")
@@ -135,7 +136,7 @@ def edit(offering_id: int):
         try:
             offerings_service.update_offering(current_user, offering, form.fields_dict())
         except DomainError as error:
-            flash(error.message, "error")
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Your changes were saved."), "success")

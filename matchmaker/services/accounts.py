@@ -81,11 +81,11 @@ def invite_user(
         raise NotPermitted(_("You may not invite a user with this role."))
     email = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise DomainError(_("An account with this e-mail address already exists."))
+        raise DomainError(_("An account with this e-mail address already exists."), field="email")
     if role == "delegate" and member is None:
-        raise DomainError(_("A delegate must act for a member."))
+        raise DomainError(_("A delegate must act for a member."), field="member")
     if role == "partner" and organisation is None:
-        raise DomainError(_("A partner must act for an organisation."))
+        raise DomainError(_("A partner must act for an organisation."), field="organisation")
     user = User(
         email=email,
         name=name.strip(),
@@ -115,9 +115,9 @@ def update_user(actor: User, user: User, *, role: str, active: bool, member: Mem
     if user.id == actor.id and (not active or role != "admin"):
         raise DomainError(_("You cannot demote or disable your own account."))
     if role == "delegate" and member is None:
-        raise DomainError(_("A delegate must act for a member."))
+        raise DomainError(_("A delegate must act for a member."), field="member")
     if role == "partner" and organisation is None:
-        raise DomainError(_("A partner must act for an organisation."))
+        raise DomainError(_("A partner must act for an organisation."), field="organisation")
     changes = {}
     for field, value in (("role", role), ("active", active), ("name", name.strip()), ("language", language)):
         if getattr(user, field) != value:

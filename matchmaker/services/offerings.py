@@ -28,9 +28,9 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 def _check_fields(fields: dict[str, Any]) -> None:
     eligibility = fields.get("eligibility")
     if eligibility == "regions" and not fields.get("eligible_regions"):
-        raise DomainError(_("Choose at least one region, or another kind of eligibility."))
+        raise DomainError(_("Choose at least one region, or another kind of eligibility."), field="eligible_regions")
     if eligibility == "members" and not fields.get("eligible_members"):
-        raise DomainError(_("Choose at least one member, or another kind of eligibility."))
+        raise DomainError(_("Choose at least one member, or another kind of eligibility."), field="eligible_members")
     if eligibility not in ("regions", None):
         fields["eligible_regions"] = []
     if eligibility not in ("members", None):
