@@ -55,7 +55,8 @@ def test_template_imports_as_it_is_and_everything_is_audited(client, partner):
     preview = client.get(response.headers["Location"])
     assert "1 row is ready to import" in page_text(preview)
     upload_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
-    assert client.post(f"/imports/{upload_id}/confirm").status_code == 302
+    confirmed = client.post(f"/imports/{upload_id}/confirm", follow_redirects=True)
+    assert "Imported: 1 record created." in page_text(confirmed)
     offering = db.session.scalar(select(Offering))
     assert offering.title == "E-commerce law reform support" and offering.eligibility == "ldc_only"
     assert offering.capacity == 5 and offering.status == "draft" and offering.organisation_id == partner.organisation_id

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import delete, select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -216,15 +217,15 @@ def confirm(upload_id: int):
         result = _preview(upload)
         if upload.kind == "offerings_iati":
             counts = iati.import_activities(user, result, date.today(), published)
-            message = _("Imported: %(created)d offerings created, %(updated)d updated, %(closed)d closed, "
-                        "%(skipped)d finished activities skipped.", **counts)
+            message = _("Offerings imported. Created: %(created)d, updated: %(updated)d, closed: %(closed)d; "
+                        "finished activities skipped: %(skipped)d.", **counts)
             target = url_for("offerings.index")
         else:
             kind = upload.kind.removesuffix("_csv")
             created = csv_import.import_rows(user, kind, result, upload.member, date.today())
             published = [r for r in created if isinstance(r, Offering) and r.status == "published"]
             counts = {"created": len(created)}
-            message = _("Imported: %(n)d records created.", n=len(created))
+            message = ngettext("Imported: %(num)d record created.", "Imported: %(num)d records created.", len(created))
             target = url_for("offerings.index" if kind == "offerings" else "needs.index")
     except (DomainError, FileRefused) as error:
         db.session.rollback()
