@@ -56,6 +56,12 @@ def parties(make):
     return people, matches, {"ITU": offer_itu, "OECD": offer_oecd}
 
 
+def _after_the_session(monkeypatch) -> None:
+    """The sessions here are a month ahead; a session is marked held only once it has started."""
+    later = datetime.combine(DAY + timedelta(days=1), time(12, 0), tzinfo=ZoneInfo("UTC"))
+    monkeypatch.setattr(service, "utcnow", lambda: later)
+
+
 def _invite(session, facilitator, matches):
     invited, refused = service.invite(facilitator, session, list(matches))
     db.session.commit()
@@ -279,7 +285,7 @@ def test_who_may_see_and_do_what(app, make, parties):
     assert list(agenda.unplaced.values()) == ["match_inactive"]
 
 
-def test_outcomes_feed_the_match_life_cycle(make, parties):
+def test_outcomes_feed_the_match_life_cycle(make, parties, monkeypatch):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
     session = _session(make, facilitator)
@@ -288,6 +294,7 @@ def test_outcomes_feed_the_match_life_cycle(make, parties):
     meeting = {m.match_id: m for m in session.meetings}
     with pytest.raises(TransitionNotAllowed):
         service.record_outcome(facilitator, session, meeting[matches["SN-ITU"].id], "informative", None)
+    _after_the_session(monkeypatch)
     service.transition(facilitator, session, "held")
     db.session.commit()
     # Accepted by both: the meeting is recorded on the match.
@@ -306,7 +313,7 @@ def test_outcomes_feed_the_match_life_cycle(make, parties):
     assert "match.accepted_by_attendance" in actions and actions.count("session.outcome") == 3
 
 
-def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, parties):
+def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, parties, monkeypatch):
     people, matches, offers = parties
     facilitator = people["facilitator"]
     # A fourth member and a need in another area: payments describe one member only.
@@ -316,6 +323,7 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     session = _session(make, facilitator, rounds=4)
     _invite(session, facilitator, matches.values())
     service.build_agenda(facilitator, session)
+    _after_the_session(monkeypatch)
     service.transition(facilitator, session, "held")
     for m in session.meetings:
         service.record_outcome(facilitator, session, m, "informative", None)
@@ -417,7 +425,7 @@ def test_hostile_session_forms_never_500_and_never_corrupt(app, make, kind):
     assert past.status_code == 422 and "The date is in the past." in past.get_data(as_text=True)
 
 
-def test_hostile_posts_to_the_other_session_forms(app, make, parties):
+def test_hostile_posts_to_the_other_session_forms(app, make, parties, monkeypatch):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
     session = _session(make, facilitator)
@@ -456,6 +464,7 @@ def test_hostile_posts_to_the_other_session_forms(app, make, parties):
     assert meeting.outcome is None
     assert client.post(f"/sessions/{session.id}/fly").status_code == 404
     assert client.get("/sessions/99999999999").status_code == 404
+    _after_the_session(monkeypatch)
     service.transition(facilitator, session, "held")
     db.session.commit()
     response = client.post(f"/sessions/{session.id}/summary", data={"summary": "x" * 30000, "public_summary": "\x00"})

@@ -167,6 +167,35 @@ def side_availability(session: MatchmakingSession) -> dict[tuple[str, int], set[
     return found
 
 
+def attendance_warnings(user: User, session: MatchmakingSession, meetings) -> dict[int, str]:
+    """For a party's own agenda: its placed meetings at a slot one of the sides cannot attend (the rule behind the
+    facilitator's "no longer fit" list), and what happens next; meeting id -> warning."""
+    side = side_of(user)
+    if not session.is_planning or side is None:
+        return {}
+    availability = side_availability(session)
+    mine = availability_of(user, session)
+    found = {}
+    for meeting in meetings:
+        if not meeting.is_placed or meeting.match.status not in ACTIVE_MATCH_STATUSES:
+            continue
+        other = next(p for p in parties_of(meeting.match) if p != side)
+        said_no = mine is not None and meeting.round not in mine
+        if side in availability and meeting.round not in availability[side]:
+            found[meeting.id] = (
+                _("You said you cannot attend at this time; the facilitator will move this meeting or take it off "
+                  "the agenda.") if said_no else
+                _("Your colleagues said they cannot attend at this time; the facilitator will move this meeting or "
+                  "take it off the agenda (if you can attend, give your availability)."))
+        elif said_no:
+            found[meeting.id] = _("You said you cannot attend at this time, but a colleague said they can, so the "
+                                  "meeting stays here.")
+        elif other in availability and meeting.round not in availability[other]:
+            found[meeting.id] = _("The other side cannot attend at this time; the facilitator will move this meeting "
+                                  "or take it off the agenda.")
+    return found
+
+
 def answered_users(session: MatchmakingSession) -> set[int]:
     return set(db.session.scalars(select(SessionAvailability.user_id)
                                   .where(SessionAvailability.session_id == session.id)))
@@ -189,6 +218,20 @@ def session_when(session: MatchmakingSession) -> str:
              date=format_date(session.round_start(0), "full", locale=locale),
              start=format_time(session.round_start(0), "short", tzinfo=session.zone, locale=locale),
              end=format_time(session.ends_at, "short", tzinfo=session.zone, locale=locale), zone=session.time_zone)
+
+
+def has_started(session: MatchmakingSession) -> bool:
+    """Whether the session's first slot has begun (its date and start time in its own time zone)."""
+    return utcnow() >= session.round_start(0)
+
+
+def meeting_label(session: MatchmakingSession, meeting: SessionMeeting) -> str:
+    """A meeting named as the agenda shows it: '#42 BJ ↔ ITU (10:00–10:20, table 1)'."""
+    pair = f"#{meeting.match_id} {meeting.match.need.member.code} ↔ {meeting.match.offering.organisation.acronym}"
+    if not meeting.is_placed:
+        return pair
+    return _("%(meeting)s (%(time)s, table %(table)d)", meeting=pair, time=round_label(session, meeting.round),
+             table=meeting.table_no + 1)
 
 
 def reason_label(meeting: SessionMeeting) -> str:
@@ -492,6 +535,13 @@ def transition(actor: User, session: MatchmakingSession, action: str) -> None:
         raise TransitionNotAllowed(_("This step does not follow from the session's current state."))
     if action == "close" and not (session.public_summary or "").strip():
         raise DomainError(_("Write the non-attributable summary before closing the session."))
+    if action == "held" and not has_started(session):
+        locale = str(get_locale() or "en")
+        start = session.round_start(0)
+        raise TransitionNotAllowed(_(
+            "The session has not started yet (it starts on %(date)s at %(time)s, %(zone)s): it can be marked as held "
+            "once it has started.", date=format_date(start, "long", locale=locale),
+            time=format_time(start, "short", tzinfo=session.zone, locale=locale), zone=session.time_zone))
     previous, session.status = session.status, target
     _flush()
     record(actor, f"session.{action}", session, **{"from": previous, "to": target})

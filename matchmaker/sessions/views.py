@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -121,6 +122,7 @@ def detail(session_id: int):
                           key=lambda m: (m.round is None, m.round or 0, m.id))
         return render_template("sessions/participant.html", session=session, meetings=meetings,
                                mine=service.availability_of(current_user, session),
+                               warnings=service.attendance_warnings(current_user, session, meetings),
                                round_label=service.round_label, when=service.session_when,
                                reason_label=service.reason_label, **LABELS)
     placed = {(m.round, m.table_no): m for m in session.meetings if m.is_placed}
@@ -131,7 +133,7 @@ def detail(session_id: int):
         conflicts=service.conflicts(session) if session.is_planning else {}, move=_move_form(session),
         swap=SwapForm(prefix="swap"), remove=RemoveForm(prefix="remove"), action_form=ActionForm(), outcome_form=_outcome_form(session),
         round_label=service.round_label, when=service.session_when, reason_label=service.reason_label,
-        transitions=service.TRANSITIONS, **LABELS)
+        meeting_label=service.meeting_label, transitions=service.TRANSITIONS, **LABELS)
 
 
 def _move_form(session: MatchmakingSession) -> MoveForm:
@@ -166,7 +168,8 @@ def invite(session_id: int):
             _fail(error)
         else:
             db.session.commit()
-            flash(_("%(n)d matches invited; their parties were asked for their availability.", n=len(invited)),
+            flash(ngettext("%(num)d match invited; its parties were asked for their availability.",
+                           "%(num)d matches invited; their parties were asked for their availability.", len(invited)),
                   "success")
             for line in refused:
                 flash(line, "error")
@@ -230,8 +233,10 @@ def build(session_id: int):
         _fail(error)
     else:
         db.session.commit()
-        flash(_("Agenda built: %(placed)d meetings placed, %(unplaced)d could not be placed.",
-                placed=len(agenda.placed), unplaced=len(agenda.unplaced)),
+        flash(_("Agenda built: %(placed)s, %(unplaced)s.",
+                placed=ngettext("%(num)d meeting placed", "%(num)d meetings placed", len(agenda.placed)),
+                unplaced=ngettext("%(num)d could not be placed", "%(num)d could not be placed",
+                                  len(agenda.unplaced))),
               "success" if not agenda.unplaced else "warning")
     return redirect(url_for("sessions.detail", session_id=session.id) + "#agenda")
 
