@@ -1,14 +1,46 @@
 """Forms for reviewing and following matches."""
 from __future__ import annotations
 
+from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from matchmaker.forms import BaseForm, strip_filter
 from matchmaker.reference import (
     MATCH_STATUS_LABELS, OUTCOME_LABELS, POLICY_AREAS, REGIONS, TEXT_LANGUAGES, choices, options, with_any,
 )
+
+TEXT_LIMIT = 2000
+
+
+class TextLimit:
+    """At most ``limit`` characters; a refusal gives the text's length and the limit, written the user's way."""
+
+    def __init__(self, limit: int = TEXT_LIMIT):
+        self.max = limit
+        self.field_flags = {"maxlength": limit}
+
+    def __call__(self, form, field) -> None:
+        length = len(field.data or "")
+        if length > self.max:
+            raise ValidationError(_("This text is too long: %(length)s characters, the limit is %(max)s.",
+                                    length=format_number(length), max=format_number(self.max)))
+
+
+# The outcomes of a meeting that was held. "Did not take place" is not one of them: it has its own step ("not_held"),
+# which records that outcome through the same service (as matchmaking sessions do).
+HELD_OUTCOMES = ("cooperation_possible", "informative", "insufficient_interest")
+CLOSING_OUTCOMES = ("insufficient_interest",)
+
+
+def held_outcome_choices() -> list[SelectChoice]:
+    """The outcome list under "Meeting held", each choice that closes the match saying so."""
+    return [SelectChoice("", "—")] + [
+        SelectChoice(code, _("%(outcome)s (closes the match without result)", outcome=OUTCOME_LABELS[code])
+                     if code in CLOSING_OUTCOMES else OUTCOME_LABELS[code]) for code in HELD_OUTCOMES]
 
 
 class QueueFilterForm(BaseForm):
@@ -39,28 +71,39 @@ class DecisionForm(BaseForm):
 
     action = SelectField(choices=options([("approve", "approve"), ("reject", "reject"), ("withdraw", "withdraw")]),
                          validators=[InputRequired()])
-    reason = TextAreaField(_l("Reason"), filters=[strip_filter], validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), filters=[strip_filter], validators=[Optional(), TextLimit()])
 
 
 class RespondForm(BaseForm):
     answer = SelectField(choices=options([("accept", "accept"), ("decline", "decline")]), validators=[InputRequired()])
-    note = TextAreaField(_l("Note (optional)"), filters=[strip_filter], validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note (optional)"), filters=[strip_filter], validators=[Optional(), TextLimit()])
 
 
 class ProgressForm(BaseForm):
-    action = SelectField(choices=options([(a, a) for a in ("meeting_held", "agreement", "delivery", "complete",
-                                                          "close")]), validators=[InputRequired()])
-    outcome = SelectField(_l("Outcome of the meeting"), choices=with_any(choices(OUTCOME_LABELS)),
-                          validators=[Optional()])
-    note = TextAreaField(_l("Note"), filters=[strip_filter], validators=[Optional(), Length(max=2000)])
+    """One step of the follow-up; "not_held" is the meeting that did not take place (it closes the match)."""
+
+    action = SelectField(choices=options([(a, a) for a in ("meeting_held", "not_held", "agreement", "delivery",
+                                                          "complete", "close")]), validators=[InputRequired()])
+    outcome = SelectField(_l("Outcome of the meeting"), choices=held_outcome_choices, validators=[Optional()])
+    note = TextAreaField(_l("Note"), filters=[strip_filter], validators=[Optional(), TextLimit()])
 
 
 class ManualMatchForm(BaseForm):
-    need = SelectField(_l("Need"), choices=[], validators=[InputRequired()])
-    offering = SelectField(_l("Offering"), choices=[], validators=[InputRequired()])
+    """A facilitator's own pairing: both lists start on an empty choice, so nothing is paired by accident."""
+
+    need = SelectField(_l("Need"), choices=[], validators=[InputRequired(message=_l("Choose the need to pair."))])
+    offering = SelectField(_l("Offering"), choices=[],
+                           validators=[InputRequired(message=_l("Choose the offering to pair."))])
     reason = TextAreaField(_l("Why these two fit (for the record)"), filters=[strip_filter],
-                           validators=[Optional(), Length(max=2000)])
+                           validators=[Optional(), TextLimit()])
+
+    def set_choices(self, needs, offerings) -> None:
+        """Fill both lists, each led by an empty "choose" option."""
+        self.need.choices = [SelectChoice("", _l("— Choose a need —"))] + options(
+            (str(n.id), f"#{n.id} {n.title}") for n in needs)
+        self.offering.choices = [SelectChoice("", _l("— Choose an offering —"))] + options(
+            (str(o.id), f"#{o.id} {o.organisation.acronym}: {o.title}") for o in offerings)
 
 
 class BulkApproveForm(BaseForm):
-    reason = StringField(_l("Comment (optional)"), filters=[strip_filter], validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Comment (optional)"), filters=[strip_filter], validators=[Optional(), TextLimit(500)])

@@ -5,26 +5,33 @@ from datetime import date, datetime, timedelta, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import String, case, cast, func, select, update
 
-from matchmaker.errors import DomainError
+from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.matches.forms import (
-    BulkApproveForm, DecisionForm, ManualMatchForm, ProgressForm, QueueFilterForm, RespondForm,
+    TEXT_LIMIT, BulkApproveForm, DecisionForm, ManualMatchForm, ProgressForm, QueueFilterForm, RespondForm,
 )
 from matchmaker.matches.highlight import highlight
 from matchmaker.models import AuditEvent, Match, Member, Need, Notification, Offering
 from matchmaker.models.base import utcnow
 from matchmaker.permissions import match_side, require
-from matchmaker.reference import (
-    MATCH_STATUS_LABELS, OUTCOME_LABELS, PROGRESS_LABELS, RESPONSE_LABELS, options,
-)
+from matchmaker.reference import MATCH_EVENT_LABELS, MATCH_STATUS_LABELS, OUTCOME_LABELS, PROGRESS_LABELS, RESPONSE_LABELS
 from matchmaker.services import matches as match_service
 from matchmaker.services import matching
 from matchmaker.utils import load_or_404, page_arg
 
 bp = Blueprint("matches", __name__)
+
+# The follow-up steps offered on the match page. "not_held" is the web page's name for a meeting that did not take
+# place: the service records it as the meeting step with that outcome (as matchmaking sessions do), which closes the
+# match, so its button says so.
+STEP_LABELS = {**PROGRESS_LABELS, "not_held": _l("The meeting did not take place: close the match")}
+EVENT_LABELS = {**MATCH_EVENT_LABELS, "match.accepted_by_attendance": _l(
+    "Introduction accepted by taking part in a matchmaking session")}
 
 
 def _fail(error: DomainError) -> None:
@@ -32,6 +39,72 @@ def _fail(error: DomainError) -> None:
     if error.status_code == 403:
         abort(403)
     flash(error.message, "error")
+
+
+def history_label(event: AuditEvent) -> str:
+    """What one event of a match's history says; a meeting's outcome never contradicts the step that recorded it."""
+    detail = event.detail or {}
+    outcome = detail.get("outcome")
+    if event.action == "match.meeting_held" and outcome:
+        if outcome == "did_not_take_place":
+            return _("The meeting did not take place: the match was closed without result")
+        label = OUTCOME_LABELS.get(outcome, outcome)
+        closed = detail.get("to", "closed_no_result" if outcome == "insufficient_interest" else None)
+        if closed == "closed_no_result":
+            return _("Meeting held (%(outcome)s): the match was closed without result", outcome=label)
+        return _("Meeting held (%(outcome)s)", outcome=label)
+    return str(EVENT_LABELS.get(event.action, event.action))
+
+
+def _steps(match: Match) -> list[str]:
+    """The follow-up steps open from the match's status, the meeting that did not take place next to the meeting."""
+    steps = []
+    for action, (sources, _target) in match_service.PROGRESS.items():
+        if match.status in sources:
+            steps += [action, "not_held"] if action == "meeting_held" else [action]
+    return steps
+
+
+def _render_detail(match: Match, status: int = 200, posted: str | None = None, **forms):
+    """The match page; after a refused form, that form (``posted`` says which) keeps what was typed and its errors."""
+    timeline = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "match",
+                                                           AuditEvent.object_id == match.id)
+                                  .order_by(AuditEvent.at, AuditEvent.id)).all()
+    side = match_side(current_user, match)
+    contacts = []
+    if match.is_introduced and (side is not None or current_user.role in ("facilitator", "admin")):
+        contacts = match_service.party_users(match)
+    # Forms not posted are built without the request's data, so that only the posted one shows what was typed.
+    decision = forms["decision"] if "decision" in forms else DecisionForm(formdata=None)
+    respond_form = forms["respond"] if "respond" in forms else RespondForm(formdata=None)
+    progress_form = forms["progress_form"] if "progress_form" in forms else ProgressForm(formdata=None)
+    return render_template(
+        "matches/detail.html", match=match, timeline=timeline, side=side, contacts=contacts,
+        need_html=highlight(match.need.description, match.need.language, match.terms),
+        offering_html=highlight(match.offering.description, match.offering.language, match.terms),
+        status_labels=MATCH_STATUS_LABELS, outcome_labels=OUTCOME_LABELS, response_labels=RESPONSE_LABELS,
+        progress_labels=STEP_LABELS, progress_steps=_steps(match), event_label=history_label,
+        decision=decision, respond=respond_form, progress_form=progress_form, posted=posted, text_limit=TEXT_LIMIT,
+        today=date.today(),
+    ), status
+
+
+def _invalid(match: Match, posted: str, **forms):
+    """The posted form did not validate: the page again, with what was typed and the reason by the field (422)."""
+    flash(_("Nothing was recorded: correct what is marked in the form below."), "error")
+    return _render_detail(match, 422, posted, **forms)
+
+
+def _refuse(match: Match, error: DomainError, posted: str, **forms):
+    """A service refused the posted form: a wrong input is shown on the page with what was typed (422); a match that
+    moved on in the meantime is reloaded with the message (Post/Redirect/Get)."""
+    db.session.rollback()
+    if isinstance(error, NotPermitted):
+        abort(403)
+    flash(error.message, "error")
+    if error.status_code == 400:
+        return _render_detail(match, 422, posted, **forms)
+    return redirect(url_for("matches.detail", match_id=match.id))
 
 
 @bp.get("/matches/")
@@ -82,7 +155,14 @@ def bulk_approve():
     require("match.review")
     form = BulkApproveForm()
     ids = [int(v) for v in request.form.getlist("ids") if v.isdigit() and len(v) < 10]
-    if not form.validate() or not ids:
+    if not form.validate():
+        # The comment is one line on the queue page: say what is wrong with it rather than blame the ticks.
+        for error in form.reason.errors:
+            flash(_("%(field)s: %(errors)s", field=form.reason.label.text, errors=error), "error")
+        if not form.reason.errors:
+            flash(_("Nothing was approved: reload the page and try again."), "error")
+        return redirect(url_for("matches.queue"))
+    if not ids:
         flash(_("Tick at least one proposal to approve."), "error")
         return redirect(url_for("matches.queue"))
     approved, refused = 0, []
@@ -97,7 +177,8 @@ def bulk_approve():
         except DomainError as error:
             refused.append(f"#{match_id}: {error.message}")
     db.session.commit()
-    flash(_("%(n)d proposals approved; the parties were notified.", n=approved), "success")
+    flash(ngettext("%(num)d proposal approved; the parties were notified.",
+                   "%(num)d proposals approved; the parties were notified.", approved), "success")
     for line in refused:
         flash(line, "error")
     return redirect(url_for("matches.queue"))
@@ -113,9 +194,13 @@ def run():
         return redirect(url_for("needs.index", status="open"))
     result = matching.run_matching(current_user, need_ids=ids)
     db.session.commit()
-    flash(_("Matching ran over %(needs)d needs: %(new)d new proposals, %(updated)d refreshed, %(superseded)d "
-            "superseded; %(none)d needs got no proposal.", needs=result.needs, new=result.proposed,
-            updated=result.updated, superseded=result.superseded, none=len(result.without_proposal)), "success")
+    without = len(result.without_proposal)
+    flash(_("Matching ran over %(needs)s: %(new)s, %(updated)s, %(superseded)s; %(none)s.",
+            needs=ngettext("%(num)d need", "%(num)d needs", result.needs),
+            new=ngettext("%(num)d new proposal", "%(num)d new proposals", result.proposed),
+            updated=ngettext("%(num)d refreshed", "%(num)d refreshed", result.updated),
+            superseded=ngettext("%(num)d superseded", "%(num)d superseded", result.superseded),
+            none=ngettext("%(num)d need got no proposal", "%(num)d needs got no proposal", without)), "success")
     if ids and len(ids) == 1:
         return redirect(url_for("needs.detail", need_id=ids[0]))
     return redirect(url_for("matches.queue"))
@@ -129,8 +214,7 @@ def create():
     needs = db.session.scalars(select(Need).where(Need.status.in_(("open", "matched", "in_progress")))
                                .order_by(Need.id)).all()
     offerings = db.session.scalars(select(Offering).where(Offering.status == "published").order_by(Offering.id)).all()
-    form.need.choices = options((str(n.id), f"#{n.id} {n.title}") for n in needs)
-    form.offering.choices = options((str(o.id), f"#{o.id} {o.organisation.acronym}: {o.title}") for o in offerings)
+    form.set_choices(needs, offerings)
     if request.method == "GET":
         form.need.data = request.args.get("need", "")
         form.offering.data = request.args.get("offering", "")
@@ -150,23 +234,7 @@ def create():
 @bp.get("/matches/<int:match_id>")
 @login_required
 def detail(match_id: int):
-    match = load_or_404(Match, match_id, "match.view")
-    timeline = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "match",
-                                                           AuditEvent.object_id == match.id)
-                                  .order_by(AuditEvent.at, AuditEvent.id)).all()
-    side = match_side(current_user, match)
-    contacts = []
-    if match.is_introduced and (side is not None or current_user.role in ("facilitator", "admin")):
-        contacts = match_service.party_users(match)
-    return render_template(
-        "matches/detail.html", match=match, timeline=timeline, side=side, contacts=contacts,
-        need_html=highlight(match.need.description, match.need.language, match.terms),
-        offering_html=highlight(match.offering.description, match.offering.language, match.terms),
-        status_labels=MATCH_STATUS_LABELS, outcome_labels=OUTCOME_LABELS, response_labels=RESPONSE_LABELS,
-        progress_labels=PROGRESS_LABELS, progress_steps=[a for a, (src, _t) in match_service.PROGRESS.items()
-                                                         if match.status in src],
-        decision=DecisionForm(), respond=RespondForm(), progress_form=ProgressForm(), today=date.today(),
-    )
+    return _render_detail(load_or_404(Match, match_id, "match.view"))
 
 
 @bp.post("/matches/<int:match_id>/decide")
@@ -175,8 +243,10 @@ def decide(match_id: int):
     match = load_or_404(Match, match_id, "match.review")
     form = DecisionForm()
     if not form.validate():
-        flash(_("Choose a valid decision."), "error")
-        return redirect(url_for("matches.detail", match_id=match_id))
+        if {"action", "csrf_token"} & form.errors.keys():
+            flash(_("Choose a valid decision."), "error")
+            return redirect(url_for("matches.detail", match_id=match_id))
+        return _invalid(match, form.action.data, decision=form)
     try:
         if form.action.data == "approve":
             match_service.approve(current_user, match, reason=form.reason.data)
@@ -188,10 +258,9 @@ def decide(match_id: int):
             match_service.withdraw(current_user, match, form.reason.data)
             message = _("Withdrawn.")
     except DomainError as error:
-        _fail(error)
-    else:
-        db.session.commit()
-        flash(message, "success")
+        return _refuse(match, error, form.action.data, decision=form)
+    db.session.commit()
+    flash(message, "success")
     return redirect(url_for("matches.detail", match_id=match_id))
 
 
@@ -201,15 +270,16 @@ def respond(match_id: int):
     match = load_or_404(Match, match_id, "match.view")
     form = RespondForm()
     if not form.validate():
-        flash(_("Choose to accept or decline."), "error")
-        return redirect(url_for("matches.detail", match_id=match_id))
+        if {"answer", "csrf_token"} & form.errors.keys():
+            flash(_("Choose to accept or decline."), "error")
+            return redirect(url_for("matches.detail", match_id=match_id))
+        return _invalid(match, "respond", respond=form)
     try:
         match_service.respond(current_user, match, form.answer.data == "accept", form.note.data)
     except DomainError as error:
-        _fail(error)
-    else:
-        db.session.commit()
-        flash(_("Thank you: your answer was recorded and the other party was told."), "success")
+        return _refuse(match, error, "respond", respond=form)
+    db.session.commit()
+    flash(_("Thank you: your answer was recorded and the other party was told."), "success")
     return redirect(url_for("matches.detail", match_id=match_id))
 
 
@@ -219,15 +289,21 @@ def follow_up(match_id: int):
     match = load_or_404(Match, match_id, "match.progress")
     form = ProgressForm()
     if not form.validate():
-        flash(_("Choose a valid step."), "error")
-        return redirect(url_for("matches.detail", match_id=match_id))
+        if {"action", "csrf_token"} & form.errors.keys():
+            flash(_("Choose a valid step."), "error")
+            return redirect(url_for("matches.detail", match_id=match_id))
+        return _invalid(match, form.action.data, progress_form=form)
+    action, outcome = form.action.data, form.outcome.data or None
+    if action == "not_held":
+        action, outcome = "meeting_held", "did_not_take_place"
+    elif action != "meeting_held":
+        outcome = None
     try:
-        match_service.progress(current_user, match, form.action.data, form.outcome.data or None, form.note.data)
+        match_service.progress(current_user, match, action, outcome, form.note.data)
     except DomainError as error:
-        _fail(error)
-    else:
-        db.session.commit()
-        flash(_("Recorded."), "success")
+        return _refuse(match, error, form.action.data, progress_form=form)
+    db.session.commit()
+    flash(_("Recorded."), "success")
     return redirect(url_for("matches.detail", match_id=match_id))
 
 
