@@ -28,7 +28,8 @@ SAME_AS_ENGLISH = {
     "fr": {"TA Matchmaker", "Code", "Contact", "Description", "Europe", "Note", "Organisation", "Organisations", "Pages",
            "Type", "score %(score)s", "Programme", "Score", "Total",
            # Matchmaking sessions
-           "Actions", "Date", "Format", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d"},
+           "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d",
+           "%(meeting)s (%(time)s, table %(table)d)"},
     "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total"},
 }
 HOW_TO_FIX = ("Run `make messages`, then translate the entries listed above in translations/{lang}/LC_MESSAGES/"
