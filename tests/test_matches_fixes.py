@@ -23,6 +23,13 @@ def fresh_index():
     matching.INDEX.reset()
 
 
+def _signed_in(app, user):
+    """A test client signed in as ``user``."""
+    client = app.test_client()
+    login(client, user)
+    return client
+
+
 def _events(match) -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).where(
         AuditEvent.object_type == "match", AuditEvent.object_id == match.id).order_by(AuditEvent.id)))
@@ -133,8 +140,7 @@ def test_overlong_text_is_kept_and_explained(app, make, status, who, path, data,
 
 def test_control_characters_are_refused_with_the_text_kept(app, make):
     match, users = _world(make, "proposed")
-    client = app.test_client()
-    login(client, users["facilitator"])
+    client = _signed_in(app, users["facilitator"])
     response = client.post(f"/matches/{match.id}/decide", data={"action": "reject", "reason": "bell \x07 here"})
     assert response.status_code == 422 and "invisible control characters" in response.get_data(as_text=True)
     assert db.session.get(Match, match.id).status == "proposed"
@@ -142,8 +148,7 @@ def test_control_characters_are_refused_with_the_text_kept(app, make):
 
 def test_a_refusal_by_the_service_keeps_what_was_typed(app, make):
     match, users = _world(make, "accepted")
-    client = app.test_client()
-    login(client, users["partner"])
+    client = _signed_in(app, users["partner"])
     # The browser requires an outcome; without it the service refuses and the note stays on the page.
     response = client.post(f"/matches/{match.id}/progress", data={"action": "meeting_held", "note": "We met twice"})
     page = response.get_data(as_text=True)
@@ -153,8 +158,7 @@ def test_a_refusal_by_the_service_keeps_what_was_typed(app, make):
 
 def test_forged_actions_still_redirect_with_a_message(app, make):
     match, users = _world(make, "proposed")
-    client = app.test_client()
-    login(client, users["facilitator"])
+    client = _signed_in(app, users["facilitator"])
     response = client.post(f"/matches/{match.id}/decide", data={"action": "explode"}, follow_redirects=True)
     assert response.status_code == 200 and "Choose a valid decision." in response.get_data(as_text=True)
     assert db.session.get(Match, match.id).status == "proposed"
@@ -164,8 +168,7 @@ def test_forged_actions_still_redirect_with_a_message(app, make):
 
 def test_meeting_outcomes_offered_are_coherent(app, make):
     match, users = _world(make, "accepted")
-    client = app.test_client()
-    login(client, users["partner"])
+    client = _signed_in(app, users["partner"])
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     outcomes = _select(page, "outcome")
     assert 'value="did_not_take_place"' not in outcomes
@@ -176,8 +179,7 @@ def test_meeting_outcomes_offered_are_coherent(app, make):
 
 def test_a_meeting_that_did_not_take_place_closes_the_match_and_says_so(app, make):
     match, users = _world(make, "accepted")
-    client = app.test_client()
-    login(client, users["partner"])
+    client = _signed_in(app, users["partner"])
     forged = client.post(f"/matches/{match.id}/progress", data={"action": "meeting_held",
                                                                  "outcome": "did_not_take_place"})
     assert forged.status_code == 422
@@ -198,8 +200,7 @@ def test_history_says_when_a_meeting_closed_the_match(app, make):
     match, users = _world(make, "accepted")
     match_service.progress(users["delegate"], match, "meeting_held", outcome="insufficient_interest")
     db.session.commit()
-    client = app.test_client()
-    login(client, users["partner"])
+    client = _signed_in(app, users["partner"])
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "Meeting held (Insufficient interest): the match was closed without result" in page
 
@@ -210,8 +211,7 @@ def test_history_names_an_acceptance_by_attendance(app, make):
 
     record(users["facilitator"], "match.accepted_by_attendance", match, session_id=1)
     db.session.commit()
-    client = app.test_client()
-    login(client, users["partner"])
+    client = _signed_in(app, users["partner"])
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "match.accepted_by_attendance" not in page and "by taking part in a matchmaking session" in page
 
