@@ -196,6 +196,7 @@ MATCH_EVENT_LABELS: dict[str, object] = {
     "match.reject": _l("Rejected"),
     "match.withdraw": _l("Withdrawn"),
     "match.accept": _l("Introduction accepted"),
+    "match.accepted_by_attendance": _l("Introduction accepted by taking part in a matchmaking session"),
     "match.decline": _l("Introduction declined"),
     "match.meeting_held": _l("Meeting held"),
     "match.agreement": _l("Agreement reached"),

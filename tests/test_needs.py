@@ -210,3 +210,14 @@ def test_the_audit_log_names_each_record_and_links_only_to_pages_the_reader_may_
     page = a.get("/admin/audit?type=user").get_data(as_text=True)
     assert "User #" in page and "<a href=\"/admin/users/" in page
     assert "matchmakingsession" not in a.get("/admin/audit").get_data(as_text=True).split("<tbody>")[1]
+
+
+
+def test_the_audit_log_says_what_a_match_event_means(app, make):
+    from tests.test_matches_fixes import _world
+    match, users = _world(make, "proposed")
+    client = app.test_client()
+    login(client, users["facilitator"])
+    client.post(f"/matches/{match.id}/decide", data={"action": "approve", "reason": ""})
+    page = client.get("/admin/audit?type=match").get_data(as_text=True)
+    assert 'Approved: the parties were introduced <code class="hint">match.approve</code>' in page

@@ -15,7 +15,7 @@ from matchmaker.forms import show_refusal
 from matchmaker.mail import send_mail
 from matchmaker.models import AuditEvent, Match, MatchmakingSession, Member, Need, Offering, Organisation, User
 from matchmaker.permissions import INVITABLE_ROLES, can, require
-from matchmaker.reference import ROLE_LABELS, choices, options
+from matchmaker.reference import MATCH_EVENT_LABELS, ROLE_LABELS, choices, options
 from matchmaker.services import accounts
 from matchmaker.services.audit import record
 from matchmaker.utils import load_or_404, page_arg
@@ -191,7 +191,7 @@ def audit():
         query = query.where(AuditEvent.object_type == object_type)
     page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
     return render_template("admin/audit.html", page=page, object_type=object_type, filters=AUDIT_RECORD_FILTERS,
-                           records=_audit_records(page.items))
+                           records=_audit_records(page.items), event_labels=MATCH_EVENT_LABELS)
 
 
 # The record types the log can be filtered by, and each type of record with its label and, for those that have a

@@ -30,8 +30,6 @@ bp = Blueprint("matches", __name__)
 # place: the service records it as the meeting step with that outcome (as matchmaking sessions do), which closes the
 # match, so its button says so.
 STEP_LABELS = {**PROGRESS_LABELS, "not_held": _l("The meeting did not take place: close the match")}
-EVENT_LABELS = {**MATCH_EVENT_LABELS, "match.accepted_by_attendance": _l(
-    "Introduction accepted by taking part in a matchmaking session")}
 
 
 def _fail(error: DomainError) -> None:
@@ -53,7 +51,7 @@ def history_label(event: AuditEvent) -> str:
         if closed == "closed_no_result":
             return _("Meeting held (%(outcome)s): the match was closed without result", outcome=label)
         return _("Meeting held (%(outcome)s)", outcome=label)
-    return str(EVENT_LABELS.get(event.action, event.action))
+    return str(MATCH_EVENT_LABELS.get(event.action, event.action))
 
 
 def _steps(match: Match) -> list[str]:
