@@ -4,9 +4,11 @@ from __future__ import annotations
 import re
 
 from flask import flash
+from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
 
 # Control characters other than tab, newline and carriage return: never meaningful in our texts,
 # and PostgreSQL refuses NUL outright.
@@ -50,3 +52,20 @@ def show_refusal(form, error) -> None:
     flash(error.message, "error")
     if error.field and error.field in form:
         form[error.field].errors = list(form[error.field].errors) + [error.message]
+
+
+TEXT_LIMIT = 2000
+
+
+class TextLimit:
+    """At most ``limit`` characters; a refusal gives the text's length and the limit, written the user's way."""
+
+    def __init__(self, limit: int = TEXT_LIMIT):
+        self.max = limit
+        self.field_flags = {"maxlength": limit}
+
+    def __call__(self, form, field) -> None:
+        length = len(field.data or "")
+        if length > self.max:
+            raise ValidationError(_("This text is too long: %(length)s characters, the limit is %(max)s.",
+                                    length=format_number(length), max=format_number(self.max)))

@@ -43,8 +43,10 @@ def test_delegate_creates_submits_and_facilitator_screens(app, make):
     # Facilitators do not see drafts.
     assert f.get(f"/needs/{need.id}").status_code == 403
     assert d.post(f"/needs/{need.id}/submit").status_code == 302
-    # A return needs a reason.
-    f.post(f"/needs/{need.id}/return", data={"reason": ""})
+    # A return needs a reason: said by the box where it goes.
+    refused = f.post(f"/needs/{need.id}/return", data={"reason": ""})
+    assert refused.status_code == 422 and '<p class="error" id="reason-return-error">Say why the need is returned' in \
+        refused.get_data(as_text=True)
     db.session.refresh(need)
     assert need.status == "submitted"
     returned = f.post(f"/needs/{need.id}/return", data={"reason": "Say which regulators would be trained."})
@@ -221,3 +223,18 @@ def test_the_audit_log_says_what_a_match_event_means(app, make):
     client.post(f"/matches/{match.id}/decide", data={"action": "approve", "reason": ""})
     page = client.get("/admin/audit?type=match").get_data(as_text=True)
     assert 'Approved: the parties were introduced <code class="hint">match.approve</code>' in page
+
+
+def test_a_refused_comment_is_kept_with_the_reason(app, make):
+    """A comment over the limit (the browser's maxlength bypassed) comes back in its box, with its length."""
+    delegate = make.user("delegate", member="BJ")
+    need = make.need("BJ", "open")
+    client = app.test_client()
+    login(client, delegate)
+    text = "Covered by a bilateral project. " * 70
+    response = client.post(f"/needs/{need.id}/withdraw", data={"reason": text})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and text.strip() in page
+    assert f"This text is too long: {len(text.strip()):,} characters, the limit is 2,000." in page
+    db.session.refresh(need)
+    assert need.status == "open" and "need.withdraw" not in _events(need.id)

@@ -141,3 +141,17 @@ def test_other_organisations_drafts_are_not_listed(app, make):
     html = client.get("/offerings/").get_data(as_text=True)
     assert "Our unpublished draft" in html and "Their published programme" in html
     assert "Their unpublished draft" not in html
+
+
+def test_a_refused_closing_comment_is_kept_with_the_reason(app, make):
+    org = make.organisation()
+    partner = make.user("partner", organisation=org)
+    offering = make.offering(org, "published")
+    client = app.test_client()
+    login(client, partner)
+    text = "x" * 2001
+    response = client.post(f"/offerings/{offering.id}/close", data={"reason": text})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and text in page and "This text is too long: 2,001 characters" in page
+    db.session.refresh(offering)
+    assert offering.status == "published"

@@ -1,34 +1,16 @@
 """Forms for reviewing and following matches."""
 from __future__ import annotations
 
-from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, NumberRange, Optional
 
-from matchmaker.forms import BaseForm, strip_filter
+from matchmaker.forms import BaseForm, TextLimit, strip_filter
 from matchmaker.reference import (
     MATCH_STATUS_LABELS, OUTCOME_LABELS, POLICY_AREAS, REGIONS, TEXT_LANGUAGES, choices, options, with_any,
 )
-
-TEXT_LIMIT = 2000
-
-
-class TextLimit:
-    """At most ``limit`` characters; a refusal gives the text's length and the limit, written the user's way."""
-
-    def __init__(self, limit: int = TEXT_LIMIT):
-        self.max = limit
-        self.field_flags = {"maxlength": limit}
-
-    def __call__(self, form, field) -> None:
-        length = len(field.data or "")
-        if length > self.max:
-            raise ValidationError(_("This text is too long: %(length)s characters, the limit is %(max)s.",
-                                    length=format_number(length), max=format_number(self.max)))
-
 
 # The outcomes of a meeting that was held. "Did not take place" is not one of them: it has its own step ("not_held"),
 # which records that outcome through the same service (as matchmaking sessions do).

@@ -13,7 +13,7 @@ from sqlalchemy import String, case, cast, func, select, update
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.matches.forms import (
-    TEXT_LIMIT, BulkApproveForm, DecisionForm, ManualMatchForm, ProgressForm, QueueFilterForm, RespondForm,
+    BulkApproveForm, DecisionForm, ManualMatchForm, ProgressForm, QueueFilterForm, RespondForm,
 )
 from matchmaker.matches.highlight import highlight
 from matchmaker.models import AuditEvent, Match, Member, Need, Notification, Offering
@@ -82,7 +82,7 @@ def _render_detail(match: Match, status: int = 200, posted: str | None = None, *
         offering_html=highlight(match.offering.description, match.offering.language, match.terms),
         status_labels=MATCH_STATUS_LABELS, outcome_labels=OUTCOME_LABELS, response_labels=RESPONSE_LABELS,
         progress_labels=STEP_LABELS, progress_steps=_steps(match), event_label=history_label,
-        decision=decision, respond=respond_form, progress_form=progress_form, posted=posted, text_limit=TEXT_LIMIT,
+        decision=decision, respond=respond_form, progress_form=progress_form, posted=posted,
         today=date.today(),
     ), status
 
@@ -241,7 +241,7 @@ def decide(match_id: int):
     match = load_or_404(Match, match_id, "match.review")
     form = DecisionForm()
     if not form.validate():
-        if {"action", "csrf_token"} & form.errors.keys():
+        if "action" in form.errors:
             flash(_("Choose a valid decision."), "error")
             return redirect(url_for("matches.detail", match_id=match_id))
         return _invalid(match, form.action.data, decision=form)
@@ -268,7 +268,7 @@ def respond(match_id: int):
     match = load_or_404(Match, match_id, "match.view")
     form = RespondForm()
     if not form.validate():
-        if {"answer", "csrf_token"} & form.errors.keys():
+        if "answer" in form.errors:
             flash(_("Choose to accept or decline."), "error")
             return redirect(url_for("matches.detail", match_id=match_id))
         return _invalid(match, "respond", respond=form)
@@ -287,7 +287,7 @@ def follow_up(match_id: int):
     match = load_or_404(Match, match_id, "match.progress")
     form = ProgressForm()
     if not form.validate():
-        if {"action", "csrf_token"} & form.errors.keys():
+        if "action" in form.errors:
             flash(_("Choose a valid step."), "error")
             return redirect(url_for("matches.detail", match_id=match_id))
         return _invalid(match, form.action.data, progress_form=form)

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
+from matchmaker.forms import BaseForm, MultiCheckboxField, TextLimit, strip_filter
 from matchmaker.reference import (
     BENEFICIARIES, DELIVERY_LANGUAGES, NEED_STATUS_LABELS, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS,
     TEXT_LANGUAGES, choices, options, with_any,
@@ -55,7 +55,7 @@ class NeedForm(BaseForm):
 class TransitionForm(BaseForm):
     """A life-cycle button, with an optional or required reason."""
 
-    reason = TextAreaField(_l("Comment"), filters=[strip_filter], validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(_l("Comment"), filters=[strip_filter], validators=[Optional(), TextLimit()])
 
 
 class NeedFilterForm(BaseForm):

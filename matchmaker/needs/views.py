@@ -8,6 +8,7 @@ from sqlalchemy import String, cast, or_, select
 
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
+from matchmaker.forms import show_refusal
 from matchmaker.models import Match, Member, Need
 from matchmaker.models.matches import CAPACITY_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
@@ -73,7 +74,7 @@ def create():
         try:
             need = needs_service.create_need(current_user, form.fields_dict())
         except DomainError as error:
-            flash(error.message, "error")
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Your need was saved as a draft. Submit it when it is ready."), "success")
@@ -84,7 +85,11 @@ def create():
 @bp.get("/<int:need_id>")
 @login_required
 def detail(need_id: int):
-    need = load_or_404(Need, need_id, "need.view")
+    return _detail_page(load_or_404(Need, need_id, "need.view"))
+
+
+def _detail_page(need: Need, form: TransitionForm | None = None, posted: str | None = None, status: int = 200):
+    """The need's page; after a refused comment, the form of the ``posted`` action keeps it, with the reason."""
     actions = needs_service.allowed_transitions(current_user, need)
     matches = [m for m in db.session.scalars(select(Match).where(Match.need_id == need.id)
                                               .order_by(Match.score.desc(), Match.id))
@@ -94,7 +99,8 @@ def detail(need_id: int):
             m.status in ("proposed", *CAPACITY_STATUSES) for m in matches):
         diagnosis = matching.diagnose(need)
     return render_template("needs/detail.html", need=need, actions=actions, labels=ACTION_LABELS,
-                           form=TransitionForm(), matches=matches, diagnosis=diagnosis)
+                           form=form or TransitionForm(formdata=None), posted=posted, matches=matches,
+                           diagnosis=diagnosis), status
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
@@ -114,7 +120,7 @@ def edit(need_id: int):
         try:
             needs_service.update_need(current_user, need, form.fields_dict())
         except DomainError as error:
-            flash(error.message, "error")
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Your changes were saved."), "success")
@@ -130,15 +136,17 @@ def transition(need_id: int, action: str):
     need = load_or_404(Need, need_id, "need.view")
     form = TransitionForm()
     if not form.validate():
-        flash(_("The comment is too long or contains invalid characters."), "error")
-        return redirect(url_for("needs.detail", need_id=need.id))
+        flash(_("Nothing was recorded: correct what is marked in the form below."), "error")
+        return _detail_page(need, form, action, 422)
     try:
         needs_service.transition(current_user, need, action, reason=form.reason.data)
     except DomainError as error:
         db.session.rollback()
         if error.status_code == 403:
             abort(403)
-        flash(error.message, "error")
+        show_refusal(form, error)
+        if error.field:
+            return _detail_page(need, form, action, 422)
     else:
         db.session.commit()
         flash(_("Done: the need is now “%(status)s”.", status=_status_label(need.status)), "success")

@@ -106,7 +106,12 @@ def create():
 @bp.get("/<int:offering_id>")
 @login_required
 def detail(offering_id: int):
-    offering = load_or_404(Offering, offering_id, "offering.view")
+    return _detail_page(load_or_404(Offering, offering_id, "offering.view"))
+
+
+def _detail_page(offering: Offering, form: TransitionForm | None = None, posted: str | None = None,
+                 status: int = 200):
+    """The offering's page; after a refused comment, the form of the ``posted`` action keeps it, with the reason."""
     actions = offerings_service.allowed_transitions(current_user, offering)
     members = {}
     if offering.eligible_members:
@@ -114,8 +119,8 @@ def detail(offering_id: int):
         members = {m.code: m.name(locale) for m in
                    db.session.scalars(select(Member).where(Member.code.in_(offering.eligible_members)))}
     return render_template("offerings/detail.html", offering=offering, actions=actions, labels=ACTION_LABELS,
-                           form=TransitionForm(), today=date.today(), status_labels=OFFERING_STATUS_LABELS,
-                           member_names=members)
+                           form=form or TransitionForm(formdata=None), posted=posted, today=date.today(),
+                           status_labels=OFFERING_STATUS_LABELS, member_names=members), status
 
 
 @bp.route("/<int:offering_id>/edit", methods=["GET", "POST"])
@@ -153,8 +158,8 @@ def transition(offering_id: int, action: str):
     offering = load_or_404(Offering, offering_id, "offering.view")
     form = TransitionForm()
     if not form.validate():
-        flash(_("The comment is too long or contains invalid characters."), "error")
-        return redirect(url_for("offerings.detail", offering_id=offering.id))
+        flash(_("Nothing was recorded: correct what is marked in the form below."), "error")
+        return _detail_page(offering, form, action, 422)
     try:
         offerings_service.transition(current_user, offering, action, today=date.today(), reason=form.reason.data)
     except DomainError as error:

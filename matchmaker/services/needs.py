@@ -30,7 +30,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 def _check_fields(fields: dict[str, Any]) -> None:
     start, end = fields.get("start_date"), fields.get("end_date")
     if start and end and end < start:
-        raise DomainError(_("The end date must be after the start date."))
+        raise DomainError(_("The end date must be after the start date."), field="end_date")
 
 
 def create_need(actor: User, fields: dict[str, Any]) -> Need:
@@ -79,7 +79,7 @@ def transition(actor: User, need: Need, action: str, reason: str | None = None) 
         raise TransitionNotAllowed(_("This need is no longer in a state where that can be done."))
     reason = (reason or "").strip() or None
     if action == "return" and not reason:
-        raise DomainError(_("Say why the need is returned, so that the delegation can improve it."))
+        raise DomainError(_("Say why the need is returned, so that the delegation can improve it."), field="reason")
     previous = need.status
     need.status = target
     now = utcnow()

@@ -536,12 +536,8 @@ def transition(actor: User, session: MatchmakingSession, action: str) -> None:
     if action == "close" and not (session.public_summary or "").strip():
         raise DomainError(_("Write the non-attributable summary before closing the session."))
     if action == "held" and not has_started(session):
-        locale = str(get_locale() or "en")
-        start = session.round_start(0)
-        raise TransitionNotAllowed(_(
-            "The session has not started yet (it starts on %(date)s at %(time)s, %(zone)s): it can be marked as held "
-            "once it has started.", date=format_date(start, "long", locale=locale),
-            time=format_time(start, "short", tzinfo=session.zone, locale=locale), zone=session.time_zone))
+        raise TransitionNotAllowed(_("The session has not started yet (%(when)s): it can be marked as held once it has "
+                                     "started.", when=session_when(session)))
     previous, session.status = session.status, target
     _flush()
     record(actor, f"session.{action}", session, **{"from": previous, "to": target})
