@@ -30,6 +30,9 @@ def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, mo
     login(client, facilitator)
     monkeypatch.setattr(service, "utcnow", lambda: datetime(2030, 7, 1, 12, 0, tzinfo=timezone.utc))
     version = session.version
+    # not offered before the start; refused if posted all the same
+    page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
+    assert f"/sessions/{session.id}/held" not in page and "It can be marked as held once it has started." in page
     page = client.post(f"/sessions/{session.id}/held", follow_redirects=True).get_data(as_text=True)
     assert "has not started yet" in page and "10:00" in page
     db.session.expire_all()

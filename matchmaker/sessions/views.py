@@ -133,7 +133,8 @@ def detail(session_id: int):
         conflicts=service.conflicts(session) if session.is_planning else {}, move=_move_form(session),
         swap=SwapForm(prefix="swap"), remove=RemoveForm(prefix="remove"), action_form=ActionForm(), outcome_form=_outcome_form(session),
         round_label=service.round_label, when=service.session_when, reason_label=service.reason_label,
-        meeting_label=service.meeting_label, transitions=service.TRANSITIONS, **LABELS)
+        meeting_label=service.meeting_label, transitions=service.TRANSITIONS, started=service.has_started(session),
+        **LABELS)
 
 
 def _move_form(session: MatchmakingSession) -> MoveForm:
