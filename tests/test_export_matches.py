@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -15,13 +14,12 @@ from matchmaker.imports.spreadsheet import FORMULA_PREFIXES, unescape_cell
 from matchmaker.services import matches as match_service
 from tests.conftest import login
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "iati"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 @pytest.fixture(scope="module")
 def official_schema():
-    return etree.XMLSchema(etree.parse(str(SHARED / "schema" / "iati-activities-schema.xsd")))
+    return etree.XMLSchema(etree.parse(str(iati.SCHEMA_PATH)))
 
 
 def download(app, user, path):

@@ -18,16 +18,16 @@ from matchmaker.models import AuditEvent, ImportUpload, Offering
 from matchmaker.reference import POLICY_AREAS
 from tests.conftest import login
 
-# The project's shared files sit beside the repository (as in CI): ../shared/iati.
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "iati"
-SAMPLES = SHARED / "samples"
+# Public IATI files the tests read, copied into the repository (tests/data/iati/README.md says from where).
+IATI_DATA = Path(__file__).resolve().parent / "data" / "iati"
+SAMPLES = IATI_DATA / "samples"
 SHOULD_FAIL = sorted((SAMPLES / "should-fail").glob("*.xml"))
 
 
 @pytest.fixture(scope="module")
 def official_schema():
     """The reference copy of the IATI 2.03 schema, not the one the service carries."""
-    return etree.XMLSchema(etree.parse(str(SHARED / "schema" / "iati-activities-schema.xsd")))
+    return etree.XMLSchema(etree.parse(str(iati.SCHEMA_PATH)))
 
 
 def activity(identifier="XM-DAC-41301-EC-001", status="2", title_en="Digital trade facilitation programme",
@@ -187,7 +187,7 @@ def test_upload_over_the_size_limit(app, client, partner, monkeypatch):
 def test_mapping_file_follows_the_iati_codelists():
     names = {}
     for filename, vocabulary in (("Sector.xml", "1"), ("SectorCategory.xml", "2")):
-        for item in etree.parse(str(SHARED / "codelists" / filename)).iterfind(".//codelist-item"):
+        for item in etree.parse(str(IATI_DATA / "codelists" / filename)).iterfind(".//codelist-item"):
             names[(vocabulary, item.findtext("code"))] = item.find("name/narrative").text
     with iati.MAPPING_PATH.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
