@@ -1,10 +1,15 @@
-# Set-up contract: `make run` serves the demo on http://127.0.0.1:8000, `make test` runs the whole suite.
+# Set-up contract: `make run` serves the demo on http://127.0.0.1:8000 (HOST and PORT change it), `make test` runs the
+# whole suite.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := wsgi.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Links in e-mails and calendar files point where the service listens, unless BASE_URL says otherwise.
+export BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test bench install messages db demo clean stress audit
 
@@ -38,10 +43,10 @@ db: install
 
 demo: db
 	$(FLASK) seed-demo
+	@$(FLASK) demo-accounts
 
 run: demo
-	@$(FLASK) demo-accounts
-	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 # The whole suite on SQLite; on PostgreSQL too when TEST_DATABASE_URL is set (without the engine's tests and the
 # browser's page-by-page rendering and accessibility checks: they read no database of their own kind and take minutes).

@@ -37,9 +37,12 @@ def register(app: Flask) -> None:
     @app.cli.command("demo-accounts")
     def demo_accounts() -> None:
         """Print how to sign in as each demo role."""
+        from flask import current_app
+
         from matchmaker.services.demo import DEMO_PASSWORD, DEMO_USERS
 
-        click.echo("Sign in at http://127.0.0.1:8000/login with password " + DEMO_PASSWORD + " as:")
+        sign_in = current_app.config["BASE_URL"] + "/login"
+        click.echo(f"Sign in at {sign_in} with password {DEMO_PASSWORD} as:")
         for email, name, role, member, org, _language in DEMO_USERS:
             acting = f" for {member}" if member else f" for {org}" if org else ""
             click.echo(f"  {role:<12} {email:<28} ({name}{acting})")

@@ -57,6 +57,12 @@ def test_cli_loads_reference_and_demo_idempotently(runner, ctx):
     assert "delegate@example.org" in accounts.output and "partner@example.org" in accounts.output
 
 
+def test_demo_accounts_point_at_the_configured_address(app, runner, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "BASE_URL", "http://127.0.0.1:8123")
+    accounts = runner.invoke(args=["demo-accounts"])
+    assert "Sign in at http://127.0.0.1:8123/login" in accounts.output
+
+
 def test_cli_create_user(runner, ctx):
     result = runner.invoke(args=["create-user", "--email", "Boss@Example.org", "--name", "Boss", "--role", "admin",
                                  "--password", "a long enough password"])
