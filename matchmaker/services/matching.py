@@ -360,7 +360,7 @@ def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], 
 def run_matching(actor: User | None, need_ids: list[int] | None = None, today: date | None = None) -> RunResult:
     """Re-run matching for every open need (or a selection) and allocate capacity globally."""
     today = today or date.today()
-    started = time.perf_counter()
+    started_at, started = utcnow(), time.perf_counter()
     threshold, per_need, candidates = _settings()
     engine = INDEX.current(today)
     query = select(Need).where(Need.status.in_(INDEXED_NEED_STATUSES))
@@ -390,7 +390,9 @@ def run_matching(actor: User | None, need_ids: list[int] | None = None, today: d
         _store(nid, chosen_for_need, actor, result, offerings=offerings)
         if not chosen_for_need:
             result.without_proposal.append(nid)
-    run = MatchingRun(actor_id=actor.id if actor else None, scope="all" if need_ids is None else "selection",
+    # started_at is the run's own start: the column's default would be the time of the INSERT, after finished_at
+    run = MatchingRun(started_at=started_at, actor_id=actor.id if actor else None,
+                      scope="all" if need_ids is None else "selection",
                       engine_version=ENGINE_VERSION, needs_considered=len(needs), proposed=result.proposed,
                       updated=result.updated, superseded=result.superseded,
                       needs_without_proposal=len(result.without_proposal), finished_at=utcnow(),
