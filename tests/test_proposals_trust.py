@@ -4,13 +4,19 @@ the page and the run count needs without proposal alike; re-runs change a propos
 the run's record says what changed, why, and when, in order."""
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from sqlalchemy import select
 
 from matchmaker.extensions import db
-from matchmaker.models import MatchingRun
+from matchmaker.models import AuditEvent, Match, MatchingRun
 from matchmaker.models.base import utcnow
+from matchmaker.services import matches as match_service
 from matchmaker.services import matching
+from matchmaker.services import needs as needs_service
+from tests.conftest import login
 from tests.test_matches import SIGNATURE_NEED, SIGNATURE_OFFERING
 
 
@@ -27,7 +33,156 @@ def _run(actor=None, need_ids=None):
     return result
 
 
+def _pending(need) -> set[int]:
+    return set(db.session.scalars(select(Match.offering_id).where(Match.need_id == need.id,
+                                                                   Match.status == "proposed")))
+
+
+def _page(app, user, path: str) -> str:
+    client = app.test_client()
+    login(client, user)
+    return html.unescape(client.get(path).get_data(as_text=True))
+
+
+def _text(page: str) -> str:
+    """The page's words, tags and line breaks gone."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+# 1. Capacity counts commitments: a proposal takes no place.
+
+def test_a_pending_proposal_takes_no_place_from_a_need_opened_later(make):
+    org = make.organisation()
+    offering = make.offering(org, "published", capacity=1, **SIGNATURE_OFFERING)
+    first = make.need("PE", "open", **SIGNATURE_NEED)
+    _run()
+    assert _pending(first) == {offering.id}
+    later = make.need("BJ", "submitted", **SIGNATURE_NEED)
+    needs_service.transition(make.user("facilitator"), later, "open")
+    db.session.commit()
+    assert _pending(later) == {offering.id}
+    # a full run and a run for the one need agree
+    _run()
+    _run(need_ids=[later.id])
+    assert _pending(first) == _pending(later) == {offering.id}
+
+
+def test_a_programme_whose_places_are_all_committed_is_no_longer_proposed(make):
+    org = make.organisation()
+    offering = make.offering(org, "published", capacity=1, **SIGNATURE_OFFERING)
+    approved, waiting = make.need("PE", "open", **SIGNATURE_NEED), make.need("BJ", "open", **SIGNATURE_NEED)
+    match_service.approve(make.user("facilitator"), make.match(approved, offering))
+    pending = make.match(waiting, offering)
+    _run()
+    assert _pending(waiting) == set() and pending.status == "superseded"
+    reason = db.session.scalar(select(AuditEvent.detail).where(
+        AuditEvent.object_type == "match", AuditEvent.object_id == pending.id, AuditEvent.action == "match.superseded"))
+    assert reason["reason_code"] == "offering_full"
+    run = db.session.scalar(select(MatchingRun).order_by(MatchingRun.id.desc()))
+    assert [(c["need"], c["change"], c["reason"]) for c in run.changes] == [(waiting.id, "superseded", "offering_full")]
+
+
+def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make):
+    """The only programme above the threshold was rejected: the run says the need got no proposal, and the page
+    says why, its best score under the threshold."""
+    org = make.organisation()
+    make.offering(org, "published", **SIGNATURE_OFFERING)
+    need = make.need("PE", "open", **SIGNATURE_NEED)
+    facilitator = make.user("facilitator")
+    _run(facilitator)
+    match_service.reject(facilitator, db.session.scalar(select(Match).where(Match.need_id == need.id)),
+                         "Already covered")
+    db.session.commit()
+    client = app.test_client()
+    login(client, facilitator)
+    message = _text(client.post("/matches/run", data={"scope": "all"}, follow_redirects=True).get_data(as_text=True))
+    assert "1 need got no proposal" in message
+    assert db.session.scalar(select(MatchingRun.needs_without_proposal).order_by(MatchingRun.id.desc())) == 1
+    page = _text(_page(app, facilitator, f"/needs/{need.id}"))
+    assert "Why this need has no proposal" in page
+    assert "1 programme above the threshold was already decided for this need, or paired by hand." in page
+    assert matching.needs_without_proposal([need.id]) == [need.id]
+    diagnosis = matching.diagnose(need)
+    assert diagnosis.decided == 1
+    assert diagnosis.best_score is None or diagnosis.best_score < diagnosis.threshold
+
+
+def test_a_rejected_pair_leaves_its_place_to_the_next_best_programme(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "MATCH_PER_NEED", 1)
+    org = make.organisation()
+    best = make.offering(org, "published", **SIGNATURE_OFFERING)
+    second = make.offering(org, "published", **dict(
+        SIGNATURE_OFFERING, title="Training judges on electronic evidence and electronic signatures"))
+    need = make.need("PE", "open", **SIGNATURE_NEED)
+    facilitator = make.user("facilitator")
+    _run(facilitator)
+    first = db.session.scalar(select(Match).where(Match.need_id == need.id, Match.status == "proposed"))
+    match_service.reject(facilitator, first, "Not this one")
+    db.session.commit()
+    _run(facilitator)
+    assert _pending(need) == {best.id, second.id} - {first.offering_id}
+
+
 # 3. Stable runs.
+
+def test_a_rerun_changes_nothing_whose_inputs_did_not_change_even_in_a_fresh_index(app, make, monkeypatch):
+    """Two programmes tie for one place (the lower id wins); a record elsewhere changes the corpus statistics, and a
+    worker whose index is fitted afresh scores the second higher: the proposal stays, nothing is written."""
+    monkeypatch.setitem(app.config, "MATCH_PER_NEED", 1)
+    org = make.organisation()
+    need = make.need("PE", "open", title="Orchards and vineyards", description="Training on orchards and vineyards.",
+                     policy_areas=["skills"])
+    first = make.offering(org, "published", title="Orchards course", description="A course on orchards.",
+                          policy_areas=["skills"])
+    make.offering(org, "published", title="Vineyards course", description="A course on vineyards.",
+                  policy_areas=["skills"])
+    _run()
+    assert _pending(need) == {first.id}
+    proposal = db.session.scalar(select(Match).where(Match.need_id == need.id))
+    stored = (proposal.score, proposal.terms, proposal.updated_at)
+    make.need("KE", "open", title="Orchards cooperatives", description="Orchards for the cooperatives.")
+    for _worker in range(2):
+        matching.INDEX.reset()
+        again = _run(need_ids=[need.id])
+        assert _pending(need) == {first.id}
+        assert (again.proposed, again.updated, again.superseded) == (0, 0, 0)
+        assert again.kept == 1 and again.changes == []
+    db.session.refresh(proposal)
+    assert _pending(need) == {first.id} and (proposal.score, proposal.terms, proposal.updated_at) == stored
+
+
+def test_the_runs_record_says_what_changed_and_why(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "MATCH_PER_NEED", 1)
+    org = make.organisation()
+    need = make.need("PE", "open", **SIGNATURE_NEED)
+    weaker = make.offering(org, "published", **dict(SIGNATURE_OFFERING, title="Electronic signatures",
+                                                    description="Advice on electronic signatures."))
+    _run()
+    held = db.session.scalar(select(Match).where(Match.need_id == need.id))
+    assert held.offering_id == weaker.id
+
+    def last_changes():
+        run = db.session.scalar(select(MatchingRun).order_by(MatchingRun.id.desc()))
+        return sorted((c["offering"], c["change"], c["reason"], c.get("by")) for c in run.changes)
+
+    better = make.offering(org, "published", **SIGNATURE_OFFERING)
+    _run()
+    assert last_changes() == sorted([(weaker.id, "superseded", "better_proposal", better.id),
+                                     (better.id, "proposed", "better_proposal", None)])
+    better.status = "closed"
+    db.session.commit()
+    _run()
+    assert last_changes() == sorted([(better.id, "superseded", "offering_closed", None),
+                                     (weaker.id, "proposed_again", "room", None)])
+    need.description += " Our regulators also need training."
+    db.session.commit()
+    _run()
+    assert last_changes() == [(weaker.id, "rescored", "need_changed", None)]
+    _run()
+    assert last_changes() == []
+    run = db.session.scalar(select(MatchingRun).order_by(MatchingRun.id.desc()))
+    assert (run.kept, run.proposed, run.updated, run.superseded) == (1, 0, 0, 0)
+
 
 def test_a_runs_times_are_recorded_in_order(make):
     org = make.organisation()
@@ -38,3 +193,14 @@ def test_a_runs_times_are_recorded_in_order(make):
     after = utcnow()
     run = db.session.scalar(select(MatchingRun))
     assert before <= run.started_at <= run.finished_at <= after
+
+
+def test_ties_are_broken_by_id_run_after_run(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "MATCH_PER_NEED", 1)
+    org = make.organisation()
+    twins = [make.offering(org, "published", **SIGNATURE_OFFERING) for _ in range(3)]
+    need = make.need("PE", "open", **SIGNATURE_NEED)
+    for _ in range(3):
+        matching.INDEX.reset()
+        _run()
+        assert _pending(need) == {min(t.id for t in twins)}

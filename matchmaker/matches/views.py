@@ -193,11 +193,12 @@ def run():
     result = matching.run_matching(current_user, need_ids=ids)
     db.session.commit()
     without = len(result.without_proposal)
-    flash(_("Matching ran over %(needs)s: %(new)s, %(updated)s, %(superseded)s; %(none)s.",
+    flash(_("Matching ran over %(needs)s: %(new)s, %(updated)s, %(superseded)s, %(kept)s; %(none)s.",
             needs=ngettext("%(num)d need", "%(num)d needs", result.needs),
             new=ngettext("%(num)d new proposal", "%(num)d new proposals", result.proposed),
             updated=ngettext("%(num)d refreshed", "%(num)d refreshed", result.updated),
             superseded=ngettext("%(num)d superseded", "%(num)d superseded", result.superseded),
+            kept=ngettext("%(num)d unchanged", "%(num)d unchanged", result.kept),
             none=ngettext("%(num)d need got no proposal", "%(num)d needs got no proposal", without)), "success")
     if ids and len(ids) == 1:
         return redirect(url_for("needs.detail", need_id=ids[0]))

@@ -41,6 +41,9 @@ class Match(db.Model):
     origin: Mapped[str] = mapped_column(String(10), default="engine")  # engine | manual
     terms: Mapped[list] = mapped_column(JSON, default=list)  # [[label, share of the score], ...]
     shared_facets: Mapped[dict] = mapped_column(JSON, default=dict)
+    # What an engine proposal was computed from (record versions, engine, settings): a re-run leaves the proposal
+    # as it is while these are unchanged (services.matching).
+    inputs: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="proposed", index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -95,7 +98,11 @@ class Notification(db.Model):
 
 
 class MatchingRun(db.Model):
-    """One run of the engine over many records: when, by whom, what it proposed and superseded."""
+    """One run of the engine over many records: when, by whom, what it proposed and superseded, and why.
+
+    ``changes`` lists each proposal the run wrote: {"match", "need", "offering", "change", "reason"} (and "by", the
+    offering that replaced a weaker proposal); proposals whose inputs did not change are only counted (``kept``).
+    """
 
     __tablename__ = "matching_runs"
 
@@ -110,4 +117,6 @@ class MatchingRun(db.Model):
     updated: Mapped[int] = mapped_column(default=0)
     superseded: Mapped[int] = mapped_column(default=0)
     needs_without_proposal: Mapped[int] = mapped_column(default=0)
+    kept: Mapped[int] = mapped_column(default=0)
+    changes: Mapped[list | None] = mapped_column(JSON)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)

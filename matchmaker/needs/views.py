@@ -10,7 +10,6 @@ from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
 from matchmaker.models import Match, Member, Need
-from matchmaker.models.matches import CAPACITY_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
 from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, require
 from matchmaker.reference import ACTION_LABELS
@@ -95,8 +94,8 @@ def _detail_page(need: Need, form: TransitionForm | None = None, posted: str | N
                                               .order_by(Match.score.desc(), Match.id))
                if can(current_user, "match.view", m)]
     diagnosis = None
-    if can(current_user, "match.review") and need.status in matching.INDEXED_NEED_STATUSES and not any(
-            m.status in ("proposed", *CAPACITY_STATUSES) for m in matches):
+    if can(current_user, "match.review") and need.status in matching.INDEXED_NEED_STATUSES and \
+            matching.needs_without_proposal([need.id]):
         diagnosis = matching.diagnose(need)
     return render_template("needs/detail.html", need=need, actions=actions, labels=ACTION_LABELS,
                            form=form or TransitionForm(formdata=None), posted=posted, matches=matches,

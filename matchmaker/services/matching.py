@@ -2,8 +2,8 @@
 
 Each process keeps one engine index. It is fitted from the database the first time it is needed and
 then kept current by applying the needs and offerings changed since the last sync (one upsert or
-removal each), so a request never waits for a full refit. Capacity is checked again against the
-database when proposals are stored, because another worker may have approved a match meanwhile.
+removal each), so a request never waits for a full refit. Only commitments (approved matches and later)
+take an offering's places, read from the database when proposals are made; pending proposals take none.
 """
 from __future__ import annotations
 
@@ -163,17 +163,33 @@ class IndexHolder:
 
 
 INDEX = IndexHolder()
+INDEX = IndexHolder()
+
+# A need has a proposal while one of its matches waits for a decision or was approved (or went further): the one
+# definition behind the run's message and record, the need page and benchmarks/proposals.py.
+LIVE_STATUSES = ("proposed", *CAPACITY_STATUSES)
 
 
 @dataclass
 class RunResult:
-    """What a run did, for the flash message and the run log."""
+    """What a run did, for the flash message and the run's record."""
 
-    proposed: int = 0
-    updated: int = 0
+    proposed: int = 0       # new proposals, and superseded ones proposed again
+    updated: int = 0        # pending proposals scored again because one of their inputs changed
     superseded: int = 0
+    kept: int = 0           # pending proposals left as they were: none of their inputs changed
     needs: int = 0
     without_proposal: list[int] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)   # what changed and why (MatchingRun.changes)
+
+    def add(self, other: RunResult) -> None:
+        self.proposed += other.proposed
+        self.updated += other.updated
+        self.superseded += other.superseded
+        self.kept += other.kept
+        self.needs += other.needs
+        self.without_proposal += other.without_proposal
+        self.changes += other.changes
 
 
 def _settings() -> tuple[float, int, int]:
@@ -181,80 +197,208 @@ def _settings() -> tuple[float, int, int]:
     return config["MATCH_THRESHOLD"], config["MATCH_PER_NEED"], config["MATCH_CANDIDATES"]
 
 
-def _pending_by_offering(exclude_needs: set[int] | None = None) -> dict[int, int]:
-    """Proposals awaiting a decision, per offering (they count against capacity too)."""
-    query = select(Match.offering_id, func.count(Match.id)).where(Match.status == "proposed")
-    if exclude_needs:
-        query = query.where(Match.need_id.not_in(exclude_needs))
-    return dict(db.session.execute(query.group_by(Match.offering_id)).all())
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
-def _store(need_id: int, chosen: list[Proposal], actor: User | None, result: RunResult,
-           supersede_others: bool = True, offerings: dict[int, Offering] | None = None) -> None:
-    """Write one need's proposals: new ones added, pending ones refreshed, dropped ones superseded.
+def _by_id(model, ids) -> dict:
+    """Rows of ``model`` by id, a few queries for many ids."""
+    return {row.id: row for chunk in _chunks(sorted(set(ids))) for row in
+            db.session.scalars(select(model).where(model.id.in_(chunk)))}
 
-    Decided matches are never touched, and a pair is never stored twice.
+
+def _has_room(places: int | None) -> bool:
+    """Whether an offering can take another engagement: its capacity is unlimited or not all taken by commitments."""
+    return places is None or places > 0
+
+
+def needs_without_proposal(need_ids) -> list[int]:
+    """Of these needs, those without a live match (none pending, none approved or further on)."""
+    ids = sorted(set(need_ids))
+    live = {n for chunk in _chunks(ids) for n in db.session.scalars(
+        select(Match.need_id).where(Match.need_id.in_(chunk), Match.status.in_(LIVE_STATUSES)).distinct())}
+    return [n for n in ids if n not in live]
+
+
+def proposal_inputs(need: Need, offering: Offering) -> dict:
+    """What an engine proposal depends on besides the corpus: the two records' versions, the member's LDC status and
+    region (eligibility), the engine's version and the settings."""
+    threshold, per_need, _candidates = _settings()
+    return {"need": need.version, "offering": offering.version, "member": [bool(need.member.is_ldc), need.member.region],
+            "engine": ENGINE_VERSION, "settings": [threshold, per_need]}
+
+
+# The reason recorded when a pending proposal is looked at again: the first of its inputs that changed.
+_INPUT_REASONS = (("engine", "engine_changed"), ("settings", "settings_changed"), ("need", "need_changed"),
+                  ("member", "member_changed"), ("offering", "offering_changed"))
+
+
+def _changed_input(match: Match, now: dict) -> str | None:
+    if not match.inputs:
+        return "inputs_unknown"
+    return next((reason for key, reason in _INPUT_REASONS if match.inputs.get(key) != now[key]), None)
+
+
+@dataclass
+class _Step:
+    """One write a run makes for a need."""
+
+    change: str                   # proposed | proposed_again | rescored | superseded
+    reason: str
+    offering_id: int
+    proposal: Proposal | None = None
+    match: Match | None = None
+    by: int | None = None         # a proposal replaced by a better one: that one's offering
+
+
+def _plan(need: Need, ranked: list[Proposal], existing: list[Match], places: dict[int, int | None],
+          offerings: dict[int, Offering], today: date, partial: bool = False) -> tuple[list[_Step], int]:
+    """One need's proposals from its ranking (eligible offerings, best first, ties by id): the writes to make, and how
+    many pending proposals stay as they are.
+
+    A pair a facilitator decided or paired by hand is never proposed by the engine. A pending proposal whose inputs
+    did not change stays as it is, score and explanation included (so a re-run on the same data changes nothing,
+    whichever worker's index scored it); it goes when its programme closes or has no place left, or when a programme
+    published or edited since it was made ranks above it. A pending proposal whose inputs changed is ranked again
+    like any candidate. The need's free places (MATCH_PER_NEED) go to the best candidates at or above the threshold;
+    pending proposals of other needs take no place of the offering, only commitments do (capacity_left).
+    ``partial``: only the ranked offerings are considered (one just published); the need's other proposals stay.
     """
-    existing = {m.offering_id: m for m in db.session.scalars(select(Match).where(Match.need_id == need_id))}
-    chosen_ids = set()
-    need = db.session.get(Need, need_id)
-    for proposal in chosen:
-        chosen_ids.add(proposal.offering_id)
-        offering = (offerings or {}).get(proposal.offering_id) or db.session.get(Offering, proposal.offering_id)
-        texts = [(need.title, need.language), (need.description, need.language),
-                 (offering.title, offering.language), (offering.description, offering.language)]
-        # each term shown by a word of the two texts (the engine's label is a word of the whole corpus)
-        terms = [[label, round(float(share), 6)] for label, share in engine_text.label_terms(proposal.terms, texts)]
-        facets = {key: sorted(values) for key, values in proposal.shared_facets.items()}
-        match = existing.get(proposal.offering_id)
-        if match is None:
-            match = Match(need_id=need_id, offering_id=proposal.offering_id, score=round(proposal.score, 6),
-                          text_score=round(proposal.text_score, 6), engine_version=ENGINE_VERSION, origin="engine",
-                          terms=terms, shared_facets=facets, status="proposed")
+    threshold, per_need, _candidates = _settings()
+    fresh = {p.offering_id: p for p in ranked}
+    blocked = {m.offering_id for m in existing if m.origin != "engine" or m.status not in ("proposed", "superseded")}
+    superseded = {m.offering_id: m for m in existing if m.origin == "engine" and m.status == "superseded"}
+    steps: list[_Step] = []
+    held: list[Match] = []
+    reopened: dict[int, tuple[Match, str]] = {}
+    for match in sorted((m for m in existing if m.origin == "engine" and m.status == "proposed"),
+                        key=lambda m: m.offering_id):
+        offering = offerings.get(match.offering_id)
+        if partial:
+            held.append(match)
+        elif not offering.is_open(today):
+            steps.append(_Step("superseded", "offering_closed", match.offering_id, match=match))
+        elif not _has_room(places.get(match.offering_id)):
+            steps.append(_Step("superseded", "offering_full", match.offering_id, match=match))
+        elif (reason := _changed_input(match, proposal_inputs(need, offering))) is None:
+            held.append(match)
+        else:
+            reopened[match.offering_id] = (match, reason)
+    taken = blocked | {m.offering_id for m in held}
+    candidates = [p for p in ranked if p.score >= threshold and p.offering_id not in taken
+                  and offerings[p.offering_id].is_open(today) and _has_room(places.get(p.offering_id))]
+
+    def score_now(match: Match) -> float:
+        return fresh[match.offering_id].score if match.offering_id in fresh else match.score
+
+    chosen: list[tuple[Proposal, str]] = []
+    for proposal in candidates:
+        if len(held) + len(chosen) < per_need:
+            chosen.append((proposal, "room"))
+            continue
+        if not held:
+            break
+        weakest = min(held, key=lambda m: (score_now(m), -m.offering_id))
+        # only a programme new to the comparison (published or edited since) replaces a proposal: a re-scored corpus
+        # does not swap two proposals whose records did not change
+        if proposal.score > score_now(weakest) and offerings[proposal.offering_id].updated_at > weakest.updated_at:
+            held.remove(weakest)
+            steps.append(_Step("superseded", "better_proposal", weakest.offering_id, match=weakest,
+                               by=proposal.offering_id))
+            chosen.append((proposal, "better_proposal"))
+    for proposal, reason in chosen:
+        oid = proposal.offering_id
+        if oid in reopened:
+            match, why = reopened.pop(oid)
+            steps.append(_Step("rescored", why, oid, proposal=proposal, match=match))
+        elif oid in superseded:
+            steps.append(_Step("proposed_again", reason, oid, proposal=proposal, match=superseded[oid]))
+        else:
+            steps.append(_Step("proposed", reason, oid, proposal=proposal))
+    steps += [_Step("superseded", why, match.offering_id, match=match) for match, why in reopened.values()]
+    return steps, len(held)
+
+
+def _labelled_terms(need: Need, offering: Offering, proposal: Proposal) -> list[list]:
+    """The proposal's terms, each shown by a word of the two texts (the engine's label is a word of the corpus)."""
+    texts = [(need.title, need.language), (need.description, need.language),
+             (offering.title, offering.language), (offering.description, offering.language)]
+    return [[label, round(float(share), 6)] for label, share in engine_text.label_terms(proposal.terms, texts)]
+
+
+def _proposal_fields(need: Need, offering: Offering, proposal: Proposal) -> dict:
+    return {"score": round(proposal.score, 6), "text_score": round(proposal.text_score, 6),
+            "engine_version": ENGINE_VERSION, "terms": _labelled_terms(need, offering, proposal),
+            "shared_facets": {key: sorted(values) for key, values in proposal.shared_facets.items()},
+            "inputs": proposal_inputs(need, offering)}
+
+
+def _apply(need: Need, steps: list[_Step], actor: User | None, result: RunResult,
+           offerings: dict[int, Offering]) -> None:
+    """Write one need's steps, each with its audit event and its line in the run's record."""
+    for step in steps:
+        match = step.match
+        if step.change == "superseded":
+            match.status = "superseded"
+            record(actor, "match.superseded", match, reason_code=step.reason,
+                   **({"by_offering": step.by} if step.by else {}))
+            result.superseded += 1
+        elif match is None:
+            match = Match(need_id=need.id, offering_id=step.offering_id, origin="engine", status="proposed",
+                          **_proposal_fields(need, offerings[step.offering_id], step.proposal))
             db.session.add(match)
             db.session.flush()
-            record(actor, "match.proposed", match, score=match.score, engine_version=ENGINE_VERSION)
+            record(actor, "match.proposed", match, score=match.score, engine_version=ENGINE_VERSION,
+                   reason_code=step.reason)
             result.proposed += 1
-        elif match.status in ("proposed", "superseded") and match.origin == "engine":
-            revived = match.status == "superseded"
-            match.status, match.score, match.text_score = "proposed", round(proposal.score, 6), round(proposal.text_score, 6)
-            match.terms, match.shared_facets, match.engine_version = terms, facets, ENGINE_VERSION
-            if revived:
-                record(actor, "match.proposed_again", match, score=match.score)
-            result.updated += 1
-    if supersede_others:
-        for match in existing.values():
-            if match.status == "proposed" and match.origin == "engine" and match.offering_id not in chosen_ids:
-                match.status = "superseded"
-                record(actor, "match.superseded", match, reason_code="no_longer_proposed")
-                result.superseded += 1
+        else:
+            for key, value in _proposal_fields(need, offerings[step.offering_id], step.proposal).items():
+                setattr(match, key, value)
+            if step.change == "proposed_again":
+                match.status = "proposed"
+                record(actor, "match.proposed_again", match, score=match.score, reason_code=step.reason)
+                result.proposed += 1
+            else:
+                result.updated += 1
+        change = {"match": match.id, "need": need.id, "offering": step.offering_id, "change": step.change,
+                  "reason": step.reason}
+        result.changes.append({**change, "by": step.by} if step.by else change)
+
+
+def _propose(needs: list[Need], ranked: dict[int, list[Proposal]], actor: User | None, today: date,
+             result: RunResult, partial: bool = False) -> None:
+    """Plan and write the proposals of these needs, in order of id (the same data give the same writes)."""
+    need_ids = [n.id for n in needs]
+    existing: dict[int, list[Match]] = {}
+    for chunk in _chunks(sorted(need_ids)):
+        for match in db.session.scalars(select(Match).where(Match.need_id.in_(chunk)).order_by(Match.id)):
+            existing.setdefault(match.need_id, []).append(match)
+    offering_ids = sorted({p.offering_id for proposals in ranked.values() for p in proposals}
+                          | {m.offering_id for matches in existing.values() for m in matches})
+    offerings = _by_id(Offering, offering_ids)
+    places = capacity_left(offering_ids if len(offering_ids) <= 500 else None)
+    for need in sorted(needs, key=lambda n: n.id):
+        steps, kept = _plan(need, ranked.get(need.id, []), existing.get(need.id, []), places, offerings, today,
+                            partial)
+        _apply(need, steps, actor, result, offerings)
+        result.kept += kept
 
 
 def propose_for_need(need: Need, actor: User | None = None, today: date | None = None) -> RunResult:
-    """Proposals for one need (when it is opened): its best offerings that still have room."""
+    """Proposals for one need (when it is opened): its best eligible offerings with a place left."""
     today = today or date.today()
-    threshold, per_need, candidates = _settings()
-    engine = INDEX.current(today)
-    ranking = engine.propose_for_need(need_record(need), k=candidates, today=today)
-    room = capacity_left([p.offering_id for p in ranking.proposals])
-    pending = _pending_by_offering(exclude_needs={need.id})
-    chosen = []
-    for proposal in ranking.proposals:
-        left = room.get(proposal.offering_id)
-        if proposal.score < threshold or (left is not None and pending.get(proposal.offering_id, 0) >= left):
-            continue
-        chosen.append(proposal)
-        if len(chosen) == per_need:
-            break
+    _threshold, _per_need, candidates = _settings()
+    db.session.flush()
+    ranking = INDEX.current(today).propose_for_need(need_record(need), k=candidates, today=today)
     result = RunResult(needs=1)
-    _store(need.id, chosen, actor, result)
-    if not chosen:
-        result.without_proposal.append(need.id)
+    _propose([need], {need.id: ranking.proposals}, actor, today, result)
+    result.without_proposal = needs_without_proposal([need.id])
     return result
 
 
 def propose_for_offering(offering: Offering, actor: User | None = None, today: date | None = None) -> RunResult:
-    """Proposals for a newly published offering: open needs it serves, within its capacity.
+    """Proposals for a newly published offering: the open needs it serves best.
 
     A need that already has its full number of proposals only takes this one if it beats its weakest.
     """
@@ -270,40 +414,20 @@ def propose_for_offerings(offerings: list[Offering], actor: User | None = None,
     engine = INDEX.current(today)
     total = RunResult()
     for offering in offerings:
-        if offering.status != "published":
-            continue
-        one = _propose_for_offering(engine, offering, actor, today)
-        total.proposed += one.proposed
-        total.updated += one.updated
-        total.superseded += one.superseded
-        total.needs += one.needs
+        if offering.status == "published":
+            total.add(_propose_for_offering(engine, offering, actor, today))
     return total
 
 
 def _propose_for_offering(engine: Engine, offering: Offering, actor: User | None, today: date) -> RunResult:
-    threshold, per_need, candidates = _settings()
+    threshold, _per_need, candidates = _settings()
+    db.session.flush()
     left = capacity_left([offering.id]).get(offering.id)
     ranking = engine.propose_for_offering(offering_record(offering, left), k=candidates, today=today)
-    room = None if left is None else left - _pending_by_offering().get(offering.id, 0)
-    result = RunResult()
-    for proposal in ranking.proposals:
-        if proposal.score < threshold or (room is not None and room <= 0):
-            break
-        pending = db.session.scalars(select(Match).where(Match.need_id == proposal.need_id,
-                                                          Match.status == "proposed")).all()
-        if any(m.offering_id == offering.id for m in pending):
-            continue
-        if len(pending) >= per_need:
-            weakest = min(pending, key=lambda m: (m.score, -m.id))
-            if weakest.origin != "engine" or weakest.score >= proposal.score:
-                continue
-            weakest.status = "superseded"
-            record(actor, "match.superseded", weakest, reason_code="better_proposal")
-            result.superseded += 1
-        _store(proposal.need_id, [proposal], actor, result, supersede_others=False)
-        result.needs += 1
-        if room is not None:
-            room -= 1
+    ranked = {p.need_id: [p] for p in ranking.proposals if p.score >= threshold}
+    needs = [n for n in _by_id(Need, ranked).values() if n.status in INDEXED_NEED_STATUSES]
+    result = RunResult(needs=len(needs))
+    _propose(needs, ranked, actor, today, result, partial=True)
     return result
 
 
@@ -358,45 +482,30 @@ def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], 
 
 
 def run_matching(actor: User | None, need_ids: list[int] | None = None, today: date | None = None) -> RunResult:
-    """Re-run matching for every open need (or a selection) and allocate capacity globally."""
+    """Re-run matching for every open need (or a selection); the run's record says what changed and why."""
     today = today or date.today()
     started_at, started = utcnow(), time.perf_counter()
-    threshold, per_need, candidates = _settings()
+    _threshold, _per_need, candidates = _settings()
+    db.session.flush()
     engine = INDEX.current(today)
     query = select(Need).where(Need.status.in_(INDEXED_NEED_STATUSES))
     if need_ids is not None:
         query = query.where(Need.id.in_(need_ids))
     needs = {n.id: n for n in db.session.scalars(query)}
     if need_ids is None:
-        rankings = {nid: r for nid, r in engine.all_pairs(k=candidates, today=today).items() if nid in needs}
+        rankings = {nid: r.proposals for nid, r in engine.all_pairs(k=candidates, today=today).items() if nid in needs}
     else:
-        rankings = {nid: engine.propose_for_need(need_record(n), k=candidates, today=today) for nid, n in needs.items()}
-    proposals = {(p.need_id, p.offering_id): p for r in rankings.values() for p in r.proposals if p.score >= threshold}
-    room_now = capacity_left(sorted({o for _, o in proposals}))
-    held_elsewhere = _pending_by_offering(exclude_needs=set(needs))
-    room = {o: (None if left is None else max(0, left - held_elsewhere.get(o, 0))) for o, left in room_now.items()}
-    pairs = [(n, o, p.score) for (n, o), p in sorted(proposals.items())]
-    chosen = allocate(pairs, {nid: n.member.is_ldc for nid, n in needs.items()}, room, per_need)
-    by_need: dict[int, list[Proposal]] = {nid: [] for nid in needs}
-    for n, o in chosen:
-        by_need[n].append(proposals[(n, o)])
+        rankings = {nid: engine.propose_for_need(need_record(n), k=candidates, today=today).proposals
+                    for nid, n in needs.items()}
     result = RunResult(needs=len(needs))
-    # the chosen offerings in a few queries, not one each: their texts label the stored terms
-    offering_ids = sorted({o for _, o in chosen})
-    offerings = {o.id: o for i in range(0, len(offering_ids), 500)
-                 for o in db.session.scalars(select(Offering).where(Offering.id.in_(offering_ids[i:i + 500])))}
-    for nid in sorted(by_need):
-        chosen_for_need = sorted(by_need[nid], key=lambda p: (-p.score, p.offering_id))
-        _store(nid, chosen_for_need, actor, result, offerings=offerings)
-        if not chosen_for_need:
-            result.without_proposal.append(nid)
-    # started_at is the run's own start: the column's default would be the time of the INSERT, after finished_at
+    _propose(list(needs.values()), rankings, actor, today, result)
+    result.without_proposal = needs_without_proposal(needs)
     run = MatchingRun(started_at=started_at, actor_id=actor.id if actor else None,
-                      scope="all" if need_ids is None else "selection",
-                      engine_version=ENGINE_VERSION, needs_considered=len(needs), proposed=result.proposed,
-                      updated=result.updated, superseded=result.superseded,
-                      needs_without_proposal=len(result.without_proposal), finished_at=utcnow(),
-                      seconds=round(time.perf_counter() - started, 3))
+                      scope="all" if need_ids is None else "selection", engine_version=ENGINE_VERSION,
+                      needs_considered=len(needs), proposed=result.proposed, updated=result.updated,
+                      superseded=result.superseded, kept=result.kept, changes=result.changes,
+                      needs_without_proposal=len(result.without_proposal))
+    run.finished_at, run.seconds = utcnow(), round(time.perf_counter() - started, 3)
     db.session.add(run)
     db.session.flush()
     record(actor, "matching.run", run, needs=len(needs), proposed=result.proposed, superseded=result.superseded)
@@ -407,29 +516,33 @@ def run_matching(actor: User | None, need_ids: list[int] | None = None, today: d
 class Diagnosis:
     """Why a need has no proposal (shown to facilitators)."""
 
-    best_score: float | None
+    best_score: float | None         # the best score under the threshold
     threshold: float
     below_threshold: int
     full: int
+    decided: int                     # above the threshold, but already decided for this need (or paired by hand)
     excluded: dict[str, int]
     indexed_offerings: int
 
 
 def diagnose(need: Need, today: date | None = None) -> Diagnosis:
-    """Look at everything the engine saw for this need: scores under the threshold, full offerings, exclusions."""
+    """Look at everything the engine saw for this need: scores under the threshold, full offerings, decided pairs,
+    exclusions."""
     today = today or date.today()
     threshold, _per_need, _candidates = _settings()
     engine = INDEX.current(today)
     ranking = engine.propose_for_need(need_record(need), k=50, today=today)
     room = capacity_left([p.offering_id for p in ranking.proposals])
-    pending = _pending_by_offering(exclude_needs={need.id})
-    full = sum(1 for p in ranking.proposals if p.score >= threshold and room.get(p.offering_id) is not None
-               and pending.get(p.offering_id, 0) >= room[p.offering_id])
+    paired = set(db.session.scalars(select(Match.offering_id).where(
+        Match.need_id == need.id, or_(Match.origin != "engine", Match.status != "superseded"))))
+    with_room = [p for p in ranking.proposals if _has_room(room.get(p.offering_id))]
+    below = [p for p in with_room if p.score < threshold]
     excluded: dict[str, int] = {}
     for exclusion in ranking.exclusions:
         excluded[exclusion.reason] = excluded.get(exclusion.reason, 0) + 1
     return Diagnosis(
-        best_score=ranking.proposals[0].score if ranking.proposals else None, threshold=threshold,
-        below_threshold=sum(1 for p in ranking.proposals if p.score < threshold), full=full, excluded=excluded,
+        best_score=below[0].score if below else None, threshold=threshold, below_threshold=len(below),
+        full=sum(1 for p in ranking.proposals if p.score >= threshold and not _has_room(room.get(p.offering_id))),
+        decided=sum(1 for p in with_room if p.score >= threshold and p.offering_id in paired), excluded=excluded,
         indexed_offerings=len(engine.ids("offering")),
     )
