@@ -123,8 +123,8 @@ def test_reruns_never_duplicate_and_never_overwrite_decisions(make):
 
 
 def test_capacity_is_taken_by_commitments_not_by_proposals(make):
-    """One place left and two needs: both are proposed the programme (a proposal takes no place), and a need with
-    another good option keeps it too."""
+    """One place left and two needs: both are proposed the programme (a proposal takes no place) and told they compete;
+    the allocation gives the place to the LDC's need, and the other need has another good option."""
     org = make.organisation()
     scarce = make.offering(org, "published", capacity=1, **SIGNATURE_OFFERING)
     plenty = make.offering(org, "published", capacity=None, **dict(
@@ -136,6 +136,9 @@ def test_capacity_is_taken_by_commitments_not_by_proposals(make):
     for m in db.session.scalars(select(Match).where(Match.status == "proposed")):
         by_need.setdefault(m.need_id, set()).add(m.offering_id)
     assert by_need == {ldc_need.id: {scarce.id, plenty.id}, other_need.id: {scarce.id, plenty.id}}
+    race = matching.competition([scarce.id, plenty.id])
+    assert set(race) == {scarce.id}
+    assert (race[scarce.id].needs, race[scarce.id].places, race[scarce.id].first) == (2, 1, {ldc_need.id})
 
 
 def test_allocation_covers_as_many_needs_as_possible():

@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import re
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from matchmaker.models.base import utcnow
 from matchmaker.services import matches as match_service
 from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
+from matchmaker.services import offerings as offerings_service
 from tests.conftest import login
 from tests.test_matches import SIGNATURE_NEED, SIGNATURE_OFFERING
 
@@ -49,7 +52,7 @@ def _text(page: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
 
-# 1. Capacity counts commitments: a proposal takes no place.
+# 1. Capacity counts commitments: a proposal takes no place, competition is said, LDCs first then fit.
 
 def test_a_pending_proposal_takes_no_place_from_a_need_opened_later(make):
     org = make.organisation()
@@ -67,6 +70,46 @@ def test_a_pending_proposal_takes_no_place_from_a_need_opened_later(make):
     assert _pending(first) == _pending(later) == {offering.id}
 
 
+def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_told_they_compete(app, make):
+    org = make.organisation()
+    needs = [make.need(code, "open", **SIGNATURE_NEED) for code in ("PE", "BJ")]
+    offering = make.offering(org, "draft", capacity=1, **SIGNATURE_OFFERING)
+    offerings_service.transition(make.user("partner", organisation=org), offering, "publish", today=date.today())
+    db.session.commit()
+    assert all(_pending(need) == {offering.id} for need in needs)
+    facilitator = make.user("facilitator")
+    for need in needs:
+        match = db.session.scalar(select(Match).where(Match.need_id == need.id))
+        page = _text(_page(app, facilitator, f"/matches/{match.id}"))
+        assert "2 needs compete for 1 place:" in page
+        # Benin (an LDC) is first in line; Peru's proposal says the place goes to another need first
+        if need.member.code == "BJ":
+            assert "the allocation gives this need one of them" in page
+        else:
+            assert "the allocation gives them to other needs first" in page
+
+
+
+def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make):
+    org = make.organisation()
+    offering = make.offering(org, "published", capacity=2, **SIGNATURE_OFFERING)
+    needs = [make.need(code, "open", **SIGNATURE_NEED) for code in ("PE", "BJ", "CO")]
+    _run()
+    assert all(_pending(need) == {offering.id} for need in needs)
+    page = _text(_page(app, make.user("facilitator"), "/matches/"))
+    assert page.count("3 needs compete for 2 places:") == 3
+    race = matching.competition([offering.id])[offering.id]
+    assert (race.needs, race.places) == (3, 2)
+    assert next(n for n in needs if n.member.code == "BJ").id in race.first
+    # an approval takes a place: 2 needs left for 1 place
+    match_service.approve(make.user("facilitator"), db.session.scalar(
+        select(Match).where(Match.need_id == needs[0].id)))
+    db.session.commit()
+    race = matching.competition([offering.id])[offering.id]
+    assert (race.needs, race.places) == (2, 1)
+
+
+
 def test_a_programme_whose_places_are_all_committed_is_no_longer_proposed(make):
     org = make.organisation()
     offering = make.offering(org, "published", capacity=1, **SIGNATURE_OFFERING)
@@ -81,6 +124,20 @@ def test_a_programme_whose_places_are_all_committed_is_no_longer_proposed(make):
     run = db.session.scalar(select(MatchingRun).order_by(MatchingRun.id.desc()))
     assert [(c["need"], c["change"], c["reason"]) for c in run.changes] == [(waiting.id, "superseded", "offering_full")]
 
+
+def test_the_allocation_gives_a_contested_place_to_the_ldc_then_to_the_best_fit():
+    # Both needs have another option; the one place of offering 10 goes to the LDC's need (2), not the better fit.
+    pairs = [(1, 10, 0.9), (1, 11, 0.5), (2, 10, 0.6), (2, 11, 0.4)]
+    assert matching.allocate(pairs, {1: False, 2: True}, {10: 1, 11: None}, per_need=1) == [(1, 11), (2, 10)]
+    # Between two needs of LDCs, the better fit.
+    assert matching.allocate(pairs, {1: True, 2: True}, {10: 1, 11: None}, per_need=1) == [(1, 10), (2, 11)]
+    # Covering one more need still comes first.
+    only = [(1, 10, 0.9), (2, 10, 0.6), (2, 11, 0.4)]
+    assert matching.allocate(only, {1: False, 2: True}, {10: 1, 11: 1}, per_need=1) == [(1, 10), (2, 11)]
+
+
+
+# 2. Every need gets its best chance.
 
 def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make):
     """The only programme above the threshold was rejected: the run says the need got no proposal, and the page

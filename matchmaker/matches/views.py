@@ -18,7 +18,7 @@ from matchmaker.matches.forms import (
 from matchmaker.matches.highlight import highlight
 from matchmaker.models import AuditEvent, Match, Member, Need, Notification, Offering
 from matchmaker.models.base import utcnow
-from matchmaker.permissions import match_side, require
+from matchmaker.permissions import can, match_side, require
 from matchmaker.reference import MATCH_EVENT_LABELS, MATCH_STATUS_LABELS, OUTCOME_LABELS, PROGRESS_LABELS, RESPONSE_LABELS
 from matchmaker.services import matches as match_service
 from matchmaker.services import matching
@@ -83,8 +83,15 @@ def _render_detail(match: Match, status: int = 200, posted: str | None = None, *
         status_labels=MATCH_STATUS_LABELS, outcome_labels=OUTCOME_LABELS, response_labels=RESPONSE_LABELS,
         progress_labels=STEP_LABELS, progress_steps=_steps(match), event_label=history_label,
         decision=decision, respond=respond_form, progress_form=progress_form, posted=posted,
-        today=date.today(),
+        today=date.today(), competition=_competition([match]).get(match.offering_id),
     ), status
+
+
+def _competition(matches) -> dict:
+    """For facilitators: the competition for the places of the offerings of these pending proposals."""
+    if not can(current_user, "match.review"):
+        return {}
+    return matching.competition({m.offering_id for m in matches if m.status == "proposed"})
 
 
 def _invalid(match: Match, posted: str, **forms):
@@ -144,7 +151,8 @@ def queue():
     counts = dict(db.session.execute(select(Match.status, func.count(Match.id)).group_by(Match.status)).all())
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("matches/queue.html", form=form, page=page, counts=counts, args=args,
-                           status_labels=MATCH_STATUS_LABELS, bulk=BulkApproveForm(), current_status=status)
+                           status_labels=MATCH_STATUS_LABELS, bulk=BulkApproveForm(), current_status=status,
+                           competition=_competition(page.items))
 
 
 @bp.post("/matches/bulk-approve")

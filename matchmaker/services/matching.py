@@ -3,12 +3,14 @@
 Each process keeps one engine index. It is fitted from the database the first time it is needed and
 then kept current by applying the needs and offerings changed since the last sync (one upsert or
 removal each), so a request never waits for a full refit. Only commitments (approved matches and later)
-take an offering's places, read from the database when proposals are made; pending proposals take none.
+take an offering's places, read from the database when proposals are made; pending proposals take none,
+and competition for the places is shown to facilitators (competition()).
 """
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -21,7 +23,7 @@ from sqlalchemy import func, or_, select
 from matchmaker.engine import ENGINE_VERSION, Engine, Proposal, Record
 from matchmaker.engine import text as engine_text
 from matchmaker.extensions import db
-from matchmaker.models import Match, MatchingRun, Need, Offering, User
+from matchmaker.models import Match, MatchingRun, Member, Need, Offering, User
 from matchmaker.models.base import utcnow
 from matchmaker.models.matches import CAPACITY_STATUSES
 from matchmaker.services.audit import record
@@ -433,12 +435,15 @@ def _propose_for_offering(engine: Engine, offering: Offering, actor: User | None
 
 def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], room: dict[int, int | None],
              per_need: int) -> list[tuple[int, int]]:
-    """Choose proposals globally: as many needs as possible get at least one, LDCs first on ties, then score.
+    """Give places globally: as many needs as possible get one; where more needs want an offering than it has room
+    for, LDCs' needs first; then the best fit.
 
     A min-cost flow written as an integer programme (its constraint matrix is a network matrix, so the
-    LP optimum is integral; HiGHS solves it at the root): source -> need (one "first proposal" arc
+    LP optimum is integral; HiGHS solves it at the root): source -> need (one "first place" arc
     carrying the coverage bonus, and per_need-1 further arcs) -> offering (one arc per candidate pair,
-    worth its score) -> sink (the offering's room).
+    worth its score, plus a bonus when the offering is contested and the need is an LDC's) -> sink (the
+    offering's room). The weights are lexicographic: one more need placed outweighs every LDC bonus, and one
+    contested place given to an LDC outweighs every score.
     """
     if not pairs:
         return []
@@ -447,16 +452,17 @@ def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], 
     n_index = {n: i for i, n in enumerate(needs)}
     o_index = {o: i for i, o in enumerate(offerings)}
     P, N = len(pairs), len(needs)
-    # Variables: x_p (pairs), a_i (first proposal of need i), b_i (further proposals of need i).
+    # Variables: x_p (pairs), a_i (first place of need i), b_i (further places of need i).
     n_vars = P + 2 * N
     max_score = max(s for _, _, s in pairs) or 1.0
-    coverage = float(P + 2) * 10.0  # one more need covered outweighs any change in scores
-    ldc = float(P + 2)               # an LDC need first when coverage ties
+    ldc = float(P + 1)                  # more than the scores of all pairs together
+    coverage = float(P + 1) * (ldc + 1.0)  # more than every LDC bonus and score together
+    wanted = Counter(o for _n, o in {(n, o) for n, o, _ in pairs})
+    contested = {o for o in offerings if room.get(o) is not None and wanted[o] > room[o]}
     c = np.zeros(n_vars)
-    for p, (_, _, score) in enumerate(pairs):
-        c[p] = -score / max_score
-    for i, n in enumerate(needs):
-        c[P + i] = -(coverage + (ldc if need_is_ldc.get(n) else 0.0))
+    for p, (n, o, score) in enumerate(pairs):
+        c[p] = -(score / max_score + (ldc if need_is_ldc.get(n) and o in contested else 0.0))
+    c[P:P + N] = -coverage
     rows, cols, vals = [], [], []
     # Flow conservation at each need: a_i + b_i - sum_p x_p = 0.
     for p, (n, _, _) in enumerate(pairs):
@@ -464,9 +470,7 @@ def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], 
     for i in range(N):
         rows += [i, i]; cols += [P + i, P + N + i]; vals += [1.0, 1.0]
     # Room at each offering: sum_p x_p <= room.
-    upper_room = []
-    for j, o in enumerate(offerings):
-        upper_room.append(np.inf if room.get(o) is None else float(room[o]))
+    upper_room = [np.inf if room.get(o) is None else float(room[o]) for o in offerings]
     for p, (_, o, _) in enumerate(pairs):
         rows.append(N + o_index[o]); cols.append(p); vals.append(1.0)
     A = coo_matrix((vals, (rows, cols)), shape=(N + len(offerings), n_vars)).tocsr()
@@ -479,6 +483,58 @@ def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], 
         raise RuntimeError(f"allocation failed: {solution.message}")
     chosen = [(pairs[p][0], pairs[p][1]) for p in range(P) if solution.x[p] > 0.5]
     return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class Competition:
+    """More needs have a pending proposal for an offering than it has places left."""
+
+    needs: int
+    places: int
+    first: frozenset[int]      # the needs the global allocation gives the places to (LDCs first, then the best fit)
+
+
+def competition(offering_ids) -> dict[int, Competition]:
+    """The competition for each of these offerings that has one (pending proposals of more needs than places left).
+
+    Proposals take no place; the allocation says who should get the places if the facilitators approve them: as many
+    needs as possible, LDCs' first, then the best fit, over every pending proposal of the needs concerned (and of the
+    needs they compete with for a place, and so on).
+    """
+    offering_ids = set(offering_ids)
+    if not offering_ids:
+        return {}
+    _threshold, per_need, _candidates = _settings()
+    pending = db.session.execute(select(Match.need_id, Match.offering_id, Match.score)
+                                 .where(Match.status == "proposed").order_by(Match.need_id, Match.offering_id)).all()
+    places = capacity_left(sorted({o for _, o, _ in pending}))
+    competitors: dict[int, set[int]] = {}
+    for n, o, _score in pending:
+        if places.get(o) is not None:
+            competitors.setdefault(o, set()).add(n)
+    contested = {o for o, ns in competitors.items() if len(ns) > places[o]}
+    if not contested & offering_ids:
+        return {}
+    # the component of the contested offerings: their needs, these needs' other limited offerings, and so on
+    by_need: dict[int, list[tuple[int, int, float]]] = {}
+    for n, o, score in pending:
+        by_need.setdefault(n, []).append((n, o, score))
+    seen_offerings, seen_needs, todo = set(contested), set(), list(contested)
+    while todo:
+        for n in competitors[todo.pop()] - seen_needs:
+            seen_needs.add(n)
+            for _, o, _score in by_need[n]:
+                if o in competitors and o not in seen_offerings:
+                    seen_offerings.add(o)
+                    todo.append(o)
+    pairs = [pair for n in sorted(seen_needs) for pair in by_need[n]]
+    ldc = dict(db.session.execute(select(Need.id, Member.is_ldc).join(Member, Need.member_id == Member.id)
+                                  .where(Need.id.in_(sorted(seen_needs)))).all())
+    given: dict[int, set[int]] = {}
+    for n, o in allocate(pairs, ldc, places, per_need):
+        given.setdefault(o, set()).add(n)
+    return {o: Competition(len(competitors[o]), places[o], frozenset(given.get(o, ())))
+            for o in contested & offering_ids}
 
 
 def run_matching(actor: User | None, need_ids: list[int] | None = None, today: date | None = None) -> RunResult:
