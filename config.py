@@ -73,6 +73,9 @@ class Config:
     MATCH_THRESHOLD = float(os.environ.get("MATCH_THRESHOLD", "0.15"))
     MATCH_PER_NEED = int(os.environ.get("MATCH_PER_NEED", "3"))
     MATCH_CANDIDATES = int(os.environ.get("MATCH_CANDIDATES", "10"))
+    # A need without proposal shows facilitators its best eligible programmes scoring at least this much (an LDC's
+    # need also its best eligible programme sharing a policy area, whatever its score).
+    MATCH_NEAR_MISS = float(os.environ.get("MATCH_NEAR_MISS", "0.05"))
 
     # The dashboard and the public report are recomputed when the data change, and at least this often.
     REPORT_CACHE_SECONDS = int(os.environ.get("REPORT_CACHE_SECONDS", "300"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-
 from datetime import date
 
 import pytest
@@ -89,7 +88,6 @@ def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_
             assert "the allocation gives them to other needs first" in page
 
 
-
 def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make):
     org = make.organisation()
     offering = make.offering(org, "published", capacity=2, **SIGNATURE_OFFERING)
@@ -107,7 +105,6 @@ def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make):
     db.session.commit()
     race = matching.competition([offering.id])[offering.id]
     assert (race.needs, race.places) == (2, 1)
-
 
 
 def test_a_programme_whose_places_are_all_committed_is_no_longer_proposed(make):
@@ -136,14 +133,60 @@ def test_the_allocation_gives_a_contested_place_to_the_ldc_then_to_the_best_fit(
     assert matching.allocate(only, {1: False, 2: True}, {10: 1, 11: 1}, per_need=1) == [(1, 10), (2, 11)]
 
 
-
 # 2. Every need gets its best chance.
+
+def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_click(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "MATCH_THRESHOLD", 0.99)
+    org = make.organisation()
+    offering = make.offering(org, "published", **SIGNATURE_OFFERING)
+    need = make.need("PE", "open", **SIGNATURE_NEED)
+    facilitator = make.user("facilitator")
+    assert _run(facilitator).without_proposal == [need.id]
+    page = _page(app, facilitator, f"/needs/{need.id}")
+    near = page[page.index('id="near-misses"'):]
+    assert "Closest programmes" in page and offering.title in near
+    score = db.session.scalar(select(Match.id).where(Match.need_id == need.id))
+    assert score is None
+    diagnosis = matching.diagnose(need)
+    assert [n.offering.id for n in diagnosis.near_misses] == [offering.id]
+    shown = diagnosis.near_misses[0]
+    assert f"{shown.score:.2f}" in near and any(label in near for label, _share in shown.terms)
+    # one click: a form that posts the pair, and the form by hand is prefilled with it
+    form = re.search(r'<form method="post" action="/matches/new".*?</form>', near, re.S).group(0)
+    assert f'name="need" value="{need.id}"' in form and f'name="offering" value="{offering.id}"' in form
+    assert f"/matches/new?need={need.id}&offering={offering.id}" in page
+    client = app.test_client()
+    login(client, facilitator)
+    response = client.post("/matches/new", data={"need": str(need.id), "offering": str(offering.id)})
+    match = db.session.scalar(select(Match).where(Match.need_id == need.id))
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/matches/{match.id}")
+    assert match.origin == "manual" and match.status == "proposed"
+
+
+def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, monkeypatch):
+    """Even when no score reaches the near-miss floor; a need of another member is not."""
+    monkeypatch.setitem(app.config, "MATCH_THRESHOLD", 0.99)
+    monkeypatch.setitem(app.config, "MATCH_NEAR_MISS", 0.98)
+    org = make.organisation()
+    same_area = make.offering(org, "published", **SIGNATURE_OFFERING)
+    make.offering(org, "published", **dict(SIGNATURE_OFFERING, title="Signatures in customs declarations",
+                                           policy_areas=["trade_logistics"]))
+    ldc_need = make.need("HT", "open", **SIGNATURE_NEED)       # Haiti, an LDC
+    other = make.need("JM", "open", **SIGNATURE_NEED)          # Jamaica
+    facilitator = make.user("facilitator")
+    assert _run(facilitator).without_proposal == sorted([ldc_need.id, other.id])
+    shown = matching.diagnose(ldc_need).near_misses
+    assert [(n.offering.id, n.by_policy_area) for n in shown] == [(same_area.id, True)]
+    assert matching.diagnose(other).near_misses == []
+    page = _text(_page(app, facilitator, f"/needs/{ldc_need.id}"))
+    assert "Shown because the member is a least developed country and they share a policy area." in page
+
 
 def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make):
     """The only programme above the threshold was rejected: the run says the need got no proposal, and the page
     says why, its best score under the threshold."""
     org = make.organisation()
-    make.offering(org, "published", **SIGNATURE_OFFERING)
+    offering = make.offering(org, "published", **SIGNATURE_OFFERING)
     need = make.need("PE", "open", **SIGNATURE_NEED)
     facilitator = make.user("facilitator")
     _run(facilitator)
@@ -160,7 +203,7 @@ def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make):
     assert "1 programme above the threshold was already decided for this need, or paired by hand." in page
     assert matching.needs_without_proposal([need.id]) == [need.id]
     diagnosis = matching.diagnose(need)
-    assert diagnosis.decided == 1
+    assert diagnosis.decided == 1 and offering.id not in {n.offering.id for n in diagnosis.near_misses}
     assert diagnosis.best_score is None or diagnosis.best_score < diagnosis.threshold
 
 
