@@ -21,6 +21,7 @@ def row(*statuses):
 MATRIX = [
     ("GET", "main.index", "/", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "main.health", "/healthz", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "main.favicon", "/favicon.ico", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("POST", "main.set_language", "/language", {"language": "fr"}, row(302, 302, 302, 302, 302, 302, 302)),
     ("GET", "static", "/static/css/app.css", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "auth.login", "/login", None, row(200, 302, 302, 302, 302, 302, 302)),

@@ -123,7 +123,7 @@ def test_counts_in_the_session_pages_agree_with_their_number(app, make, parties)
     session = _session(make, facilitator, rounds=1, tables=1)
     client = app.test_client()
     login(client, facilitator)
-    response = client.post(f"/sessions/{session.id}/invite", data={"matches": [matches["HT-OECD"].id]},
+    response = client.post(f"/sessions/{session.id}/invite", data={"match_ids": [matches["HT-OECD"].id]},
                            follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "1 slot of 20 minutes, 1 table in parallel" in page and "1 match invited;" in page

@@ -48,6 +48,12 @@ def set_language():
     return redirect(safe_next(request.form.get("next"), url_for("main.index")))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Clients that ask for /favicon.ico without reading the page's link get the same icon, not a 404."""
+    return current_app.send_static_file("favicon.svg")
+
+
 @bp.get("/healthz")
 def health():
     db.session.execute(text("SELECT 1"))

@@ -161,10 +161,10 @@ def invite(session_id: int):
         return redirect(url_for("sessions.detail", session_id=session.id))
     approved, pending = service.invitable_matches(session)
     form = InviteForm()
-    form.matches.choices = options((m.id, str(m.id)) for m in approved + pending)
+    form.match_ids.choices = options((m.id, str(m.id)) for m in approved + pending)
     if form.validate_on_submit():
         try:
-            invited, refused = service.invite(current_user, session, service.search_matches(form.matches.data))
+            invited, refused = service.invite(current_user, session, service.search_matches(form.match_ids.data))
         except DomainError as error:
             _fail(error)
         else:
