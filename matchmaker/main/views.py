@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from sqlalchemy import func, select, text
 
 from matchmaker.extensions import db
@@ -46,6 +46,16 @@ def set_language():
             record(user, "user.language_changed", user, language=language)
             db.session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("main.index")))
+
+
+@user_logged_in.connect
+def keep_the_language_chosen_before_signing_in(_app, user, **_extra) -> None:
+    """A language chosen on the sign-in page (kept in the session through the sign-in) becomes the user's own, so
+    that the page after sign-in, the next visits and their e-mails speak it; saved with the sign-in."""
+    language = session.get("lang")
+    if language in current_app.config["LANGUAGES"] and user.language != language:
+        user.language = language
+        record(user, "user.language_changed", user, language=language)
 
 
 @bp.get("/favicon.ico")
