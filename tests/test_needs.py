@@ -61,7 +61,7 @@ def test_delegate_creates_submits_and_facilitator_screens(app, make):
     f.post(f"/needs/{need.id}/open", data={"reason": "Clear and complete."})
     db.session.refresh(need)
     assert need.status == "open" and need.opened_at is not None
-    d.post(f"/needs/{need.id}/withdraw", data={"reason": "Covered by a bilateral project."})
+    d.post(f"/needs/{need.id}/withdraw", data={"reason": "Covered by a bilateral project.", "confirm": "1"})
     db.session.refresh(need)
     assert need.status == "withdrawn"
     assert _events(need.id) == ["need.created", "need.submit", "need.return", "need.submit", "need.open",

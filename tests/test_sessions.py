@@ -346,12 +346,12 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     response = client.post(f"/sessions/{session.id}/summary", data={
         "summary": "Benin and ITU agreed to meet again.", "public_summary": draft + "\nSénégal was very active."})
     assert response.status_code == 422 and "remove Senegal" in response.get_data(as_text=True).replace("Sénégal", "Senegal")
-    assert client.post(f"/sessions/{session.id}/close").status_code == 302
+    assert client.post(f"/sessions/{session.id}/close", data={"confirm": "1"}).status_code == 302
     assert db.session.get(MatchmakingSession, session.id).status == "held"  # no public summary yet
     response = client.post(f"/sessions/{session.id}/summary", data={"summary": "Benin and ITU agreed to meet again.",
                                                                      "public_summary": draft})
     assert response.status_code == 302
-    assert client.post(f"/sessions/{session.id}/close").status_code == 302
+    assert client.post(f"/sessions/{session.id}/close", data={"confirm": "1"}).status_code == 302
     partner = app.test_client()
     login(partner, people["OECD"])
     page = partner.get(f"/sessions/{session.id}").get_data(as_text=True)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 
+from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
@@ -160,6 +161,13 @@ def transition(offering_id: int, action: str):
     if not form.validate():
         flash(_("Nothing was recorded: correct what is marked in the form below."), "error")
         return _detail_page(offering, form, action, 422)
+    if action == "close" and action in offerings_service.allowed_transitions(current_user, offering) \
+            and not confirmed():
+        return confirmation_page(
+            _("Close the offering “%(title)s”?", title=offering.title),
+            _("It will no longer be proposed for needs nor open to new engagements, and it cannot be reopened or "
+              "edited. Introductions already made go on."),
+            _("Close the offering"), url_for("offerings.detail", offering_id=offering.id))
     try:
         offerings_service.transition(current_user, offering, action, today=date.today(), reason=form.reason.data)
     except DomainError as error:
