@@ -96,6 +96,7 @@ MATRIX = [
      row(LOGIN, 403, 403, 403, 403, 403, 422)),
     ("GET", "admin.members", "/admin/members", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("GET", "admin.audit", "/admin/audit", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "admin.sign_ins", "/admin/sign-ins", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     # API tokens on the account page: the token belongs to the "own" delegate.
     ("POST", "auth.create_api_token", "/account/tokens", {}, row(LOGIN, 422, 422, 422, 422, 422, 422)),
     ("POST", "auth.revoke_api_token", "/account/tokens/{own_token}/revoke", {},
