@@ -237,11 +237,11 @@ _OTHER_TERMS = re.compile(r"^(\d+) other terms$")
 
 
 def term_label(label: str, locale: str) -> str:
-    """An explanation term as the engine labels it, for display: concepts and 'N other terms' in the user's
-    language (a word of the texts stays as it is)."""
+    """An explanation term as the engine labels it, for display: a concept of the glossary as a "shared idea" and
+    'N other terms' in the user's language (a word of the texts stays as it is)."""
     if label.startswith("concept: "):
         name = label[len("concept: "):]
-        return str(_("concept: %(name)s", name=_concept_names().get(name, {}).get(locale, name)))
+        return str(_("shared idea: %(name)s", name=_concept_names().get(name, {}).get(locale, name)))
     other = _OTHER_TERMS.match(label)
     if other:
         count = int(other.group(1))

@@ -341,11 +341,11 @@ def test_explanation_terms_in_the_reader_language(app):
     from matchmaker.reference import term_label
 
     with app.test_request_context(headers={"Accept-Language": "fr"}):
-        assert term_label("concept: electronic signature", "fr") == "concept\u00a0: signature électronique"
+        assert term_label("concept: electronic signature", "fr") == "idée commune\u00a0: signature électronique"
         assert term_label("12 other terms", "fr") == "12 autres termes"
         assert term_label("paiement", "fr") == "paiement"
     with app.test_request_context(headers={"Accept-Language": "es"}):
-        assert term_label("concept: electronic signature", "es") == "concepto: firma electrónica"
+        assert term_label("concept: electronic signature", "es") == "idea común: firma electrónica"
 
 
 def test_a_language_chosen_on_the_sign_in_page_is_kept_after_sign_in(client, build):
