@@ -6,7 +6,8 @@ from flask_login import current_user, user_logged_in
 from sqlalchemy import func, select, text
 
 from matchmaker.extensions import db
-from matchmaker.models import Need, Offering
+from matchmaker.models import Need
+from matchmaker.services import home
 from matchmaker.services.audit import record
 from matchmaker.utils import safe_next
 
@@ -17,22 +18,14 @@ bp = Blueprint("main", __name__)
 def index():
     if not current_user.is_authenticated:
         return render_template("main/landing.html")
-    counts = {}
     if current_user.role == "delegate":
-        rows = db.session.execute(
-            select(Need.status, func.count()).where(Need.member_id == current_user.member_id).group_by(Need.status)
-        )
-        counts = dict(rows.all())
-    elif current_user.role == "partner":
-        rows = db.session.execute(
-            select(Offering.status, func.count())
-            .where(Offering.organisation_id == current_user.organisation_id)
-            .group_by(Offering.status)
-        )
-        counts = dict(rows.all())
-    else:
-        counts = dict(db.session.execute(select(Need.status, func.count()).group_by(Need.status)).all())
-    return render_template("main/home.html", counts=counts)
+        todos, needs = home.delegate_home(current_user)
+        return render_template("main/home.html", todos=todos, needs=needs)
+    if current_user.role == "partner":
+        todos, areas = home.partner_home(current_user)
+        return render_template("main/home.html", todos=todos, areas=areas)
+    counts = dict(db.session.execute(select(Need.status, func.count()).group_by(Need.status)).all())
+    return render_template("main/home.html", todos=home.staff_home(), counts=counts)
 
 
 @bp.post("/language")
