@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.models import Offering, User
-from matchmaker.models.base import utcnow
+from matchmaker.models.base import today, utcnow
 from matchmaker.permissions import can
 from matchmaker.services.audit import record
 
@@ -43,7 +43,7 @@ def deadline_passed(deadline: date | None, today: date) -> bool:
 
 
 def _check_deadline(deadline: date | None) -> None:
-    if deadline_passed(deadline, date.today()):
+    if deadline_passed(deadline, today()):
         raise DomainError(_("The application deadline has passed: choose a later date, or leave it empty."),
                           field="deadline")
 
