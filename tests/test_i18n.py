@@ -29,7 +29,9 @@ SAME_AS_ENGLISH = {
            "Type", "score %(score)s", "Programme", "Score", "Total",
            # Matchmaking sessions
            "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d",
-           "%(meeting)s (%(time)s, table %(table)d)"},
+           "%(meeting)s (%(time)s, table %(table)d)",
+           # Navigation and filters
+           "Action", "Administration", "Menu"},
     "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total"},
 }
 HOW_TO_FIX = ("Run `make messages`, then translate the entries listed above in translations/{lang}/LC_MESSAGES/"

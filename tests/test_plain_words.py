@@ -2,6 +2,7 @@
 version and raw scores wait behind a "Details" disclosure), and no sentence that says the same thing twice."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, time
 
@@ -55,6 +56,7 @@ def test_a_meeting_not_yet_on_the_agenda_is_said_once(app, make):
     db.session.commit()
     client = app.test_client()
     login(client, partner)
-    page = " ".join(re.sub(r"<[^>]+>", " ", client.get(f"/sessions/{session.id}").get_data(as_text=True)).split())
+    page = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", client.get(f"/sessions/{session.id}").get_data(
+        as_text=True)).split()))
     assert "Pas au programme : pas encore au programme" not in page.replace("\u00a0", " ")
-    assert "Pas au programme : le programme n'est pas encore établi." in page.replace("\u00a0", " ")
+    assert "Pas au programme : les facilitateurs n'ont pas encore établi le programme." in page.replace("\u00a0", " ")

@@ -239,7 +239,7 @@ def meeting_label(session: MatchmakingSession, meeting: SessionMeeting) -> str:
 def reason_label(meeting: SessionMeeting) -> str:
     if meeting.unplaced_reason in UNPLACED_REASON_LABELS:
         return str(UNPLACED_REASON_LABELS[meeting.unplaced_reason])
-    return _("the agenda is not built yet")
+    return _("the facilitators have not built the agenda yet")
 
 
 # --- Planning ----------------------------------------------------------------------------------------------------
