@@ -209,7 +209,9 @@ def register_template_helpers(app: Flask) -> None:
     from matchmaker import reference
     from matchmaker.permissions import can
 
-    from flask_babel import format_date, format_datetime, format_decimal
+    from flask_babel import format_decimal
+
+    from matchmaker.utils import format_date, format_datetime
 
     # Globals (not a context processor) so that imported macros see them too.
     app.jinja_env.globals.update(

@@ -20,19 +20,19 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
-        """Load the demo organisations, users, needs and offerings (idempotent)."""
+        """Load the demo: organisations, people, needs, offerings and what happened to them (idempotent)."""
         from matchmaker.services.demo import seed_demo
+
+        from sqlalchemy import func
+
+        from matchmaker.models import Match
 
         added = seed_demo()
         db.session.commit()
         click.echo("Demo data: " + ", ".join(f"{count} {what} added" for what, count in added.items()) + ".")
-        if added["needs"] or added["offerings"]:
-            # The facilitators' review queue starts with the engine's proposals, as it would in service.
-            from matchmaker.services.matching import run_matching
-
-            result = run_matching(None)
-            db.session.commit()
-            click.echo(f"Matching: {result.proposed} proposals for {result.needs} open needs await review.")
+        # Opening the needs proposed programmes, as it would in service: the facilitators' queue is not empty.
+        waiting = db.session.scalar(select(func.count(Match.id)).where(Match.status == "proposed"))
+        click.echo(f"Review queue: {waiting} proposals await a facilitator's decision.")
 
     @app.cli.command("demo-accounts")
     def demo_accounts() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from flask import flash
+from markupsafe import Markup
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,6 +18,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class BaseForm(FlaskForm):
     """A CSRF-protected form that also refuses control characters in every text field."""
+
+    class Meta:
+        def render_field(self, field, render_kw):
+            # The CSRF field without an id: a page with several forms would otherwise repeat id="csrf_token".
+            if field.type == "CSRFTokenField":
+                return Markup('<input type="hidden" name="%s" value="%s">') % (field.name, field._value())
+            return super().render_field(field, render_kw)
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

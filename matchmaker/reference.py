@@ -205,6 +205,9 @@ MATCH_EVENT_LABELS: dict[str, object] = {
     "match.close": _l("Closed without result"),
 }
 
+# Match events written by the engine: their actor started the run, the engine made the proposal.
+ENGINE_EVENTS = ("match.proposed", "match.proposed_again", "match.superseded")
+
 PROGRESS_LABELS: dict[str, object] = {
     "meeting_held": _l("Record the meeting and its outcome"),
     "agreement": _l("Agreement reached"),
@@ -234,11 +237,11 @@ _OTHER_TERMS = re.compile(r"^(\d+) other terms$")
 
 
 def term_label(label: str, locale: str) -> str:
-    """An explanation term as the engine labels it, for display: concepts and 'N other terms' in the user's
-    language (a word of the texts stays as it is)."""
+    """An explanation term as the engine labels it, for display: a concept of the glossary as a "shared idea" and
+    'N other terms' in the user's language (a word of the texts stays as it is)."""
     if label.startswith("concept: "):
         name = label[len("concept: "):]
-        return str(_("concept: %(name)s", name=_concept_names().get(name, {}).get(locale, name)))
+        return str(_("shared idea: %(name)s", name=_concept_names().get(name, {}).get(locale, name)))
     other = _OTHER_TERMS.match(label)
     if other:
         count = int(other.group(1))
@@ -272,3 +275,76 @@ SESSION_ACTION_LABELS: dict[str, object] = {
     "close": _l("Close the session and share its summary"),
     "cancel": _l("Cancel the session"),
 }
+
+# The audit log in sentences: %(who)s is the person (or the system), %(record)s the record's name as a link.
+AUDIT_SENTENCES: dict[str, object] = {
+    "user.login": _l("%(who)s signed in"),
+    "user.logout": _l("%(who)s signed out"),
+    "user.invited": _l("%(who)s invited %(record)s"),
+    "user.invitation_accepted": _l("%(who)s accepted the invitation and chose a password"),
+    "user.password_set": _l("%(who)s set the password of %(record)s"),
+    "user.password_reset": _l("%(who)s chose a new password through a reset link"),
+    "user.password_changed": _l("%(who)s changed their password"),
+    "user.reset_requested": _l("%(who)s asked for a password reset link"),
+    "user.profile_updated": _l("%(who)s updated their name or language"),
+    "user.language_changed": _l("%(who)s chose another language"),
+    "user.updated": _l("%(who)s changed the account of %(record)s"),
+    "user.created_by_cli": _l("%(who)s created the account of %(record)s from the command line"),
+    "organisation.created": _l("%(who)s added the organisation %(record)s"),
+    "organisation.updated": _l("%(who)s changed the organisation %(record)s"),
+    "need.created": _l("%(who)s drafted the need %(record)s"),
+    "need.seeded": _l("%(who)s loaded the demo need %(record)s"),
+    "need.updated": _l("%(who)s edited the need %(record)s"),
+    "need.submit": _l("%(who)s submitted the need %(record)s for screening"),
+    "need.withdraw": _l("%(who)s withdrew the need %(record)s"),
+    "need.open": _l("%(who)s opened the need %(record)s for matching"),
+    "need.return": _l("%(who)s returned the need %(record)s to its delegation"),
+    "need.close": _l("%(who)s closed the need %(record)s"),
+    "need.status_followed_matches": _l("The need %(record)s changed status with its matches (after an action by "
+                                       "%(who)s)"),
+    "offering.created": _l("%(who)s drafted the offering %(record)s"),
+    "offering.seeded": _l("%(who)s loaded the demo offering %(record)s"),
+    "offering.updated": _l("%(who)s edited the offering %(record)s"),
+    "offering.publish": _l("%(who)s published the offering %(record)s"),
+    "offering.close": _l("%(who)s closed the offering %(record)s"),
+    "offering.iati_imported": _l("%(who)s imported the offering %(record)s from an IATI file"),
+    "matching.run": _l("%(who)s ran matching"),
+    "match.proposed": _l("The engine proposed %(record)s (matching started by %(who)s)"),
+    "match.proposed_again": _l("The engine proposed %(record)s again (matching started by %(who)s)"),
+    "match.superseded": _l("The engine no longer proposes %(record)s (matching started by %(who)s)"),
+    "match.created_by_hand": _l("%(who)s paired %(record)s by hand"),
+    "match.approve": _l("%(who)s approved %(record)s and introduced the parties"),
+    "match.reject": _l("%(who)s rejected %(record)s"),
+    "match.withdraw": _l("%(who)s withdrew %(record)s"),
+    "match.accept": _l("%(who)s accepted the introduction %(record)s"),
+    "match.accepted_by_attendance": _l("%(who)s recorded that the parties of %(record)s met at a matchmaking "
+                                       "session, which accepts the introduction"),
+    "match.decline": _l("%(who)s declined the introduction %(record)s"),
+    "match.meeting_held": _l("%(who)s recorded the meeting of %(record)s and its outcome"),
+    "match.agreement": _l("%(who)s recorded an agreement on %(record)s"),
+    "match.delivery": _l("%(who)s recorded that delivery started on %(record)s"),
+    "match.complete": _l("%(who)s marked %(record)s as completed"),
+    "match.close": _l("%(who)s closed %(record)s without result"),
+    "session.create": _l("%(who)s planned the session %(record)s"),
+    "session.update": _l("%(who)s changed the session %(record)s"),
+    "session.invite": _l("%(who)s invited a match to the session %(record)s"),
+    "session.uninvite": _l("%(who)s took a match off the session %(record)s"),
+    "session.availability": _l("%(who)s gave their availability for the session %(record)s"),
+    "session.agenda_built": _l("%(who)s built the agenda of the session %(record)s"),
+    "session.meeting_moved": _l("%(who)s moved a meeting of the session %(record)s"),
+    "session.meetings_swapped": _l("%(who)s swapped two meetings of the session %(record)s"),
+    "session.held": _l("%(who)s marked the session %(record)s as held"),
+    "session.close": _l("%(who)s closed the session %(record)s and shared its summary"),
+    "session.cancel": _l("%(who)s cancelled the session %(record)s"),
+    "session.outcome": _l("%(who)s recorded the outcome of a meeting of the session %(record)s"),
+    "session.summary": _l("%(who)s wrote the summaries of the session %(record)s"),
+    "import.uploaded": _l("%(who)s uploaded the file %(record)s to import"),
+    "import.confirmed": _l("%(who)s imported the file %(record)s"),
+    "import.cancelled": _l("%(who)s discarded the file %(record)s without importing it"),
+    "api_token.created": _l("%(who)s created the API token %(record)s"),
+    "api_token.revoked": _l("%(who)s revoked the API token %(record)s"),
+}
+# An event this list does not know yet (a new kind of action) still reads as a sentence.
+AUDIT_FALLBACK_SENTENCE = _l("%(who)s made a change to %(record)s")
+# Sign-ins have a page of their own; the audit log shows the changes.
+SIGN_IN_ACTIONS = ("user.login", "user.logout")

@@ -4,6 +4,9 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from datetime import date, datetime
+
+import flask_babel
 from flask import abort, request
 from flask_login import current_user
 
@@ -53,3 +56,17 @@ def stale(form, record) -> bool:
     """True when an edit form was started from an older version of the record than the stored one."""
     sent = form.version.data
     return sent not in (None, "") and str(sent) != str(record.version)
+
+
+# Dates and times have one format per language on every page: Babel's medium one ("Dec 5, 2026" and
+# "Dec 5, 2026, 12:08:00 PM" in English, "5 déc. 2026" in French, "5 dic 2026" in Spanish). Data files (CSV, JSON,
+# IATI, iCalendar) keep ISO 8601, which programs read.
+DATE_FORMAT = "medium"
+
+
+def format_date(value: date | datetime) -> str:
+    return flask_babel.format_date(value, DATE_FORMAT)
+
+
+def format_datetime(value: datetime) -> str:
+    return flask_babel.format_datetime(value, DATE_FORMAT)

@@ -110,7 +110,7 @@ class Facilitator(SignedIn):
         token = self.token(f"/matches/{match_id}")
         action = random.choice(["approve", "reject"])  # nosec B311
         with self.client.post(f"/matches/{match_id}/decide", {"csrf_token": token, "action": action,
-                                                              "reason": "Load test decision"},
+                                                              "reason": "Load test decision", "confirm": "1"},
                               name="/matches/[id]/decide [POST]", allow_redirects=False, catch_response=True) as r:
             if r.status_code not in (302, 409, 422):  # another facilitator may have decided it first
                 r.failure(f"decision: {r.status_code}")

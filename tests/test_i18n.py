@@ -29,7 +29,9 @@ SAME_AS_ENGLISH = {
            "Type", "score %(score)s", "Programme", "Score", "Total",
            # Matchmaking sessions
            "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d",
-           "%(meeting)s (%(time)s, table %(table)d)"},
+           "%(meeting)s (%(time)s, table %(table)d)",
+           # Navigation and filters
+           "Action", "Administration", "Menu"},
     "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total"},
 }
 HOW_TO_FIX = ("Run `make messages`, then translate the entries listed above in translations/{lang}/LC_MESSAGES/"
@@ -341,8 +343,32 @@ def test_explanation_terms_in_the_reader_language(app):
     from matchmaker.reference import term_label
 
     with app.test_request_context(headers={"Accept-Language": "fr"}):
-        assert term_label("concept: electronic signature", "fr") == "concept\u00a0: signature électronique"
+        assert term_label("concept: electronic signature", "fr") == "idée commune\u00a0: signature électronique"
         assert term_label("12 other terms", "fr") == "12 autres termes"
         assert term_label("paiement", "fr") == "paiement"
     with app.test_request_context(headers={"Accept-Language": "es"}):
-        assert term_label("concept: electronic signature", "es") == "concepto: firma electrónica"
+        assert term_label("concept: electronic signature", "es") == "idea común: firma electrónica"
+
+
+def test_a_language_chosen_on_the_sign_in_page_is_kept_after_sign_in(client, build):
+    """The stored preference (English) does not replace the French chosen on the sign-in page; the choice is stored."""
+    from sqlalchemy import select
+
+    from matchmaker.extensions import db
+    from matchmaker.models import AuditEvent, User
+
+    email = build(lambda make: make.user("partner", organisation=make.organisation(), language="en").email)
+    client.post("/language", data={"language": "fr", "next": "/login"})
+    assert "Se connecter" in _text(client.get("/login"))
+    response = login(client, email)
+    assert response.status_code == 302
+    assert "Bienvenue" in _text(client.get("/"))
+    with client.application.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user.language == "fr"
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.language_changed",
+                                                          AuditEvent.object_id == user.id)) is not None
+    # Signing in without choosing keeps the stored preference.
+    client.post("/logout")
+    login(client, email)
+    assert "Bienvenue" in _text(client.get("/", headers={"Accept-Language": "es"}))

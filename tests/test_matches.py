@@ -406,7 +406,7 @@ def test_concurrent_decisions_one_wins(app, make):
             answers.append((response.status_code, response.get_data(as_text=True)))
 
         threads = [threading.Thread(target=decide, args=(clients[0], {"action": "approve"})),
-                   threading.Thread(target=decide, args=(clients[1], {"action": "reject", "reason": "duplicate"}))]
+                   threading.Thread(target=decide, args=(clients[1], {"action": "reject", "reason": "duplicate", "confirm": "1"}))]
         for t in threads:
             t.start()
         for t in threads:

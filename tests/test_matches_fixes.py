@@ -184,7 +184,8 @@ def test_a_meeting_that_did_not_take_place_closes_the_match_and_says_so(app, mak
                                                                  "outcome": "did_not_take_place"})
     assert forged.status_code == 422
     assert db.session.get(Match, match.id).status == "accepted"
-    response = client.post(f"/matches/{match.id}/progress", data={"action": "not_held", "note": "They cancelled"})
+    response = client.post(f"/matches/{match.id}/progress", data={"action": "not_held", "note": "They cancelled",
+                                                                    "confirm": "1"})
     assert response.status_code == 302
     db.session.expire_all()
     match = db.session.get(Match, match.id)

@@ -61,7 +61,7 @@ def test_delegate_creates_submits_and_facilitator_screens(app, make):
     f.post(f"/needs/{need.id}/open", data={"reason": "Clear and complete."})
     db.session.refresh(need)
     assert need.status == "open" and need.opened_at is not None
-    d.post(f"/needs/{need.id}/withdraw", data={"reason": "Covered by a bilateral project."})
+    d.post(f"/needs/{need.id}/withdraw", data={"reason": "Covered by a bilateral project.", "confirm": "1"})
     db.session.refresh(need)
     assert need.status == "withdrawn"
     assert _events(need.id) == ["need.created", "need.submit", "need.return", "need.submit", "need.open",
@@ -193,6 +193,8 @@ def test_end_before_start_is_a_form_error_not_a_crash(app, make):
 
 
 def test_the_audit_log_names_each_record_and_links_only_to_pages_the_reader_may_open(app, make):
+    from matchmaker.services import accounts
+
     delegate, facilitator, admin = make.user("delegate", member="BJ"), make.user("facilitator"), make.user("admin")
     d, f, a = app.test_client(), app.test_client(), app.test_client()
     login(d, delegate)
@@ -202,17 +204,18 @@ def test_the_audit_log_names_each_record_and_links_only_to_pages_the_reader_may_
     need = db.session.scalar(select(Need))
     page = f.get("/admin/audit").get_data(as_text=True)
     # a draft is the delegation's own: named, not linked, for a facilitator
-    assert f"Need #{need.id}" in page and f'href="/needs/{need.id}"' not in page
+    assert f"{delegate.name} drafted the need “{need.title}”" in page and f'href="/needs/{need.id}"' not in page
     d.post(f"/needs/{need.id}/submit")
     page = f.get("/admin/audit?type=need").get_data(as_text=True)
-    assert f'<a href="/needs/{need.id}">Need #{need.id}</a>' in page
+    assert f'submitted the need <a href="/needs/{need.id}">“{need.title}”</a> for screening' in page
     # accounts are linked for an admin only; no internal class names are shown
-    assert f'<a href="/admin/users/{delegate.id}">User #{delegate.id}</a>' not in f.get("/admin/audit").get_data(
-        as_text=True)
+    accounts.update_user(admin, delegate, role="delegate", active=True, member=delegate.member, organisation=None,
+                         name="Didier Délégué", language="fr")
+    db.session.commit()
+    assert f'<a href="/admin/users/{delegate.id}">' not in f.get("/admin/audit").get_data(as_text=True)
     page = a.get("/admin/audit?type=user").get_data(as_text=True)
-    assert "User #" in page and "<a href=\"/admin/users/" in page
+    assert f'{admin.name} changed the account of <a href="/admin/users/{delegate.id}">Didier Délégué</a>' in page
     assert "matchmakingsession" not in a.get("/admin/audit").get_data(as_text=True).split("<tbody>")[1]
-
 
 
 def test_the_audit_log_says_what_a_match_event_means(app, make):
@@ -222,7 +225,9 @@ def test_the_audit_log_says_what_a_match_event_means(app, make):
     login(client, users["facilitator"])
     client.post(f"/matches/{match.id}/decide", data={"action": "approve", "reason": ""})
     page = client.get("/admin/audit?type=match").get_data(as_text=True)
-    assert 'Approved: the parties were introduced <code class="hint">match.approve</code>' in page
+    assert (f'{users["facilitator"].name} approved <a href="/matches/{match.id}">match #{match.id}</a> and introduced '
+            "the parties") in page
+    assert "match.approve" not in page.split("<tbody>")[1]
 
 
 def test_a_refused_comment_is_kept_with_the_reason(app, make):

@@ -42,7 +42,7 @@ def test_partner_creates_publishes_and_closes(app, make):
     client.post(f"/offerings/{offering.id}/publish")
     db.session.refresh(offering)
     assert offering.status == "published" and offering.published_at is not None
-    client.post(f"/offerings/{offering.id}/close", data={"reason": "Programme fully booked"})
+    client.post(f"/offerings/{offering.id}/close", data={"reason": "Programme fully booked", "confirm": "1"})
     db.session.refresh(offering)
     assert offering.status == "closed"
     # Closed: no more edits.

@@ -52,7 +52,8 @@ def test_cli_loads_reference_and_demo_idempotently(runner, ctx):
             if not need.attributed:
                 assert name not in need.title and name not in need.description, (need.title, name)
     again = runner.invoke(args=["seed-demo"])
-    assert "0 organisations added, 0 users added, 0 offerings added, 0 needs added" in again.output
+    assert "0 organisations added, 0 users added, 0 offerings added, 0 needs added, 0 match stories added, " \
+           "0 sessions added" in again.output
     accounts = runner.invoke(args=["demo-accounts"])
     assert "delegate@example.org" in accounts.output and "partner@example.org" in accounts.output
 
@@ -74,3 +75,54 @@ def test_cli_create_user(runner, ctx):
     no_member = runner.invoke(args=["create-user", "--email", "d@example.org", "--name", "D", "--role", "delegate",
                                     "--member", "ZZ", "--password", "a long enough password"])
     assert no_member.exit_code != 0
+
+
+def test_the_demo_shows_the_whole_life_cycle_in_order_and_in_the_past(ctx):
+    """Every stage of a match, a session held with its agenda and outcomes, one planned with availability given;
+    written through the services, so the audit trail agrees, with every event dated in order before now."""
+    from datetime import datetime, timezone
+
+    from matchmaker.models import AuditEvent, Match, MatchmakingSession, Notification, SessionAvailability
+    from matchmaker.services.demo import seed_demo
+
+    started = datetime.now(timezone.utc)
+    seed_demo()
+    db.session.commit()
+    statuses = Counter(db.session.scalars(select(Match.status)))
+    for stage in ("proposed", "approved", "accepted", "meeting_held", "in_delivery", "completed",
+                  "closed_no_result", "rejected", "declined"):
+        assert statuses[stage] >= 1, (stage, statuses)
+    held, planned = (db.session.scalar(select(MatchmakingSession).where(MatchmakingSession.status == s))
+                     for s in ("closed", "planning"))
+    assert held.date < started.date() < planned.date
+    assert all(m.is_placed for m in held.meetings) and sum(m.outcome is not None for m in held.meetings) >= 3
+    assert held.public_summary and "Chatham House" in held.public_summary
+    assert planned.agenda_built_at is not None and db.session.scalar(
+        select(func.count(SessionAvailability.id)).where(SessionAvailability.session_id == planned.id)) >= 3
+    # The audit trail tells the same story: each match's events end at its status, every event in the past and
+    # in the order it was written.
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert all(a.at <= b.at for a, b in zip(events, events[1:]))
+    assert events[-1].at < started and (started - events[0].at).days > 100
+    last = {}
+    for event in events:
+        if event.object_type == "match":
+            last[event.object_id] = event
+    completed = db.session.scalar(select(Match).where(Match.status == "completed"))
+    assert last[completed.id].action == "match.complete"
+    assert {e.action for e in events} >= {"need.created", "need.submit", "need.open", "need.return", "match.proposed",
+                                          "match.approve", "match.accept", "match.decline", "match.reject",
+                                          "match.meeting_held", "match.agreement", "match.delivery",
+                                          "match.complete", "session.held", "session.outcome", "session.close"}
+    assert "need.seeded" not in {e.action for e in events}
+    # The parties heard of it in their inbox, at the story's dates.
+    notes = db.session.scalars(select(Notification)).all()
+    assert len(notes) > 20 and max(n.created_at for n in notes) < started
+    # The demo accounts have something to do.
+    delegate = db.session.scalar(select(User).where(User.email == "delegate@example.org"))
+    partner = db.session.scalar(select(User).where(User.email == "partner@example.org"))
+    introduced = db.session.scalar(select(Match).where(Match.status == "approved", Match.need.has(member_id=delegate.member_id),
+                                                       Match.offering.has(organisation_id=partner.organisation_id)))
+    assert introduced is not None and introduced.need_response == introduced.offering_response == "pending"
+    assert db.session.scalar(select(Need).where(Need.member_id == delegate.member_id, Need.status == "draft",
+                                                Need.screening_comment.is_not(None))) is not None

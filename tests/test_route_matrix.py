@@ -21,6 +21,7 @@ def row(*statuses):
 MATRIX = [
     ("GET", "main.index", "/", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "main.health", "/healthz", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "main.favicon", "/favicon.ico", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("POST", "main.set_language", "/language", {"language": "fr"}, row(302, 302, 302, 302, 302, 302, 302)),
     ("GET", "static", "/static/css/app.css", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "auth.login", "/login", None, row(200, 302, 302, 302, 302, 302, 302)),
@@ -44,11 +45,11 @@ MATRIX = [
     ("GET", "needs.edit", "/needs/{open_need}/edit", None, row(LOGIN, 200, 403, 403, 403, 403, 403)),
     ("POST", "needs.edit", "/needs/{open_need}/edit", {}, row(LOGIN, 422, 403, 403, 403, 403, 403)),
     ("POST", "needs.transition", "/needs/{draft_need}/submit", {}, row(LOGIN, 302, 403, 403, 403, 403, 403)),
-    ("POST", "needs.transition", "/needs/{open_need}/withdraw", {}, row(LOGIN, 302, 403, 403, 403, 403, 403)),
+    ("POST", "needs.transition", "/needs/{open_need}/withdraw", {"confirm": "1"}, row(LOGIN, 302, 403, 403, 403, 403, 403)),
     ("POST", "needs.transition", "/needs/{submitted_need}/open", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
     ("POST", "needs.transition", "/needs/{submitted_need}/return", {"reason": "Say more"},
      row(LOGIN, 403, 403, 403, 403, 302, 302)),
-    ("POST", "needs.transition", "/needs/{open_need}/close", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
+    ("POST", "needs.transition", "/needs/{open_need}/close", {"confirm": "1"}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
     ("POST", "needs.transition", "/needs/{open_need}/fly", {}, row(LOGIN, 404, 404, 404, 404, 404, 404)),
     # Offerings: both belong to the "own" partner's organisation.
     ("GET", "offerings.index", "/offerings/", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
@@ -60,7 +61,7 @@ MATRIX = [
     ("POST", "offerings.edit", "/offerings/{published_offering}/edit", {}, row(LOGIN, 403, 403, 422, 403, 403, 403)),
     ("POST", "offerings.transition", "/offerings/{draft_offering}/publish", {},
      row(LOGIN, 403, 403, 302, 403, 403, 403)),
-    ("POST", "offerings.transition", "/offerings/{published_offering}/close", {},
+    ("POST", "offerings.transition", "/offerings/{published_offering}/close", {"confirm": "1"},
      row(LOGIN, 403, 403, 302, 403, 302, 302)),
     # Matches: a proposal awaiting review, and an approved one (an introduction) between the "own" parties.
     ("GET", "matches.queue", "/matches/", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
@@ -71,7 +72,7 @@ MATRIX = [
     ("GET", "matches.detail", "/matches/{proposed_match}", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("GET", "matches.detail", "/matches/{approved_match}", None, row(LOGIN, 200, 403, 200, 403, 200, 200)),
     ("GET", "matches.detail", "/matches/99999", None, row(LOGIN, 404, 404, 404, 404, 404, 404)),
-    ("POST", "matches.decide", "/matches/{proposed_match}/decide", {"action": "reject", "reason": "Not a fit"},
+    ("POST", "matches.decide", "/matches/{proposed_match}/decide", {"action": "reject", "reason": "Not a fit", "confirm": "1"},
      row(LOGIN, 403, 403, 403, 403, 302, 302)),
     ("POST", "matches.respond", "/matches/{approved_match}/respond", {"answer": "accept"},
      row(LOGIN, 302, 403, 302, 403, 403, 403)),
@@ -95,6 +96,7 @@ MATRIX = [
      row(LOGIN, 403, 403, 403, 403, 403, 422)),
     ("GET", "admin.members", "/admin/members", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("GET", "admin.audit", "/admin/audit", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "admin.sign_ins", "/admin/sign-ins", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     # API tokens on the account page: the token belongs to the "own" delegate.
     ("POST", "auth.create_api_token", "/account/tokens", {}, row(LOGIN, 422, 422, 422, 422, 422, 422)),
     ("POST", "auth.revoke_api_token", "/account/tokens/{own_token}/revoke", {},

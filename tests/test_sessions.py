@@ -76,7 +76,7 @@ def test_a_facilitator_plans_a_session_and_each_party_gets_an_agenda(app, make, 
     assert response.status_code == 302
     session = db.session.scalar(select(MatchmakingSession))
     assert session.title == VALID["title"] and session.link is None and session.rounds == 3
-    response = client.post(f"/sessions/{session.id}/invite", data={"matches": [m.id for m in matches.values()]})
+    response = client.post(f"/sessions/{session.id}/invite", data={"match_ids": [m.id for m in matches.values()]})
     assert response.status_code == 302
     assert len(session.meetings) == 3
     # The French delegate was asked, in French, for their availability.
@@ -346,12 +346,12 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     response = client.post(f"/sessions/{session.id}/summary", data={
         "summary": "Benin and ITU agreed to meet again.", "public_summary": draft + "\nSénégal was very active."})
     assert response.status_code == 422 and "remove Senegal" in response.get_data(as_text=True).replace("Sénégal", "Senegal")
-    assert client.post(f"/sessions/{session.id}/close").status_code == 302
+    assert client.post(f"/sessions/{session.id}/close", data={"confirm": "1"}).status_code == 302
     assert db.session.get(MatchmakingSession, session.id).status == "held"  # no public summary yet
     response = client.post(f"/sessions/{session.id}/summary", data={"summary": "Benin and ITU agreed to meet again.",
                                                                      "public_summary": draft})
     assert response.status_code == 302
-    assert client.post(f"/sessions/{session.id}/close").status_code == 302
+    assert client.post(f"/sessions/{session.id}/close", data={"confirm": "1"}).status_code == 302
     partner = app.test_client()
     login(partner, people["OECD"])
     page = partner.get(f"/sessions/{session.id}").get_data(as_text=True)
@@ -442,7 +442,7 @@ def test_hostile_posts_to_the_other_session_forms(app, make, parties, monkeypatc
     assert service.availability_of(people["BJ"], session) is None
     client = app.test_client()
     login(client, facilitator)
-    for data in ({}, {"matches": ["abc"]}, {"matches": ["999999"]}, {"matches": [str(matches["BJ-ITU"].id)] * 2000}):
+    for data in ({}, {"match_ids": ["abc"]}, {"match_ids": ["999999"]}, {"match_ids": [str(matches["BJ-ITU"].id)] * 2000}):
         assert client.post(f"/sessions/{session.id}/invite", data=data).status_code == 422
     m = str(meeting.match_id)
     for data in ({}, {"move-match": "x", "move-round": "0"}, {"move-match": m, "move-round": "99"},

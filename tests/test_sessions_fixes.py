@@ -39,7 +39,7 @@ def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, mo
     session = db.session.get(MatchmakingSession, session.id)
     assert session.status == "planning" and session.version == version and _events("session.held") == 0
     # Closing still needs a held session; cancelling stays possible at any time (tested below on another session).
-    client.post(f"/sessions/{session.id}/close")
+    client.post(f"/sessions/{session.id}/close", data={"confirm": "1"})
     db.session.expire_all()
     assert db.session.get(MatchmakingSession, session.id).status == "planning" and _events("session.close") == 0
     # Once it has started (14:00 UTC), it can be marked held.
@@ -49,7 +49,7 @@ def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, mo
     assert db.session.get(MatchmakingSession, session.id).status == "held" and _events("session.held") == 1
     # A future session can still be cancelled.
     future = _session(make, facilitator, date=date(2031, 1, 1))
-    assert client.post(f"/sessions/{future.id}/cancel").status_code == 302
+    assert client.post(f"/sessions/{future.id}/cancel", data={"confirm": "1"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(MatchmakingSession, future.id).status == "cancelled"
 
@@ -123,7 +123,7 @@ def test_counts_in_the_session_pages_agree_with_their_number(app, make, parties)
     session = _session(make, facilitator, rounds=1, tables=1)
     client = app.test_client()
     login(client, facilitator)
-    response = client.post(f"/sessions/{session.id}/invite", data={"matches": [matches["HT-OECD"].id]},
+    response = client.post(f"/sessions/{session.id}/invite", data={"match_ids": [matches["HT-OECD"].id]},
                            follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "1 slot of 20 minutes, 1 table in parallel" in page and "1 match invited;" in page

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, URLField
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, SubmitField, URLField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, URL
 
 from matchmaker.forms import BaseForm, strip_filter, with_scheme
@@ -38,3 +38,16 @@ class OrganisationForm(BaseForm):
                        validators=[Optional(), Length(max=300),
                                    URL(require_tld=True, message=_l("Enter a web address such as https://www.example.org."))])
     submit = SubmitField(_l("Save"))
+
+
+class AuditFilterForm(BaseForm):
+    """The filters above the audit log and the sign-ins (GET, no CSRF); the choices come from the view."""
+
+    class Meta:
+        csrf = False
+
+    person = SelectField(_l("Person"), choices=[], validators=[Optional()])
+    action = SelectField(_l("Action"), choices=[], validators=[Optional()])
+    type = SelectField(_l("Record"), choices=[], validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])

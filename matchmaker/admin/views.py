@@ -1,21 +1,26 @@
 """Administration pages: users and invitations, organisations, members and the audit log."""
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta, timezone
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 
-from matchmaker.admin.forms import InviteForm, OrganisationForm, UserForm
+from matchmaker.admin.forms import AuditFilterForm, InviteForm, OrganisationForm, UserForm
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
 from matchmaker.mail import send_mail
 from matchmaker.models import AuditEvent, Match, MatchmakingSession, Member, Need, Offering, Organisation, User
 from matchmaker.permissions import INVITABLE_ROLES, can, require
-from matchmaker.reference import MATCH_EVENT_LABELS, ROLE_LABELS, choices, options
+from matchmaker.reference import (
+    AUDIT_FALLBACK_SENTENCE, AUDIT_SENTENCES, ROLE_LABELS, SIGN_IN_ACTIONS, choices, options, with_any,
+)
 from matchmaker.services import accounts
 from matchmaker.services.audit import record
 from matchmaker.utils import load_or_404, page_arg
@@ -185,13 +190,58 @@ def members():
 @login_required
 def audit():
     require("audit.view")
-    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    object_type = request.args.get("type", "")
-    if object_type in AUDIT_RECORD_FILTERS:
-        query = query.where(AuditEvent.object_type == object_type)
-    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
-    return render_template("admin/audit.html", page=page, object_type=object_type, filters=AUDIT_RECORD_FILTERS,
-                           records=_audit_records(page.items), event_labels=MATCH_EVENT_LABELS)
+    form = _audit_filters(sign_ins=False)
+    query = select(AuditEvent).where(AuditEvent.action.not_in(SIGN_IN_ACTIONS))
+    page = db.paginate(_filtered(query, form), page=page_arg(), per_page=50, error_out=False)
+    return render_template("admin/audit.html", page=page, form=form, sentences=_sentences(page.items),
+                           args=_filter_args())
+
+
+@bp.get("/sign-ins")
+@login_required
+def sign_ins():
+    require("audit.view")
+    form = _audit_filters(sign_ins=True)
+    query = select(AuditEvent).where(AuditEvent.action.in_(SIGN_IN_ACTIONS))
+    page = db.paginate(_filtered(query, form), page=page_arg(), per_page=50, error_out=False)
+    return render_template("admin/sign_ins.html", page=page, form=form, sentences=_sentences(page.items),
+                           args=_filter_args())
+
+
+def _filter_args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k != "page" and v}
+
+
+def _audit_filters(sign_ins: bool) -> AuditFilterForm:
+    """The filters with their choices: the people who did something, the kinds of action, the kinds of record."""
+    form = AuditFilterForm(request.args)
+    actions = SIGN_IN_ACTIONS if sign_ins else [a for a in AUDIT_SENTENCES if a not in SIGN_IN_ACTIONS]
+    people = db.session.execute(select(User.id, User.name).where(User.id.in_(
+        select(AuditEvent.actor_id).where(AuditEvent.action.in_(actions)).distinct())).order_by(User.name)).all()
+    form.person.choices = with_any(options((str(i), name) for i, name in people))
+    blank = {"who": "…", "record": "…"}
+    form.action.choices = with_any(sorted(options((a, str(AUDIT_SENTENCES[a]) % blank) for a in actions),
+                                          key=lambda c: c.label.casefold()))
+    form.type.choices = with_any(options(AUDIT_RECORD_FILTERS.items()))
+    form.validate()
+    return form
+
+
+def _filtered(query, form: AuditFilterForm):
+    """The events the valid filters keep, latest first (a filter with an unknown value is left out)."""
+    data = {name: (field.data if not field.errors else None) for name, field in form._fields.items()}
+    if data["person"]:
+        query = query.where(AuditEvent.actor_id == int(data["person"]))
+    if data["action"]:
+        query = query.where(AuditEvent.action == data["action"])
+    if data["type"]:
+        query = query.where(AuditEvent.object_type == data["type"])
+    if data["since"]:
+        query = query.where(AuditEvent.at >= datetime.combine(data["since"], time.min, tzinfo=timezone.utc))
+    if data["until"]:
+        query = query.where(AuditEvent.at < datetime.combine(data["until"] + timedelta(days=1), time.min,
+                                                             tzinfo=timezone.utc))
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
 # The record types the log can be filtered by, and each type of record with its label and, for those that have a
@@ -200,36 +250,51 @@ AUDIT_RECORD_FILTERS = {"need": _l("Needs"), "offering": _l("Offerings"), "match
                         "matchmakingsession": _l("Sessions"), "user": _l("Users"),
                         "organisation": _l("Organisations")}
 _AUDIT_RECORDS = {
-    "need": (_l("Need"), Need, "need.view", "needs.detail", "need_id"),
-    "offering": (_l("Offering"), Offering, "offering.view", "offerings.detail", "offering_id"),
-    "match": (_l("Match"), Match, "match.view", "matches.detail", "match_id"),
-    "matchmakingsession": (_l("Session"), MatchmakingSession, "session.view", "sessions.detail", "session_id"),
-    "user": (_l("User"), User, "user.manage", "admin.edit_user", "user_id"),
-    "organisation": (_l("Organisation"), Organisation, "organisation.manage", "admin.edit_organisation",
-                     "organisation_id"),
-    "importupload": (_l("Import"), None, None, None, None),
-    "matchingrun": (_l("Matching run"), None, None, None, None),
-    "apitoken": (_l("API token"), None, None, None, None),
+    "need": (Need, "need.view", "needs.detail", "need_id"),
+    "offering": (Offering, "offering.view", "offerings.detail", "offering_id"),
+    "match": (Match, "match.view", "matches.detail", "match_id"),
+    "matchmakingsession": (MatchmakingSession, "session.view", "sessions.detail", "session_id"),
+    "user": (User, "user.manage", "admin.edit_user", "user_id"),
+    "organisation": (Organisation, "organisation.manage", "admin.edit_organisation", "organisation_id"),
 }
 
 
-def _audit_records(events) -> dict[int, tuple[str, str | None]]:
-    """Event id -> ("Need #12", the record's page or None): one query per type of record on the page."""
+def _record_name(kind: str, obj, event: AuditEvent) -> str:
+    """How a sentence names a record: a need's or session's title, a person's name, a file's name..."""
+    detail = event.detail or {}
+    if obj is None:
+        if kind == "importupload" and detail.get("filename"):
+            return f"“{detail['filename']}”"
+        if kind == "apitoken" and detail.get("name"):
+            return f"“{detail['name']}”"
+        return _("#%(n)s (no longer available)", n=event.object_id) if event.object_id is not None else ""
+    if kind in ("need", "offering", "matchmakingsession"):
+        return f"“{obj.title if len(obj.title) <= 70 else obj.title[:69] + '…'}”"
+    if kind == "match":
+        return _("match #%(n)d", n=obj.id)
+    if kind == "user":
+        return obj.name
+    return obj.acronym
+
+
+def _sentences(events) -> dict[int, Markup]:
+    """Event id -> what happened, in a sentence naming the person and the record (linked when the reader may open
+    it); one query per type of record on the page."""
     wanted: dict[str, set[int]] = {}
     for e in events:
-        if e.object_id is not None:
+        if e.object_id is not None and e.object_type in _AUDIT_RECORDS:
             wanted.setdefault(e.object_type, set()).add(e.object_id)
-    found = {}
-    for kind, ids in wanted.items():
-        model = _AUDIT_RECORDS.get(kind, (None, None))[1]
-        if model is not None:
-            found[kind] = {o.id: o for o in db.session.scalars(select(model).where(model.id.in_(ids)))}
+    found = {kind: {o.id: o for o in db.session.scalars(select(_AUDIT_RECORDS[kind][0])
+                                                        .where(_AUDIT_RECORDS[kind][0].id.in_(ids)))}
+             for kind, ids in wanted.items()}
     out = {}
     for e in events:
-        label, _model, permission, endpoint, arg = _AUDIT_RECORDS.get(e.object_type, (e.object_type, None, None,
-                                                                                        None, None))
         obj = found.get(e.object_type, {}).get(e.object_id)
-        url = (url_for(endpoint, **{arg: obj.id}) if obj is not None and can(current_user, permission, obj)
-               else None)
-        out[e.id] = (f"{label} #{e.object_id}" if e.object_id is not None else str(label), url)
+        name = _record_name(e.object_type, obj, e)
+        _model, permission, endpoint, arg = _AUDIT_RECORDS.get(e.object_type, (None, None, None, None))
+        record = (Markup('<a href="%s">%s</a>') % (url_for(endpoint, **{arg: obj.id}), name)
+                  if obj is not None and can(current_user, permission, obj) else name)
+        template = str(AUDIT_SENTENCES.get(e.action, AUDIT_FALLBACK_SENTENCE))
+        who = e.actor.name if e.actor else (_("The system") if template.startswith("%(who)s") else _("the system"))
+        out[e.id] = escape(template) % {"who": who, "record": record}
     return out

@@ -154,6 +154,8 @@ def handle_domain_error(error: DomainError):
     db.session.rollback()
     if isinstance(error, NotPermitted):
         return error_response(403, error.message)
+    if error.field:  # a refused value (a deadline in the past...): named, as a schema error would be
+        return error_response(422, error.message, {error.field: [error.message]})
     return error_response(409, error.message)
 
 

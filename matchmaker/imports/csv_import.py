@@ -298,6 +298,9 @@ def _check_row(kind: str, values: dict, line: int, preview: Preview, known_membe
     """Rules that involve several columns, or the database."""
     problems = []
     if kind == "offerings":
+        if offerings_service.deadline_passed(values.get("deadline"), date.today()):
+            problems.append(Problem(line, "deadline", _("The application deadline has passed: choose a later date, "
+                                                        "or leave it empty.")))
         if values.get("eligibility") == "regions" and not values.get("eligible_regions"):
             problems.append(Problem(line, "eligible_regions", _("Choose at least one region, or another kind of "
                                                                  "eligibility.")))

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from sqlalchemy import func, select, text
 
 from matchmaker.extensions import db
-from matchmaker.models import Need, Offering
+from matchmaker.models import Need
+from matchmaker.services import home
 from matchmaker.services.audit import record
 from matchmaker.utils import safe_next
 
@@ -17,22 +18,14 @@ bp = Blueprint("main", __name__)
 def index():
     if not current_user.is_authenticated:
         return render_template("main/landing.html")
-    counts = {}
     if current_user.role == "delegate":
-        rows = db.session.execute(
-            select(Need.status, func.count()).where(Need.member_id == current_user.member_id).group_by(Need.status)
-        )
-        counts = dict(rows.all())
-    elif current_user.role == "partner":
-        rows = db.session.execute(
-            select(Offering.status, func.count())
-            .where(Offering.organisation_id == current_user.organisation_id)
-            .group_by(Offering.status)
-        )
-        counts = dict(rows.all())
-    else:
-        counts = dict(db.session.execute(select(Need.status, func.count()).group_by(Need.status)).all())
-    return render_template("main/home.html", counts=counts)
+        todos, needs = home.delegate_home(current_user)
+        return render_template("main/home.html", todos=todos, needs=needs)
+    if current_user.role == "partner":
+        todos, areas = home.partner_home(current_user)
+        return render_template("main/home.html", todos=todos, areas=areas)
+    counts = dict(db.session.execute(select(Need.status, func.count()).group_by(Need.status)).all())
+    return render_template("main/home.html", todos=home.staff_home(), counts=counts)
 
 
 @bp.post("/language")
@@ -46,6 +39,22 @@ def set_language():
             record(user, "user.language_changed", user, language=language)
             db.session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("main.index")))
+
+
+@user_logged_in.connect
+def keep_the_language_chosen_before_signing_in(_app, user, **_extra) -> None:
+    """A language chosen on the sign-in page (kept in the session through the sign-in) becomes the user's own, so
+    that the page after sign-in, the next visits and their e-mails speak it; saved with the sign-in."""
+    language = session.get("lang")
+    if language in current_app.config["LANGUAGES"] and user.language != language:
+        user.language = language
+        record(user, "user.language_changed", user, language=language)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Clients that ask for /favicon.ico without reading the page's link get the same icon, not a 404."""
+    return current_app.send_static_file("favicon.svg")
 
 
 @bp.get("/healthz")

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import String, case, cast, func, select, update
 
+from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.matches.forms import (
@@ -18,6 +19,7 @@ from matchmaker.matches.forms import (
 from matchmaker.matches.highlight import highlight
 from matchmaker.models import AuditEvent, Match, Member, Need, Notification, Offering
 from matchmaker.models.base import utcnow
+from matchmaker.models.matches import FINAL_MATCH_STATUSES
 from matchmaker.permissions import can, match_side, require
 from matchmaker.reference import MATCH_EVENT_LABELS, MATCH_STATUS_LABELS, OUTCOME_LABELS, PROGRESS_LABELS, RESPONSE_LABELS
 from matchmaker.services import matches as match_service
@@ -254,6 +256,9 @@ def decide(match_id: int):
             flash(_("Choose a valid decision."), "error")
             return redirect(url_for("matches.detail", match_id=match_id))
         return _invalid(match, form.action.data, decision=form)
+    if form.action.data in ("reject", "withdraw") and match.status in DECISION_SOURCES[form.action.data] \
+            and not confirmed():
+        return _confirm(match, form.action.data)
     try:
         if form.action.data == "approve":
             match_service.approve(current_user, match, reason=form.reason.data)
@@ -281,6 +286,8 @@ def respond(match_id: int):
             flash(_("Choose to accept or decline."), "error")
             return redirect(url_for("matches.detail", match_id=match_id))
         return _invalid(match, "respond", respond=form)
+    if form.answer.data == "decline" and can(current_user, "match.respond", match) and not confirmed():
+        return _confirm(match, "decline")
     try:
         match_service.respond(current_user, match, form.answer.data == "accept", form.note.data)
     except DomainError as error:
@@ -305,6 +312,9 @@ def follow_up(match_id: int):
         action, outcome = "meeting_held", "did_not_take_place"
     elif action != "meeting_held":
         outcome = None
+    if match_service.progress_target(action, outcome) in FINAL_MATCH_STATUSES \
+            and match.status in match_service.PROGRESS[action][0] and not confirmed():
+        return _confirm(match, form.action.data, outcome)
     try:
         match_service.progress(current_user, match, action, outcome, form.note.data)
     except DomainError as error:
@@ -312,6 +322,42 @@ def follow_up(match_id: int):
     db.session.commit()
     flash(_("Recorded."), "success")
     return redirect(url_for("matches.detail", match_id=match_id))
+
+
+# The statuses each facilitator decision starts from (the service refuses the others with its own message).
+DECISION_SOURCES = {"approve": ("proposed",), "reject": ("proposed",), "withdraw": ("proposed", "approved")}
+
+
+def _confirm(match: Match, step: str, outcome: str | None = None):
+    """A step that ends the match: say what happens before doing it."""
+    pair = _("“%(need)s” ↔ “%(offering)s”", need=match.need.title, offering=match.offering.title)
+    if step == "reject":
+        texts = (_("Reject the proposal %(pair)s?", pair=pair),
+                 _("The proposal is closed with your reason; the parties never hear of it. The engine will not "
+                   "propose this pair again."), _("Reject the proposal"))
+    elif step == "withdraw" and match.status == "approved":
+        texts = (_("Withdraw the introduction %(pair)s?", pair=pair),
+                 _("Both parties are told that the introduction is withdrawn, and the match ends."),
+                 _("Withdraw the introduction"))
+    elif step == "withdraw":
+        texts = (_("Withdraw the proposal %(pair)s?", pair=pair),
+                 _("The proposal is taken out of the review queue and the match ends."), _("Withdraw the proposal"))
+    elif step == "decline":
+        texts = (_("Decline the introduction %(pair)s?", pair=pair),
+                 _("The match ends: the other party and the facilitators are told, and your answer cannot be "
+                   "changed. The facilitators may look for another match."), _("Decline the introduction"))
+    elif step == "complete":
+        texts = (_("Mark the match %(pair)s as completed?", pair=pair),
+                 _("The match ends as completed: nothing more can be recorded on it, and both parties are told."),
+                 _("Mark as completed"))
+    else:  # close, a meeting that did not take place, or one that found too little interest
+        reason = {"not_held": _("The meeting did not take place."),
+                  "meeting_held": _("The meeting found too little interest.")}.get(step, "")
+        texts = (_("Close the match %(pair)s without result?", pair=pair),
+                 " ".join(filter(None, [reason, _("The match ends without result and both parties are told; it "
+                                                  "cannot be reopened.")])), _("Close without result"))
+    question, consequence, label = texts
+    return confirmation_page(question, consequence, label, url_for("matches.detail", match_id=match.id))
 
 
 @bp.get("/matches/mine")

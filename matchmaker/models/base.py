@@ -1,14 +1,37 @@
 """Column helpers shared by the models."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, timezone
 
 from sqlalchemy import DateTime, TypeDecorator
 
 
+# The moment "now" stands for, when something replays a history at its own dates (the demo: services.demo); unset,
+# now is the wall clock. A context variable: it never leaks to another request or thread.
+_REPLAYED_NOW: ContextVar[datetime | None] = ContextVar("replayed_now", default=None)
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware in UTC; used as a callable default so it is evaluated per row."""
-    return datetime.now(timezone.utc)
+    return _REPLAYED_NOW.get() or datetime.now(timezone.utc)
+
+
+def today() -> date:
+    """The date of utcnow() (the replayed date while a history is replayed)."""
+    return utcnow().date()
+
+
+@contextmanager
+def replayed_at(moment: datetime) -> Iterator[None]:
+    """Within the block, utcnow() is ``moment``: the records and audit events written (and flushed) there carry it."""
+    token = _REPLAYED_NOW.set(moment)
+    try:
+        yield
+    finally:
+        _REPLAYED_NOW.reset(token)
 
 
 class UTCDateTime(TypeDecorator):

@@ -6,10 +6,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import String, cast, or_, select
 
+from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
 from matchmaker.models import Match, Member, Need
+from matchmaker.models.needs import NEED_FINAL_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
 from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, require
 from matchmaker.reference import ACTION_LABELS
@@ -137,6 +139,8 @@ def transition(need_id: int, action: str):
     if not form.validate():
         flash(_("Nothing was recorded: correct what is marked in the form below."), "error")
         return _detail_page(need, form, action, 422)
+    if _final(action) and action in needs_service.allowed_transitions(current_user, need) and not confirmed():
+        return _confirm(need, action)
     try:
         needs_service.transition(current_user, need, action, reason=form.reason.data)
     except DomainError as error:
@@ -153,6 +157,25 @@ def transition(need_id: int, action: str):
             # e.g. a facilitator returning a need to its delegation: a draft is theirs alone again
             return redirect(url_for("needs.index"))
     return redirect(url_for("needs.detail", need_id=need.id))
+
+
+def _final(action: str) -> bool:
+    return needs_service.TRANSITIONS[action][1] in NEED_FINAL_STATUSES
+
+
+def _confirm(need: Need, action: str):
+    """Withdraw or close: say what happens before doing it."""
+    if action == "withdraw":
+        question = _("Withdraw the need “%(title)s”?", title=need.title)
+        consequence = _("It will no longer be proposed to programmes, facilitators will stop reviewing it, and it "
+                        "cannot be reopened or edited. Introductions already made are not withdrawn.")
+        label = _("Withdraw the need")
+    else:
+        question = _("Close the need “%(title)s”?", title=need.title)
+        consequence = _("It will no longer be proposed to programmes and it cannot be reopened or edited; the "
+                        "delegation sees it as closed.")
+        label = _("Close the need")
+    return confirmation_page(question, consequence, label, url_for("needs.detail", need_id=need.id))
 
 
 def _status_label(status: str) -> str:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
+    DateField, EmailField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
 from matchmaker.reference import (
@@ -34,8 +34,14 @@ class OfferingForm(BaseForm):
                               validators=[InputRequired()])
     eligible_regions = MultiCheckboxField(_l("Eligible regions (when limited to regions)"), choices=choices(REGIONS),
                                           validators=[Optional()])
-    eligible_members = SelectMultipleField(_l("Eligible members (when limited to members)"), choices=[],
-                                           validators=[Optional()])
+    eligible_members = MultiCheckboxField(_l("Eligible members (when limited to members)"), choices=[],
+                                          validators=[Optional()],
+                                          description=_l("Tick them by region, or type their names below."))
+    # A searchable way in (the browser suggests names from a <datalist>); the names are added to the ticked ones.
+    find_members = StringField(_l("Add members by name"), filters=[strip_filter],
+                               validators=[Optional(), Length(max=2000)],
+                               description=_l("Start typing a name and pick it from the suggestions; separate "
+                                              "several names with semicolons."))
     capacity = IntegerField(_l("Capacity (number of engagements it can take on; empty if not limited)"),
                             validators=[Optional(), NumberRange(min=1, max=10000)])
     deadline = DateField(_l("Application deadline"), validators=[Optional()])
@@ -46,6 +52,18 @@ class OfferingForm(BaseForm):
     version = HiddenField()
     submit = SubmitField(_l("Save"))
 
+    # Member name (or code), case-folded -> code; set by the view with the current language's names.
+    member_lookup: dict[str, str] = {}
+
+    def validate_find_members(self, field) -> None:
+        unknown = [name for name in self._typed_names() if name.casefold() not in self.member_lookup]
+        if unknown:
+            raise ValidationError(_l("No developing member is called %(names)s: pick the names from the suggestions.",
+                                     names=", ".join(f"“{name}”" for name in unknown[:5])))
+
+    def _typed_names(self) -> list[str]:
+        return [name.strip() for name in (self.find_members.data or "").replace(",", ";").split(";") if name.strip()]
+
     def fields_dict(self) -> dict:
         fields = {
             name: getattr(self, name).data
@@ -53,6 +71,8 @@ class OfferingForm(BaseForm):
                          "beneficiaries", "eligibility", "eligible_regions", "eligible_members", "capacity",
                          "deadline", "contact_name", "contact_email")
         }
+        typed = [self.member_lookup[name.casefold()] for name in self._typed_names()]
+        fields["eligible_members"] = list(dict.fromkeys((fields["eligible_members"] or []) + typed))
         fields["contact_name"] = fields["contact_name"] or None
         fields["contact_email"] = (fields["contact_email"] or "").lower() or None
         return fields

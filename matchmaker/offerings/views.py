@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 
+from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
@@ -17,7 +18,7 @@ from matchmaker.needs.forms import TransitionForm
 from matchmaker.needs.views import json_list_contains
 from matchmaker.offerings.forms import OfferingFilterForm, OfferingForm
 from matchmaker.permissions import STAFF, require
-from matchmaker.reference import ACTION_LABELS, OFFERING_STATUS_LABELS, options, with_any
+from matchmaker.reference import ACTION_LABELS, OFFERING_STATUS_LABELS, REGIONS, options, with_any
 from matchmaker.services import offerings as offerings_service
 from matchmaker.utils import load_or_404, page_arg, stale
 
@@ -34,10 +35,17 @@ def visible_offerings_query(user):
     return query.where(Offering.status != "draft")
 
 
-def _member_choices():
+def _developing_members() -> list[Member]:
+    """The members an offering can be limited to, by name in the current language."""
     locale = str(get_locale() or "en")
-    members = db.session.scalars(select(Member).where(Member.is_developing.is_(True)))
-    return options(sorted(((m.code, m.name(locale)) for m in members), key=lambda item: item[1]))
+    members = db.session.scalars(select(Member).where(Member.is_developing.is_(True))).all()
+    return sorted(members, key=lambda m: m.name(locale).casefold())
+
+
+def member_groups(members: list[Member]) -> list[tuple[object, list[Member]]]:
+    """The members by region, in the regions' usual order (the checkboxes of the form)."""
+    return [(label, [m for m in members if m.region == code]) for code, label in REGIONS.items()
+            if any(m.region == code for m in members)]
 
 
 @bp.get("/")
@@ -79,8 +87,12 @@ def index():
 
 
 def _form(offering: Offering | None = None) -> OfferingForm:
+    locale = str(get_locale() or "en")
+    members = _developing_members()
     form = OfferingForm(obj=offering)
-    form.eligible_members.choices = _member_choices()
+    form.eligible_members.choices = options((m.code, m.name(locale)) for m in members)
+    form.member_lookup = {key.casefold(): m.code for m in members for key in (m.code, m.name(locale), m.name_en)}
+    form.members = members
     return form
 
 
@@ -100,7 +112,8 @@ def create():
             db.session.commit()
             flash(_("The offering was saved as a draft. Publish it when it is ready."), "success")
             return redirect(url_for("offerings.detail", offering_id=offering.id))
-    return render_template("offerings/form.html", form=form, offering=None), 200 if request.method == "GET" else 422
+    return render_template("offerings/form.html", form=form, offering=None, groups=member_groups(form.members)), \
+        200 if request.method == "GET" else 422
 
 
 @bp.get("/<int:offering_id>")
@@ -136,7 +149,8 @@ def edit(offering_id: int):
                 "saved. Your text is still in the form below: compare it with the current version and save again."),
               "error")
         form.version.data = str(offering.version)
-        return render_template("offerings/form.html", form=form, offering=offering), 409
+        return render_template("offerings/form.html", form=form, offering=offering,
+                               groups=member_groups(form.members)), 409
     if form.validate_on_submit():
         try:
             offerings_service.update_offering(current_user, offering, form.fields_dict())
@@ -146,7 +160,7 @@ def edit(offering_id: int):
             db.session.commit()
             flash(_("Your changes were saved."), "success")
             return redirect(url_for("offerings.detail", offering_id=offering.id))
-    return render_template("offerings/form.html", form=form, offering=offering), \
+    return render_template("offerings/form.html", form=form, offering=offering, groups=member_groups(form.members)), \
         200 if request.method == "GET" else 422
 
 
@@ -160,6 +174,13 @@ def transition(offering_id: int, action: str):
     if not form.validate():
         flash(_("Nothing was recorded: correct what is marked in the form below."), "error")
         return _detail_page(offering, form, action, 422)
+    if action == "close" and action in offerings_service.allowed_transitions(current_user, offering) \
+            and not confirmed():
+        return confirmation_page(
+            _("Close the offering “%(title)s”?", title=offering.title),
+            _("It will no longer be proposed for needs nor open to new engagements, and it cannot be reopened or "
+              "edited. Introductions already made go on."),
+            _("Close the offering"), url_for("offerings.detail", offering_id=offering.id))
     try:
         offerings_service.transition(current_user, offering, action, today=date.today(), reason=form.reason.data)
     except DomainError as error:

@@ -165,13 +165,21 @@ def respond(actor: User, match: Match, accept: bool, note: str | None = None) ->
                    exclude=actor)
 
 
+def progress_target(action: str, outcome: str | None) -> str:
+    """The status a follow-up step leads to: a meeting that did not take place, or found too little interest, ends
+    the match without result."""
+    if action == "meeting_held" and outcome in ("did_not_take_place", "insufficient_interest"):
+        return "closed_no_result"
+    return PROGRESS[action][1]
+
+
 def progress(actor: User, match: Match, action: str, outcome: str | None = None, note: str | None = None) -> None:
     """Record what happened after the introduction: meeting and its outcome, agreement, delivery, completion."""
     if action not in PROGRESS:
         raise TransitionNotAllowed(_("Unknown action."))
     if not can(actor, "match.progress", match):
         raise NotPermitted(_("Only the parties and facilitators follow up a match."))
-    sources, target = PROGRESS[action]
+    sources, _target = PROGRESS[action]
     if match.status not in sources:
         raise TransitionNotAllowed(_("This step does not follow from the match's current state."))
     note = (note or "").strip() or None
@@ -179,8 +187,7 @@ def progress(actor: User, match: Match, action: str, outcome: str | None = None,
         if outcome not in OUTCOMES:
             raise DomainError(_("Choose the outcome of the meeting."))
         match.outcome = outcome
-        if outcome in ("did_not_take_place", "insufficient_interest"):
-            target = "closed_no_result"
+    target = progress_target(action, outcome)
     if action == "agreement" and match.outcome != "cooperation_possible":
         raise DomainError(_("An agreement follows a meeting where cooperation was found possible."))
     if action == "close" and not note:

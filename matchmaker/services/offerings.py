@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.models import Offering, User
-from matchmaker.models.base import utcnow
+from matchmaker.models.base import today, utcnow
 from matchmaker.permissions import can
 from matchmaker.services.audit import record
 
@@ -37,11 +37,23 @@ def _check_fields(fields: dict[str, Any]) -> None:
         fields["eligible_members"] = []
 
 
+def deadline_passed(deadline: date | None, today: date) -> bool:
+    """An application deadline before today: refused when an offering is saved with it, and at publication."""
+    return deadline is not None and deadline < today
+
+
+def _check_deadline(deadline: date | None) -> None:
+    if deadline_passed(deadline, today()):
+        raise DomainError(_("The application deadline has passed: choose a later date, or leave it empty."),
+                          field="deadline")
+
+
 def create_offering(actor: User, fields: dict[str, Any]) -> Offering:
     """A partner drafts an offering for their organisation."""
     if not can(actor, "offering.create"):
         raise NotPermitted(_("Only partners can list offerings for their organisation."))
     _check_fields(fields)
+    _check_deadline(fields.get("deadline"))
     offering = Offering(organisation_id=actor.organisation_id, created_by=actor, status="draft",
                         **{k: fields[k] for k in EDITABLE_FIELDS if k in fields})
     db.session.add(offering)
@@ -57,6 +69,9 @@ def update_offering(actor: User, offering: Offering, fields: dict[str, Any]) -> 
     if offering.status == "closed":
         raise TransitionNotAllowed(_("This offering is closed and can no longer be edited."))
     _check_fields(fields)
+    if "deadline" in fields and fields["deadline"] != offering.deadline:
+        # A deadline that passed while the offering was listed stays; a new one must be in the future.
+        _check_deadline(fields["deadline"])
     changed = sorted(k for k in EDITABLE_FIELDS if k in fields and getattr(offering, k) != fields[k])
     for key in changed:
         setattr(offering, key, fields[key])
@@ -84,7 +99,7 @@ def transition(actor: User, offering: Offering, action: str, today: date, reason
         raise NotPermitted(_("You may not do this to this offering."))
     if offering.status not in sources:
         raise TransitionNotAllowed(_("This offering is no longer in a state where that can be done."))
-    if action == "publish" and offering.deadline is not None and offering.deadline < today:
+    if action == "publish" and deadline_passed(offering.deadline, today):
         raise DomainError(_("The application deadline has passed; set a later one before publishing."))
     previous = offering.status
     offering.status = target

@@ -35,6 +35,7 @@ from matchmaker.permissions import can
 from matchmaker.reference import OUTCOME_LABELS, POLICY_AREAS, REGIONS, UNPLACED_REASON_LABELS
 from matchmaker.services import matches as match_service
 from matchmaker.services.audit import record
+from matchmaker.utils import DATE_FORMAT
 
 # Matches whose parties may be invited by name: the facilitator introduced them and they are not over.
 INVITABLE_MATCH_STATUSES = ("approved", "accepted")
@@ -212,10 +213,11 @@ def round_label(session: MatchmakingSession, index: int) -> str:
 
 
 def session_when(session: MatchmakingSession) -> str:
-    """'Monday, 7 December 2026, 10:00–12:00 (Europe/Zurich)' in the current language."""
+    """'Dec 7, 2026, 10:00 AM–12:00 PM (Europe/Zurich)' in the current language: the date as on every page, the
+    times of day in the session's zone."""
     locale = str(get_locale() or "en")
     return _("%(date)s, %(start)s–%(end)s (%(zone)s)",
-             date=format_date(session.round_start(0), "full", locale=locale),
+             date=format_date(session.round_start(0), DATE_FORMAT, locale=locale),
              start=format_time(session.round_start(0), "short", tzinfo=session.zone, locale=locale),
              end=format_time(session.ends_at, "short", tzinfo=session.zone, locale=locale), zone=session.time_zone)
 
@@ -237,7 +239,7 @@ def meeting_label(session: MatchmakingSession, meeting: SessionMeeting) -> str:
 def reason_label(meeting: SessionMeeting) -> str:
     if meeting.unplaced_reason in UNPLACED_REASON_LABELS:
         return str(UNPLACED_REASON_LABELS[meeting.unplaced_reason])
-    return _("not on the agenda yet")
+    return _("the facilitators have not built the agenda yet")
 
 
 # --- Planning ----------------------------------------------------------------------------------------------------

@@ -95,7 +95,8 @@ class SessionForm(BaseForm):
 
 
 class InviteForm(BaseForm):
-    matches = MultiCheckboxField(_l("Matches to invite"), coerce=int, choices=[],
+    # Not "matches": a form control of that name would hide the form element's own matches() in the page's DOM.
+    match_ids = MultiCheckboxField(_l("Matches to invite"), coerce=int, choices=[],
                                  validators=[DataRequired(message=_l("Tick at least one match to invite."))])
 
 

@@ -7,9 +7,12 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.models import MatchmakingSession, SessionMeeting
+from matchmaker.models.matches import FINAL_MATCH_STATUSES
+from matchmaker.services import matches as match_service
 from matchmaker.permissions import require
 from matchmaker.reference import (
     MATCH_STATUS_LABELS, OUTCOME_LABELS, POLICY_AREAS, SESSION_ACTION_LABELS, SESSION_MODE_LABELS,
@@ -161,10 +164,10 @@ def invite(session_id: int):
         return redirect(url_for("sessions.detail", session_id=session.id))
     approved, pending = service.invitable_matches(session)
     form = InviteForm()
-    form.matches.choices = options((m.id, str(m.id)) for m in approved + pending)
+    form.match_ids.choices = options((m.id, str(m.id)) for m in approved + pending)
     if form.validate_on_submit():
         try:
-            invited, refused = service.invite(current_user, session, service.search_matches(form.matches.data))
+            invited, refused = service.invite(current_user, session, service.search_matches(form.match_ids.data))
         except DomainError as error:
             _fail(error)
         else:
@@ -310,6 +313,8 @@ def transition(session_id: int, action: str):
     if not ActionForm().validate():
         flash(_("The form expired: please try again."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id))
+    if action in ("cancel", "close") and session.status in service.TRANSITIONS[action][0] and not confirmed():
+        return _confirm_transition(session, action)
     try:
         service.transition(current_user, session, action)
     except DomainError as error:
@@ -320,6 +325,19 @@ def transition(session_id: int, action: str):
     return redirect(url_for("sessions.detail", session_id=session.id))
 
 
+def _confirm_transition(session: MatchmakingSession, action: str):
+    """Cancelling or closing a session: say what happens before doing it."""
+    if action == "cancel":
+        texts = (_("Cancel the session “%(title)s”?", title=session.title),
+                 _("Everyone invited is told that the session is cancelled, and it cannot be planned again."),
+                 _("Cancel the session"))
+    else:
+        texts = (_("Close the session “%(title)s” and share its summary?", title=session.title),
+                 _("The non-attributable summary is shared with every participant, and nothing more can be recorded "
+                   "on the session."), _("Close and share the summary"))
+    return confirmation_page(*texts, url_for("sessions.detail", session_id=session.id))
+
+
 @bp.post("/<int:session_id>/outcome")
 @login_required
 def outcome(session_id: int):
@@ -328,6 +346,14 @@ def outcome(session_id: int):
     if not form.validate():
         flash(_("Choose a meeting and its outcome (and keep the note under 2,000 characters)."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id) + "#outcomes")
+    meeting = next((m for m in session.meetings if m.match_id == form.match.data), None)
+    if meeting is not None and meeting.match.status in ("approved", "accepted") and not confirmed() \
+            and match_service.progress_target("meeting_held", form.outcome.data) in FINAL_MATCH_STATUSES:
+        return confirmation_page(
+            _("Record that the meeting of match #%(n)d found too little interest?", n=meeting.match_id),
+            _("The match %(meeting)s ends without result and both parties are told; it cannot be reopened.",
+              meeting=_short(meeting)),
+            _("Record the outcome and close the match"), url_for("sessions.detail", session_id=session.id) + "#outcomes")
     try:
         fed = service.record_outcome(current_user, session, _meeting_of(session, form.match.data),
                                      form.outcome.data, form.note.data)

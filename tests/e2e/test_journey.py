@@ -1,6 +1,8 @@
-"""The end-to-end journey in Chromium with JavaScript turned off: a delegate writes a need in French and submits it;
-a facilitator working in Spanish opens it for matching, runs matching and approves a proposal; the partner, in
-English, sees the introduction and accepts it, and so does the delegate.
+"""The end-to-end journey in Chromium with JavaScript turned off, on a 390 px phone screen: a delegate finds the menu
+collapsed, writes a need in French and submits it; a facilitator working in Spanish opens it for matching, runs
+matching and approves a proposal; the partner, in English, sees the introduction and accepts it, and so does the
+delegate; then the delegate withdraws the need the facilitators returned, through its confirmation page (cancelling
+once first).
 
 Each step is a function taking the shared ``Journey``; further steps (the meeting and its outcome, the agreement)
 are appended to ``STEPS`` and run in the same test.
@@ -40,12 +42,32 @@ class Journey:
             choose_language(self.pages[role], lang)
         return self.pages[role]
 
+    def menu(self, page):
+        """The main navigation, opened from its collapsed "Menu" (a <details>, no script) when it is closed."""
+        if page.locator("details.menu").get_attribute("open") is None:
+            page.locator("details.menu > summary").click()
+        return page.locator("nav")
+
     def shot(self, page, name: str) -> None:
         page.screenshot(path=self.artifacts / "screenshots" / "journey" / f"{name}.png", full_page=True)
 
     def close(self) -> None:
         for page in self.pages.values():
             page.context.close()
+
+
+def the_menu_is_collapsed_on_a_phone(journey: Journey) -> None:
+    page = journey.page("delegate", "fr")
+    header = page.locator("header.site").bounding_box()
+    assert header["height"] < 140, header  # the brand, the languages and "Menu": about 230 px before
+    assert not page.get_by_role("link", name="Mes mises en relation").is_visible()
+    journey.shot(page, "0-delegate-menu-collapsed-fr")
+    page.get_by_text("Menu", exact=True).click()
+    assert page.locator("nav").get_by_role("link", name="Mes mises en relation").is_visible()
+    assert page.locator("header.site").bounding_box()["height"] > header["height"] + 150
+    journey.shot(page, "0-delegate-menu-open-fr")
+    page.locator("details.menu > summary").click()
+    assert not page.get_by_role("link", name="Mes mises en relation").is_visible()
 
 
 def delegate_writes_a_need_in_french(journey: Journey) -> None:
@@ -86,7 +108,7 @@ def facilitator_finds_and_opens_it_in_spanish(journey: Journey) -> None:
 
 def facilitator_runs_matching_and_approves_a_proposal(journey: Journey) -> None:
     page = journey.page("facilitator", "es")
-    page.locator("nav").get_by_role("link", name="Propuestas por examinar").click()
+    journey.menu(page).get_by_role("link", name="Propuestas por examinar").click()
     page.get_by_role("button", name="Buscar emparejamientos para todas las necesidades abiertas").click()
     assert "El emparejamiento abarcó" in page.inner_text(".flashes")
     # Narrow the queue to French needs from LDCs, as a facilitator preparing a francophone session would.
@@ -106,9 +128,9 @@ def facilitator_runs_matching_and_approves_a_proposal(journey: Journey) -> None:
 
 def partner_sees_the_introduction_and_accepts(journey: Journey) -> None:
     page = journey.page("partner", "en")
-    page.locator("nav").get_by_role("link", name="Inbox").click()
+    journey.menu(page).get_by_role("link", name="Inbox").click()
     assert "Introduction:" in page.inner_text("main") and TITLE in page.inner_text("main")
-    page.locator("nav").get_by_role("link", name="My matches").click()
+    journey.menu(page).get_by_role("link", name="My matches").click()
     page.locator("li").filter(has_text=TITLE).get_by_role("link").first.click()
     assert page.url == journey.match_url
     page.get_by_label("Note to the other party (optional)").fill("Happy to talk: our ecommerce team can start soon.")
@@ -120,7 +142,7 @@ def partner_sees_the_introduction_and_accepts(journey: Journey) -> None:
 def delegate_accepts_too_and_both_are_introduced(journey: Journey) -> None:
     page = journey.page("delegate", "fr")
     page.goto(journey.base + "/")
-    page.locator("nav").get_by_role("link", name="Mes mises en relation").click()
+    journey.menu(page).get_by_role("link", name="Mes mises en relation").click()
     page.locator("li").filter(has_text=TITLE).get_by_role("link").first.click()
     assert page.url == journey.match_url
     page.get_by_role("button", name="Accepter la mise en contact").click()
@@ -130,9 +152,31 @@ def delegate_accepts_too_and_both_are_introduced(journey: Journey) -> None:
     journey.shot(page, "6-delegate-accepted-fr")
 
 
-STEPS = [delegate_writes_a_need_in_french, facilitator_finds_and_opens_it_in_spanish,
+def delegate_withdraws_the_returned_need_after_confirming(journey: Journey) -> None:
+    """An action that cannot be undone asks first, without JavaScript; Cancel changes nothing."""
+    page = journey.page("delegate", "fr")
+    page.goto(journey.base + "/")
+    todo = page.locator("ul.todo")
+    assert "renvoyé par les facilitateurs" in todo.inner_text()
+    todo.locator("li li a").first.click()
+    need_url, title = page.url, page.inner_text("h1")
+    page.get_by_label("Commentaire (facultatif) — Retirer").fill("Un projet bilatéral couvre désormais ce besoin.")
+    page.get_by_role("button", name="Retirer", exact=True).click()
+    assert page.inner_text("h1") == f"Retirer le besoin «\u00a0{title}\u00a0»\u00a0?"
+    assert "Cette action est irréversible." in page.inner_text("main")
+    assert "Un projet bilatéral couvre désormais ce besoin." in page.inner_text("main")
+    journey.shot(page, "7-delegate-confirm-withdraw-fr")
+    page.get_by_role("link", name="Annuler : revenir sans rien changer".replace(" :", "\u00a0:")).click()
+    assert page.url == need_url and "Brouillon" in page.inner_text(".meta")
+    page.get_by_role("button", name="Retirer", exact=True).click()
+    page.get_by_role("button", name="Retirer le besoin").click()
+    assert "Retiré" in page.inner_text(".meta") and "Retiré" in page.inner_text(".flashes")
+    journey.shot(page, "8-delegate-withdrawn-fr")
+
+
+STEPS = [the_menu_is_collapsed_on_a_phone, delegate_writes_a_need_in_french, facilitator_finds_and_opens_it_in_spanish,
          facilitator_runs_matching_and_approves_a_proposal, partner_sees_the_introduction_and_accepts,
-         delegate_accepts_too_and_both_are_introduced]
+         delegate_accepts_too_and_both_are_introduced, delegate_withdraws_the_returned_need_after_confirming]
 
 
 def test_journey_without_javascript(live_server, sign_in, artifacts):
