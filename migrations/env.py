@@ -92,14 +92,23 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        # SQLite: batch mode rebuilds a table by dropping it, which with foreign keys on would delete the rows of
+        # every table that references it (ON DELETE CASCADE). They are off while migrating, on again after.
+        driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+        if driver is not None:
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if driver is not None:
+                driver.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
