@@ -11,6 +11,7 @@ from matchmaker.models import Match, Need, Offering, User
 from matchmaker.needs.views import visible_needs_query
 from matchmaker.offerings.views import visible_offerings_query
 from matchmaker.permissions import can
+from matchmaker.services import anonymity
 from matchmaker.services.match_queries import visible_matches_query
 
 # The import columns first (an export can be edited and imported again), then what only the service knows.
@@ -55,10 +56,21 @@ def offering_record(offering: Offering) -> dict[str, Any]:
 
 
 def need_record(user: User, need: Need) -> dict[str, Any]:
+    """One need; where the member is not to be known, what is said about it is the description partners read
+    on the pages (services/anonymity.py): a region or a wider area or none, "LDC" or nothing."""
     record = {name: getattr(need, name) for name in NEED_EXPORT if name not in ("member", "region", "is_ldc")}
     named = can(user, "need.see_member", need)
-    record.update(member=need.member.code if named else None, region=need.member.region, is_ldc=need.member.is_ldc)
+    record.update(origin_fields(need, named))
+    record["delivery_languages"] = list(anonymity.shown_need(need, named).delivery_languages)
     return record
+
+
+def origin_fields(need: Need, named: bool) -> dict[str, Any]:
+    """member, region and is_ldc of a need, as a reader who may (or may not) know the member sees them."""
+    if named:
+        return {"member": need.member.code, "region": need.member.region, "is_ldc": need.member.is_ldc}
+    origin = anonymity.shown_need(need, False).origin
+    return {"member": None, "region": origin.area, "is_ldc": True if origin.ldc else None}
 
 
 def _cell(value: Any) -> Any:
@@ -99,7 +111,7 @@ def match_record(user: User, match: Match) -> dict[str, Any]:
     named = can(user, "need.see_member", need)
     return {
         "id": match.id, "status": match.status, "need_id": need.id, "need_title": need.title,
-        "member": need.member.code if named else None, "region": need.member.region, "is_ldc": need.member.is_ldc,
+        **origin_fields(need, named),
         "offering_id": offering.id, "offering_title": offering.title, "organisation": offering.organisation.acronym,
         "score": match.score, "origin": match.origin, "engine_version": match.engine_version,
         "terms": [label for label, _share in (match.terms or [])],

@@ -14,7 +14,7 @@ from matchmaker.models.matches import CAPACITY_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
 from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, require
 from matchmaker.reference import ACTION_LABELS
-from matchmaker.services import matching
+from matchmaker.services import anonymity, matching
 from matchmaker.services import needs as needs_service
 from matchmaker.utils import load_or_404, page_arg, stale
 
@@ -29,6 +29,21 @@ def visible_needs_query(user):
     if user.role in STAFF:
         return query.where(Need.status != "draft")
     return query.where(Need.status.in_(PARTNER_VISIBLE_NEED_STATUSES))
+
+
+def filter_origin(query, user, area: str | None, ldc: bool | None = None):
+    """Needs from ``area`` (a region or a group of regions) and, when given, from an LDC or not, as ``user`` reads
+    them: staff and delegates know every member they see; partners filter on what they are shown about an
+    anonymous need (services/anonymity.py), so that a count never says more than the descriptions do."""
+    if not area and ldc is None:
+        return query
+    if user.role in STAFF or user.role == "delegate":
+        if area:
+            query = query.where(Member.region.in_(anonymity.AREA_GROUPS.get(area, (area,))))
+        return query if ldc is None else query.where(Member.is_ldc.is_(ldc))
+    rows = db.session.execute(query.with_only_columns(
+        Need.id, Need.member_id, Member.region, Member.is_ldc, Need.language, Need.delivery_languages)).all()
+    return query.where(Need.id.in_(anonymity.ids_shown_as(user, rows, area, ldc)))
 
 
 def json_list_contains(column, code: str):
@@ -51,12 +66,10 @@ def index():
             query = query.where(Need.status == data["status"])
         if data["policy_area"]:
             query = query.where(json_list_contains(Need.policy_areas, data["policy_area"]))
-        if data["region"]:
-            query = query.where(Member.region == data["region"])
-        if data["ldc"]:
-            query = query.where(Member.is_ldc.is_(data["ldc"] == "yes"))
         if data["language"]:
             query = query.where(Need.language == data["language"])
+        query = filter_origin(query, current_user, data["region"] or None,
+                              (data["ldc"] == "yes") if data["ldc"] else None)
     query = query.order_by(Need.updated_at.desc(), Need.id.desc())
     page = db.paginate(query, page=page_arg(), per_page=20, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
