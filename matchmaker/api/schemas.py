@@ -266,6 +266,9 @@ class NeedSchema(ma.Schema):
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     version = fields.Integer(required=True)
+    names_member = fields.List(fields.String(), required=True, metadata={
+        "description": "For the delegation and facilitators: the words by which the title or description names the "
+                       "member although partners are not to know it (reword, or return for rewording); else []"})
 
 
 class NeedPageSchema(ma.Schema):

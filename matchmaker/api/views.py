@@ -20,7 +20,7 @@ from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import csrf, db
 from matchmaker.imports.exports import origin_fields
 from matchmaker.models import Match, Member, Need, Offering
-from matchmaker.needs.views import filter_origin, json_list_contains, visible_needs_query
+from matchmaker.needs.views import filter_origin, json_list_contains, names_shown_to, visible_needs_query
 from matchmaker.offerings.views import visible_offerings_query
 from matchmaker.permissions import STAFF, can, match_side
 from matchmaker.reference import (
@@ -232,9 +232,10 @@ def offering_out(offering: Offering) -> dict:
 def need_out(need: Need) -> dict:
     named = can(actor(), "need.see_member", need)
     out = {field: getattr(need, field) for field in schemas.NeedSchema._declared_fields
-           if field not in ("member", "member_name", "region", "is_ldc")}
+           if field not in ("member", "member_name", "region", "is_ldc", "names_member")}
     out.update(origin_fields(need, named), member_name=need.member.name_en if named else None,
-               delivery_languages=list(anonymity.shown_need(need, named).delivery_languages))
+               delivery_languages=list(anonymity.shown_need(need, named).delivery_languages),
+               names_member=names_shown_to(actor(), need))
     return out
 
 

@@ -14,7 +14,7 @@ from matchmaker.models.matches import CAPACITY_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
 from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, require
 from matchmaker.reference import ACTION_LABELS
-from matchmaker.services import anonymity, matching
+from matchmaker.services import anonymity, identification, matching
 from matchmaker.services import needs as needs_service
 from matchmaker.utils import load_or_404, page_arg, stale
 
@@ -91,6 +91,7 @@ def create():
         else:
             db.session.commit()
             flash(_("Your need was saved as a draft. Submit it when it is ready."), "success")
+            _flag_names(need)
             return redirect(url_for("needs.detail", need_id=need.id))
     return render_template("needs/form.html", form=form, need=None), 200 if request.method == "GET" else 422
 
@@ -113,7 +114,16 @@ def _detail_page(need: Need, form: TransitionForm | None = None, posted: str | N
         diagnosis = matching.diagnose(need)
     return render_template("needs/detail.html", need=need, actions=actions, labels=ACTION_LABELS,
                            form=form or TransitionForm(formdata=None), posted=posted, matches=matches,
-                           diagnosis=diagnosis), status
+                           diagnosis=diagnosis, names=names_shown_to(current_user, need)), status
+
+
+def names_shown_to(user, need: Need) -> list[str]:
+    """The names by which the text names its member although it is not to be named: flagged to the delegation
+    (before it submits, it can reword) and to facilitators (at screening, they can return it); nothing is
+    rewritten. Nobody else is told."""
+    if need.is_final or not (can(user, "need.edit", need) or can(user, "need.screen", need)):
+        return []
+    return identification.need_names_its_member(need)
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
@@ -137,8 +147,17 @@ def edit(need_id: int):
         else:
             db.session.commit()
             flash(_("Your changes were saved."), "success")
+            _flag_names(need)
             return redirect(url_for("needs.detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=need), 200 if request.method == "GET" else 422
+    return render_template("needs/form.html", form=form, need=need,
+                           names=names_shown_to(current_user, need)), 200 if request.method == "GET" else 422
+
+
+def _flag_names(need: Need) -> None:
+    names = names_shown_to(current_user, need)
+    if names:
+        flash(_("The text names your member (%(names)s) although partners are not to know it before a match is "
+                "approved: reword it, or let partners see your member's name.", names=", ".join(names)), "warning")
 
 
 @bp.post("/<int:need_id>/<action>")
