@@ -10,9 +10,9 @@ from matchmaker.imports.spreadsheet import write_csv
 from matchmaker.models import Match, Need, Offering, User
 from matchmaker.needs.views import visible_needs_query
 from matchmaker.offerings.views import visible_offerings_query
-from matchmaker.permissions import can
+from matchmaker.permissions import STAFF, can
 from matchmaker.services import anonymity
-from matchmaker.services.match_queries import visible_matches_query
+from matchmaker.services.match_queries import ACCEPTED_STATUSES, visible_matches_query
 
 # The import columns first (an export can be edited and imported again), then what only the service knows.
 OFFERING_EXPORT = [c.name for c in OFFERING_COLUMNS if c.name != "status"] + [
@@ -38,13 +38,12 @@ def exported_needs(user: User) -> list[Need]:
     return list(db.session.scalars(visible_needs_query(user).order_by(Need.id)))
 
 
-def exported_matches(user: User, introduced_only: bool = False) -> list[Match]:
-    """A delegate's member's and a partner's organisation's matches once introduced; facilitators every match."""
+def exported_matches(user: User, accepted_only: bool = False) -> list[Match]:
+    """A delegate's member's and a partner's organisation's matches once both parties accepted the introduction
+    (and their later stages); facilitators every match (their working file), unless ``accepted_only``."""
     query = visible_matches_query(user)
-    if introduced_only:
-        from matchmaker.services.match_queries import INTRODUCED_STATUSES
-
-        query = query.where(Match.status.in_(INTRODUCED_STATUSES))
+    if accepted_only or user.role not in STAFF:
+        query = query.where(Match.status.in_(ACCEPTED_STATUSES))
     return list(db.session.scalars(query.order_by(Match.id)))
 
 
