@@ -10,7 +10,7 @@ from matchmaker.imports.spreadsheet import write_csv
 from matchmaker.models import Match, Need, Offering, User
 from matchmaker.needs.views import visible_needs_query
 from matchmaker.offerings.views import visible_offerings_query
-from matchmaker.permissions import STAFF, can
+from matchmaker.permissions import STAFF, can, needs_whose_member_is_known
 from matchmaker.services import anonymity
 from matchmaker.services.match_queries import ACCEPTED_STATUSES, visible_matches_query
 
@@ -54,11 +54,11 @@ def offering_record(offering: Offering) -> dict[str, Any]:
     return record
 
 
-def need_record(user: User, need: Need) -> dict[str, Any]:
+def need_record(user: User, need: Need, named: bool | None = None) -> dict[str, Any]:
     """One need; where the member is not to be known, what is said about it is the description partners read
     on the pages (services/anonymity.py): a region or a wider area or none, "LDC" or nothing."""
     record = {name: getattr(need, name) for name in NEED_EXPORT if name not in ("member", "region", "is_ldc")}
-    named = can(user, "need.see_member", need)
+    named = can(user, "need.see_member", need) if named is None else named
     record.update(origin_fields(need, named))
     record["delivery_languages"] = list(anonymity.shown_need(need, named).delivery_languages)
     return record
@@ -91,9 +91,14 @@ def offerings_csv(user: User) -> str:
                                       for r in map(offering_record, exported_offerings(user))))
 
 
+def _need_records(user: User) -> list[dict[str, Any]]:
+    needs = exported_needs(user)
+    known = needs_whose_member_is_known(user, [n.id for n in needs])  # "need.see_member" for all, in two queries
+    return [need_record(user, n, n.id in known) for n in needs]
+
+
 def needs_csv(user: User) -> str:
-    return write_csv(NEED_EXPORT, ([_cell(r[name]) for name in NEED_EXPORT]
-                                  for r in (need_record(user, n) for n in exported_needs(user))))
+    return write_csv(NEED_EXPORT, ([_cell(r[name]) for name in NEED_EXPORT] for r in _need_records(user)))
 
 
 def offerings_json(user: User) -> list[dict]:
@@ -101,7 +106,7 @@ def offerings_json(user: User) -> list[dict]:
 
 
 def needs_json(user: User) -> list[dict]:
-    return [{k: _json_value(v) for k, v in need_record(user, n).items()} for n in exported_needs(user)]
+    return [{k: _json_value(v) for k, v in record.items()} for record in _need_records(user)]
 
 
 def match_record(user: User, match: Match) -> dict[str, Any]:

@@ -144,6 +144,7 @@ class Population:
         self.profiles = {p.id: p for p in profiles}
         self.k = k
         self._descriptions: dict[frozenset[str], dict[int, Origin]] = {}
+        self._shown: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}
 
     def fitting(self, signature: frozenset[str]) -> list[Profile]:
         return [p for p in self.profiles.values() if p.eligible and p.speaks(signature)]
@@ -151,11 +152,14 @@ class Population:
     def shown_signature(self, signature: frozenset[str], keep: frozenset[str] = frozenset()) -> frozenset[str]:
         """The languages that may be shown: while fewer than k eligible members speak them all, the one fewest
         members speak is left out (never those in ``keep``: the text's own language shows anyway)."""
-        signature = frozenset(signature)
-        while len(self.fitting(signature)) < self.k and signature - keep:
-            rarest = min(signature - keep, key=lambda code: (len(self.fitting(frozenset({code}))), code))
-            signature = signature - {rarest}
-        return signature
+        asked = (frozenset(signature), keep)
+        if asked not in self._shown:
+            signature = asked[0]
+            while len(self.fitting(signature)) < self.k and signature - keep:
+                rarest = min(signature - keep, key=lambda code: (len(self.fitting(frozenset({code}))), code))
+                signature = signature - {rarest}
+            self._shown[asked] = signature
+        return self._shown[asked]
 
     def descriptions(self, signature: frozenset[str]) -> dict[int, Origin]:
         if signature not in self._descriptions:
