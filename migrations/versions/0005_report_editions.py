@@ -36,6 +36,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table('report_editions')
-    with op.batch_alter_table('members', schema=None) as batch_op:
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): recreating the members table would break the foreign
+    # keys of every table that refers to it.
+    with op.batch_alter_table('members', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('other_names')
         batch_op.drop_column('languages')
