@@ -208,6 +208,7 @@ def register_template_helpers(app: Flask) -> None:
 
     from matchmaker import reference
     from matchmaker.permissions import can
+    from matchmaker.services import anonymity
 
     from flask_babel import format_decimal
 
@@ -221,6 +222,7 @@ def register_template_helpers(app: Flask) -> None:
         format_datetime=format_datetime,
         format_decimal=format_decimal,
         unread_count=unread_notifications,
+        shown_need=lambda need: anonymity.for_reader(current_user, need),
     )
 
     @app.context_processor

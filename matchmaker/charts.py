@@ -7,7 +7,7 @@ for assistive technology; the page puts the same figures in a data table next to
 """
 from __future__ import annotations
 
-import itertools
+import hashlib
 from typing import Sequence
 
 from markupsafe import Markup, escape
@@ -20,8 +20,6 @@ PALETTE = ("#0b5394", "#b35900", "#1e6b34", "#a11d1d", "#6a3d9a", "#00727a", "#7
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
 MARKERS = ("circle", "square", "triangle", "diamond")
 HIDDEN_FILL = "#8a96a3"
-
-_ids = itertools.count(1)
 
 
 def _wrap(text: str, width: float = WIDTH - 8) -> list[str]:
@@ -49,7 +47,9 @@ def _number(value: float) -> str:
 
 
 def _open(height: float, title: str, description: str, css: str) -> tuple[str, str]:
-    n = next(_ids)
+    # Ids from what the chart says, not from a counter: the same page renders byte for byte the same (an edition
+    # of the public report must not change between readings), and a page's charts have different titles.
+    n = hashlib.sha256(f"{css}|{height}|{title}|{description}".encode()).hexdigest()[:10]
     head = (f'<svg class="chart {css}" viewBox="0 0 {WIDTH} {height:g}" width="{WIDTH}" height="{height:g}" '
             f'role="img" aria-labelledby="chart-{n}-t chart-{n}-d" xmlns="http://www.w3.org/2000/svg" '
             f'font-size="{FONT}">'

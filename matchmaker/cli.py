@@ -131,3 +131,30 @@ def register(app: Flask) -> None:
         record(None, "user.created_by_cli", user, role=role)
         db.session.commit()
         click.echo(f"Created {role} {email}.")
+
+    @app.cli.command("publish-report")
+    @click.option("--by", "email", required=True, help="The facilitator (or admin) the edition is published as.")
+    @click.option("--if-due", is_flag=True, help="Only if this quarter has no edition yet (for a schedule: cron).")
+    def publish_report(email: str, if_due: bool) -> None:
+        """Publish a new edition of the public report (e.g. quarterly from cron with --if-due)."""
+        from datetime import date
+
+        from matchmaker.errors import DomainError
+        from matchmaker.models import User
+        from matchmaker.services import editions
+
+        actor = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if actor is None:
+            raise click.ClickException(f"No account with the e-mail {email}.")
+        if if_due and not editions.due(date.today()):
+            click.echo("This quarter already has an edition: nothing published.")
+            return
+        try:
+            edition = editions.publish(actor)
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from error
+        db.session.commit()
+        withheld = sum(t["withheld"] for t in edition.content["tables"].values())
+        click.echo(f"Edition {edition.number} published ({withheld} figures withheld for changes since earlier "
+                   f"editions; tables withheld: {', '.join(edition.content['withheld_tables']) or 'none'}).")

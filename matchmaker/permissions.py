@@ -35,19 +35,36 @@ def match_side(user: User, match: Match) -> str | None:
     return None
 
 
-def _introduced_to(user: User, need: Need) -> bool:
-    """A partner whose organisation was introduced to this need (a facilitator approved a match)."""
-    if user.role != "partner" or user.organisation_id is None:
-        return False
+def _introduced_query(user: User):
+    """The ids of the needs a partner's organisation was introduced to (a facilitator approved a match)."""
+    from sqlalchemy import select
+
+    from matchmaker.models.matches import CAPACITY_STATUSES
+
+    return select(Match.need_id).join(Offering, Match.offering_id == Offering.id).where(
+        Offering.organisation_id == user.organisation_id,
+        Match.status.in_(CAPACITY_STATUSES + ("declined", "closed_no_result")))
+
+
+def needs_whose_member_is_known(user: User, need_ids: list[int]) -> set[int]:
+    """Of these needs, those whose member ``user`` may know ("need.see_member"), in two queries for a list."""
     from sqlalchemy import select
 
     from matchmaker.extensions import db
-    from matchmaker.models.matches import CAPACITY_STATUSES
 
-    return db.session.scalar(
-        select(Match.id).join(Offering, Match.offering_id == Offering.id).where(
-            Match.need_id == need.id, Offering.organisation_id == user.organisation_id,
-            Match.status.in_(CAPACITY_STATUSES + ("declined", "closed_no_result"))).limit(1)) is not None
+    if not need_ids or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    if user.role in STAFF:
+        return set(need_ids)
+    query = select(Need.id).where(Need.id.in_(need_ids))
+    if user.role == "delegate":
+        named = query.where(Need.attributed.is_(True) | (Need.member_id == user.member_id))
+    else:
+        named = query.where(Need.attributed.is_(True))
+    known = set(db.session.scalars(named))
+    if user.role == "partner" and user.organisation_id is not None:
+        known |= set(db.session.scalars(_introduced_query(user).where(Match.need_id.in_(need_ids))))
+    return known
 
 
 def _view_match(user: User, match: Match) -> bool:
@@ -112,8 +129,8 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "need.withdraw": _is_delegate_of,
     "need.screen": lambda u, n: u.role in STAFF,
     "need.close": lambda u, n: u.role in STAFF,
-    "need.see_member": lambda u, n: u.role in STAFF or _is_delegate_of(u, n) or bool(n.attributed)
-    or _introduced_to(u, n),
+    # Who may know which member posted a need (elsewhere, only services/anonymity.py's description is shown).
+    "need.see_member": lambda u, n: n.id is not None and n.id in needs_whose_member_is_known(u, [n.id]),
     "offering.list": lambda u, _: True,
     "offering.create": lambda u, _: u.role == "partner" and u.organisation_id is not None,
     "offering.view": _view_offering,
@@ -152,6 +169,8 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     # report is for everyone, and also public (its pages need no sign-in).
     "dashboard.view": lambda u, _: u.role in STAFF,
     "report.view": lambda u, _: True,
+    # Editions of the public report: facilitators publish them (the schedule acts as a facilitator).
+    "report.publish": lambda u, _=None: u.role in STAFF,
 }
 
 # Roles each inviter may give.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_babel import lazy_pgettext as _lp
+from flask_babel import ngettext
 from wtforms.fields.choices import SelectChoice
 
 # UNCTAD eTrade for all policy areas; the legal framework is split into its five parts.
@@ -76,6 +76,20 @@ REGIONS: dict[str, object] = {
     "europe": _l("Europe"),
     "cis": _l("Commonwealth of Independent States"),
     "north_america": _l("North America"),
+}
+
+# Wider areas that an anonymous need's region is generalised to when its region would single out its member
+# (services/anonymity.py); the filters of needs offer them too.
+AREA_GROUPS: dict[str, tuple[str, ...]] = {
+    "americas": ("latin_america", "caribbean", "north_america"),
+    "asia_pacific": ("asia", "pacific"),
+    "europe_cis": ("europe", "cis"),
+}
+AREA_OPTIONS: dict[str, object] = {
+    **REGIONS,
+    "americas": _l("The Americas"),
+    "asia_pacific": _l("Asia and the Pacific"),
+    "europe_cis": _l("Europe and Central Asia"),
 }
 
 ORGANISATION_KINDS: dict[str, object] = {

@@ -83,6 +83,7 @@ def test_the_demo_shows_the_whole_life_cycle_in_order_and_in_the_past(ctx):
     from datetime import datetime, timezone
 
     from matchmaker.models import AuditEvent, Match, MatchmakingSession, Notification, SessionAvailability
+    from matchmaker.services import editions
     from matchmaker.services.demo import seed_demo
 
     started = datetime.now(timezone.utc)
@@ -115,6 +116,8 @@ def test_the_demo_shows_the_whole_life_cycle_in_order_and_in_the_past(ctx):
                                           "match.meeting_held", "match.agreement", "match.delivery",
                                           "match.complete", "session.held", "session.outcome", "session.close"}
     assert "need.seeded" not in {e.action for e in events}
+    # A published edition of the public report, the last thing the story did.
+    assert events[-1].action == "report.publish" and editions.latest().published_at == events[-1].at
     # The parties heard of it in their inbox, at the story's dates.
     notes = db.session.scalars(select(Notification)).all()
     assert len(notes) > 20 and max(n.created_at for n in notes) < started

@@ -106,8 +106,12 @@ def test_public_figures_hide_what_describes_fewer_than_three_members(app, small_
     report = build_report(public=True, today=TODAY, now=NOW, threshold=0.15)
     assert report.period == "quarter"
     ldc = report.table("needs_by_ldc")
-    assert ldc.value("developing", "needs") is None  # Kenya and Peru only
-    assert ldc.value("ldc", "needs") is None or ldc.value(TOTAL, "needs") is None  # else 6 - 4 gives it away
+    # The needs ask for French: read as partners read them, Benin and Senegal are LDCs; Nepal's status (no
+    # LDC in Asia speaks French) is not stated, so it counts with Kenya and Peru among the other developing.
+    assert ldc.value("ldc", "needs") is None  # Benin and Senegal only
+    # 6 - 3 would give the LDCs' figure back, but the zero of "other members" beside it is suppressed too: the 3
+    # needs may be anywhere between the two.
+    assert ldc.value("other", "needs") is None and ldc.value(TOTAL, "needs") == 6
     assert report.table("delays").value("introduction", "median_days") is None  # two members
     assert report.table("delays").value("approval", "median_days") == 20.0  # Nepal, Peru and Benin
     for table in report.tables.values():
@@ -190,7 +194,17 @@ def _scan(text: str, delegates) -> list[str]:
     return found
 
 
+def publish_edition(make):
+    """The public report reads its latest edition: publish one, as a facilitator would."""
+    from matchmaker.services import editions
+
+    edition = editions.publish(make.user("facilitator"))
+    db.session.commit()
+    return edition
+
+
 def test_no_report_page_or_export_names_a_member(app, make, named_world):
+    publish_edition(make)
     partner = make.user("partner", organisation=make.organisation())
     for who in (None, partner):
         client = app.test_client()
@@ -242,6 +256,7 @@ HOSTILE = ["=cmd|' /C calc'!A0", "+SUM(A1:A2)", "-2+3", "@SUM(1)", "\tTabbed", "
 def test_every_export_is_safe_in_a_spreadsheet(app, make, named_world):
     for title in HOSTILE:
         make.need("BJ", "open", title=title, description=title + " customs", policy_areas=["trade_logistics"])
+    publish_edition(make)
     staff = app.test_client()
     login(staff, make.user("facilitator"))
     for client, prefix in ((staff, "/dashboard"), (app.test_client(), "/reports")):
@@ -263,20 +278,21 @@ def test_every_export_is_safe_in_a_spreadsheet(app, make, named_world):
         assert not any(cell.startswith(FORMULA_PREFIXES) for cell in row)
 
 
-def test_reports_are_recomputed_when_the_data_change(app, make, small_world):
+def test_the_dashboard_is_recomputed_when_the_data_change(app, make, small_world):
     app.config["REPORT_CACHE_SECONDS"] = 300
     try:
-        first = cached_report(public=True)
-        assert cached_report(public=True) is first
+        first = cached_report(public=False)
+        assert cached_report(public=False) is first
         make.need("HT", "open", policy_areas=["payments"])
-        assert cached_report(public=True) is not first
+        assert cached_report(public=False) is not first
     finally:
         app.config["REPORT_CACHE_SECONDS"] = 0
 
 
-def test_the_report_reads_in_french_and_spanish(client, small_world):
+def test_the_report_reads_in_french_and_spanish(client, make, small_world):
     from flask_babel import refresh
 
+    publish_edition(make)
     for language, words in (("fr", "Besoins par domaine d'action et par région"),
                             ("es", "Necesidades por ámbito de política y región")):
         refresh()  # the test's own app context outlives each request: forget the language it chose

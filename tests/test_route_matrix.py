@@ -179,6 +179,12 @@ MATRIX = [
     ("GET", "reports.index", "/reports/", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "reports.table_csv", "/reports/needs_by_area_region.csv", None, row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "reports.table_csv", "/reports/nothing.csv", None, row(404, 404, 404, 404, 404, 404, 404)),
+    # Editions of the report: anyone reads them; facilitators (and admins) publish them.
+    ("GET", "reports.list_editions", "/reports/editions/", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "reports.edition", "/reports/editions/1/", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "reports.edition_csv", "/reports/editions/1/needs_by_ldc.csv", None,
+     row(200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "reports.publish", "/reports/editions/", {}, row(LOGIN, 403, 403, 403, 403, 302, 302)),
 
     ("GET", "imports.export_matches", "/exports/matches.csv", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
     ("GET", "imports.export_matches", "/exports/matches.xml", None, row(LOGIN, 200, 200, 200, 200, 200, 200)),
@@ -230,6 +236,17 @@ def _session_of(world, name: str) -> dict:
     return {name: session.id}
 
 
+def _edition_of(world) -> None:
+    """The report's first edition, published by the world's facilitator (only the report's routes need it)."""
+    from sqlalchemy import select
+
+    from matchmaker.models import User
+    from matchmaker.services import editions
+
+    editions.publish(db.session.scalar(select(User).where(User.email == world["users"]["facilitator"])))
+    db.session.commit()
+
+
 @pytest.fixture
 def world(make):
     """Two members, two organisations, one user per role, and records in several states."""
@@ -272,6 +289,8 @@ def test_route_role(app, world, index, role):
     for name in ("session", "held_session"):
         if "{" + name + "}" in template:
             ids = dict(ids, **_session_of(world, name))
+    if template.startswith("/reports/") and template != "/reports/":
+        _edition_of(world)
     url = template.format(**ids)
     with client.open(url, method=method, data=data) as response:
         if expected[role] == LOGIN:

@@ -1,9 +1,11 @@
 """Cell suppression in published tables: no cell describes fewer than 3 members, and no suppressed cell can be
 worked out from the published ones, by subtraction or otherwise. The attacks below are written independently
-of the suppression code: repeated subtraction along rows and columns, and linear programming with the totals
-and the fact that counts are never negative."""
+of the suppression code: repeated subtraction along rows and columns, and linear programming with the totals,
+the fact that counts are non-negative integers, and the zero policy (a suppressed cell may be 0 because no zero
+is ever published beside one: checked), as the threat model's attacker computes it."""
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -36,9 +38,10 @@ def subtraction_attack(values: dict, lines: list[Line], hidden: set) -> dict:
     return recovered
 
 
-def pinned_by_linear_programming(values: dict, lines: list[Line], hidden: set) -> dict:
+def pinned_by_linear_programming(values: dict, lines: list[Line], hidden: set, lower: float = 0) -> dict:
     """Suppressed cells whose smallest and largest possible values, given every published cell, every total
-    and non-negative counts, are equal: this also finds what combining several lines gives away."""
+    and non-negative counts (at least ``lower``), are equal, or lie between 1 and 2: this also finds what
+    combining several lines gives away."""
     hidden = sorted(hidden, key=repr)
     column = {k: i for i, k in enumerate(hidden)}
     rows, rhs = [], []
@@ -58,12 +61,14 @@ def pinned_by_linear_programming(values: dict, lines: list[Line], hidden: set) -
     for key in hidden:
         objective = np.zeros(len(hidden))
         objective[column[key]] = 1
-        bounds = [(0, None)] * len(hidden)
+        bounds = [(lower, None)] * len(hidden)
         low = linprog(objective, A_eq=np.array(rows), b_eq=rhs, bounds=bounds, method="highs")
         high = linprog(-objective, A_eq=np.array(rows), b_eq=rhs, bounds=bounds, method="highs")
         assert low.status == 0, "the published table must be consistent"
-        if high.status == 0 and abs(-high.fun - low.fun) < 1e-6:
-            pinned[key] = low.fun
+        smallest = math.ceil(low.fun - 1e-7)  # counts are integers
+        largest = math.floor(-high.fun + 1e-7) if high.status == 0 else math.inf
+        if largest - smallest < 1 or (smallest >= 1 and largest <= 2):
+            pinned[key] = (smallest, largest)
     return pinned
 
 
@@ -76,6 +81,9 @@ def check_table(table: Table) -> None:
             assert shown == value
             if value and key[1] not in table.offering_columns:
                 assert table.members.get(key, 0) >= 3, f"{key} describes too few members"
+    for line in table.lines():  # the zero policy holds: no zero published beside a suppressed cell
+        if any(k in table.suppressed for k in line.cells):
+            assert all(values[k] != 0 for k in line.cells if k not in table.suppressed), line
     assert subtraction_attack(values, table.lines(), table.suppressed) == {}
     assert pinned_by_linear_programming(values, table.lines(), table.suppressed) == {}
 
@@ -152,3 +160,65 @@ facts_strategy = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.int
 def test_no_small_cell_and_no_recovery_on_random_tables(facts, rows, columns, totals):
     facts = [(f"r{r % rows}", f"c{c % columns}", m) for r, c, m in facts]
     check_table(table_of(facts, rows, columns, totals))
+
+
+def intervals_seen(table: Table, lower: float = 0) -> dict:
+    """What the attacker can tell of every cell: its value, or the interval linear programming gives."""
+    values = {(r, c): table.values[r, c] for r in table.rows for c in table.columns}
+    hidden = sorted(table.suppressed, key=repr)
+    index = {k: i for i, k in enumerate(hidden)}
+    rows, rhs = [], []
+    for line in table.lines():
+        row, right = np.zeros(len(hidden)), 0.0
+        for key, sign in ((line.total, -1.0), *((p, 1.0) for p in line.parts)):
+            if key in index:
+                row[index[key]] += sign
+            else:
+                right -= sign * values[key]
+        if row.any():
+            rows.append(row)
+            rhs.append(right)
+    found = {k: (v, v) for k, v in values.items() if k not in table.suppressed}
+    for key in hidden:
+        objective = np.zeros(len(hidden))
+        objective[index[key]] = 1
+        system = {"A_eq": np.array(rows) if rows else None, "b_eq": rhs or None,
+                  "bounds": [(lower, None)] * len(hidden), "method": "highs"}
+        low, high = linprog(objective, **system), linprog(-objective, **system)
+        found[key] = (math.ceil(low.fun - 1e-7), math.floor(-high.fun + 1e-7) if high.status == 0 else math.inf)
+    return found
+
+
+def test_the_demo_row_of_ones_beside_published_zeros_is_not_solved():
+    # The issue's row: "suppressed,0,suppressed,suppressed,0,3", three members with one need each. Published
+    # zeros beside them told the attacker each was at least 1, hence exactly 1; now those zeros go too.
+    facts = [("r0", c, 10 + i) for i, c in enumerate(("c0", "c2", "c3"))]
+    facts += [(f"r{r}", f"c{c}", 100 * r + 10 * c + m) for r in (1, 2) for c in range(5) for m in range(3)]
+    table = table_of(facts, rows=3, columns=5)
+    assert {("r0", "c1"), ("r0", "c4")} <= table.suppressed
+    check_table(table)
+
+
+facts_and_change = st.tuples(facts_strategy, st.integers(0, 4), st.integers(0, 3))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(case=facts_and_change, totals=st.sampled_from([(True, True), (True, False), (False, True)]))
+def test_one_member_s_change_cannot_be_read_from_two_editions(case, totals):
+    from matchmaker.services.reports import Published
+
+    facts, row, column = case
+    facts = [(f"r{r % 3}", f"c{c % 3}", m) for r, c, m in facts]
+    first = table_of(facts, 3, 3, totals)
+    before = Published(values={k: first.value(*k) for k in first.cells()}, intervals=first.intervals,
+                       contributions=first.contributions)
+    # One new need, from one member, in one cell.
+    second = count_table("t", facts + [(f"r{row % 3}", f"c{column % 3}", 99)], ["r0", "r1", "r2"],
+                         ["c0", "c1", "c2"], "x", "y", row_totals=totals[0], column_totals=totals[1])
+    second.apply_suppression(earlier=[before])
+    check_table(second)
+    then, now = intervals_seen(first), intervals_seen(second)
+    for cell in second.cells():
+        if second.contributions.get(cell, {}).get(99):  # the cells the change touched
+            (low_b, high_b), (low_a, high_a) = then.get(cell, (0, 0)), now[cell]
+            assert low_a - high_b <= 0 <= high_a - low_b, (cell, then.get(cell), now[cell])

@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate, validates_schema
 
 from matchmaker.reference import (
-    BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, NEED_STATUS_LABELS, OFFERING_STATUS_LABELS, POLICY_AREAS,
-    PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
+    AREA_OPTIONS, BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, NEED_STATUS_LABELS, OFFERING_STATUS_LABELS,
+    POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
 )
 from matchmaker.models.matches import MATCH_STATUSES, OUTCOMES
 from matchmaker.services.matches import PROGRESS as MATCH_PROGRESS
@@ -79,6 +79,8 @@ class MemberSchema(ma.Schema):
     is_ldc = fields.Boolean(required=True)
     is_developing = fields.Boolean(required=True)
     region = fields.String(required=True)
+    languages = fields.List(fields.String(), required=True, metadata={
+        "description": "Official languages and those in common official use (codes of delivery_languages)"})
 
 
 class OrganisationRefSchema(ma.Schema):
@@ -118,7 +120,11 @@ class NeedFilterArgs(PageArgs):
     q = text(max_length=200)
     status = fields.String(validate=validate.OneOf(list(NEED_STATUS_LABELS)))
     policy_area = fields.String(validate=validate.OneOf(list(POLICY_AREAS)))
-    region = fields.String(validate=validate.OneOf(list(REGIONS)))
+    region = fields.String(validate=validate.OneOf(list(AREA_OPTIONS)), metadata={
+        "description": "A region or a wider area (americas, asia_pacific, europe_cis); for partners, as the needs "
+                       "read (an anonymous need is found under the area it is described by)"})
+    ldc = fields.Boolean(truthy={"true"}, falsy={"false"}, metadata={
+        "description": "Only needs from LDCs (true) or the others (false); for partners, as the needs read"})
     language = fields.String(validate=validate.OneOf(list(TEXT_LANGUAGES)))
 
 
@@ -232,19 +238,25 @@ class NeedPatchSchema(NeedInSchema):
                             metadata={"description": "The version you read; a newer stored version gives 409"})
 
 
+ORIGIN_REGION = ("The member's region; when the member is not named, the region or wider area (americas, "
+                 "asia_pacific, europe_cis) that at least 3 members fit, or null")
+ORIGIN_LDC = "Whether the member is an LDC; when it is not named, true or null (not stated)"
+
+
 class NeedSchema(ma.Schema):
     id = fields.Integer(required=True)
     member = fields.String(allow_none=True, required=True,
                            metadata={"description": "ISO code of the member; null when it is not to be named"})
     member_name = fields.String(allow_none=True, required=True)
-    region = fields.String(required=True)
-    is_ldc = fields.Boolean(required=True)
+    region = fields.String(allow_none=True, required=True, metadata={"description": ORIGIN_REGION})
+    is_ldc = fields.Boolean(allow_none=True, required=True, metadata={"description": ORIGIN_LDC})
     title = fields.String(required=True)
     description = fields.String(required=True)
     language = fields.String(required=True)
     policy_areas = fields.List(fields.String(), required=True)
     support_kinds = fields.List(fields.String(), required=True)
-    delivery_languages = fields.List(fields.String(), required=True)
+    delivery_languages = fields.List(fields.String(), required=True, metadata={
+        "description": "When the member is not named, a language that too few members speak may be left out"})
     beneficiaries = fields.List(fields.String(), required=True)
     start_date = fields.Date(allow_none=True, required=True)
     end_date = fields.Date(allow_none=True, required=True)
@@ -254,6 +266,9 @@ class NeedSchema(ma.Schema):
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     version = fields.Integer(required=True)
+    names_member = fields.List(fields.String(), required=True, metadata={
+        "description": "For the delegation and facilitators: the words by which the title or description names the "
+                       "member although partners are not to know it (reword, or return for rewording); else []"})
 
 
 class NeedPageSchema(ma.Schema):
@@ -288,8 +303,8 @@ class MatchNeedSchema(ma.Schema):
     member = fields.String(allow_none=True, required=True,
                            metadata={"description": "ISO code of the member; null when it is not to be named"})
     member_name = fields.String(allow_none=True, required=True)
-    region = fields.String(required=True)
-    is_ldc = fields.Boolean(required=True)
+    region = fields.String(allow_none=True, required=True, metadata={"description": ORIGIN_REGION})
+    is_ldc = fields.Boolean(allow_none=True, required=True, metadata={"description": ORIGIN_LDC})
 
 
 class MatchOfferingSchema(ma.Schema):

@@ -18,13 +18,15 @@ from matchmaker.api import schemas
 from matchmaker.api.tokens import user_for_token
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import csrf, db
+from matchmaker.imports.exports import origin_fields
 from matchmaker.models import Match, Member, Need, Offering
-from matchmaker.needs.views import json_list_contains, visible_needs_query
+from matchmaker.needs.views import filter_origin, json_list_contains, names_shown_to, visible_needs_query
 from matchmaker.offerings.views import visible_offerings_query
 from matchmaker.permissions import STAFF, can, match_side
 from matchmaker.reference import (
     BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
 )
+from matchmaker.services import anonymity
 from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
@@ -232,9 +234,10 @@ def offering_out(offering: Offering) -> dict:
 def need_out(need: Need) -> dict:
     named = can(actor(), "need.see_member", need)
     out = {field: getattr(need, field) for field in schemas.NeedSchema._declared_fields
-           if field not in ("member", "member_name", "region", "is_ldc")}
-    out.update(member=need.member.code if named else None, member_name=need.member.name_en if named else None,
-               region=need.member.region, is_ldc=need.member.is_ldc)
+           if field not in ("member", "member_name", "region", "is_ldc", "names_member")}
+    out.update(origin_fields(need, named), member_name=need.member.name_en if named else None,
+               delivery_languages=list(anonymity.shown_need(need, named).delivery_languages),
+               names_member=names_shown_to(actor(), need))
     return out
 
 
@@ -406,10 +409,9 @@ def list_needs(args):
         query = query.where(Need.status == args["status"])
     if args.get("policy_area"):
         query = query.where(json_list_contains(Need.policy_areas, args["policy_area"]))
-    if args.get("region"):
-        query = query.where(Member.region == args["region"])
     if args.get("language"):
         query = query.where(Need.language == args["language"])
+    query = filter_origin(query, actor(), args.get("region"), args.get("ldc"))
     result = paginate(query.order_by(Need.id), args)
     result["items"] = [need_out(n) for n in result["items"]]
     return result
@@ -488,9 +490,8 @@ def match_out(match: Match) -> dict:
     return {
         "id": match.id, "status": match.status, "score": match.score, "origin": match.origin,
         "engine_version": match.engine_version,
-        "need": {"id": need.id, "title": need.title, "status": need.status,
-                 "member": need.member.code if named else None, "member_name": need.member.name_en if named else None,
-                 "region": need.member.region, "is_ldc": need.member.is_ldc},
+        "need": {"id": need.id, "title": need.title, "status": need.status, **origin_fields(need, named),
+                 "member_name": need.member.name_en if named else None},
         "offering": {"id": offering.id, "title": offering.title, "status": offering.status,
                      "organisation": {"id": org.id, "name": org.name, "acronym": org.acronym}},
         "terms": [{"term": label, "share": share} for label, share in (match.terms or [])],

@@ -10,8 +10,9 @@ from matchmaker.imports.spreadsheet import write_csv
 from matchmaker.models import Match, Need, Offering, User
 from matchmaker.needs.views import visible_needs_query
 from matchmaker.offerings.views import visible_offerings_query
-from matchmaker.permissions import can
-from matchmaker.services.match_queries import visible_matches_query
+from matchmaker.permissions import STAFF, can, needs_whose_member_is_known
+from matchmaker.services import anonymity
+from matchmaker.services.match_queries import ACCEPTED_STATUSES, visible_matches_query
 
 # The import columns first (an export can be edited and imported again), then what only the service knows.
 OFFERING_EXPORT = [c.name for c in OFFERING_COLUMNS if c.name != "status"] + [
@@ -37,13 +38,12 @@ def exported_needs(user: User) -> list[Need]:
     return list(db.session.scalars(visible_needs_query(user).order_by(Need.id)))
 
 
-def exported_matches(user: User, introduced_only: bool = False) -> list[Match]:
-    """A delegate's member's and a partner's organisation's matches once introduced; facilitators every match."""
+def exported_matches(user: User, accepted_only: bool = False) -> list[Match]:
+    """A delegate's member's and a partner's organisation's matches once both parties accepted the introduction
+    (and their later stages); facilitators every match (their working file), unless ``accepted_only``."""
     query = visible_matches_query(user)
-    if introduced_only:
-        from matchmaker.services.match_queries import INTRODUCED_STATUSES
-
-        query = query.where(Match.status.in_(INTRODUCED_STATUSES))
+    if accepted_only or user.role not in STAFF:
+        query = query.where(Match.status.in_(ACCEPTED_STATUSES))
     return list(db.session.scalars(query.order_by(Match.id)))
 
 
@@ -54,11 +54,22 @@ def offering_record(offering: Offering) -> dict[str, Any]:
     return record
 
 
-def need_record(user: User, need: Need) -> dict[str, Any]:
+def need_record(user: User, need: Need, named: bool | None = None) -> dict[str, Any]:
+    """One need; where the member is not to be known, what is said about it is the description partners read
+    on the pages (services/anonymity.py): a region or a wider area or none, "LDC" or nothing."""
     record = {name: getattr(need, name) for name in NEED_EXPORT if name not in ("member", "region", "is_ldc")}
-    named = can(user, "need.see_member", need)
-    record.update(member=need.member.code if named else None, region=need.member.region, is_ldc=need.member.is_ldc)
+    named = can(user, "need.see_member", need) if named is None else named
+    record.update(origin_fields(need, named))
+    record["delivery_languages"] = list(anonymity.shown_need(need, named).delivery_languages)
     return record
+
+
+def origin_fields(need: Need, named: bool) -> dict[str, Any]:
+    """member, region and is_ldc of a need, as a reader who may (or may not) know the member sees them."""
+    if named:
+        return {"member": need.member.code, "region": need.member.region, "is_ldc": need.member.is_ldc}
+    origin = anonymity.shown_need(need, False).origin
+    return {"member": None, "region": origin.area, "is_ldc": True if origin.ldc else None}
 
 
 def _cell(value: Any) -> Any:
@@ -80,9 +91,14 @@ def offerings_csv(user: User) -> str:
                                       for r in map(offering_record, exported_offerings(user))))
 
 
+def _need_records(user: User) -> list[dict[str, Any]]:
+    needs = exported_needs(user)
+    known = needs_whose_member_is_known(user, [n.id for n in needs])  # "need.see_member" for all, in two queries
+    return [need_record(user, n, n.id in known) for n in needs]
+
+
 def needs_csv(user: User) -> str:
-    return write_csv(NEED_EXPORT, ([_cell(r[name]) for name in NEED_EXPORT]
-                                  for r in (need_record(user, n) for n in exported_needs(user))))
+    return write_csv(NEED_EXPORT, ([_cell(r[name]) for name in NEED_EXPORT] for r in _need_records(user)))
 
 
 def offerings_json(user: User) -> list[dict]:
@@ -90,7 +106,7 @@ def offerings_json(user: User) -> list[dict]:
 
 
 def needs_json(user: User) -> list[dict]:
-    return [{k: _json_value(v) for k, v in need_record(user, n).items()} for n in exported_needs(user)]
+    return [{k: _json_value(v) for k, v in record.items()} for record in _need_records(user)]
 
 
 def match_record(user: User, match: Match) -> dict[str, Any]:
@@ -99,7 +115,7 @@ def match_record(user: User, match: Match) -> dict[str, Any]:
     named = can(user, "need.see_member", need)
     return {
         "id": match.id, "status": match.status, "need_id": need.id, "need_title": need.title,
-        "member": need.member.code if named else None, "region": need.member.region, "is_ldc": need.member.is_ldc,
+        **origin_fields(need, named),
         "offering_id": offering.id, "offering_title": offering.title, "organisation": offering.organisation.acronym,
         "score": match.score, "origin": match.origin, "engine_version": match.engine_version,
         "terms": [label for label, _share in (match.terms or [])],

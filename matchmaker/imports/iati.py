@@ -13,7 +13,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.sax import parseString as defused_sax_parse
 from flask_babel import gettext as _
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import select
 from xml.sax import SAXParseException  # the exception class only; parsing is defusedxml's  # nosec B406
 from xml.sax.handler import ContentHandler  # a base class for defusedxml's parser  # nosec B406
 
@@ -24,8 +24,11 @@ from matchmaker.imports.spreadsheet import FileRefused
 from matchmaker.models import AuditEvent, Match, Member, Offering, User
 from matchmaker.permissions import can
 from matchmaker.reference import DELIVERY_LANGUAGES, POLICY_AREAS, TEXT_LANGUAGES
+from matchmaker.services import anonymity
 from matchmaker.services import offerings as offerings_service
 from matchmaker.services.audit import record
+from matchmaker.services.match_queries import ACCEPTED_STATUSES
+from matchmaker.services.suppression import MIN_MEMBERS
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SCHEMA_PATH = DATA_DIR / "iati-schema" / "iati-activities-schema.xsd"
@@ -528,18 +531,21 @@ def export_activities(offerings: Iterable[Offering]) -> bytes:
 # dates (introduction, start of delivery, end) and a qualitative outcome result.
 #
 # An IATI file is published for anyone to read, so it follows the rules of public reports (PRODUCT.md,
-# Confidentiality): no member is named. The recipient is the member's region (DAC region code), or "developing
-# countries, unspecified" (998) where the region holds fewer than MIN_MEMBERS_PER_CELL developing members and
-# would point at one of them; the need's own text and the parties' free-text notes (meetings are held under the
-# Chatham House rule) are left out. The parent keeps the countries its partner made eligible (its own public
-# choice), so the engagements of an offering open to fewer than MIN_MEMBERS_PER_CELL members are left out.
+# Confidentiality): no member is named, and only introductions both parties accepted are published (with their
+# later stages), never one a party declined or a facilitator rejected. The recipient is a DAC region code that at
+# least MIN_MEMBERS eligible members fit, also knowing the parent's eligibility (an offering for LDCs, for some
+# regions or members) and the rules (services/anonymity.py): the member's region, "America, regional" for the
+# Americas, or "developing countries, unspecified" (998). The need's own text and the parties' free-text notes
+# (meetings are held under the Chatham House rule) are left out. The parent keeps the countries its partner made
+# eligible (its own public choice), so the engagements of an offering open to fewer than MIN_MEMBERS members are
+# left out.
 
-MIN_MEMBERS_PER_CELL = 3  # PRODUCT.md: "a cell that would describe fewer than a few members is suppressed"
-# Match status -> IATI ActivityStatus: introduced and not yet delivering = 1 pipeline/identification,
-# in delivery = 2 implementation, completed = 4 closed, ended without result = 5 cancelled.
-MATCH_ACTIVITY_STATUS = {"approved": "1", "accepted": "1", "meeting_held": "1", "agreement_reached": "1",
-                         "in_delivery": "2", "completed": "4", "declined": "5", "closed_no_result": "5"}
-EXPORTED_MATCH_STATUSES = tuple(MATCH_ACTIVITY_STATUS)
+# Match status -> IATI ActivityStatus: accepted and not yet delivering = 1 pipeline/identification,
+# in delivery = 2 implementation, completed = 4 closed, ended without result after a meeting = 5 cancelled.
+MATCH_ACTIVITY_STATUS = {"accepted": "1", "meeting_held": "1", "agreement_reached": "1", "in_delivery": "2",
+                         "completed": "4", "closed_no_result": "5"}
+# DAC region codes of the wider areas (vocabulary 1): 498 "America, regional"; the others have none.
+GROUP_EXPORT = {"americas": "498"}
 IATI_LANGUAGES = ("en", "fr", "es")
 
 
@@ -584,14 +590,40 @@ def _stage_dates(match_ids: list[int]) -> dict[int, dict[str, date]]:
     return found
 
 
-def _region_code(member: Member, region_sizes: dict[str, int]) -> str:
-    code = REGION_EXPORT.get(member.region)
-    if code is None or region_sizes.get(member.region, 0) < MIN_MEMBERS_PER_CELL:
-        return "998"
-    return code
+def _region_chain(member: Member) -> tuple[str, ...]:
+    group = anonymity.GROUP_OF.get(member.region, member.region)
+    steps = [REGION_EXPORT.get(member.region, "998"), GROUP_EXPORT.get(group, "998"), "998"]
+    return tuple(dict.fromkeys(steps))
 
 
-def _match_activity(match: Match, stages: dict[str, date], region_sizes: dict[str, int]):
+class RecipientRegions:
+    """The DAC region published for each engagement: one that at least MIN_MEMBERS eligible members fit, among
+    those the offering is open to (services/anonymity.recode, so that the rules give nothing away either)."""
+
+    def __init__(self):
+        self.members = list(db.session.scalars(select(Member)))
+        self._by_offering: dict[int, dict[int, str]] = {}
+
+    def _open_to(self, offering: Offering) -> list[Member]:
+        eligible = [m for m in self.members if m.is_developing]
+        if offering.eligibility == "ldc_only":
+            return [m for m in eligible if m.is_ldc]
+        if offering.eligibility == "regions":
+            return [m for m in eligible if m.region in set(offering.eligible_regions or ())]
+        if offering.eligibility == "members":
+            return [m for m in eligible if m.code in set(offering.eligible_members or ())]
+        return eligible
+
+    def code(self, match: Match) -> str:
+        offering = match.offering
+        if offering.id not in self._by_offering:
+            fitting = {m.id: _region_chain(m) for m in self._open_to(offering)}
+            others = {m.id: _region_chain(m) for m in self.members if m.id not in fitting}
+            self._by_offering[offering.id] = anonymity.recode(fitting, MIN_MEMBERS, others)
+        return self._by_offering[offering.id].get(match.need.member_id, "998")
+
+
+def _match_activity(match: Match, stages: dict[str, date], regions: RecipientRegions):
     from matchmaker.reference import MATCH_STATUS_LABELS, OUTCOME_LABELS
 
     offering, org = match.offering, match.offering.organisation
@@ -618,11 +650,10 @@ def _match_activity(match: Match, stages: dict[str, date], region_sizes: dict[st
     etree.SubElement(activity, "activity-date", {"type": "1", "iso-date": introduced.isoformat()})
     if "delivery" in stages:
         etree.SubElement(activity, "activity-date", {"type": "2", "iso-date": stages["delivery"].isoformat()})
-    ended = stages.get("ended") if match.status in ("completed", "closed_no_result", "declined") else None
+    ended = stages.get("ended") if match.status in ("completed", "closed_no_result") else None
     if ended and (match.status == "completed" or "delivery" in stages):
         etree.SubElement(activity, "activity-date", {"type": "4", "iso-date": ended.isoformat()})
-    etree.SubElement(activity, "recipient-region", code=_region_code(match.need.member, region_sizes),
-                     vocabulary="1", percentage="100")
+    etree.SubElement(activity, "recipient-region", code=regions.code(match), vocabulary="1", percentage="100")
     areas = [a for a in ((match.shared_facets or {}).get("policy_areas") or offering.policy_areas or [])
              if a in POLICY_AREAS] or [a for a in offering.policy_areas if a in POLICY_AREAS]
     mapping = sector_mapping()
@@ -656,13 +687,12 @@ def _match_activity(match: Match, stages: dict[str, date], region_sizes: dict[st
 
 
 def exported_match_activities(matches: Iterable[Match]) -> bytes:
-    """IATI 2.03 activity XML: each approved match as a child activity of its offering's activity."""
+    """IATI 2.03 activity XML: each introduction both parties accepted as a child activity of its offering's."""
     # An offering open to fewer than a few named members would tell which member its engagement serves.
-    matches = [m for m in matches if m.status in EXPORTED_MATCH_STATUSES and not (
-        m.offering.eligibility == "members" and len(set(m.offering.eligible_members or ())) < MIN_MEMBERS_PER_CELL)]
+    matches = [m for m in matches if m.status in ACCEPTED_STATUSES and not (
+        m.offering.eligibility == "members" and len(set(m.offering.eligible_members or ())) < MIN_MEMBERS)]
     members = {m.code: m.name_en for m in db.session.scalars(select(Member))}
-    region_sizes = dict(db.session.execute(select(Member.region, func.count(Member.code))
-                                           .where(Member.is_developing.is_(True)).group_by(Member.region)).all())
+    regions = RecipientRegions()
     stages = _stage_dates([m.id for m in matches])
     root = etree.Element("iati-activities", {
         "version": "2.03", "generated-datetime": datetime.now(timezone.utc).replace(microsecond=0).isoformat()})
@@ -676,7 +706,7 @@ def exported_match_activities(matches: Iterable[Match]) -> bytes:
             etree.SubElement(parent, "related-activity", ref=_match_identifier(child), type="2")
         root.append(parent)
         for child in children:
-            root.append(_match_activity(child, stages.get(child.id, {}), region_sizes))
+            root.append(_match_activity(child, stages.get(child.id, {}), regions))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

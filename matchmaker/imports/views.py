@@ -302,8 +302,8 @@ def export_needs(fmt: str):
 @bp.get("/exports/matches.<any(csv, json, xml):fmt>")
 @login_required
 def export_matches(fmt: str):
-    """A party's matches once introduced; facilitators every match. The IATI file holds the approved ones only,
-    with their outcome, and names no member (it is meant to be published)."""
+    """A party's matches once both parties accepted the introduction; facilitators every match. The IATI file
+    holds those accepted introductions only, with their later stages, and names no member (it is published)."""
     require("export.matches")
     user = current_user._get_current_object()
     stamp = date.today().isoformat()
@@ -312,5 +312,5 @@ def export_matches(fmt: str):
     if fmt == "json":
         return _download(json.dumps(exports.matches_json(user), ensure_ascii=False, indent=1),
                          f"matches-{stamp}.json", "application/json")
-    return _download(iati.exported_match_activities(exports.exported_matches(user, introduced_only=True)),
+    return _download(iati.exported_match_activities(exports.exported_matches(user, accepted_only=True)),
                      f"matches-iati-{stamp}.xml", "application/xml")

@@ -5,9 +5,10 @@ from matchmaker.models.matches import Match, MatchingRun, Notification
 from matchmaker.models.members import Member, Organisation
 from matchmaker.models.needs import Need
 from matchmaker.models.offerings import Offering
+from matchmaker.models.reports import ReportEdition
 from matchmaker.models.sessions import MatchmakingSession, SessionAvailability, SessionMeeting
 from matchmaker.models.tokens import ApiToken, ImportUpload
 
 __all__ = ["ApiToken", "AuditEvent", "ImportUpload", "LoginAttempt", "Match", "MatchingRun", "Member", "Need",
-           "MatchmakingSession", "Notification", "Offering", "Organisation", "SessionAvailability", "SessionMeeting",
-           "User", "UserSession"]
+           "MatchmakingSession", "Notification", "Offering", "Organisation", "ReportEdition", "SessionAvailability",
+           "SessionMeeting", "User", "UserSession"]

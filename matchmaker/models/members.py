@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from matchmaker.extensions import db
@@ -24,6 +24,11 @@ class Member(db.Model):
     is_ldc: Mapped[bool] = mapped_column(Boolean, default=False)
     is_developing: Mapped[bool] = mapped_column(Boolean, default=True)
     region: Mapped[str] = mapped_column(String(20))
+    # Official languages and those in common official use, among DELIVERY_LANGUAGES (public knowledge: an
+    # attacker reads a need's languages against them, see services/anonymity.py).
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Other names the member is known by (short forms, former names, demonyms the names do not give).
+    other_names: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     def name(self, locale: str = "en") -> str:
         """The member's name in the given language, English when there is none."""

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from matchmaker.forms import BaseForm, MultiCheckboxField, TextLimit, strip_filter
 from matchmaker.reference import (
-    BENEFICIARIES, DELIVERY_LANGUAGES, NEED_STATUS_LABELS, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS,
+    AREA_OPTIONS, BENEFICIARIES, DELIVERY_LANGUAGES, NEED_STATUS_LABELS, POLICY_AREAS, PRIORITIES, SUPPORT_KINDS,
     TEXT_LANGUAGES, choices, options, with_any,
 )
 
@@ -67,7 +67,7 @@ class NeedFilterForm(BaseForm):
     q = StringField(_l("Search"), filters=[strip_filter], validators=[Optional(), Length(max=200)])
     status = SelectField(_l("Status"), choices=with_any(choices(NEED_STATUS_LABELS)), validators=[Optional()])
     policy_area = SelectField(_l("Policy area"), choices=with_any(choices(POLICY_AREAS)), validators=[Optional()])
-    region = SelectField(_l("Region"), choices=with_any(choices(REGIONS)), validators=[Optional()])
+    region = SelectField(_l("Region"), choices=with_any(choices(AREA_OPTIONS)), validators=[Optional()])
     ldc = SelectField(_l("LDC"), choices=with_any(options([("yes", _l("LDCs only")), ("no", _l("Not LDCs"))])),
                       validators=[Optional()])
     language = SelectField(_l("Language"), choices=with_any(choices(TEXT_LANGUAGES)), validators=[Optional()])

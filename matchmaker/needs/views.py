@@ -15,7 +15,7 @@ from matchmaker.models.needs import NEED_FINAL_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
 from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, require
 from matchmaker.reference import ACTION_LABELS
-from matchmaker.services import matching
+from matchmaker.services import anonymity, identification, matching
 from matchmaker.services import needs as needs_service
 from matchmaker.utils import load_or_404, page_arg, stale
 
@@ -30,6 +30,21 @@ def visible_needs_query(user):
     if user.role in STAFF:
         return query.where(Need.status != "draft")
     return query.where(Need.status.in_(PARTNER_VISIBLE_NEED_STATUSES))
+
+
+def filter_origin(query, user, area: str | None, ldc: bool | None = None):
+    """Needs from ``area`` (a region or a group of regions) and, when given, from an LDC or not, as ``user`` reads
+    them: staff and delegates know every member they see; partners filter on what they are shown about an
+    anonymous need (services/anonymity.py), so that a count never says more than the descriptions do."""
+    if not area and ldc is None:
+        return query
+    if user.role in STAFF or user.role == "delegate":
+        if area:
+            query = query.where(Member.region.in_(anonymity.AREA_GROUPS.get(area, (area,))))
+        return query if ldc is None else query.where(Member.is_ldc.is_(ldc))
+    rows = db.session.execute(query.with_only_columns(
+        Need.id, Need.member_id, Member.region, Member.is_ldc, Need.language, Need.delivery_languages)).all()
+    return query.where(Need.id.in_(anonymity.ids_shown_as(user, rows, area, ldc)))
 
 
 def json_list_contains(column, code: str):
@@ -52,12 +67,10 @@ def index():
             query = query.where(Need.status == data["status"])
         if data["policy_area"]:
             query = query.where(json_list_contains(Need.policy_areas, data["policy_area"]))
-        if data["region"]:
-            query = query.where(Member.region == data["region"])
-        if data["ldc"]:
-            query = query.where(Member.is_ldc.is_(data["ldc"] == "yes"))
         if data["language"]:
             query = query.where(Need.language == data["language"])
+        query = filter_origin(query, current_user, data["region"] or None,
+                              (data["ldc"] == "yes") if data["ldc"] else None)
     query = query.order_by(Need.updated_at.desc(), Need.id.desc())
     page = db.paginate(query, page=page_arg(), per_page=20, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
@@ -79,6 +92,7 @@ def create():
         else:
             db.session.commit()
             flash(_("Your need was saved as a draft. Submit it when it is ready."), "success")
+            _flag_names(need)
             return redirect(url_for("needs.detail", need_id=need.id))
     return render_template("needs/form.html", form=form, need=None), 200 if request.method == "GET" else 422
 
@@ -101,7 +115,16 @@ def _detail_page(need: Need, form: TransitionForm | None = None, posted: str | N
         diagnosis = matching.diagnose(need)
     return render_template("needs/detail.html", need=need, actions=actions, labels=ACTION_LABELS,
                            form=form or TransitionForm(formdata=None), posted=posted, matches=matches,
-                           diagnosis=diagnosis), status
+                           diagnosis=diagnosis, names=names_shown_to(current_user, need)), status
+
+
+def names_shown_to(user, need: Need) -> list[str]:
+    """The names by which the text names its member although it is not to be named: flagged to the delegation
+    (before it submits, it can reword) and to facilitators (at screening, they can return it); nothing is
+    rewritten. Nobody else is told."""
+    if need.is_final or not (can(user, "need.edit", need) or can(user, "need.screen", need)):
+        return []
+    return identification.need_names_its_member(need)
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
@@ -125,8 +148,17 @@ def edit(need_id: int):
         else:
             db.session.commit()
             flash(_("Your changes were saved."), "success")
+            _flag_names(need)
             return redirect(url_for("needs.detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=need), 200 if request.method == "GET" else 422
+    return render_template("needs/form.html", form=form, need=need,
+                           names=names_shown_to(current_user, need)), 200 if request.method == "GET" else 422
+
+
+def _flag_names(need: Need) -> None:
+    names = names_shown_to(current_user, need)
+    if names:
+        flash(_("The text names your member (%(names)s) although partners are not to know it before a match is "
+                "approved: reword it, or let partners see your member's name.", names=", ".join(names)), "warning")
 
 
 @bp.post("/<int:need_id>/<action>")

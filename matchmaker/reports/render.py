@@ -14,9 +14,13 @@ from markupsafe import Markup
 
 from matchmaker import charts
 from matchmaker.imports.spreadsheet import write_csv
-from matchmaker.reference import POLICY_AREAS, REGIONS
+from matchmaker.reference import AREA_OPTIONS, POLICY_AREAS, REGIONS
+from matchmaker.services.anonymity import NOT_STATED
 from matchmaker.services.reports import TOTAL, Report, Table
+from matchmaker.services.suppression import MIN_MEMBERS
 
+# Regions, the wider areas an anonymous need may be described by, and "not stated" (services/anonymity.py).
+REGION_LABELS: dict[str, Any] = {**AREA_OPTIONS, NOT_STATED: _l("Region not stated")}
 LDC_LABELS = {
     "ldc": _l("Least developed countries (LDCs)"),
     "developing": _l("Other developing members"),
@@ -87,7 +91,7 @@ def label(code: str, kind: str) -> str:
     if code == TOTAL:
         return _("Total")
     vocabulary: dict[str, Any] | None = {
-        "policy_area": POLICY_AREAS, "region": REGIONS, "ldc": LDC_LABELS, "measure": MEASURE_LABELS,
+        "policy_area": POLICY_AREAS, "region": REGION_LABELS, "ldc": LDC_LABELS, "measure": MEASURE_LABELS,
         "series": SERIES_LABELS, "delay": DELAY_LABELS}.get(kind)
     if vocabulary is not None:
         return str(vocabulary.get(code, code))
@@ -108,6 +112,7 @@ class ShownTable:
     has_total_row: bool
     has_total_column: bool
     suppressed: int
+    withheld: int = 0  # suppressed only because they changed by too few members since an earlier edition
 
 
 def shown(table: Table) -> ShownTable:
@@ -115,7 +120,7 @@ def shown(table: Table) -> ShownTable:
     rows = [(label(r, table.row_kind), [table.value(r, c) for c in table.columns]) for r in table.rows]
     return ShownTable(key=table.key, title=str(TITLES[table.key]), note=str(NOTES[table.key]), header=header,
                       rows=rows, has_total_row=table.column_totals, has_total_column=table.row_totals,
-                      suppressed=len(table.suppressed))
+                      suppressed=len(table.suppressed), withheld=table.withheld_count)
 
 
 def _items(table: Table, columns: list[str]) -> list[tuple[str, list]]:
@@ -162,7 +167,7 @@ def themes_chart(report: Report) -> Markup | None:
     if not report.themes:
         return None
     items = [(_("Theme %(number)d: %(name)s", number=t.number, name=t.name),
-              [len(t.members), report.theme_unmet.get(t.number)]) for t in report.themes]
+              [theme_size(t)[1], report.theme_unmet.get(t.number)]) for t in report.themes]
     return charts.bars(str(TITLES["themes"]), _("Paired bars: for each theme, the members that share it and its "
                                                  "open needs without a proposal; the table below gives every figure."),
                        items, [_("Members"), str(MEASURE_LABELS["unmet_needs"])])
@@ -185,20 +190,30 @@ def themes_csv(report: Report, member_names: Callable[[Any], list[str]] | None =
     for theme in report.themes:
         unmet = report.theme_unmet.get(theme.number)
         region = theme.main_region
+        needs, members = theme_size(theme)
         row = [theme.number, "; ".join(theme.terms), "; ".join(str(POLICY_AREAS[a]) for a in theme_areas(report, theme)
                                                              if a in POLICY_AREAS),
-               len(theme.need_ids), len(theme.members), _("suppressed") if unmet is None else unmet,
-               str(REGIONS.get(region[0], region[0])) if region and (not report.public or region[1] >= 3) else ""]
+               needs, members, _("suppressed") if unmet is None else unmet,
+               label(region[0], "region") if region and (not report.public or region[1] >= MIN_MEMBERS) else ""]
         if member_names is not None:
             row.append("; ".join(member_names(theme)))
         rows.append(row)
     return write_csv(header, rows)
 
 
+def theme_size(theme) -> tuple[int, int]:
+    """(needs, members) of a theme, computed or as an edition stored it."""
+    if hasattr(theme, "need_count"):
+        return theme.need_count, theme.member_count
+    return len(theme.need_ids), len(theme.members)
+
+
 def theme_areas(report: Report, theme) -> list[str]:
     """A theme's main policy areas; in public, only those that at least 3 of its members share."""
+    if hasattr(theme, "areas"):  # an edition's theme: already chosen
+        return list(theme.areas)
     if report.public:
-        return [a for a, members in theme.area_members if members >= 3][:3]
+        return [a for a, members in theme.area_members if members >= MIN_MEMBERS][:3]
     return list(theme.policy_areas[:3])
 
 

@@ -10,6 +10,9 @@ from matchmaker.permissions import STAFF
 # A party sees a match from the moment a facilitator introduces it (permissions._view_match, matches.mine):
 # before that, a partner would learn which member posted the need.
 INTRODUCED_STATUSES = CAPACITY_STATUSES + ("declined", "closed_no_result")
+# What files meant to travel (a party's exports, the IATI file) hold: introductions both parties accepted and
+# their later stages; never a proposal, a rejection, an introduction not yet answered or one a party declined.
+ACCEPTED_STATUSES = ("accepted", "meeting_held", "agreement_reached", "in_delivery", "completed", "closed_no_result")
 
 
 def visible_matches_query(user: User) -> Select:

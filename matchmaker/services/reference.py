@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from matchmaker.extensions import db
 from matchmaker.models import Member
-from matchmaker.reference import REGIONS
+from matchmaker.reference import DELIVERY_LANGUAGES, REGIONS
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MEMBERS_CSV = DATA_DIR / "members.csv"
@@ -27,6 +27,9 @@ def read_members(path: Path = MEMBERS_CSV) -> list[dict]:
                 raise ValueError(f"{path.name}:{line}: unknown region {row['region']!r}")
             if row["wto_status"] not in ("member", "observer"):
                 raise ValueError(f"{path.name}:{line}: unknown WTO status {row['wto_status']!r}")
+            languages = [code for code in row["languages"].split(";") if code]
+            if any(code not in DELIVERY_LANGUAGES for code in languages):
+                raise ValueError(f"{path.name}:{line}: unknown language in {row['languages']!r}")
             rows.append(
                 {
                     "code": code,
@@ -37,6 +40,8 @@ def read_members(path: Path = MEMBERS_CSV) -> list[dict]:
                     "name_en": row["name_en"].strip(),
                     "name_fr": row["name_fr"].strip(),
                     "name_es": row["name_es"].strip(),
+                    "languages": languages,
+                    "other_names": [name.strip() for name in row["other_names"].split(";") if name.strip()],
                 }
             )
     return rows

@@ -18,12 +18,13 @@ What the words mean here:
 """
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from statistics import median
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -31,8 +32,10 @@ from sqlalchemy import func, select
 from matchmaker.engine.themes import Theme, ThemeInput, cluster, hidden_words
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Match, Member, Need, Offering
-from matchmaker.reference import POLICY_AREAS, REGIONS
-from matchmaker.services.suppression import THRESHOLD, Line, suppress
+from matchmaker.reference import AREA_OPTIONS, POLICY_AREAS, REGIONS
+from matchmaker.services import anonymity
+from matchmaker.services.anonymity import NOT_STATED
+from matchmaker.services.suppression import MIN_MEMBERS, Line, intervals, suppress
 
 TOTAL = "total"
 SCREENED_NEED_STATUSES = ("open", "matched", "in_progress", "fulfilled")
@@ -63,6 +66,14 @@ class Table:
     suppressed: set[tuple[str, str]] = field(default_factory=set)
     # Columns whose figures are about offerings: they describe no member, and are never suppressed.
     offering_columns: tuple[str, ...] = ()
+    # What each member brings to each cell (a count, or its delays): the change between two editions is
+    # judged by the members whose contribution changed.
+    contributions: dict[tuple[str, str], dict[int, object]] = field(default_factory=dict)
+    # How many cells are withheld only because they changed by too few members since an earlier edition
+    # (which ones is not said: that would tell where a change happened).
+    withheld_count: int = 0
+    # The attacker's feasible interval of each suppressed cell (kept with an edition for the next ones).
+    intervals: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
 
     def value(self, row: str, column: str) -> float | None:
         """The published value of a cell: None when it is suppressed."""
@@ -80,16 +91,56 @@ class Table:
             lines += [Line((TOTAL, c), tuple((r, c) for r in parts)) for c in self.columns]
         return lines
 
-    def apply_suppression(self, threshold: int = THRESHOLD) -> None:
-        cells = {(r, c): self.values.get((r, c), 0) for r in self.rows for c in self.columns}
-        self.suppressed = suppress(cells, self.members, self.lines(), threshold)
+    def cells(self) -> dict[tuple[str, str], float]:
+        return {(r, c): self.values.get((r, c), 0) for r in self.rows for c in self.columns}
+
+    def apply_suppression(self, threshold: int = MIN_MEMBERS, earlier: Iterable["Published"] = ()) -> None:
+        """Suppress what describes too few members, and what changed by too few members since ``earlier``
+        editions of this table; keep the attacker's interval of every suppressed cell."""
+        cells = self.cells()
+        changed, anchors = self.changes(earlier, threshold)
+        self.suppressed = suppress(cells, self.members, self.lines(), threshold, primary=changed, anchors=anchors)
+        self.withheld_count = sum(1 for k in changed if not 0 < self.members.get(k, 0) < threshold)
+        self.intervals = intervals(cells, self.lines(), self.suppressed)
+
+    def changes(self, earlier: Iterable["Published"], threshold: int) -> tuple[set, dict[tuple[str, str], list]]:
+        """The cells that changed by 1 to ``threshold - 1`` members since one of the ``earlier`` editions, and for
+        each what the attacker knew of it in those editions (its value, or its interval; 0 if it was absent)."""
+        changed: set[tuple[str, str]] = set()
+        anchors: dict[tuple[str, str], list] = defaultdict(list)
+        for before in earlier:
+            for cell in self.cells():
+                if cell[1] in self.offering_columns:
+                    continue
+                now, then = self.contributions.get(cell, {}), before.contributions.get(cell, {})
+                moved = sum(1 for m in set(now) | set(then) if now.get(m) != then.get(m))
+                if 0 < moved < threshold:
+                    changed.add(cell)
+                    anchors[cell].append(before.known(cell))
+        return changed, dict(anchors)
+
+
+@dataclass
+class Published:
+    """What an earlier edition told readers about one table, and what each member brought to each cell."""
+
+    values: dict[tuple[str, str], float | None]
+    intervals: dict[tuple[str, str], tuple[float, float]]
+    contributions: dict[tuple[str, str], dict[int, object]]
+
+    def known(self, cell: tuple[str, str]) -> tuple[float, float]:
+        """What the attacker knew of a cell: its value, its feasible interval when suppressed, 0 when absent."""
+        if cell not in self.values:
+            return (0, 0)
+        value = self.values[cell]
+        return (value, value) if value is not None else self.intervals.get(cell, (0, math.inf))
 
 
 def count_table(key: str, facts: Iterable[tuple[str, str, int]], rows: list[str], columns: list[str],
                 row_kind: str, column_kind: str, row_totals: bool = False, column_totals: bool = False) -> Table:
     """A table counting facts (row, column, member): each cell counts its facts and the members they concern."""
     counts: Counter = Counter()
-    members: dict[tuple[str, str], set[int]] = defaultdict(set)
+    members: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for row, column, member in facts:
         cells = [(row, column)]
         if row_totals:
@@ -100,13 +151,13 @@ def count_table(key: str, facts: Iterable[tuple[str, str, int]], rows: list[str]
             cells.append((TOTAL, TOTAL))
         for cell in cells:
             counts[cell] += 1
-            members[cell].add(member)
+            members[cell][member] += 1
     rows = list(rows) + ([TOTAL] if column_totals else [])
     columns = list(columns) + ([TOTAL] if row_totals else [])
     return Table(key=key, row_kind=row_kind, column_kind=column_kind, rows=rows, columns=columns,
                  values={(r, c): counts.get((r, c), 0) for r in rows for c in columns},
                  members={cell: len(m) for cell, m in members.items()}, row_totals=row_totals,
-                 column_totals=column_totals)
+                 column_totals=column_totals, contributions={cell: dict(m) for cell, m in members.items()})
 
 
 @dataclass
@@ -125,6 +176,11 @@ class Report:
     small_themes: int = 0
     # Distinct counts: the dashboard shows all of them; the public report only those about offerings.
     summary: dict[str, int] = field(default_factory=dict)
+    # Public: tables whose suppression could not be checked (every cell withheld), themes that failed.
+    withheld_tables: list[str] = field(default_factory=list)
+    themes_withheld: bool = False
+    # Public editions: the edition's number (None for a report computed on the fly).
+    edition: int | None = None
 
     def table(self, key: str) -> Table:
         return self.tables[key]
@@ -168,17 +224,23 @@ MAX_PERIODS = {"month": 24, "quarter": 12}
 
 
 def build_report(public: bool, today: date | None = None, threshold: float | None = None,
-                 now: datetime | None = None) -> Report:
-    """Compute every figure; ``public`` gives the non-attributable version."""
+                 now: datetime | None = None, earlier: Mapping[str, list[Published]] | None = None,
+                 columns_seen: Iterable[str] = ()) -> Report:
+    """Compute every figure; ``public`` gives the non-attributable version (an edition's content): a need counts
+    under the region and LDC status partners read for it (services/anonymity.py), never finer, and what changed
+    by too few members since the ``earlier`` editions of a table is withheld too. ``columns_seen``: regions that
+    earlier editions showed, kept as columns (a column that vanished would read as zeros)."""
     today = today or date.today()
     now = now or datetime.now(timezone.utc)
     threshold = current_app.config["MATCH_THRESHOLD"] if threshold is None else threshold
     period = "quarter" if public else "month"
 
-    needs = db.session.execute(
+    rows = db.session.execute(
         select(Need.id, Need.member_id, Need.status, Need.policy_areas, Need.submitted_at, Need.created_at,
-               Member.region, Member.is_ldc, Member.is_developing)
+               Member.region, Member.is_ldc, Member.is_developing, Need.language, Need.delivery_languages,
+               Need.attributed)
         .join(Member, Need.member_id == Member.id).where(Need.status.in_(SCREENED_NEED_STATUSES))).all()
+    needs = [_as_read(row) for row in rows] if public else rows
     need_by_id = {n.id: n for n in needs}
     matches = db.session.execute(
         select(Match.id, Match.need_id, Match.offering_id, Match.status, Match.score, Match.origin,
@@ -193,10 +255,11 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
     member_of_need = dict(db.session.execute(select(Need.id, Need.member_id)).all())
 
     tables: dict[str, Table] = {}
-    areas, regions = list(POLICY_AREAS), list(REGIONS)
+    areas = list(POLICY_AREAS)
+    regions = [*AREA_OPTIONS, NOT_STATED] if public else list(REGIONS)
 
     # Demand: screened needs by policy area and region (a need counts once in each of its policy areas).
-    used_regions = {n.region for n in needs}
+    used_regions = {n.region for n in needs} | set(columns_seen)
     tables["needs_by_area_region"] = count_table(
         "needs_by_area_region", ((a, n.region, n.member_id) for n in needs for a in (n.policy_areas or ()) if a in
                                  POLICY_AREAS), areas, [r for r in regions if r in used_regions],
@@ -273,17 +336,30 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
         delays.values[(code, "needs")] = len(samples)
         member_count = len({m for _, m in samples})
         delays.members[(code, "median_days")] = delays.members[(code, "needs")] = member_count
+        by_member: dict[int, list[float]] = defaultdict(list)
+        for days, member in samples:
+            by_member[member].append(round(days, 1))
+        delays.contributions[(code, "median_days")] = {m: sorted(d) for m, d in by_member.items()}
+        delays.contributions[(code, "needs")] = {m: len(d) for m, d in by_member.items()}
     tables["delays"] = delays
 
     # Themes shared by several members, among the open needs; how many of their needs have no proposal.
-    themes = _themes(open_needs)
+    themes_failed = False
+    if public:
+        try:
+            themes = _themes(open_needs)
+        except Exception:  # noqa: BLE001 - an edition is published without themes rather than not at all
+            current_app.logger.exception("themes could not be computed for the public report")
+            themes, themes_failed = [], True
+    else:
+        themes = _themes(open_needs)
     unmet_ids = {n.id for n in unmet}
     theme_unmet = {t.number: sum(1 for i in t.need_ids if i in unmet_ids) for t in themes}
     theme_unmet_members = {t.number: len({need_by_id[i].member_id for i in t.need_ids if i in unmet_ids})
                            for t in themes}
     small = 0
     if public:
-        kept = [t for t in themes if len(t.members) >= THRESHOLD]
+        kept = [t for t in themes if len(t.members) >= MIN_MEMBERS]
         small = len(themes) - len(kept)
         themes = kept
 
@@ -293,14 +369,45 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
                     summary={"open_needs": len(open_needs), "unmet_needs": len(unmet), "offerings": len(available),
                              "idle_offerings": sum(1 for o in available if o.id not in proposed_offerings)})
     if public:
-        for table in tables.values():
-            table.apply_suppression()
+        for key, table in tables.items():
+            try:
+                table.apply_suppression(earlier=(earlier or {}).get(key, ()))
+            except Exception:  # noqa: BLE001 - what cannot be checked is withheld, never published
+                current_app.logger.exception("the %s table could not be made safe: withheld", key)
+                table.suppressed = set(table.cells())
+                report.withheld_tables.append(key)
+        report.themes_withheld = themes_failed
         for number, members in theme_unmet_members.items():
-            if 0 < members < THRESHOLD:
+            if 0 < members < MIN_MEMBERS:
                 theme_unmet[number] = None
     report.supply_without_demand = [
         a for a in areas if supply.value(a, "offerings") and supply.value(a, "open_needs") == 0]
     return report
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A screened need as anyone may read it (the public report): the region and LDC status partners are shown."""
+
+    id: int
+    member_id: int
+    status: str
+    policy_areas: list
+    submitted_at: datetime | None
+    created_at: datetime | None
+    region: str
+    is_ldc: bool
+    is_developing: bool
+
+
+def _as_read(row) -> _Read:
+    if row.attributed:
+        origin = anonymity.Origin(row.region, bool(row.is_ldc))
+    else:
+        origin = anonymity.shown(row.member_id, row.language, row.delivery_languages or ()).origin
+    return _Read(id=row.id, member_id=row.member_id, status=row.status, policy_areas=row.policy_areas,
+                 submitted_at=row.submitted_at, created_at=row.created_at, region=origin.column, is_ldc=origin.ldc,
+                 is_developing=bool(row.is_developing))
 
 
 def _themes(open_needs) -> list[Theme]:

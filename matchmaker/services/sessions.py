@@ -10,7 +10,6 @@ party at a time; the facilitator sees it in the reasons ("another meeting of one
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
@@ -33,8 +32,10 @@ from matchmaker.models.matches import CAPACITY_STATUSES, OUTCOMES
 from matchmaker.models.sessions import MatchmakingSession, SessionAvailability, SessionMeeting
 from matchmaker.permissions import can
 from matchmaker.reference import OUTCOME_LABELS, POLICY_AREAS, REGIONS, UNPLACED_REASON_LABELS
+from matchmaker.services import identification
 from matchmaker.services import matches as match_service
 from matchmaker.services.audit import record
+from matchmaker.services.suppression import MIN_MEMBERS
 from matchmaker.utils import DATE_FORMAT
 
 # Matches whose parties may be invited by name: the facilitator introduced them and they are not over.
@@ -50,8 +51,6 @@ TRANSITIONS = {
 EDITABLE_FIELDS = ("title", "theme", "policy_areas", "date", "start_time", "time_zone", "mode", "place", "link",
                    "slot_minutes", "rounds", "tables")
 TIMING_FIELDS = ("date", "start_time", "time_zone", "mode", "place", "link", "slot_minutes", "rounds", "tables")
-# Aggregates in the non-attributable summary describe at least this many members, or are not shown.
-MIN_MEMBERS = 3
 PENDING_SHOWN = 20
 
 
@@ -585,15 +584,9 @@ def record_outcome(actor: User, session: MatchmakingSession, meeting: SessionMee
 def attributions(session: MatchmakingSession, text: str) -> list[str]:
     """Names in ``text`` that attribute something to someone: the members at the session (in any language, or their
     code) and the people who took part."""
-    found = []
     lowered = text.casefold()
     members = {m.match.need.member for m in session.meetings}
-    for member in members:
-        for name in {member.name_en, member.name_fr, member.name_es}:
-            if name and name.casefold() in lowered:
-                found.append(name)
-        if re.search(rf"\b{re.escape(member.code)}\b", text):
-            found.append(member.code)
+    found = identification.names_in(text, members)
     for user in participants(session.meetings):
         if user.name and user.name.casefold() in lowered:
             found.append(user.name)
