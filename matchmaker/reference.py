@@ -357,6 +357,7 @@ AUDIT_SENTENCES: dict[str, object] = {
     "import.cancelled": _l("%(who)s discarded the file %(record)s without importing it"),
     "api_token.created": _l("%(who)s created the API token %(record)s"),
     "api_token.revoked": _l("%(who)s revoked the API token %(record)s"),
+    "report.publish": _l("%(who)s published edition %(record)s of the public report"),
 }
 # An event this list does not know yet (a new kind of action) still reads as a sentence.
 AUDIT_FALLBACK_SENTENCE = _l("%(who)s made a change to %(record)s")

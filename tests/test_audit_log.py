@@ -55,6 +55,17 @@ def test_sentences_filters_and_sign_ins_apart(app, make):
     assert f"{facilitator.name} signed in" in sign_ins and "submitted" not in sign_ins
 
 
+def test_a_published_edition_reads_by_its_number(app, make):
+    facilitator = make.user("facilitator")
+    db.session.add(AuditEvent(action="report.publish", at=datetime(2026, 4, 1, 9, tzinfo=timezone.utc),
+                              actor_id=facilitator.id, object_type="reportedition", object_id=7, detail={"number": 2}))
+    db.session.commit()
+    client = app.test_client()
+    login(client, facilitator)
+    rows = _rows(client.get("/admin/audit").get_data(as_text=True))
+    assert f"{facilitator.name} published edition 2 of the public report" in rows
+
+
 def test_every_action_the_code_records_has_a_sentence():
     """A new kind of audit event without words fails here (the page would fall back to a vaguer sentence)."""
     from pathlib import Path

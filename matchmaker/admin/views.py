@@ -267,6 +267,8 @@ def _record_name(kind: str, obj, event: AuditEvent) -> str:
             return f"“{detail['filename']}”"
         if kind == "apitoken" and detail.get("name"):
             return f"“{detail['name']}”"
+        if kind == "reportedition" and detail.get("number"):
+            return str(detail["number"])
         return _("#%(n)s (no longer available)", n=event.object_id) if event.object_id is not None else ""
     if kind in ("need", "offering", "matchmakingsession"):
         return f"“{obj.title if len(obj.title) <= 70 else obj.title[:69] + '…'}”"
