@@ -1,0 +1,269 @@
+"""The engine: fit an index of needs and offerings, rank, update in place, refit when the corpus drifts.
+
+See :mod:`matchmaker.engine.text` (features), :mod:`~matchmaker.engine.vocabulary` (weights),
+:mod:`~matchmaker.engine.index` (storage and updates), :mod:`~matchmaker.engine.rules` (boosts and hard
+rules), :mod:`~matchmaker.engine.ranking` (one record), :mod:`~matchmaker.engine.allpairs` (every need),
+:mod:`~matchmaker.engine.explain` (explanations) and :mod:`~matchmaker.engine.store` (saved indexes).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import allpairs, explain
+from .index import SideIndex, posting_contributions
+from .ranking import rank_one
+from .records import REASONS, SIDES, EngineSettings, Exclusion, Ranking, Record
+from .rules import facet_arrays, member_codes
+from .vocabulary import Vocabulary
+
+ENGINE_VERSION = "1.6.0"
+_log = logging.getLogger("matchmaker.engine")
+
+
+def _check_side(side: str) -> str:
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES}, not {side!r}")
+    return side
+
+
+def build_sides(needs: list[Record], offerings: list[Record], vocabulary: Vocabulary,
+                counts: list[dict] | None = None) -> dict[str, SideIndex]:
+    """Both sides' indexes of records sorted by id (``counts``: their feature counts, needs first)."""
+    if counts is None:
+        counts = [vocabulary.counts(r) for r in needs + offerings]
+    matrix, _unknown = vocabulary.rows(counts)
+    sides = {}
+    for name, records, rows in (("need", needs, matrix[: len(needs)]), ("offering", offerings, matrix[len(needs):])):
+        members = {row: codes for row, r in enumerate(records) if (codes := member_codes(r)) is not None}
+        sides[name] = SideIndex.build(np.array([r.id for r in records], np.int64), rows, facet_arrays(records),
+                                      members)
+    return sides
+
+
+class Engine:
+    """Match needs with offerings. The state is the vocabulary, both sides' indexes and the drift counters."""
+
+    def __init__(self, settings: EngineSettings | None = None):
+        self.settings = settings or EngineSettings()
+        self.vocabulary: Vocabulary | None = None
+        self.sides: dict[str, SideIndex] = {}
+        self.changed_since_fit = 0
+        self.unknown_mass = 0.0
+        self.new_mass = 0.0
+        self.n_at_fit = 0
+        self._lock = threading.RLock()
+        self._refit_thread: threading.Thread | None = None
+        self._pending_log: list | None = None
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, needs: list[Record], offerings: list[Record], vocabulary: Vocabulary | None = None) -> "Engine":
+        """Fit the vocabulary and idf on both sides (unless one is given) and index every record."""
+        needs, offerings = sorted(needs, key=lambda r: r.id), sorted(offerings, key=lambda r: r.id)
+        for records in (needs, offerings):
+            if len({r.id for r in records}) != len(records):
+                raise ValueError("duplicate record ids")
+        counts = None
+        if vocabulary is None:
+            probe, surface = Vocabulary([], [], np.zeros(0), self.settings), {}
+            counts = [probe.counts(r, surface) for r in needs + offerings]
+            vocabulary = Vocabulary.fit(counts, self.settings, surface)
+        sides = build_sides(needs, offerings, vocabulary, counts)
+        with self._lock:
+            self._install(vocabulary, sides, len(needs) + len(offerings))
+        return self
+
+    def _install(self, vocabulary: Vocabulary, sides: dict[str, SideIndex], n_at_fit: int) -> None:
+        self.vocabulary, self.sides, self.n_at_fit = vocabulary, sides, n_at_fit
+        self.changed_since_fit, self.unknown_mass, self.new_mass = 0, 0.0, 0.0
+
+    @property
+    def needs_refit(self) -> bool:
+        """The corpus drifted: a share of it changed since the fit, or new records bring unknown words."""
+        if self.vocabulary is None:
+            return False
+        settings = self.settings
+        unknown = self.unknown_mass / self.new_mass if self.new_mass else 0.0
+        return (self.changed_since_fit / max(1, self.n_at_fit) >= settings.drift_refit_share
+                or (unknown >= settings.drift_oov_share and self.changed_since_fit >= 10))
+
+    @property
+    def refitting(self) -> bool:
+        thread = self._refit_thread
+        return thread is not None and thread.is_alive()
+
+    def refit_async(self, records) -> threading.Thread:
+        """Refit on the full record lists in a background thread and swap the new index in when done.
+
+        ``records`` is ``(needs, offerings)`` or a function returning them, run in the background thread too.
+        Updates made from now on are replayed on the new index before the swap. If reading or fitting fails,
+        the current index stays and the error is logged.
+        """
+        log: list = []
+        with self._lock:
+            self._pending_log = log
+        thread = threading.Thread(target=self._refit, args=(records, log), name="matchmaker-refit", daemon=True)
+        self._refit_thread = thread
+        thread.start()
+        return thread
+
+    def _refit(self, records, log: list) -> None:
+        try:
+            needs, offerings = records() if callable(records) else records
+            fresh = Engine(self.settings).fit(needs, offerings)
+        except Exception:
+            _log.exception("background refit failed; the current index is kept")
+            with self._lock:
+                if self._pending_log is log:
+                    self._pending_log = None
+            return
+        with self._lock:
+            for operation, argument, side in log:
+                if operation == "upsert":
+                    fresh._apply_upsert(argument, side)
+                else:
+                    fresh._apply_remove(argument, side)
+            self._install(fresh.vocabulary, fresh.sides, fresh.n_at_fit)
+            self._pending_log = None
+
+    # ---------------------------------------------------------------- queries
+    def propose_for_need(self, need: Record, k: int = 10, today: dt.date | None = None) -> Ranking:
+        return self._rank(need, "need", k, today)
+
+    def propose_for_offering(self, offering: Record, k: int = 10, today: dt.date | None = None) -> Ranking:
+        return self._rank(offering, "offering", k, today)
+
+    def _rank(self, record: Record, side: str, k: int, today: dt.date | None) -> Ranking:
+        self._require_fit()
+        with self._lock:
+            vocabulary, other = self.vocabulary, self.sides["offering" if side == "need" else "need"]
+            cols, vals, _unknown = vocabulary.vector(record)
+            return rank_one(record, side, (cols, vals), vocabulary, other, k, today or dt.date.today())
+
+    def all_pairs(self, k: int = 10, today: dt.date | None = None, explain: bool = True, candidates: int = 0,
+                  threads: int = 2) -> "Mapping[int, Ranking]":
+        """Top-k offerings of every live need (see :mod:`matchmaker.engine.allpairs`): a read-only mapping need id
+        -> Ranking whose Proposal objects (and explanations) are built when read."""
+        self._require_fit()
+        with self._lock:
+            needs, offerings = self.sides["need"], self.sides["offering"]
+            need_rows = needs.rows_matrix()
+            postings = offerings.rows_matrix().T.tocsr()
+            postings.sort_indices()
+            found = allpairs.top_k(need_rows, needs, offerings, postings, k, today or dt.date.today(), self.settings,
+                                   candidates, threads)
+            return AllPairs(self, found, need_rows, postings if explain else None)
+
+    # ---------------------------------------------------------------- updates
+    def upsert(self, record: Record, side: str, today: dt.date | None = None) -> None:
+        """Add or replace one record (weighed with the current vocabulary)."""
+        _check_side(side)
+        self._require_fit()
+        with self._lock:
+            if self._pending_log is not None:
+                self._pending_log.append(("upsert", record, side))
+            self._apply_upsert(record, side)
+
+    def remove(self, record_id: int, side: str, today: dt.date | None = None) -> None:
+        _check_side(side)
+        self._require_fit()
+        with self._lock:
+            if int(record_id) not in self.sides[side].row_of:
+                raise KeyError(f"no {side} with id {record_id}")
+            if self._pending_log is not None:
+                self._pending_log.append(("remove", record_id, side))
+            self._apply_remove(record_id, side)
+
+    def _apply_upsert(self, record: Record, side: str) -> None:
+        index = self.sides[side]
+        cols, vals, unknown = self.vocabulary.vector(record)
+        old = index.row_of.get(int(record.id))
+        if old is not None:
+            index.kill(old)
+        facets = {name: values[0] for name, values in facet_arrays([record]).items()}
+        index.append(record.id, cols, vals, facets, member_codes(record))
+        self.changed_since_fit += 1
+        self.new_mass += 1.0
+        self.unknown_mass += unknown
+        if index.n_delta > self.settings.max_delta_docs:
+            index.merge_delta()
+
+    def _apply_remove(self, record_id: int, side: str) -> None:
+        index = self.sides[side]
+        row = index.row_of.get(int(record_id))
+        if row is not None:
+            index.kill(row)
+            self.changed_since_fit += 1
+
+    # ---------------------------------------------------------------- reading
+    def __len__(self) -> int:
+        return sum(int(s.alive.sum()) for s in self.sides.values())
+
+    def ids(self, side: str) -> list[int]:
+        index = self.sides[_check_side(side)]
+        return sorted(int(i) for i in index.ids[index.alive])
+
+    def memory_bytes(self) -> dict[str, int]:
+        """Bytes held per side and by the vocabulary (idf, feature names and labels)."""
+        out = {name: side.memory_bytes() for name, side in self.sides.items()}
+        vocabulary = self.vocabulary
+        out["vocabulary"] = vocabulary.idf.nbytes + sum(len(f) + len(label) + 2 for f, label in
+                                                        zip(vocabulary.features, vocabulary.labels))
+        return out
+
+    def _require_fit(self) -> None:
+        if self.vocabulary is None:
+            raise RuntimeError("the engine has no index: fit() it or load a saved one first")
+
+
+class AllPairs(Mapping):
+    """need id -> Ranking of :meth:`Engine.all_pairs`; Proposal objects (and their explanations) are built on
+    first access, from the sides and vocabulary the tables were computed on."""
+
+    def __init__(self, engine: Engine, found: allpairs.TopK, need_rows, postings):
+        self._found, self._need_rows, self._postings = found, need_rows, postings
+        self._vocabulary, self._settings = engine.vocabulary, engine.settings
+        needs, offerings = engine.sides["need"], engine.sides["offering"]
+        self._need_facets = {name: values.copy() for name, values in needs.facets.items()}
+        self._offering_facets = {name: values.copy() for name, values in offerings.facets.items()}
+        self._offering_ids = offerings.ids.copy()
+        alive = needs.alive
+        self._row_of = {int(i): r for r, i in enumerate(needs.ids.tolist()) if alive[r]}
+        self._built: dict[int, Ranking] = {}
+
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    def __iter__(self):
+        return iter(self._row_of)
+
+    def __getitem__(self, need_id: int) -> Ranking:
+        ranking = self._built.get(need_id)
+        if ranking is None:
+            ranking = self._built[need_id] = self._build(need_id, self._row_of[need_id])
+        return ranking
+
+    def _build(self, need_id: int, row: int) -> Ranking:
+        found = self._found
+        chosen = found.rows[row][found.rows[row] >= 0]
+        texts, finals = found.text[row, :chosen.size].tolist(), found.final[row, :chosen.size].tolist()
+        terms = [[] for _ in texts]
+        if self._postings is not None and texts:
+            a, b = self._need_rows.indptr[row], self._need_rows.indptr[row + 1]
+            cols, vals = self._need_rows.indices[a:b], self._need_rows.data[a:b]
+            contributions = posting_contributions(self._postings, cols, vals, chosen)
+            terms = explain.terms_of(self._vocabulary.labels, cols, contributions, texts,
+                                     self._settings.explain_terms)
+        need_masks = [tuple(int(self._need_facets[name][row]) for name in ("pa", "sk", "lang"))] * len(texts)
+        offering_masks = list(zip(*(self._offering_facets[name][chosen].tolist() for name in ("pa", "sk", "lang"))))
+        proposals = explain.proposals([need_id] * len(texts), self._offering_ids[chosen].tolist(), need_masks,
+                                      offering_masks, texts, finals, terms, self._settings)
+        lo, hi = np.searchsorted(found.excluded_need, [row, row + 1])
+        exclusions = [Exclusion(int(self._offering_ids[c]), REASONS[int(r)]) for c, r in
+                      zip(found.excluded_offering[lo:hi].tolist(), found.excluded_reason[lo:hi].tolist())]
+        return Ranking("need", int(need_id), proposals, exclusions)
+
