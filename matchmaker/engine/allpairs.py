@@ -53,8 +53,8 @@ def top_k(need_rows: sp.csr_matrix, needs: SideIndex, offerings: SideIndex, post
     out = TopK(np.full((n, k), -1, np.int64), np.zeros((n, k)), np.zeros((n, k)), *_no_exclusions())
     if n == 0 or n_offerings == 0 or k <= 0:
         return out
-    first = min(n_offerings, candidates or 4 * k + 24)
-    tiers = [first, min(n_offerings, 16 * first), None]        # None: the whole product row
+    first = min(n_offerings, candidates or 12 * k + 8)
+    tiers = [first, min(n_offerings, 8 * first), None]        # None: the whole product row
     pending = np.arange(n)
     exclusions = []
     for top_n in tiers:
