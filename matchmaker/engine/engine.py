@@ -56,7 +56,7 @@ class Engine:
         self.unknown_mass = 0.0
         self.new_mass = 0.0
         self.n_at_fit = 0
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._refit_thread: threading.Thread | None = None
         self._pending_log: list | None = None
 
@@ -73,7 +73,7 @@ class Engine:
             counts = [probe.counts(r, surface) for r in needs + offerings]
             vocabulary = Vocabulary.fit(counts, self.settings, surface)
         sides = build_sides(needs, offerings, vocabulary, counts)
-        with self._lock:
+        with self.lock:
             self._install(vocabulary, sides, len(needs) + len(offerings))
         return self
 
@@ -97,31 +97,35 @@ class Engine:
         return thread is not None and thread.is_alive()
 
     def refit_async(self, records) -> threading.Thread:
-        """Refit on the full record lists in a background thread and swap the new index in when done.
-
-        ``records`` is ``(needs, offerings)`` or a function returning them, run in the background thread too.
-        Updates made from now on are replayed on the new index before the swap. If reading or fitting fails,
-        the current index stays and the error is logged.
-        """
-        log: list = []
-        with self._lock:
-            self._pending_log = log
-        thread = threading.Thread(target=self._refit, args=(records, log), name="matchmaker-refit", daemon=True)
+        """:meth:`refit` in a background thread; the current index serves until the new one is swapped in."""
+        with self.lock:
+            self._pending_log = []
+        thread = threading.Thread(target=self.refit, args=(records, self._pending_log), name="matchmaker-refit",
+                                  daemon=True)
         self._refit_thread = thread
         thread.start()
         return thread
 
-    def _refit(self, records, log: list) -> None:
+    def refit(self, records, log: list | None = None) -> bool:
+        """Refit on the full record lists and swap the new index in; returns whether it did.
+
+        ``records`` is ``(needs, offerings)`` or a function returning them (reading every record from a
+        database takes a while). Updates made from the start are replayed on the new index before the swap.
+        If reading or fitting fails, the current index stays and the error is logged.
+        """
+        with self.lock:
+            if log is None:
+                log = self._pending_log = []
         try:
             needs, offerings = records() if callable(records) else records
             fresh = Engine(self.settings).fit(needs, offerings)
         except Exception:
             _log.exception("background refit failed; the current index is kept")
-            with self._lock:
+            with self.lock:
                 if self._pending_log is log:
                     self._pending_log = None
-            return
-        with self._lock:
+            return False
+        with self.lock:
             for operation, argument, side in log:
                 if operation == "upsert":
                     fresh._apply_upsert(argument, side)
@@ -129,6 +133,7 @@ class Engine:
                     fresh._apply_remove(argument, side)
             self._install(fresh.vocabulary, fresh.sides, fresh.n_at_fit)
             self._pending_log = None
+        return True
 
     # ---------------------------------------------------------------- queries
     def propose_for_need(self, need: Record, k: int = 10, today: dt.date | None = None) -> Ranking:
@@ -139,7 +144,7 @@ class Engine:
 
     def _rank(self, record: Record, side: str, k: int, today: dt.date | None) -> Ranking:
         self._require_fit()
-        with self._lock:
+        with self.lock:
             vocabulary, other = self.vocabulary, self.sides["offering" if side == "need" else "need"]
             cols, vals, _unknown = vocabulary.vector(record)
             return rank_one(record, side, (cols, vals), vocabulary, other, k, today or dt.date.today())
@@ -149,7 +154,7 @@ class Engine:
         """Top-k offerings of every live need (see :mod:`matchmaker.engine.allpairs`): a read-only mapping need id
         -> Ranking whose Proposal objects (and explanations) are built when read."""
         self._require_fit()
-        with self._lock:
+        with self.lock:
             needs, offerings = self.sides["need"], self.sides["offering"]
             need_rows = needs.rows_matrix()
             postings = offerings.rows_matrix().T.tocsr()
@@ -163,7 +168,7 @@ class Engine:
         """Add or replace one record (weighed with the current vocabulary)."""
         _check_side(side)
         self._require_fit()
-        with self._lock:
+        with self.lock:
             if self._pending_log is not None:
                 self._pending_log.append(("upsert", record, side))
             self._apply_upsert(record, side)
@@ -171,7 +176,7 @@ class Engine:
     def remove(self, record_id: int, side: str, today: dt.date | None = None) -> None:
         _check_side(side)
         self._require_fit()
-        with self._lock:
+        with self.lock:
             if int(record_id) not in self.sides[side].row_of:
                 raise KeyError(f"no {side} with id {record_id}")
             if self._pending_log is not None:

@@ -44,10 +44,12 @@ def save(engine: Engine, directory: str | os.PathLike, meta: dict) -> int:
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     generation = max([published(root) or 0] + [_number(p) for p in root.glob("index-*.json")]) + 1
-    arrays, vocabulary = _arrays(engine), engine.vocabulary
+    with engine.lock:
+        arrays, vocabulary, members = _arrays(engine), engine.vocabulary, {
+            name: {str(r): c for r, c in side.members.items()} for name, side in engine.sides.items()}
     document = {"format": FORMAT, "engine_version": ENGINE_VERSION, "settings": asdict(engine.settings),
                 "n_at_fit": engine.n_at_fit, "features": vocabulary.features, "labels": vocabulary.labels,
-                "members": {name: {str(r): c for r, c in side.members.items()} for name, side in engine.sides.items()},
+                "members": members,
                 "meta": meta}
     stem, suffix = root / f"index-{generation}", f".tmp-{os.getpid()}"
     with open(f"{stem}.npz{suffix}", "wb") as out:
@@ -94,9 +96,9 @@ def _arrays(engine: Engine) -> dict[str, np.ndarray]:
         if side.n_delta or not side.alive.all():
             side.merge_delta()
         postings = side.postings
-        out |= {f"{name}.ids": side.ids, f"{name}.alive": side.alive, f"{name}.indptr": postings.indptr,
+        out |= {f"{name}.ids": side.ids.copy(), f"{name}.alive": side.alive.copy(), f"{name}.indptr": postings.indptr,
                 f"{name}.indices": postings.indices, f"{name}.data": postings.data}
-        out |= {f"{name}.{facet}": values[: side.n_rows] for facet, values in side.facets.items()}
+        out |= {f"{name}.{facet}": values[: side.n_rows].copy() for facet, values in side.facets.items()}
     return out
 
 
