@@ -73,6 +73,8 @@ class Config:
     MATCH_THRESHOLD = float(os.environ.get("MATCH_THRESHOLD", "0.15"))
     MATCH_PER_NEED = int(os.environ.get("MATCH_PER_NEED", "3"))
     MATCH_CANDIDATES = int(os.environ.get("MATCH_CANDIDATES", "10"))
+    # Where the fitted matching index is saved for every worker to start from (default: instance/match-index)
+    MATCH_INDEX_DIR = os.environ.get("MATCH_INDEX_DIR", "")
 
     # The dashboard and the public report are recomputed when the data change, and at least this often.
     REPORT_CACHE_SECONDS = int(os.environ.get("REPORT_CACHE_SECONDS", "300"))
