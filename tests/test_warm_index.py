@@ -154,3 +154,17 @@ def test_a_page_answers_while_the_index_is_fitted(app, make, monkeypatch):
     assert matching.INDEX.current(TODAY).ids("need") == [need.id]
     response = client.get(f"/needs/{need.id}")
     assert b"The matching index is being prepared" not in response.data
+
+
+def test_a_refused_index_is_read_once(make, fits, monkeypatch):
+    from matchmaker.engine import store
+
+    _saved_by_a_first_worker(make)
+    _edit_saved("engine_version", "1.5.0")
+    reads = []
+    real = store.load
+    monkeypatch.setattr(store, "load", lambda *args, **kwargs: reads.append(1) or real(*args, **kwargs))
+    worker = match_index.IndexHolder()
+    worker.current(TODAY)
+    worker.current(TODAY)
+    assert len(reads) == 1 and worker.refused == 1 and worker.generation == 2

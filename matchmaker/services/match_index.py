@@ -46,7 +46,18 @@ def index_folder() -> Path:
 
 def database_identity() -> str:
     """Which database this is: its address without credentials and what tells a recreated database apart (the
-    file's inode for SQLite, the database's oid for PostgreSQL)."""
+    file's inode for SQLite, the database's oid for PostgreSQL); read once per process and address."""
+    address = db.engine.url.render_as_string(hide_password=True)
+    identity = _IDENTITIES.get(address)
+    if identity is None:
+        identity = _IDENTITIES[address] = _read_identity()
+    return identity
+
+
+_IDENTITIES: dict[str, str] = {}
+
+
+def _read_identity() -> str:
     url = db.engine.url
     if url.get_backend_name() == "sqlite":
         path = os.path.realpath(url.database or "")
@@ -80,6 +91,7 @@ class IndexHolder:
             self.synced_at: datetime | None = None
             self.database: str | None = None
             self.generation: int | None = None
+            self.refused: int | None = None      # a published generation found unusable (not read again)
             self.seen: dict[tuple[str, int], tuple] = {}
 
     def current(self, today: date) -> Engine:
@@ -106,7 +118,7 @@ class IndexHolder:
             if self.engine is not None and self.database != identity:
                 self.reset()
             published = store.published(index_folder())
-            if published is not None and published != self.generation:
+            if published not in (None, self.generation, self.refused):
                 self._load(identity, today)
             if self.engine is None:
                 self._start_fit(today)
@@ -121,20 +133,22 @@ class IndexHolder:
         try:
             engine, meta, generation = store.load(index_folder(), EngineSettings())
         except store.RefusedIndex as error:
-            _log.info("saved matching index refused: %s", error)
-            return False
+            return self._refuse(store.published(index_folder()), str(error))
         if meta.get("database") != identity:
-            _log.info("saved matching index refused: it reflects another database")
-            return False
+            return self._refuse(generation, "it reflects another database")
         seen = {(side, int(i)): (datetime.fromisoformat(at), status) for side, i, at, status in meta["seen"]}
         changed = self._changed_since(seen, today)
         if sum(map(len, changed.values())) > engine.settings.drift_refit_share * max(1, engine.n_at_fit):
-            _log.info("saved matching index refused: too much changed since it was fitted")
-            return False
+            return self._refuse(generation, "too much changed since it was fitted")
         self.engine, self.seen, self.generation, self.database = engine, seen, generation, identity
         self.synced_at = datetime.now(timezone.utc)
         self._apply(changed["need"], changed["offering"], today)
         return True
+
+    def _refuse(self, generation: int | None, reason: str) -> bool:
+        _log.info("saved matching index %s refused: %s", generation, reason)
+        self.refused = generation
+        return False
 
     def _changed_since(self, seen: dict, today: date) -> dict[str, list[int]]:
         """Per side, the ids whose (updated_at, status) differ from ``seen``, or that are gone from the database."""
@@ -162,7 +176,7 @@ class IndexHolder:
                 with fit_lock(index_folder()):
                     with self.lock:
                         identity = database_identity()
-                        if store.published(index_folder()) not in (None, self.generation) and \
+                        if store.published(index_folder()) not in (None, self.generation, self.refused) and \
                                 self._load(identity, today):
                             return            # another worker published a usable index meanwhile
                     self._fit(identity, today)
@@ -205,7 +219,7 @@ class IndexHolder:
             try:
                 with fit_lock(index_folder()):
                     with self.lock:
-                        newer = store.published(index_folder()) not in (None, self.generation)
+                        newer = store.published(index_folder()) not in (None, self.generation, self.refused)
                         if newer and self._load(database_identity(), today):
                             return
                     if engine.refit(background_reader(today)):
