@@ -95,14 +95,17 @@ class IndexHolder:
             self.seen: dict[tuple[str, int], tuple] = {}
 
     def current(self, today: date) -> Engine:
-        """The index brought up to date; while it is being fitted (here or by another worker), wait for it."""
+        """The index brought up to date. Without one, wait for the fit running in the background, or fit here: in
+        this request's session, which sees the records it has written but not committed yet."""
         for _attempt in range(3):
-            engine = self.ready(today)
+            engine = self._take(today)
             if engine is not None:
                 return engine
             thread = self._fitting
-            if thread is not None:
+            if thread is not None and thread.is_alive():
                 thread.join()
+            else:
+                self._fit_under_lock(today)
         raise RuntimeError("the matching index could not be built (see the log)")
 
     def load_saved(self, today: date) -> bool:
@@ -113,6 +116,13 @@ class IndexHolder:
     def ready(self, today: date) -> Engine | None:
         """The index brought up to date if this worker has one or can load one; else None, and a fit starts in
         the background (pages that can do without the engine answer at once)."""
+        engine = self._take(today)
+        if engine is None:
+            self._start_fit(today)
+        return engine
+
+    def _take(self, today: date) -> Engine | None:
+        """This worker's index, or the published one if newer and usable, brought up to date; None without one."""
         with self.lock:
             identity = database_identity()
             if self.engine is not None and self.database != identity:
@@ -121,7 +131,6 @@ class IndexHolder:
             if published not in (None, self.generation, self.refused):
                 self._load(identity, today)
             if self.engine is None:
-                self._start_fit(today)
                 return None
             self._sync(today)
             return self.engine
@@ -173,17 +182,21 @@ class IndexHolder:
     def _fit_in_background(self, app, today: date) -> None:
         with app.app_context():
             try:
-                with fit_lock(index_folder()):
-                    with self.lock:
-                        identity = database_identity()
-                        if store.published(index_folder()) not in (None, self.generation, self.refused) and \
-                                self._load(identity, today):
-                            return            # another worker published a usable index meanwhile
-                    self._fit(identity, today)
+                self._fit_under_lock(today)
             except Exception:
                 _log.exception("fitting the matching index failed")
             finally:
                 db.session.remove()
+
+    def _fit_under_lock(self, today: date) -> None:
+        """Fit, unless another worker published a usable index while this one waited for the lock."""
+        with fit_lock(index_folder()):
+            with self.lock:
+                identity = database_identity()
+                if store.published(index_folder()) not in (None, self.generation, self.refused) and \
+                        self._load(identity, today):
+                    return
+            self._fit(identity, today)
 
     def _fit(self, identity: str, today: date) -> None:
         now = datetime.now(timezone.utc)
