@@ -53,12 +53,21 @@ class Vocabulary:
 
     def vector(self, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
         """(sorted columns, L2-normalised float32 weights, share of feature mass unknown to the vocabulary)."""
-        matrix, unknown_share = self.rows([self.counts(record)])
-        return matrix.indices, matrix.data, float(unknown_share[0])
+        doc, cols, tfs, unknown_share = self._entries([self.counts(record)])
+        _doc, cols, weights = self._weigh(doc, cols, tfs, 1)
+        return cols.astype(np.int32), weights, float(unknown_share[0])
 
     def rows(self, counts: list[dict[str, float]]) -> tuple[sp.csr_matrix, np.ndarray]:
         """Weighted rows (documents x features, float32 CSR) of many documents' counts, and each document's
         share of feature mass unknown to the vocabulary: every step is one array operation for all of them."""
+        n_docs = len(counts)
+        doc, cols, tfs, unknown_share = self._entries(counts)
+        doc, cols, weights = self._weigh(doc, cols, tfs, n_docs)
+        indptr = np.searchsorted(doc, np.arange(n_docs + 1))
+        return sp.csr_matrix((weights, cols.astype(np.int32), indptr), shape=(n_docs, self.size)), unknown_share
+
+    def _entries(self, counts: list[dict[str, float]]):
+        """(document, column, count) of every known feature, and each document's unknown share."""
         n_docs = len(counts)
         lengths = np.fromiter(map(len, counts), np.int64, n_docs)
         n_entries = int(lengths.sum())
@@ -69,10 +78,11 @@ class Vocabulary:
         total = np.bincount(doc, tfs, minlength=n_docs)
         unknown = np.bincount(doc[~known], tfs[~known], minlength=n_docs)
         unknown_share = np.divide(unknown, total, out=np.zeros(n_docs), where=total != 0)
-        doc, cols, tfs = doc[known], cols[known], tfs[known]
-        return self._weigh(doc, cols, tfs, n_docs), unknown_share
+        return doc[known], cols[known], tfs[known], unknown_share
 
-    def _weigh(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray, n_docs: int) -> sp.csr_matrix:
+    def _weigh(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray,
+               n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(document, column, float32 weight) of every kept feature, by document then column."""
         settings = self.settings
         by_column = np.argsort(doc * self.size + cols)
         doc, cols, tfs = doc[by_column], cols[by_column], tfs[by_column]
@@ -90,9 +100,7 @@ class Vocabulary:
         back = np.argsort(doc * self.size + cols)
         doc, cols, weight = doc[back], cols[back], weight[back]
         positive = weight > 0
-        doc, cols, weight = doc[positive], cols[positive], weight[positive]
-        indptr = np.searchsorted(doc, np.arange(n_docs + 1))
-        return sp.csr_matrix((weight.astype(np.float32), cols.astype(np.int32), indptr), shape=(n_docs, self.size))
+        return doc[positive], cols[positive], weight[positive].astype(np.float32)
 
     @classmethod
     def fit(cls, counts: list[dict[str, float]], settings: EngineSettings, surface: dict[str, str]) -> "Vocabulary":
