@@ -75,10 +75,13 @@ class Vocabulary:
         tfs = np.fromiter(chain.from_iterable(c.values() for c in counts), np.float64, n_entries)
         doc = np.repeat(np.arange(n_docs), lengths)
         known = cols >= 0
-        total = np.bincount(doc, tfs, minlength=n_docs)
-        unknown = np.bincount(doc[~known], tfs[~known], minlength=n_docs)
-        unknown_share = np.divide(unknown, total, out=np.zeros(n_docs), where=total != 0)
-        return doc[known], cols[known], tfs[known], unknown_share
+        unknown_share = np.zeros(n_docs)
+        if not known.all():
+            total = np.bincount(doc, tfs, minlength=n_docs)
+            unknown = np.bincount(doc[~known], tfs[~known], minlength=n_docs)
+            unknown_share = np.divide(unknown, total, out=unknown_share, where=total != 0)
+            doc, cols, tfs = doc[known], cols[known], tfs[known]
+        return doc, cols, tfs, unknown_share
 
     def _weigh(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray,
                n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,13 +95,15 @@ class Vocabulary:
         # tf ** 0.5 it would favour a long text's repeated common words
         weight = rank if settings.tf_power <= 0 else tfs ** settings.tf_power * idf
         order, kept = _capped_order(doc, cols, rank, n_docs, settings.max_doc_terms)
-        doc, cols, weight = doc[order][kept], cols[order][kept], weight[order][kept]
+        if order is not None:
+            doc, cols, weight = doc[order][kept], cols[order][kept], weight[order][kept]
         starts = np.searchsorted(doc, np.arange(n_docs + 1))
         norms = np.array([np.sqrt(np.dot(weight[a:b], weight[a:b])) for a, b in zip(starts[:-1], starts[1:])])
         norms = np.repeat(norms, np.diff(starts))
         weight = np.divide(weight, norms, out=weight.copy(), where=norms > 0)
-        back = np.argsort(doc * self.size + cols)
-        doc, cols, weight = doc[back], cols[back], weight[back]
+        if order is not None:
+            back = np.argsort(doc * self.size + cols)
+            doc, cols, weight = doc[back], cols[back], weight[back]
         positive = weight > 0
         return doc[positive], cols[positive], weight[positive].astype(np.float32)
 
@@ -121,13 +126,15 @@ class Vocabulary:
 
 
 def _capped_order(doc: np.ndarray, cols: np.ndarray, rank: np.ndarray, n_docs: int,
-                  cap: int) -> tuple[np.ndarray, np.ndarray]:
+                  cap: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The order in which each document's weights are normalised, and which are kept: a document over the cap
     keeps its ``cap`` features of largest rank (ties by column), in that order; the others keep every feature
-    in column order (entries come grouped by document, in column order)."""
+    in column order (entries come grouped by document, in column order). (None, None): every one keeps all."""
+    if not cap or doc.size <= cap:
+        return None, None
     lengths = np.bincount(doc, minlength=n_docs)
-    if not cap or not (lengths > cap).any():
-        return np.arange(doc.size), np.ones(doc.size, bool)
+    if not (lengths > cap).any():
+        return None, None
     by_rank = np.lexsort((cols, -rank, doc))
     position = np.empty(doc.size, np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
