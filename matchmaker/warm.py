@@ -10,8 +10,8 @@ _log = logging.getLogger("matchmaker.warm")
 
 
 def warm_up(app: Flask) -> None:
-    """Read the engine's data files, load the saved matching index (never fit: a fit runs in a worker, in the
-    background) and compute the dashboard's and the public report's figures. Errors are logged, not raised:
+    """Compile the templates, read the engine's data files, load the saved matching index (never fit: a fit runs
+    in a worker) and compute the dashboard's and the public report's figures. Errors are logged, not raised:
     a cold worker still serves."""
     from matchmaker.engine import text
     from matchmaker.extensions import db
@@ -20,6 +20,8 @@ def warm_up(app: Flask) -> None:
 
     with app.app_context():
         try:
+            for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
+                app.jinja_env.get_template(name)        # compiled once, here, for every worker
             for lang in text.LANGUAGES:
                 text.analyze("warm", lang)
             text.english_translations()
