@@ -7,8 +7,9 @@ dead and stay out of every result. Per-row arrays grow with spare capacity, so a
 Rows keep their numbers when the delta segment is merged.
 
 Why a hand-written call remains: :func:`_row_product` runs one query against the postings through scipy's own
-C loop (``csr_matmat``, the loop behind ``q @ postings``), without building three scipy matrices and their
-checks around it; at 10,000 offerings that halves a query's product (see benchmarks/speed.py, "product").
+C loop (``csr_matmat``, the loop behind ``q @ postings``, so the same sums), without building three scipy
+matrices and their checks around it. At 10,000 offerings it takes 0.044 ms against 0.12 ms for ``q @ postings``
+(CPU time, 500 queries), about 6% of a whole query (1.3 ms with the explanations).
 """
 from __future__ import annotations
 
