@@ -8,6 +8,11 @@ boost times the smallest candidate text score stays below the k-th proposal's fi
 are ranked again with many more candidates, and the rare ones left on their whole product row. Memory is
 bounded by the candidates of a chunk of needs (about 4 million entries) and, for the last step, by chunks of
 about 20 million pairs.
+
+Measured at 10,000 x 10,000, k = 10 (same run, shared 2-core machine): 128 candidates certify 99.9% of the needs
+(64 only 55%, and the whole rows of the rest cost more than everything else); the pass takes 1.43 s of CPU, as
+engine 1.5's 340-line hand-written pass (1.44 s) and the naive chunked product + argpartition (1.43 s): the
+product itself (about 2,100 non-zero pairs per need) is the cost of all three, and only two threads split it.
 """
 from __future__ import annotations
 
