@@ -19,7 +19,7 @@ from .index import SideIndex, posting_contributions
 from .ranking import rank_one
 from .records import REASONS, SIDES, EngineSettings, Exclusion, Ranking, Record
 from .rules import facet_arrays, member_codes
-from .vocabulary import Vocabulary
+from .vocabulary import Corpus, Vocabulary
 
 ENGINE_VERSION = "1.6.0"
 _log = logging.getLogger("matchmaker.engine")
@@ -31,12 +31,8 @@ def _check_side(side: str) -> str:
     return side
 
 
-def build_sides(needs: list[Record], offerings: list[Record], vocabulary: Vocabulary,
-                counts: list[dict] | None = None) -> dict[str, SideIndex]:
-    """Both sides' indexes of records sorted by id (``counts``: their feature counts, needs first)."""
-    if counts is None:
-        counts = [vocabulary.counts(r) for r in needs + offerings]
-    matrix, _unknown = vocabulary.rows(counts)
+def build_sides(needs: list[Record], offerings: list[Record], matrix) -> dict[str, SideIndex]:
+    """Both sides' indexes of records sorted by id, from their weighted rows (needs first)."""
     sides = {}
     for name, records, rows in (("need", needs, matrix[: len(needs)]), ("offering", offerings, matrix[len(needs):])):
         members = {row: codes for row, r in enumerate(records) if (codes := member_codes(r)) is not None}
@@ -67,12 +63,14 @@ class Engine:
         for records in (needs, offerings):
             if len({r.id for r in records}) != len(records):
                 raise ValueError("duplicate record ids")
-        counts = None
         if vocabulary is None:
-            probe, surface = Vocabulary([], [], np.zeros(0), self.settings), {}
-            counts = [probe.counts(r, surface) for r in needs + offerings]
-            vocabulary = Vocabulary.fit(counts, self.settings, surface)
-        sides = build_sides(needs, offerings, vocabulary, counts)
+            surface: dict[str, str] = {}
+            corpus = Corpus.analyse(needs + offerings, self.settings, surface)
+            vocabulary, column_of = Vocabulary.fit(corpus, self.settings, surface)
+            matrix = vocabulary.weigh_all(corpus.doc, column_of[corpus.ids], corpus.counts, corpus.n_docs)
+        else:
+            matrix, _unknown = vocabulary.rows([vocabulary.counts(r) for r in needs + offerings])
+        sides = build_sides(needs, offerings, matrix)
         with self.lock:
             self._install(vocabulary, sides, len(needs) + len(offerings))
         return self

@@ -10,7 +10,8 @@ measures the drift.
 """
 from __future__ import annotations
 
-from collections import Counter
+from array import array
+from dataclasses import dataclass
 from itertools import chain, repeat
 
 import numpy as np
@@ -59,12 +60,22 @@ class Vocabulary:
 
     def rows(self, counts: list[dict[str, float]]) -> tuple[sp.csr_matrix, np.ndarray]:
         """Weighted rows (documents x features, float32 CSR) of many documents' counts, and each document's
-        share of feature mass unknown to the vocabulary: every step is one array operation for all of them."""
-        n_docs = len(counts)
+        share of feature mass unknown to the vocabulary."""
         doc, cols, tfs, unknown_share = self._entries(counts)
-        doc, cols, weights = self._weigh(doc, cols, tfs, n_docs)
-        indptr = np.searchsorted(doc, np.arange(n_docs + 1))
-        return sp.csr_matrix((weights, cols.astype(np.int32), indptr), shape=(n_docs, self.size)), unknown_share
+        return self.weigh_all(doc, cols, tfs, len(counts)), unknown_share
+
+    def weigh_all(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray, n_docs: int,
+                  block: int = 8192) -> sp.csr_matrix:
+        """Weighted rows of (document, column, count) entries grouped by document: every step is one array
+        operation for a block of documents (blocks bound the memory)."""
+        parts = []
+        for a in range(0, max(n_docs, 1), block):
+            b = min(n_docs, a + block)
+            lo, hi = np.searchsorted(doc, [a, b])
+            d, c, w = self._weigh(doc[lo:hi] - a, cols[lo:hi], tfs[lo:hi], b - a)
+            indptr = np.searchsorted(d, np.arange(b - a + 1))
+            parts.append(sp.csr_matrix((w, c.astype(np.int32), indptr), shape=(b - a, self.size)))
+        return sp.vstack(parts, format="csr") if len(parts) > 1 else parts[0]
 
     def _entries(self, counts: list[dict[str, float]]):
         """(document, column, count) of every known feature, and each document's unknown share."""
@@ -108,12 +119,14 @@ class Vocabulary:
         return doc[positive], cols[positive], weight[positive].astype(np.float32)
 
     @classmethod
-    def fit(cls, counts: list[dict[str, float]], settings: EngineSettings, surface: dict[str, str]) -> "Vocabulary":
-        """The vocabulary of the documents' counts, with smoothed idf (``log((1 + n) / (1 + df)) + 1``)."""
-        df = Counter(chain.from_iterable(counts))
-        features = sorted(df)
-        n = len(counts)
-        dfa = np.array([df[f] for f in features], dtype=np.float64)
+    def fit(cls, corpus: "Corpus", settings: EngineSettings, surface: dict[str, str]) -> tuple["Vocabulary", np.ndarray]:
+        """The vocabulary of an analysed corpus, with smoothed idf (``log((1 + n) / (1 + df)) + 1``), and the column
+        of each of the corpus's feature numbers."""
+        df = np.bincount(corpus.ids, minlength=len(corpus.names)).astype(np.float64)
+        order = np.argsort(np.array(corpus.names, dtype=str), kind="stable")
+        column_of = np.empty(order.size, np.int64)
+        column_of[order] = np.arange(order.size)
+        features, dfa, n = [corpus.names[i] for i in order], df[order], corpus.n_docs
         idf = np.log((1.0 + n) / (1.0 + dfa)) + 1.0
         if settings.idf_power != 1.0:
             idf = idf ** settings.idf_power
@@ -122,7 +135,33 @@ class Vocabulary:
             idf[dfa > max(settings.max_df * n, settings.max_df_min_docs)] = 0.0
         labels = [("concept: " + T.concept_label(f[2:])) if f.startswith("c:") else T.stem_label(f[2:], surface)
                   for f in features]
-        return cls(features, labels, idf.astype(np.float32), settings)
+        return cls(features, labels, idf.astype(np.float32), settings), column_of
+
+
+@dataclass
+class Corpus:
+    """Every document's features, numbered in order of first appearance, and their counts, as flat arrays
+    (8 bytes a number: a corpus of 200,000 documents holds some 40 million)."""
+    names: list[str]
+    doc: np.ndarray
+    ids: np.ndarray
+    counts: np.ndarray
+    n_docs: int
+
+    @classmethod
+    def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str]) -> "Corpus":
+        probe = Vocabulary([], [], np.zeros(0), settings)
+        number: dict[str, int] = {}
+        ids, counts, lengths = array("q"), array("d"), array("q")
+        for record in records:
+            features = probe.counts(record, surface)
+            new = [f for f in features if f not in number]
+            number.update(zip(new, range(len(number), len(number) + len(new))))
+            ids.extend(map(number.__getitem__, features))
+            counts.extend(features.values())
+            lengths.append(len(features))
+        doc = np.repeat(np.arange(len(records)), np.frombuffer(lengths, np.int64)) if records else np.zeros(0, np.int64)
+        return cls(list(number), doc, np.frombuffer(ids, np.int64), np.frombuffer(counts, np.float64), len(records))
 
 
 def _capped_order(doc: np.ndarray, cols: np.ndarray, rank: np.ndarray, n_docs: int,
