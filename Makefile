@@ -95,6 +95,7 @@ bench: install
 	$(PIP) install --quiet -r benchmarks/requirements.txt
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.matching
+	$(PY) -m benchmarks.first_page
 	$(PY) -m benchmarks.imports
 
 clean:

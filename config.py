@@ -76,6 +76,8 @@ class Config:
     # A need without proposal shows facilitators its best eligible programmes scoring at least this much (an LDC's
     # need also its best eligible programme sharing a policy area, whatever its score).
     MATCH_NEAR_MISS = float(os.environ.get("MATCH_NEAR_MISS", "0.05"))
+    # Where the fitted matching index is saved for every worker to start from (default: instance/match-index)
+    MATCH_INDEX_DIR = os.environ.get("MATCH_INDEX_DIR", "")
 
     # The dashboard and the public report are recomputed when the data change, and at least this often.
     REPORT_CACHE_SECONDS = int(os.environ.get("REPORT_CACHE_SECONDS", "300"))

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
              "2 cores)")
         emit("columns: p50/p95 in ms; for 'index memory' p50 = offering side, p95 = need side bytes/doc, "
              "naive = shared vocabulary bytes per doc; for 'all-pairs' p50 = without explanations, p95 = with, "
-             "naive = sklearn linear_kernel chunked + argpartition; for 'start-up' p50 = Engine.load, p95 = "
+             "naive = sklearn linear_kernel chunked + argpartition; for 'start-up' p50 = store.load, p95 = "
              "import + load, naive = fitting from scratch")
         rows = S.measure(sizes=sizes, million=not args.quick, log=lambda s: print(s, file=sys.stderr, flush=True))
         emit(Q.table(rows, ["operation", "N"], ["p50 ms", "p95 ms", "naive p95 ms", "x faster"], "{:.2f}"))

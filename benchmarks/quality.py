@@ -60,12 +60,9 @@ def bm25_scores(q_texts, d_texts) -> np.ndarray:
     return S
 
 
-CHAR_SETTINGS = EngineSettings(char_weight=0.3)
 LOG_TF_SETTINGS = EngineSettings(tf_power=0.0)
-ENGINE_VARIANTS = {"engine": None, "engine + char n-grams 0.3 (opt-in)": CHAR_SETTINGS,
-                   "engine with 1 + log tf (1.1 weighting)": LOG_TF_SETTINGS}
+ENGINE_VARIANTS = {"engine": None, "engine with 1 + log tf (1.1 weighting)": LOG_TF_SETTINGS}
 SYSTEMS = {"TfidfVectorizer()": tfidf_scores, "BM25 (bm25s)": bm25_scores, "engine": engine_scores,
-           "engine + char n-grams 0.3 (opt-in)": lambda q, d: engine_scores(q, d, CHAR_SETTINGS),
            "engine with 1 + log tf (1.1 weighting)": lambda q, d: engine_scores(q, d, LOG_TF_SETTINGS)}
 
 
@@ -171,15 +168,7 @@ def run_devset(settings: EngineSettings | None = None, systems=SYSTEMS):
         if name in ENGINE_VARIANTS:
             eng = Engine(ENGINE_VARIANTS[name] or settings or EngineSettings()).fit(N, O)
             far = dt.date(1900, 1, 1)
-            rk = {}
-            for n in N:
-                # topical view: no hard rule may remove anything -> rank with every offering open
-                side = eng.sides["offering"]
-                cols, vals, _ = eng.model.vector(n)
-                text, _ = side.scores(cols, vals.astype(np.float64))
-                rows_all = np.arange(side.n_rows)
-                final, _ = eng._pair_scores(n, "need", side, rows_all, text, None)   # boosts, no filters
-                rk[str(n.id)] = _rank_with_fallback(eng, final, dids, "offering")
+            rk = {str(n.id): _rank_with_fallback(eng, _topical_scores(eng, n), dids, "offering") for n in N}
             eligible_rk = {}
             for n in N:
                 res = eng.propose_for_need(n, k=len(O), today=EVAL_DATE)
@@ -203,6 +192,18 @@ def run_devset(settings: EngineSettings | None = None, systems=SYSTEMS):
     return rows
 
 
+def _topical_scores(eng, n):
+    """Final scores (text x facet boosts) of the need against every offering, no hard rule applied."""
+    from matchmaker.engine.rules import facet_arrays, pair_finals
+    side = eng.sides["offering"]
+    cols, vals, _ = eng.vocabulary.vector(n)
+    rows, text = side.hits(cols, vals)
+    full = np.zeros(side.n_rows)
+    full[rows] = text
+    return pair_finals(facet_arrays([n]), side.facets, np.zeros(side.n_rows, np.int64), np.arange(side.n_rows),
+                       full, eng.settings)
+
+
 def _graded(q):
     """Relevant = grade >= 2, but nDCG keeps the grades: encode grade<2 as gain-only (not 'relevant')."""
     return {k: {d: g for d, g in v.items() if g >= 2} for k, v in q.items()}
@@ -217,16 +218,14 @@ def _rank_with_fallback(eng, full_scores, dids, side):
 def _eligible_qrels(N, O, q):
     eng = Engine().fit(N, O)
     out = {}
+    from matchmaker.engine.rules import facet_arrays, pair_reasons
+    side = eng.sides["offering"]
+    rows = np.arange(side.n_rows)
     for n in N:
-        rk = eng._query(n, "need", len(O), EVAL_DATE)
-        full = rk[1]
-        allowed = set()
-        # an offering is available when no hard rule fails: recompute the reasons for every offering
-        rows = np.arange(eng.sides["offering"].n_rows)
-        fv = eng.sides["offering"]
-        from matchmaker.engine.index import _Side
-        reasons = eng._reasons(n, _Side.facet_values(n), "need", fv, rows, EVAL_DATE)
-        allowed = {str(int(fv.ids[r])) for r in rows if reasons[r] < 0}
+        # an offering is available when no hard rule fails
+        reasons = pair_reasons(facet_arrays([n]), side.facets, side.listed_members(), np.zeros(rows.size, np.int64),
+                               rows, EVAL_DATE)
+        allowed = {str(int(side.ids[r])) for r in rows if reasons[r] < 0}
         rel = {d: g for d, g in q.get(str(n.id), {}).items() if d in allowed and g >= 2}
         if rel:
             out[str(n.id)] = rel

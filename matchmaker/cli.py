@@ -93,6 +93,9 @@ def register(app: Flask) -> None:
             restore(current_app.config["SQLALCHEMY_DATABASE_URI"], source)
         except BackupError as error:
             raise click.ClickException(str(error)) from error
+        from matchmaker.services.match_index import forget_saved_index
+
+        forget_saved_index()        # the saved matching index reflects the records before the restore
         click.echo(f"Restored from {source}.")
 
     @app.cli.command("create-user")

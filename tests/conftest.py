@@ -49,13 +49,14 @@ def reset_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     from flask_migrate import upgrade
 
     from matchmaker.services.reference import load_members
 
     reset_database(database_url)
-    application = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "BASE_URL": "https://matchmaker.test"})
+    application = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "BASE_URL": "https://matchmaker.test",
+                              "MATCH_INDEX_DIR": str(tmp_path_factory.mktemp("match-index"))})
     with application.app_context():
         upgrade()
         load_members()
@@ -79,11 +80,13 @@ def _clean(request):
                 db.session.execute(delete(table))
         db.session.commit()
         db.session.remove()
-    # The engine index of this process knows the deleted records; it never sees a deletion (in the service,
-    # records are closed, not deleted), and on PostgreSQL ids are not reused: start the next test afresh.
-    from matchmaker.services import matching
+    # The engine index of this process knows the deleted records, and so does the saved one: start the next test
+    # afresh (in the service, records are closed, not deleted).
+    from matchmaker.services import match_index
 
-    matching.INDEX.reset()
+    match_index.INDEX.reset()
+    with application.app_context():
+        match_index.forget_saved_index()
 
 
 @pytest.fixture

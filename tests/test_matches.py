@@ -13,6 +13,7 @@ from matchmaker.errors import ConcurrentUpdate, DomainError, NotPermitted, Trans
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Match, MatchingRun, Need, Notification
 from matchmaker.models.matches import MATCH_STATUSES
+from matchmaker.services import match_index
 from matchmaker.services import matches as match_service
 from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
@@ -455,24 +456,24 @@ def test_a_drift_refit_reads_the_records_in_its_own_thread(make, monkeypatch):
     make.offering(org, "published", **SIGNATURE_OFFERING)
     engine = matching.INDEX.current(date.today())
     readers = []
-    real = matching.IndexHolder._records
+    real = match_index.read_records
 
-    def spy(self, today, remember=True):
+    def spy(today, seen=None):
         readers.append(threading.current_thread().name)
-        return real(self, today, remember)
+        return real(today, seen)
 
-    monkeypatch.setattr(matching.IndexHolder, "_records", spy)
+    monkeypatch.setattr(match_index, "read_records", spy)
     added = make.offering(org, "published", title="Blockchain traceability of coffee exports",
                           description="Blockchain ledgers for coffee traceability, customs and certificates.",
                           policy_areas=["trade_facilitation"], support_kinds=["technical_assistance"],
                           delivery_languages=["en"])
-    assert "w:blockchain" not in engine.model.col
+    assert "w:blockchain" not in engine.vocabulary.col
     assert matching.INDEX.current(date.today()) is engine        # one new offering of two: drift
-    thread = engine._refit_thread
+    thread = matching.INDEX._refitting
     assert thread is not None
     thread.join(timeout=60)
     assert readers == ["matchmaker-refit"]
-    assert "w:blockchain" in engine.model.col and added.id in engine.ids("offering")
+    assert "w:blockchain" in engine.vocabulary.col and added.id in engine.ids("offering")
     assert not engine.refitting
 
 

@@ -57,17 +57,12 @@ class EngineSettings:
     lexicon_weight: float = 2.0          # weight a FR/ES word gives to its English translations
     cognate_weight: float = 1.0          # weight of a FR/ES word's English cognate spelling (0 = off)
     reverse_weight: float = 0.4          # weight an English word gives, per language, to its FR and ES translations
-                                         # (0 = off); measured 0 / 0.25 / 0.4 / 0.5 (benchmarks/explore_quality.py)
-    bigram_weight: float = 0.0           # weight of a pair of adjacent word stems (0 = off; opt-in)
+                                         # (0 = off); measured 0 / 0.25 / 0.4 / 0.5 (docs/decisions/)
     concept_weight: float = 1.0          # weight of a glossary concept occurrence
     use_lexicon: bool = True
     use_glossary: bool = True
     max_doc_terms: int = 96              # keep the heaviest features per document (0 = all); measured: 96 ranks as well
                                          # as 128 (reviewer loss .254 vs .257, devset MRR .909 both) at half the all-pairs product
-    char_weight: float = 0.0             # share of the text score from character n-grams (0 = off; opt-in)
-    char_ngram_min: int = 3              # character n-grams of accent-folded words, padded with spaces
-    char_ngram_max: int = 5
-    max_char_terms: int = 128            # heaviest n-gram features kept per document
     max_df: float = 0.05                 # features in more than this share of documents get no weight ...
     max_df_min_docs: int = 2000          # ... and in more than this many documents (small corpora keep all)
     tf_power: float = 0.5                # tf weight tf ** tf_power (0: 1 + log tf, engine 1.1); 0.5 measured better or equal everywhere
@@ -106,13 +101,3 @@ class Ranking:
     id: int
     proposals: list[Proposal]
     exclusions: list[Exclusion]
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    """What an upsert or a removal changed in the stored proposals."""
-    side: str
-    id: int
-    ranking: Ranking | None                      # the new record's own proposals (None on removal)
-    entered: dict[int, Proposal]                 # other side: records whose top-k the new record entered
-    recomputed: dict[int, Ranking]               # other side: records whose top-k lost this record

@@ -1,18 +1,17 @@
 """The bridge between the database and the matching engine: rows in, proposals out, stored as matches.
 
-Each process keeps one engine index. It is fitted from the database the first time it is needed and
-then kept current by applying the needs and offerings changed since the last sync (one upsert or
-removal each), so a request never waits for a full refit. Only commitments (approved matches and later)
-take an offering's places, read from the database when proposals are made; pending proposals take none,
-and competition for the places is shown to facilitators (competition()).
+Each worker keeps one engine index (``services/match_index.py``): loaded from the saved index when it starts,
+fitted in the background only when no usable index is saved, then kept current by applying the needs and
+offerings changed since the last sync (one upsert or removal each), so a request never waits for a refit.
+Only commitments (approved matches and later) take an offering's places, read from the database when proposals
+are made; pending proposals take none, and competition for the places is shown to facilitators (competition()).
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 import numpy as np
 from flask import current_app
@@ -27,10 +26,7 @@ from matchmaker.models import Match, MatchingRun, Member, Need, Offering, User
 from matchmaker.models.base import utcnow
 from matchmaker.models.matches import CAPACITY_STATUSES
 from matchmaker.services.audit import record
-
-# Changes committed by other workers are picked up with this much overlap, so none is missed.
-SYNC_OVERLAP = timedelta(seconds=60)
-INDEXED_NEED_STATUSES = ("open",)
+from matchmaker.services.match_index import INDEX, INDEXED_NEED_STATUSES, SYNC_OVERLAP, IndexHolder  # noqa: F401
 
 
 def need_record(need: Need) -> Record:
@@ -63,109 +59,6 @@ def capacity_left(offering_ids: list[int] | None = None) -> dict[int, int | None
         query = query.where(Offering.id.in_(offering_ids))
     return {oid: (None if cap is None else max(0, cap - taken.get(oid, 0))) for oid, cap in db.session.execute(query)}
 
-
-def _is_indexed_offering(offering: Offering, today: date) -> bool:
-    return offering.is_open(today)
-
-
-class IndexHolder:
-    """This process's engine index and the time up to which it reflects the database."""
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.engine: Engine | None = None
-        self.synced_at: datetime | None = None
-        self.database: str | None = None
-        self.seen: dict[tuple[str, int], tuple] = {}
-
-    def reset(self) -> None:
-        with self.lock:
-            self.engine, self.synced_at, self.database = None, None, None
-            self.seen = {}
-
-    def current(self, today: date) -> Engine:
-        """The index, fitted on first use and then brought up to date with the records changed since."""
-        with self.lock:
-            url = str(db.engine.url)
-            if self.engine is None or self.database != url:
-                self._fit(today)
-            else:
-                self._sync(today)
-            return self.engine
-
-    def _fit(self, today: date) -> None:
-        now = datetime.now(timezone.utc)
-        self.seen = {}
-        self.engine = Engine().fit(*self._records(today))
-        self.synced_at, self.database = now, str(db.engine.url)
-
-    def _records(self, today: date, remember: bool = True) -> tuple[list, list]:
-        """Every indexed record; with ``remember``, also what this holder has seen of each (so that the next
-        sync skips it)."""
-        needs = db.session.scalars(select(Need).where(Need.status.in_(INDEXED_NEED_STATUSES))).all()
-        offerings = [o for o in db.session.scalars(select(Offering).where(Offering.status == "published"))
-                     if _is_indexed_offering(o, today)]
-        capacity = capacity_left([o.id for o in offerings])
-        if remember:
-            self.seen.update({("need", n.id): (n.updated_at, n.status) for n in needs})
-            self.seen.update({("offering", o.id): (o.updated_at, o.status) for o in offerings})
-        return [need_record(n) for n in needs], [offering_record(o, capacity.get(o.id)) for o in offerings]
-
-    def _records_in_background(self, today: date):
-        """A function reading every indexed record in the refit's own thread, application context and session
-        (about a second at 10,000 records: the request that noticed the drift does not wait for it). What
-        this holder has seen is left as it is: the records it read were applied by syncs already, or will
-        be by the next one."""
-        app = current_app._get_current_object()
-
-        def read() -> tuple[list, list]:
-            with app.app_context():
-                try:
-                    return self._records(today, remember=False)
-                finally:
-                    db.session.remove()
-        return read
-
-    def _sync(self, today: date) -> None:
-        """Apply the records changed since the last sync (with an overlap for transactions that committed late);
-        a record already applied in the same version is skipped."""
-        now = datetime.now(timezone.utc)
-        since = self.synced_at - SYNC_OVERLAP
-        engine = self.engine
-
-        def fresh(side: str, model) -> list:
-            """The records changed since the last sync, in a version this holder has not applied yet (the
-            window is read as (id, updated_at, status) first: after a bulk import it holds many rows)."""
-            ids = [i for i, at, status in db.session.execute(
-                select(model.id, model.updated_at, model.status).where(model.updated_at >= since))
-                   if self.seen.get((side, i)) != (at, status)]
-            return db.session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)).all() if ids else []
-
-        changed_needs = fresh("need", Need)
-        indexed = set(engine.ids("need")) if changed_needs else set()
-        for need in changed_needs:
-            if need.status in INDEXED_NEED_STATUSES:
-                engine.upsert(need_record(need), "need", today=today)
-            elif need.id in indexed:
-                engine.remove(need.id, "need", today=today)
-            self.seen[("need", need.id)] = (need.updated_at, need.status)
-        changed = fresh("offering", Offering)
-        capacity = capacity_left([o.id for o in changed]) if changed else {}
-        indexed = set(engine.ids("offering")) if changed else set()
-        for offering in changed:
-            if _is_indexed_offering(offering, today):
-                engine.upsert(offering_record(offering, capacity.get(offering.id)), "offering", today=today)
-            elif offering.id in indexed:
-                engine.remove(offering.id, "offering", today=today)
-            self.seen[("offering", offering.id)] = (offering.updated_at, offering.status)
-        if engine.needs_refit and not engine.refitting:
-            # The vocabulary has drifted: refit in the background; this request keeps the updated index.
-            engine.refit_async(self._records_in_background(today))
-        self.synced_at = now
-
-
-INDEX = IndexHolder()
-INDEX = IndexHolder()
 
 # A need has a proposal while one of its matches waits for a decision or was approved (or went further): the one
 # definition behind the run's message and record, the need page and benchmarks/proposals.py.
@@ -592,6 +485,7 @@ class Diagnosis:
     excluded: dict[str, int]
     indexed_offerings: int
     near_misses: list[NearMiss] = field(default_factory=list)
+    preparing: bool = False          # this worker's index is being fitted: the page does not wait for it
 
 
 def _near_misses(need: Need, candidates: list[Proposal], floor: float, count: int) -> list[tuple[Proposal, bool]]:
@@ -607,10 +501,13 @@ def _near_misses(need: Need, candidates: list[Proposal], floor: float, count: in
 
 def diagnose(need: Need, today: date | None = None) -> Diagnosis:
     """Look at everything the engine saw for this need: scores under the threshold, full offerings, decided pairs,
-    exclusions; and the near misses, each with its score and explanation, for a facilitator to pair by hand."""
+    exclusions; and the near misses, each with its score and explanation, for a facilitator to pair by hand.
+    The page does not wait for an index being fitted: it says so."""
     today = today or date.today()
     threshold, per_need, _candidates = _settings()
-    engine = INDEX.current(today)
+    engine = INDEX.ready(today)
+    if engine is None:
+        return Diagnosis(None, threshold, 0, 0, 0, {}, 0, preparing=True)
     ranking = engine.propose_for_need(need_record(need), k=50, today=today)
     room = capacity_left([p.offering_id for p in ranking.proposals])
     paired = set(db.session.scalars(select(Match.offering_id).where(

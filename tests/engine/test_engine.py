@@ -236,7 +236,7 @@ def test_huge_text_in_bounded_time(engine):
     # Bounded work, not a timing (timings belong to `make bench`): a huge text becomes a vector of at most
     # max_doc_terms features, so ranking it costs what ranking a normal text costs.
     rec = need(70, "Big", huge)
-    cols, _vals = engine.model.vector(rec)[:2]
+    cols, _vals = engine.vocabulary.vector(rec)[:2]
     assert 0 < len(cols) <= engine.settings.max_doc_terms
     r = engine.propose_for_need(rec, today=TODAY)
     assert r.proposals
@@ -255,31 +255,23 @@ def test_incremental_updates_equal_a_full_rebuild(engine):
     engine.remove(5, "offering", today=TODAY)
     engine.upsert(new_need, "need", today=TODAY)
     offs = [o for o in OFFERINGS if o.id not in (4, 5)] + [new_off, changed]
-    rebuilt = Engine().fit(NEEDS + [new_need], offs, model=engine.model)
+    rebuilt = Engine().fit(NEEDS + [new_need], offs, vocabulary=engine.vocabulary)
     full = rebuilt.all_pairs(k=3, today=TODAY)
     for n in NEEDS + [new_need]:
         a = engine.propose_for_need(n, k=3, today=TODAY)
         assert [p.offering_id for p in a.proposals] == [p.offering_id for p in full[n.id].proposals]
         assert [p.score for p in a.proposals] == pytest.approx([p.score for p in full[n.id].proposals], abs=2e-6)
-        assert engine.stored_proposals(n.id, "need") == \
-               [(p.offering_id, pytest.approx(p.score, abs=1e-6)) for p in full[n.id].proposals]
-    for o in offs:
-        assert [i for i, _ in engine.stored_proposals(o.id, "offering")] == \
-               [i for i, _ in rebuilt.stored_proposals(o.id, "offering")]
     assert sorted(engine.ids("offering")) == sorted(o.id for o in offs)
 
 
-def test_upsert_reports_changes_on_both_sides(engine):
-    engine.all_pairs(k=2, today=TODAY)
+def test_an_upsert_is_proposed_at_once_and_a_removal_forgotten(engine):
     o = offering(9, "Cybercrime and electronic evidence for judges",
                  "Training judges and prosecutors on cybercrime and electronic evidence.", pa=["cybersecurity"])
-    res = engine.upsert(o, "offering", today=TODAY)
-    assert top_ids(res.ranking)[0] == 102
-    assert 102 in res.entered and res.entered[102].offering_id == 9
-    assert 9 in [i for i, _ in engine.stored_proposals(102, "need")]
-    res = engine.remove(9, "offering", today=TODAY)
-    assert 102 in res.recomputed
-    assert 9 not in [i for i, _ in engine.stored_proposals(102, "need")]
+    engine.upsert(o, "offering", today=TODAY)
+    cyber = need(102, "Cybercrime", "Training judges on cybercrime and electronic evidence.")
+    assert 9 in top_ids(engine.propose_for_need(cyber, k=2, today=TODAY))
+    engine.remove(9, "offering", today=TODAY)
+    assert 9 not in top_ids(engine.propose_for_need(cyber, k=10, today=TODAY))
     with pytest.raises(KeyError):
         engine.remove(9, "offering")
 
@@ -292,12 +284,12 @@ def test_drift_flags_a_refit_and_background_refit_swaps(engine):
         offs.append(o)
         engine.upsert(o, "offering", today=TODAY)
     assert engine.needs_refit
-    assert "w:blockchain" not in engine.model.col
+    assert "w:blockchain" not in engine.vocabulary.col
     assert not engine.refitting
     t = engine.refit_async((NEEDS, offs))
     t.join(timeout=30)
     assert not engine.refitting
-    assert "w:blockchain" in engine.model.col and not engine.needs_refit
+    assert "w:blockchain" in engine.vocabulary.col and not engine.needs_refit
     n = need(400, "Blockchain", "blockchain traceability for exports")
     assert top_ids(engine.propose_for_need(n, k=3, today=TODAY))[0] in (300, 301, 302)
 
@@ -322,21 +314,21 @@ def test_background_refit_reads_its_records_in_its_own_thread_and_replays_update
     release.set()
     t.join(timeout=30)
     assert seen["thread"] == "matchmaker-refit" and not engine.refitting
-    assert "w:blockchain" in engine.model.col
+    assert "w:blockchain" in engine.vocabulary.col
     assert {310, 311} <= set(engine.ids("offering"))
     n = need(401, "Blockchain", "blockchain ledgers for customs")
     assert top_ids(engine.propose_for_need(n, k=3, today=TODAY))[0] == 311
 
 
 def test_a_failed_background_refit_keeps_the_index(engine, caplog):
-    before = engine.model
+    before = engine.vocabulary
     ranking = engine.propose_for_need(NEEDS[0], k=3, today=TODAY)
 
     def read():
         raise OSError("database went away")
 
     engine.refit_async(read).join(timeout=30)
-    assert not engine.refitting and engine.model is before
+    assert not engine.refitting and engine.vocabulary is before
     assert "background refit failed" in caplog.text
     engine.upsert(offering(312, "More", "Electronic signature laws."), "offering", today=TODAY)   # no replay log left
     assert engine._pending_log is None
@@ -344,44 +336,38 @@ def test_a_failed_background_refit_keeps_the_index(engine, caplog):
 
 
 # ------------------------------------------------------------------ persistence
-def test_save_load_round_trip(engine, tmp_path):
-    engine.all_pairs(k=3, today=TODAY)
+def test_a_saved_index_serves_as_the_fitted_one(engine, tmp_path):
+    from matchmaker.engine import store
     engine.upsert(offering(9, "CSIRT", "national incident response team for cyber attacks"), "offering", today=TODAY)
     engine.remove(5, "offering", today=TODAY)
-    engine.save(tmp_path)
-    loaded = Engine.load(tmp_path)
-    assert isinstance(loaded.sides["offering"].p_data, np.memmap)
+    store.save(engine, tmp_path, {"database": "here"})
+    loaded, meta, generation = store.load(tmp_path)
+    assert meta == {"database": "here"} and generation == 1
     for n in NEEDS:
         assert engine.propose_for_need(n, today=TODAY) == loaded.propose_for_need(n, today=TODAY)
-        assert engine.stored_proposals(n.id, "need") == loaded.stored_proposals(n.id, "need")
     assert loaded.ids("offering") == engine.ids("offering")
-    # no pickles anywhere
-    for f in tmp_path.rglob("*.npy"):
-        np.load(f, allow_pickle=False)
-    # updates work on a memory-mapped index
+    assert dict(loaded.all_pairs(k=3, today=TODAY)) == dict(engine.all_pairs(k=3, today=TODAY))
+    with np.load(tmp_path / "index-1.npz", allow_pickle=False) as arrays:      # no pickles
+        assert all(arrays[name].dtype != object for name in arrays.files)
     loaded.upsert(offering(10, "Cybercrime", "cybercrime judges"), "offering", today=TODAY)
     assert 10 in loaded.ids("offering")
+    store.save(loaded, tmp_path, {})
+    assert store.published(tmp_path) == 2 and 10 in store.load(tmp_path)[0].ids("offering")
 
 
-def test_an_index_of_another_engine_version_is_refused(engine, tmp_path):
+def test_an_index_of_another_engine_version_or_settings_is_refused(engine, tmp_path):
     import json
-    gen = engine.save(tmp_path)
-    meta = json.loads((gen / "meta.json").read_text(encoding="utf-8"))
-    meta["engine_version"] = "1.1.0"          # 1.1 weighed tf as 1 + log tf: new records would not fit
-    (gen / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    with pytest.raises(ValueError, match="engine 1.1.0"):
-        Engine.load(tmp_path)
 
-
-def test_worker_notices_a_newer_index(engine, tmp_path):
-    engine.save(tmp_path)
-    worker = Engine.load(tmp_path)
-    assert not worker.reload_if_newer()
-    other = Engine.load(tmp_path)
-    other.upsert(offering(9, "CSIRT", "national incident response team for cyber attacks"), "offering", today=TODAY)
-    other.save(tmp_path)
-    assert worker.reload_if_newer()
-    assert 9 in worker.ids("offering")
+    from matchmaker.engine import store
+    store.save(engine, tmp_path, {})
+    with pytest.raises(store.RefusedIndex, match="other settings"):
+        store.load(tmp_path, EngineSettings(title_weight=3.0))
+    saved = tmp_path / "index-1.json"
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    document["engine_version"] = "1.5.0"          # another version weighs or stores texts differently
+    saved.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(store.RefusedIndex, match="engine 1.5.0"):
+        store.load(tmp_path)
 
 
 # ------------------------------------------------------------------ purity
@@ -427,8 +413,7 @@ def test_all_pairs_equals_one_query_at_a_time(candidates):
     """The chunked, vectorised all-pairs (with its certification and fallback) equals brute force."""
     needs, offs = _random_corpus(7, 60, 90)
     eng = Engine().fit(needs, offs)
-    eng._ap_candidates = candidates          # tiny candidate sets force the exact fallback path
-    allp = eng.all_pairs(k=4, today=TODAY, chunk=7)
+    allp = eng.all_pairs(k=4, today=TODAY, candidates=candidates)   # tiny candidate sets: the later tiers
     assert sorted(allp) == sorted(n.id for n in needs) and len(allp) == len(needs)
     for n in needs:
         single = eng.propose_for_need(n, k=4, today=TODAY)
@@ -437,24 +422,18 @@ def test_all_pairs_equals_one_query_at_a_time(candidates):
         assert single.exclusions == allp[n.id].exclusions
         assert [t for t, _ in single.proposals[0].terms] == [t for t, _ in allp[n.id].proposals[0].terms] \
             if single.proposals else True
-    for o in offs:
-        single = eng.propose_for_offering(o, k=4, today=TODAY)
-        assert eng.stored_proposals(o.id, "offering") == \
-               [(p.need_id, pytest.approx(p.score, abs=1e-6)) for p in single.proposals]
 
 
 def test_many_upserts_equal_a_refit_with_the_same_model():
     needs, offs = _random_corpus(11, 40, 50)
     eng = Engine(EngineSettings(max_delta_docs=16)).fit(needs[:10], offs[:10])
-    eng.all_pairs(k=3, today=TODAY)
     for r in needs[10:]:
         eng.upsert(r, "need", today=TODAY)
     for r in offs[10:]:
         eng.upsert(r, "offering", today=TODAY)
     eng.remove(needs[3].id, "need", today=TODAY)
     rebuilt = Engine(EngineSettings(max_delta_docs=16)).fit([n for n in needs if n.id != needs[3].id], offs,
-                                                            model=eng.model)
-    rebuilt.all_pairs(k=3, today=TODAY)
+                                                            vocabulary=eng.vocabulary)
     for n in needs:
         if n.id == needs[3].id:
             continue
@@ -463,11 +442,6 @@ def test_many_upserts_equal_a_refit_with_the_same_model():
         assert [p.score for p in a.proposals] == pytest.approx([p.score for p in b.proposals], abs=2e-6)
         assert [[t for t, _ in p.terms] for p in a.proposals] == [[t for t, _ in p.terms] for p in b.proposals]
         assert a.exclusions == b.exclusions
-        assert [i for i, _ in eng.stored_proposals(n.id, "need")] == \
-               [i for i, _ in rebuilt.stored_proposals(n.id, "need")]
-    for o in offs:
-        assert [i for i, _ in eng.stored_proposals(o.id, "offering")] == \
-               [i for i, _ in rebuilt.stored_proposals(o.id, "offering")]
     side = eng.sides["need"]
     assert side._ids.shape[0] >= side.n_rows and side.ids.shape[0] == side.n_rows
 
@@ -483,44 +457,20 @@ def test_max_df_gives_no_weight_to_very_common_features():
     common = [Record(id=r.id, title=r.title, description=r.description + " ubiquitous", language="en")
               for r in needs]
     eng = Engine(EngineSettings(max_df=0.4, max_df_min_docs=1)).fit(common, offs)
-    j = eng.model.col["w:ubiquit"]
-    assert eng.model.idf[j] == 0
-    cols, vals, oov = eng.model.vector(Record(id=1, description="ubiquitous", language="en"))
+    j = eng.vocabulary.col["w:ubiquit"]
+    assert eng.vocabulary.idf[j] == 0
+    cols, vals, oov = eng.vocabulary.vector(Record(id=1, description="ubiquitous", language="en"))
     assert cols.size == 0 and oov == 0     # known (not drift), but weightless
 
 
-def test_character_ngram_block_is_opt_in_and_explained_as_one_term():
-    plain = Engine().fit(NEEDS, OFFERINGS)
-    assert not any(f.startswith("g:") for f in plain.model.features)
-    eng = Engine(EngineSettings(char_weight=0.3)).fit(NEEDS, OFFERINGS)
-    assert any(f.startswith("g:") for f in eng.model.features)
-    cols, vals, oov = eng.model.vector(NEEDS[0])
-    ch = eng.model.is_char[cols]
-    assert np.dot(vals[ch], vals[ch]) == pytest.approx(0.3, abs=1e-5)       # block shares of the norm
-    assert np.dot(vals[~ch], vals[~ch]) == pytest.approx(0.7, abs=1e-5)
-    assert top_ids(eng.propose_for_need(NEEDS[0], k=3, today=TODAY))[0] == 1
-    for n in NEEDS:
-        for p in eng.propose_for_need(n, k=5, today=TODAY).proposals:
-            labels = [t for t, _ in p.terms]
-            assert labels.count("similar spelling (character n-grams)") <= 1
-            assert sum(v for _, v in p.terms) == pytest.approx(p.text_score, abs=1e-9)
-    # an unseen spelling variant is not drift: n-grams are left out of the unknown share
-    _, _, oov = eng.model.vector(need(9, "", "signatures électroniques", lang="fr"))
-    assert oov < 1.0
-    allp = eng.all_pairs(k=3, today=TODAY)
-    for n in NEEDS:
-        assert [p.offering_id for p in allp[n.id].proposals] == \
-               [p.offering_id for p in eng.propose_for_need(n, k=3, today=TODAY).proposals]
-
-
 def test_explanation_terms_under_one_word_make_one_term():
-    from matchmaker.engine.index import _finish_terms
+    from matchmaker.engine.explain import finish_terms
     head = [("propriété", 0.05), ("dépôt", 0.04), ("propriété", 0.03), ("logiciels", 0.02), ("logiciels", 0.01)]
-    out = _finish_terms(head, total=7, text=0.20, n=2)
+    out = finish_terms(head, total=7, text=0.20, n=2)
     assert out[0] == ("propriété", pytest.approx(0.08)) and out[1] == ("dépôt", pytest.approx(0.04))
     assert out[2][0] == "4 other terms" and sum(v for _, v in out) == pytest.approx(0.20)
     # every feature shown: no "other terms", the parts still add up to the score
-    out = _finish_terms(head, total=5, text=0.15, n=8)
+    out = finish_terms(head, total=5, text=0.15, n=8)
     assert [lbl for lbl, _ in out] == ["propriété", "dépôt", "logiciels"]
     assert sum(v for _, v in out) == pytest.approx(0.15)
 
@@ -540,22 +490,14 @@ def test_a_french_need_is_explained_with_its_own_words():
 
 
 def test_a_query_vector_is_bit_for_bit_the_one_a_fit_computes(engine):
-    """One query's text goes straight into columns (no feature names built); the vector, the unknown share
-    and so every score must be exactly those of the analysis by feature name that a fit uses."""
-    model = engine.model
-    texts = [r for r in NEEDS + OFFERINGS] + [
-        need(901, "Signature électronique", "Loi sur la signature électronique, la protection des données "
-             "personnelles et le commerce électronique; formation des régulateurs. Zyxwvut inconnu.", lang="fr"),
-        need(902, "", "", lang="es"), need(903, "x", "firma electrónica 123 ÉÉ ciberdelincuencia", lang="es"),
-        need(904, "E-commerce", "e-signature law, electronic signatures, data protection, unknownword", lang="en"),
-        need(905, "Title only", "", lang="de")]
-    for rec in texts:
-        fast = model.vector(rec)
-        named = model.vector(rec, model.counts(rec))
-        assert np.array_equal(fast[0], named[0]) and fast[1].dtype == named[1].dtype
-        assert np.array_equal(fast[1], named[1])
-        assert fast[2] == pytest.approx(named[2], abs=1e-12)
-    assert model.vector(texts[-5])[2] > 0          # the unknown word is counted as drift
+    """One analyser: a record weighed alone gives exactly the row the fit computed for it."""
+    rows = engine.sides["need"].rows_matrix()
+    for r, rec in enumerate(sorted(NEEDS, key=lambda n: n.id)):
+        cols, vals, unknown = engine.vocabulary.vector(rec)
+        assert np.array_equal(cols, rows.indices[rows.indptr[r]:rows.indptr[r + 1]])
+        assert np.array_equal(vals, rows.data[rows.indptr[r]:rows.indptr[r + 1]]) and unknown == 0
+    french = need(901, "Signature électronique", "Loi sur la signature électronique. Zyxwvut inconnu.", lang="fr")
+    assert engine.vocabulary.vector(french)[2] > 0          # the unknown word is counted as drift
 
 
 def test_one_query_product_equals_scipys(engine):
@@ -565,10 +507,10 @@ def test_one_query_product_equals_scipys(engine):
     from matchmaker.engine.index import _row_product
     side = engine.sides["offering"]
     for rec in NEEDS:
-        cols, vals, _ = engine.model.vector(rec)
-        rows, text = _row_product(cols, vals, side)
-        q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, side.V))
-        ref = (q @ side.post).tocsr()
+        cols, vals, _ = engine.vocabulary.vector(rec)
+        rows, text = _row_product(cols, vals, side.postings)
+        q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, side.n_features))
+        ref = (q @ side.postings).tocsr()
         assert sorted(zip(rows.tolist(), text.tolist())) == sorted(zip(ref.indices.tolist(), ref.data.tolist()))
 
 
@@ -609,7 +551,7 @@ def test_contributions_are_found_in_every_posting(engine):
     side = engine.sides["offering"]
     dense = side.rows_matrix().toarray()
     for rec in NEEDS:
-        cols, vals, _ = engine.model.vector(rec)
+        cols, vals, _ = engine.vocabulary.vector(rec)
         rows = np.arange(side.n_rows)
-        got = side.contributions_many(cols, vals, rows)
+        got = side.contributions(cols, vals, rows)
         assert np.array_equal(got, (dense[:, cols] * vals).T.astype(np.float32))

@@ -7,7 +7,6 @@ import pytest
 
 from matchmaker.engine import Engine, EngineSettings, Record
 from matchmaker.engine import text as T
-from matchmaker.engine.index import Model
 
 
 @pytest.mark.parametrize("word, lang, english", [
@@ -46,7 +45,7 @@ def test_lexicon_covers_inflected_forms_with_their_own_stem():
 def _model(settings):
     recs = [Record(1, "", "alpha alpha alpha alpha beta"), Record(2, "", "gamma delta"),
             Record(3, "", "alpha gamma")]
-    return recs, Model.fit(recs, settings)
+    return recs, Engine(settings).fit(recs, []).vocabulary
 
 
 def test_tf_power_damps_repeated_terms():
@@ -85,18 +84,6 @@ def test_spanish_need_meets_english_offering_through_a_cognate():
     off = Engine(EngineSettings(cognate_weight=0.0)).fit(needs, offs).propose_for_need(needs[0], k=2)
     score_off = {p.offering_id: p.text_score for p in off.proposals}.get(10, 0.0)
     assert ranking.proposals[0].text_score > score_off
-
-
-def test_bigrams_are_opt_in_and_readable():
-    assert not any(f.startswith("b:") for f in T.analyze("electronic signature law", "en"))
-    surface: dict[str, str] = {}
-    c = T.analyze("electronic signature law", "en", T.AnalyzerSettings(bigram_weight=0.5), surface)
-    pair = "b:" + "_".join(T.stems("electronic signature", "en"))
-    assert c[pair] == pytest.approx(0.5)
-    assert T.feature_label(pair, surface) == "electronic signature"
-    recs = [Record(1, "", "electronic signature law"), Record(2, "", "signature of electronic contracts")]
-    m = Model.fit(recs, EngineSettings(bigram_weight=0.5))
-    assert m.labels[m.col[pair]] == "electronic signature"
 
 
 def test_an_e_prefix_stays_on_its_word_and_glossary_phrases_need_all_their_words():
@@ -166,7 +153,7 @@ def test_a_french_need_meets_an_english_programme_on_both_sides_of_the_dictionar
     labels = [t for t, _ in top_on.terms]
     assert "fournisseurs" in labels and "fournisseur" not in labels
     # with no French text in the corpus, a translation is shown by the English word it came from
-    m = Model.fit(offs, EngineSettings())
+    m = Engine().fit([], offs).vocabulary
     assert m.labels[m.col["w:" + T.stems("fournisseurs", "fr")[0]]] == "suppliers"
 
 

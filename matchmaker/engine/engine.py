@@ -1,0 +1,272 @@
+"""The engine: fit an index of needs and offerings, rank, update in place, refit when the corpus drifts.
+
+See :mod:`matchmaker.engine.text` (features), :mod:`~matchmaker.engine.vocabulary` (weights),
+:mod:`~matchmaker.engine.index` (storage and updates), :mod:`~matchmaker.engine.rules` (boosts and hard
+rules), :mod:`~matchmaker.engine.ranking` (one record), :mod:`~matchmaker.engine.allpairs` (every need),
+:mod:`~matchmaker.engine.explain` (explanations) and :mod:`~matchmaker.engine.store` (saved indexes).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import allpairs, explain
+from .index import SideIndex, posting_contributions
+from .ranking import rank_one
+from .records import REASONS, SIDES, EngineSettings, Exclusion, Ranking, Record
+from .rules import facet_arrays, member_codes
+from .vocabulary import Corpus, Vocabulary
+
+ENGINE_VERSION = "1.6.0"
+_log = logging.getLogger("matchmaker.engine")
+
+
+def _check_side(side: str) -> str:
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES}, not {side!r}")
+    return side
+
+
+def build_sides(needs: list[Record], offerings: list[Record], matrix) -> dict[str, SideIndex]:
+    """Both sides' indexes of records sorted by id, from their weighted rows (needs first)."""
+    sides = {}
+    for name, records, rows in (("need", needs, matrix[: len(needs)]), ("offering", offerings, matrix[len(needs):])):
+        members = {row: codes for row, r in enumerate(records) if (codes := member_codes(r)) is not None}
+        sides[name] = SideIndex.build(np.array([r.id for r in records], np.int64), rows, facet_arrays(records),
+                                      members)
+    return sides
+
+
+class Engine:
+    """Match needs with offerings. The state is the vocabulary, both sides' indexes and the drift counters."""
+
+    def __init__(self, settings: EngineSettings | None = None):
+        self.settings = settings or EngineSettings()
+        self.vocabulary: Vocabulary | None = None
+        self.sides: dict[str, SideIndex] = {}
+        self.changed_since_fit = 0
+        self.unknown_mass = 0.0
+        self.new_mass = 0.0
+        self.n_at_fit = 0
+        self.lock = threading.RLock()
+        self._refit_thread: threading.Thread | None = None
+        self._pending_log: list | None = None
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, needs: list[Record], offerings: list[Record], vocabulary: Vocabulary | None = None) -> "Engine":
+        """Fit the vocabulary and idf on both sides (unless one is given) and index every record."""
+        needs, offerings = sorted(needs, key=lambda r: r.id), sorted(offerings, key=lambda r: r.id)
+        for records in (needs, offerings):
+            if len({r.id for r in records}) != len(records):
+                raise ValueError("duplicate record ids")
+        if vocabulary is None:
+            surface: dict[str, str] = {}
+            corpus = Corpus.analyse(needs + offerings, self.settings, surface)
+            vocabulary, column_of = Vocabulary.fit(corpus, self.settings, surface)
+            matrix = vocabulary.weigh_all(corpus.doc, column_of[corpus.ids], corpus.counts, corpus.n_docs)
+        else:
+            matrix, _unknown = vocabulary.rows([vocabulary.counts(r) for r in needs + offerings])
+        sides = build_sides(needs, offerings, matrix)
+        with self.lock:
+            self._install(vocabulary, sides, len(needs) + len(offerings))
+        return self
+
+    def _install(self, vocabulary: Vocabulary, sides: dict[str, SideIndex], n_at_fit: int) -> None:
+        self.vocabulary, self.sides, self.n_at_fit = vocabulary, sides, n_at_fit
+        self.changed_since_fit, self.unknown_mass, self.new_mass = 0, 0.0, 0.0
+
+    @property
+    def needs_refit(self) -> bool:
+        """The corpus drifted: a share of it changed since the fit, or new records bring unknown words."""
+        if self.vocabulary is None:
+            return False
+        settings = self.settings
+        unknown = self.unknown_mass / self.new_mass if self.new_mass else 0.0
+        return (self.changed_since_fit / max(1, self.n_at_fit) >= settings.drift_refit_share
+                or (unknown >= settings.drift_oov_share and self.changed_since_fit >= 10))
+
+    @property
+    def refitting(self) -> bool:
+        thread = self._refit_thread
+        return thread is not None and thread.is_alive()
+
+    def refit_async(self, records) -> threading.Thread:
+        """:meth:`refit` in a background thread; the current index serves until the new one is swapped in."""
+        with self.lock:
+            self._pending_log = []
+        thread = threading.Thread(target=self.refit, args=(records, self._pending_log), name="matchmaker-refit",
+                                  daemon=True)
+        self._refit_thread = thread
+        thread.start()
+        return thread
+
+    def refit(self, records, log: list | None = None) -> bool:
+        """Refit on the full record lists and swap the new index in; returns whether it did.
+
+        ``records`` is ``(needs, offerings)`` or a function returning them (reading every record from a
+        database takes a while). Updates made from the start are replayed on the new index before the swap.
+        If reading or fitting fails, the current index stays and the error is logged.
+        """
+        with self.lock:
+            if log is None:
+                log = self._pending_log = []
+        try:
+            needs, offerings = records() if callable(records) else records
+            fresh = Engine(self.settings).fit(needs, offerings)
+        except Exception:
+            _log.exception("background refit failed; the current index is kept")
+            with self.lock:
+                if self._pending_log is log:
+                    self._pending_log = None
+            return False
+        with self.lock:
+            for operation, argument, side in log:
+                if operation == "upsert":
+                    fresh._apply_upsert(argument, side)
+                else:
+                    fresh._apply_remove(argument, side)
+            self._install(fresh.vocabulary, fresh.sides, fresh.n_at_fit)
+            self._pending_log = None
+        return True
+
+    # ---------------------------------------------------------------- queries
+    def propose_for_need(self, need: Record, k: int = 10, today: dt.date | None = None) -> Ranking:
+        return self._rank(need, "need", k, today)
+
+    def propose_for_offering(self, offering: Record, k: int = 10, today: dt.date | None = None) -> Ranking:
+        return self._rank(offering, "offering", k, today)
+
+    def _rank(self, record: Record, side: str, k: int, today: dt.date | None) -> Ranking:
+        self._require_fit()
+        with self.lock:
+            vocabulary, other = self.vocabulary, self.sides["offering" if side == "need" else "need"]
+            cols, vals, _unknown = vocabulary.vector(record)
+            return rank_one(record, side, (cols, vals), vocabulary, other, k, today or dt.date.today())
+
+    def all_pairs(self, k: int = 10, today: dt.date | None = None, explain: bool = True, candidates: int = 0,
+                  threads: int = 2) -> "Mapping[int, Ranking]":
+        """Top-k offerings of every live need (see :mod:`matchmaker.engine.allpairs`): a read-only mapping need id
+        -> Ranking whose Proposal objects (and explanations) are built when read."""
+        self._require_fit()
+        with self.lock:
+            needs, offerings = self.sides["need"], self.sides["offering"]
+            need_rows = needs.rows_matrix()
+            postings = offerings.rows_matrix().T.tocsr()
+            postings.sort_indices()
+            found = allpairs.top_k(need_rows, needs, offerings, postings, k, today or dt.date.today(), self.settings,
+                                   candidates, threads)
+            return AllPairs(self, found, need_rows, postings if explain else None)
+
+    # ---------------------------------------------------------------- updates
+    def upsert(self, record: Record, side: str, today: dt.date | None = None) -> None:
+        """Add or replace one record (weighed with the current vocabulary)."""
+        _check_side(side)
+        self._require_fit()
+        with self.lock:
+            if self._pending_log is not None:
+                self._pending_log.append(("upsert", record, side))
+            self._apply_upsert(record, side)
+
+    def remove(self, record_id: int, side: str, today: dt.date | None = None) -> None:
+        _check_side(side)
+        self._require_fit()
+        with self.lock:
+            if int(record_id) not in self.sides[side].row_of:
+                raise KeyError(f"no {side} with id {record_id}")
+            if self._pending_log is not None:
+                self._pending_log.append(("remove", record_id, side))
+            self._apply_remove(record_id, side)
+
+    def _apply_upsert(self, record: Record, side: str) -> None:
+        index = self.sides[side]
+        cols, vals, unknown = self.vocabulary.vector(record)
+        old = index.row_of.get(int(record.id))
+        if old is not None:
+            index.kill(old)
+        facets = {name: values[0] for name, values in facet_arrays([record]).items()}
+        index.append(record.id, cols, vals, facets, member_codes(record))
+        self.changed_since_fit += 1
+        self.new_mass += 1.0
+        self.unknown_mass += unknown
+        if index.n_delta > self.settings.max_delta_docs:
+            index.merge_delta()
+
+    def _apply_remove(self, record_id: int, side: str) -> None:
+        index = self.sides[side]
+        row = index.row_of.get(int(record_id))
+        if row is not None:
+            index.kill(row)
+            self.changed_since_fit += 1
+
+    # ---------------------------------------------------------------- reading
+    def __len__(self) -> int:
+        return sum(int(s.alive.sum()) for s in self.sides.values())
+
+    def ids(self, side: str) -> list[int]:
+        index = self.sides[_check_side(side)]
+        return sorted(int(i) for i in index.ids[index.alive])
+
+    def memory_bytes(self) -> dict[str, int]:
+        """Bytes held per side and by the vocabulary (idf, feature names and labels)."""
+        out = {name: side.memory_bytes() for name, side in self.sides.items()}
+        vocabulary = self.vocabulary
+        out["vocabulary"] = vocabulary.idf.nbytes + sum(len(f) + len(label) + 2 for f, label in
+                                                        zip(vocabulary.features, vocabulary.labels))
+        return out
+
+    def _require_fit(self) -> None:
+        if self.vocabulary is None:
+            raise RuntimeError("the engine has no index: fit() it or load a saved one first")
+
+
+class AllPairs(Mapping):
+    """need id -> Ranking of :meth:`Engine.all_pairs`; Proposal objects (and their explanations) are built on
+    first access, from the sides and vocabulary the tables were computed on."""
+
+    def __init__(self, engine: Engine, found: allpairs.TopK, need_rows, postings):
+        self._found, self._need_rows, self._postings = found, need_rows, postings
+        self._vocabulary, self._settings = engine.vocabulary, engine.settings
+        needs, offerings = engine.sides["need"], engine.sides["offering"]
+        self._need_facets = {name: values.copy() for name, values in needs.facets.items()}
+        self._offering_facets = {name: values.copy() for name, values in offerings.facets.items()}
+        self._offering_ids = offerings.ids.copy()
+        alive = needs.alive
+        self._row_of = {int(i): r for r, i in enumerate(needs.ids.tolist()) if alive[r]}
+        self._built: dict[int, Ranking] = {}
+
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    def __iter__(self):
+        return iter(self._row_of)
+
+    def __getitem__(self, need_id: int) -> Ranking:
+        ranking = self._built.get(need_id)
+        if ranking is None:
+            ranking = self._built[need_id] = self._build(need_id, self._row_of[need_id])
+        return ranking
+
+    def _build(self, need_id: int, row: int) -> Ranking:
+        found = self._found
+        chosen = found.rows[row][found.rows[row] >= 0]
+        texts, finals = found.text[row, :chosen.size].tolist(), found.final[row, :chosen.size].tolist()
+        terms = [[] for _ in texts]
+        if self._postings is not None and texts:
+            a, b = self._need_rows.indptr[row], self._need_rows.indptr[row + 1]
+            cols, vals = self._need_rows.indices[a:b], self._need_rows.data[a:b]
+            contributions = posting_contributions(self._postings, cols, vals, chosen)
+            terms = explain.terms_of(self._vocabulary.labels, cols, contributions, texts,
+                                     self._settings.explain_terms)
+        need_masks = [tuple(int(self._need_facets[name][row]) for name in ("pa", "sk", "lang"))] * len(texts)
+        offering_masks = list(zip(*(self._offering_facets[name][chosen].tolist() for name in ("pa", "sk", "lang"))))
+        proposals = explain.proposals([need_id] * len(texts), self._offering_ids[chosen].tolist(), need_masks,
+                                      offering_masks, texts, finals, terms, self._settings)
+        lo, hi = np.searchsorted(found.excluded_need, [row, row + 1])
+        exclusions = [Exclusion(int(self._offering_ids[c]), REASONS[int(r)]) for c, r in
+                      zip(found.excluded_offering[lo:hi].tolist(), found.excluded_reason[lo:hi].tolist())]
+        return Ranking("need", int(need_id), proposals, exclusions)
+

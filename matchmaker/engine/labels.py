@@ -1,0 +1,126 @@
+"""Words that show a match's terms: the label of a feature, and a proposal's terms in the words of its two texts."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .lexicons import REVERSE_LANGUAGES, concept_label, english_translations, lexicon
+from .tokens import SNOWBALL_NAMES, stemmer, tokens, words
+
+
+def feature_label(feature: str, surface: dict[str, str] | None = None) -> str:
+    """Human-readable label of a feature: a concept's English label or a word."""
+    kind, _, value = feature.partition(":")
+    if kind == "c":
+        return concept_label(value)
+    return stem_label(value, surface or {})
+
+
+def stem_label(stem: str, surface: dict[str, str]) -> str:
+    """The word that shows a stem: one of an English text, else of a French or Spanish text, else of an English
+    text whose translation it is, else the stem itself (see ``surface`` in :func:`matchmaker.engine.text.analyze`)."""
+    return surface.get(stem) or surface.get("~" + stem) or surface.get("~~" + stem, stem)
+
+
+def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) -> list[tuple[str, float]]:
+    """A match's terms with each word labelled by a word of its own two texts.
+
+    The engine labels a stem by one word of the whole corpus ("customs" for the stem of "customers",
+    "operational" for that of "operators", "espectro" for a stem two English texts share through their
+    Spanish translation); a label that is not a word of ``texts`` ([(text, language)]) is replaced by the
+    first word of them that has the label's stem in the text's language, else by the first word one of
+    whose translations it is. Concepts, "N other terms" and labels no word of the texts explains are
+    kept; terms that end up with one label are merged (their shares added, so the parts still sum to the
+    score) and the list is ordered again by share.
+    """
+    kept = []                                       # (text, language) of each text, its words
+    for text, lang in texts:
+        lang = lang if lang in SNOWBALL_NAMES else "en"
+        kept.append((text or "", lang))
+    present = set().union(*(_words_by_stem(t, lang)[0] for t, lang in kept))
+    out: dict[str, float] = {}
+    for label, share in terms:
+        shown = label
+        if label not in present and words(label) == [label]:
+            shown = _word_for(label, kept) or label
+        out[shown] = out.get(shown, 0.0) + share
+    out = _pair_translations(out, kept)
+    # largest share first, as the engine lists them ("N other terms", the rest, stays last)
+    return sorted(out.items(), key=lambda item: (item[0].endswith(" other terms"), -item[1]))
+
+
+def _pair_translations(terms: dict[str, float], kept: list[tuple[str, str]]) -> dict[str, float]:
+    """A word of a French or Spanish text and its English translation in an English text, both terms (the two
+    sides of the dictionary each gave one), made one term "word / translation" (first the one listed first)."""
+    langs = {lang for _t, lang in kept}
+    if "en" not in langs or langs == {"en"}:
+        return terms
+    where: dict[str, tuple[str, str]] = {}          # (language, stem) of each term that is a word of one of the texts
+    for label in terms:
+        for text, lang in kept:
+            if label in _words_by_stem(text, lang)[0]:
+                where[label] = (lang, stemmer(lang)(label))
+                break
+
+    out: dict[str, float] = {}
+    taken: set[str] = set()
+    for label, share in terms.items():
+        if label in taken:
+            continue
+        twin = None
+        if label in where:
+            twin = next((b for b in where if b != label and b not in taken and _translates(where[label], where[b])), None)
+        if twin is None:
+            out[label] = share
+        else:
+            taken.update((label, twin))
+            out[f"{label} / {twin}"] = share + terms[twin]
+    return out
+
+
+def _translates(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Whether two (language, stem) words are an English word and its French or Spanish translation."""
+    (lang_a, stem_a), (lang_b, stem_b) = a, b
+    if lang_a == "en" and lang_b != "en":
+        return stem_a in lexicon(lang_b).get(stem_b, ())
+    return lang_b == "en" and lang_a != "en" and stem_b in lexicon(lang_a).get(stem_a, ())
+
+
+# Small caches (a few MB): a need's text serves each of its proposals, an offering's several needs of a run.
+@lru_cache(maxsize=256)
+def _words_by_stem(text: str, lang: str) -> tuple[frozenset[str], dict[str, str]]:
+    """A text's kept words, and stem -> the first word with it."""
+    st = stemmer(lang)
+    toks = tokens(text, lang)
+    by_stem: dict[str, str] = {}
+    for t in dict.fromkeys(toks):
+        by_stem.setdefault(st(t), t)
+    return frozenset(toks), by_stem
+
+
+@lru_cache(maxsize=64)
+def _words_by_translation(text: str, lang: str) -> dict[str, str]:
+    """Translation stem -> the first word of the text with it (English stems of a French / Spanish word, French
+    and Spanish stems of an English word)."""
+    table = english_translations() if lang == "en" else lexicon(lang)
+    out: dict[str, str] = {}
+    for s, t in _words_by_stem(text, lang)[1].items():
+        for tr in table.get(s, ()):
+            out.setdefault(tr, t)
+    return out
+
+
+def _word_for(label: str, kept: list[tuple[str, str]]) -> str | None:
+    """The first word of the texts with the label's stem in the text's language, else the first word one of whose
+    translations is the label's stem (in English for a French or Spanish word, in French or Spanish for an English
+    word)."""
+    for text, lang in kept:
+        w = _words_by_stem(text, lang)[1].get(stemmer(lang)(label))
+        if w is not None:
+            return w
+    for text, lang in kept:
+        by_translation = _words_by_translation(text, lang)
+        for other in (REVERSE_LANGUAGES if lang == "en" else ("en",)):
+            w = by_translation.get(stemmer(other)(label))
+            if w is not None:
+                return w
+    return None

@@ -1,0 +1,184 @@
+"""Vocabulary and weights: the frozen feature -> column map, the idf, and the weighted vector of a record.
+
+Each record becomes an L2-normalised vector of ``tf ** tf_power x idf`` over the features of
+:mod:`matchmaker.engine.text` (a title word counts ``title_weight`` times), cut to its ``max_doc_terms``
+heaviest features by ``(1 + log tf) x idf``. Features found in more than ``max_df`` of the documents of a
+large corpus (above ``max_df_min_docs`` documents) get idf 0: they are stop-word like, and their long
+postings would dominate the cost of every query. The vocabulary and idf stay frozen between fits; records
+added later are weighed with them, and the share of their feature mass the vocabulary does not know
+measures the drift.
+"""
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from itertools import chain, repeat
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import text as T
+from .records import EngineSettings, Record
+
+
+def _sublinear(x: np.ndarray) -> np.ndarray:
+    return np.where(x < 1.0, x, 1.0 + np.log(np.maximum(x, 1.0)))
+
+
+class Vocabulary:
+    """Feature names, their display labels, column numbers and idf; how records are weighed."""
+
+    def __init__(self, features: list[str], labels: list[str], idf: np.ndarray, settings: EngineSettings):
+        self.features = features
+        self.labels = labels
+        self.col = {feature: j for j, feature in enumerate(features)}
+        self.idf = np.asarray(idf, dtype=np.float32)
+        self.settings = settings
+        self.analyzer = T.AnalyzerSettings(
+            lexicon_weight=settings.lexicon_weight, cognate_weight=settings.cognate_weight,
+            reverse_weight=settings.reverse_weight, concept_weight=settings.concept_weight,
+            use_lexicon=settings.use_lexicon, use_glossary=settings.use_glossary)
+
+    @property
+    def size(self) -> int:
+        return len(self.features)
+
+    def counts(self, record: Record, surface: dict[str, str] | None = None) -> dict[str, float]:
+        """Raw feature counts of a record: its description's, plus its title's ``title_weight`` times."""
+        counts = T.analyze(record.description or "", record.language, self.analyzer, surface)
+        if record.title:
+            title_weight = self.settings.title_weight
+            for feature, value in T.analyze(record.title, record.language, self.analyzer, surface).items():
+                counts[feature] = counts.get(feature, 0.0) + title_weight * value
+        return counts
+
+    def vector(self, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
+        """(sorted columns, L2-normalised float32 weights, share of feature mass unknown to the vocabulary)."""
+        doc, cols, tfs, unknown_share = self._entries([self.counts(record)])
+        _doc, cols, weights = self._weigh(doc, cols, tfs, 1)
+        return cols.astype(np.int32), weights, float(unknown_share[0])
+
+    def rows(self, counts: list[dict[str, float]]) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Weighted rows (documents x features, float32 CSR) of many documents' counts, and each document's
+        share of feature mass unknown to the vocabulary."""
+        doc, cols, tfs, unknown_share = self._entries(counts)
+        return self.weigh_all(doc, cols, tfs, len(counts)), unknown_share
+
+    def weigh_all(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray, n_docs: int,
+                  block: int = 8192) -> sp.csr_matrix:
+        """Weighted rows of (document, column, count) entries grouped by document: every step is one array
+        operation for a block of documents (blocks bound the memory)."""
+        parts = []
+        for a in range(0, max(n_docs, 1), block):
+            b = min(n_docs, a + block)
+            lo, hi = np.searchsorted(doc, [a, b])
+            d, c, w = self._weigh(doc[lo:hi] - a, cols[lo:hi], tfs[lo:hi], b - a)
+            indptr = np.searchsorted(d, np.arange(b - a + 1))
+            parts.append(sp.csr_matrix((w, c.astype(np.int32), indptr), shape=(b - a, self.size)))
+        return sp.vstack(parts, format="csr") if len(parts) > 1 else parts[0]
+
+    def _entries(self, counts: list[dict[str, float]]):
+        """(document, column, count) of every known feature, and each document's unknown share."""
+        n_docs = len(counts)
+        lengths = np.fromiter(map(len, counts), np.int64, n_docs)
+        n_entries = int(lengths.sum())
+        cols = np.fromiter(map(self.col.get, chain.from_iterable(counts), repeat(-1)), np.int64, n_entries)
+        tfs = np.fromiter(chain.from_iterable(c.values() for c in counts), np.float64, n_entries)
+        doc = np.repeat(np.arange(n_docs), lengths)
+        known = cols >= 0
+        unknown_share = np.zeros(n_docs)
+        if not known.all():
+            total = np.bincount(doc, tfs, minlength=n_docs)
+            unknown = np.bincount(doc[~known], tfs[~known], minlength=n_docs)
+            unknown_share = np.divide(unknown, total, out=unknown_share, where=total != 0)
+            doc, cols, tfs = doc[known], cols[known], tfs[known]
+        return doc, cols, tfs, unknown_share
+
+    def _weigh(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray,
+               n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(document, column, float32 weight) of every kept feature, by document then column."""
+        settings = self.settings
+        by_column = np.argsort(doc * self.size + cols)
+        doc, cols, tfs = doc[by_column], cols[by_column], tfs[by_column]
+        idf = self.idf[cols]
+        rank = _sublinear(tfs) * idf
+        # the cap keeps the features with the largest (1 + log tf) x idf, whatever the tf weighting: with
+        # tf ** 0.5 it would favour a long text's repeated common words
+        weight = rank if settings.tf_power <= 0 else tfs ** settings.tf_power * idf
+        order, kept = _capped_order(doc, cols, rank, n_docs, settings.max_doc_terms)
+        if order is not None:
+            doc, cols, weight = doc[order][kept], cols[order][kept], weight[order][kept]
+        starts = np.searchsorted(doc, np.arange(n_docs + 1))
+        norms = np.array([np.sqrt(np.dot(weight[a:b], weight[a:b])) for a, b in zip(starts[:-1], starts[1:])])
+        norms = np.repeat(norms, np.diff(starts))
+        weight = np.divide(weight, norms, out=weight.copy(), where=norms > 0)
+        if order is not None:
+            back = np.argsort(doc * self.size + cols)
+            doc, cols, weight = doc[back], cols[back], weight[back]
+        positive = weight > 0
+        return doc[positive], cols[positive], weight[positive].astype(np.float32)
+
+    @classmethod
+    def fit(cls, corpus: "Corpus", settings: EngineSettings, surface: dict[str, str]) -> tuple["Vocabulary", np.ndarray]:
+        """The vocabulary of an analysed corpus, with smoothed idf (``log((1 + n) / (1 + df)) + 1``), and the column
+        of each of the corpus's feature numbers."""
+        df = np.bincount(corpus.ids, minlength=len(corpus.names)).astype(np.float64)
+        order = np.argsort(np.array(corpus.names, dtype=str), kind="stable")
+        column_of = np.empty(order.size, np.int64)
+        column_of[order] = np.arange(order.size)
+        features, dfa, n = [corpus.names[i] for i in order], df[order], corpus.n_docs
+        idf = np.log((1.0 + n) / (1.0 + dfa)) + 1.0
+        if settings.idf_power != 1.0:
+            idf = idf ** settings.idf_power
+        if settings.max_df < 1.0:
+            # very common features get idf 0: known to the vocabulary (not drift), absent from every vector
+            idf[dfa > max(settings.max_df * n, settings.max_df_min_docs)] = 0.0
+        labels = [("concept: " + T.concept_label(f[2:])) if f.startswith("c:") else T.stem_label(f[2:], surface)
+                  for f in features]
+        return cls(features, labels, idf.astype(np.float32), settings), column_of
+
+
+@dataclass
+class Corpus:
+    """Every document's features, numbered in order of first appearance, and their counts, as flat arrays
+    (8 bytes a number: a corpus of 200,000 documents holds some 40 million)."""
+    names: list[str]
+    doc: np.ndarray
+    ids: np.ndarray
+    counts: np.ndarray
+    n_docs: int
+
+    @classmethod
+    def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str]) -> "Corpus":
+        probe = Vocabulary([], [], np.zeros(0), settings)
+        number: dict[str, int] = {}
+        ids, counts, lengths = array("q"), array("d"), array("q")
+        for record in records:
+            features = probe.counts(record, surface)
+            new = [f for f in features if f not in number]
+            number.update(zip(new, range(len(number), len(number) + len(new))))
+            ids.extend(map(number.__getitem__, features))
+            counts.extend(features.values())
+            lengths.append(len(features))
+        doc = np.repeat(np.arange(len(records)), np.frombuffer(lengths, np.int64)) if records else np.zeros(0, np.int64)
+        return cls(list(number), doc, np.frombuffer(ids, np.int64), np.frombuffer(counts, np.float64), len(records))
+
+
+def _capped_order(doc: np.ndarray, cols: np.ndarray, rank: np.ndarray, n_docs: int,
+                  cap: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The order in which each document's weights are normalised, and which are kept: a document over the cap
+    keeps its ``cap`` features of largest rank (ties by column), in that order; the others keep every feature
+    in column order (entries come grouped by document, in column order). (None, None): every one keeps all."""
+    if not cap or doc.size <= cap:
+        return None, None
+    lengths = np.bincount(doc, minlength=n_docs)
+    if not (lengths > cap).any():
+        return None, None
+    by_rank = np.lexsort((cols, -rank, doc))
+    position = np.empty(doc.size, np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    position[by_rank] = np.arange(doc.size) - starts[doc[by_rank]]
+    capped = lengths[doc] > cap
+    within = np.where(capped, position, np.arange(doc.size) - starts[doc])
+    order = np.lexsort((within, doc))
+    return order, ~capped[order] | (position[order] < cap)

@@ -1,0 +1,37 @@
+"""Warming an application before gunicorn forks its workers, so that no worker's first page pays for it."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from flask import Flask
+
+_log = logging.getLogger("matchmaker.warm")
+
+
+def warm_up(app: Flask) -> None:
+    """Compile the templates, read the engine's data files, load the saved matching index (never fit: a fit runs
+    in a worker) and compute the dashboard's and the public report's figures. Errors are logged, not raised:
+    a cold worker still serves."""
+    from matchmaker.engine import text
+    from matchmaker.extensions import db
+    from matchmaker.services import reports
+    from matchmaker.services.match_index import INDEX
+
+    with app.app_context():
+        try:
+            for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
+                app.jinja_env.get_template(name)        # compiled once, here, for every worker
+            for lang in text.LANGUAGES:
+                text.analyze("warm", lang)
+            text.english_translations()
+            import sklearn.decomposition  # noqa: F401  # the themes' NMF: a second to import
+
+            INDEX.load_saved(date.today())
+            for public in (False, True):
+                reports.cached_report(public)
+        except Exception as error:          # e.g. a database not migrated yet: workers will start cold
+            _log.warning("warming the application failed (%s); workers will start cold", error)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
