@@ -91,6 +91,7 @@ bench: install
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.matching
 	$(PY) -m benchmarks.imports
+	$(PY) -m benchmarks.signin
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts

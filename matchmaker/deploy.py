@@ -10,8 +10,8 @@ from config import DEV_SECRET_KEY
 
 # Known secrets that must never protect a live service.
 WEAK_SECRETS = {DEV_SECRET_KEY, "testing-secret-key", "secret", "changeme", "change-me", ""}
-MIN_PBKDF2_ITERATIONS = 600_000  # OWASP 2023, PBKDF2-HMAC-SHA256
-MIN_SCRYPT_N = 2**17
+# OWASP's Password Storage Cheat Sheet: Argon2id with one of these (memory in KiB, passes) or more, 1 lane.
+ARGON2_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
 MAX_UPLOAD = 16 * 1024 * 1024
 
 
@@ -22,16 +22,18 @@ class Check:
     detail: str
 
 
-def hash_parameters_ok(method: str) -> bool:
-    """PBKDF2 with at least 600,000 iterations or scrypt with N >= 2^17 (werkzeug's method strings)."""
-    parts = method.split(":")
-    if parts[0] == "pbkdf2":
-        iterations = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
-        return len(parts) > 1 and parts[1] in ("sha256", "sha512") and iterations >= MIN_PBKDF2_ITERATIONS
-    if parts[0] == "scrypt":
-        n = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 2**15  # werkzeug's default N
-        return n >= MIN_SCRYPT_N
-    return False
+def hash_parameters_ok(parameters: dict) -> bool:
+    """Argon2id parameters (PASSWORD_ARGON2) at or above one of OWASP's minimum configurations."""
+    memory, passes, lanes = (parameters.get(k) for k in ("memory_cost", "time_cost", "parallelism"))
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (memory, passes, lanes)):
+        return False
+    return any(memory >= minimum_memory and passes >= minimum_passes
+               for minimum_memory, minimum_passes in ARGON2_MINIMUMS)
+
+
+def hash_parameters(parameters: dict) -> str:
+    return "Argon2id m={} KiB, t={}, p={}".format(
+        *(parameters.get(k) for k in ("memory_cost", "time_cost", "parallelism")))
 
 
 def deployment_checks(app: Flask) -> list[Check]:
@@ -56,8 +58,8 @@ def deployment_checks(app: Flask) -> list[Check]:
               f"SameSite={c.get('SESSION_COOKIE_SAMESITE')}"),
         Check("CSRF protection on", c.get("WTF_CSRF_ENABLED", True) and "csrf" in app.extensions,
               f"WTF_CSRF_ENABLED={c.get('WTF_CSRF_ENABLED', True)}"),
-        Check("password hash parameters", hash_parameters_ok(c.get("PASSWORD_HASH_METHOD", "")),
-              c.get("PASSWORD_HASH_METHOD", "")),
+        Check("password hash parameters", hash_parameters_ok(c.get("PASSWORD_ARGON2") or {}),
+              hash_parameters(c.get("PASSWORD_ARGON2") or {})),
         Check("public address is https", bool(re.match(r"^https://[^/\s]+", c.get("BASE_URL", ""))),
               "BASE_URL=" + c.get("BASE_URL", "")),
     ]

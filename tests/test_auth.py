@@ -135,21 +135,35 @@ def test_session_is_new_at_login(app, make):
     assert after is not None and (before is None or before.value != after.value)
 
 
-def test_hash_parameters_meet_owasp(app, make):
-    method = ProductionConfig.PASSWORD_HASH_METHOD
-    algorithm, digest, iterations = method.split(":")
-    assert algorithm == "pbkdf2" and digest == "sha256" and int(iterations) >= 600_000
-    # Hashes made with older parameters are upgraded at the next sign-in.
+def test_hash_is_argon2id_at_owasp_parameters_and_old_pbkdf2_hashes_are_upgraded(app, make):
+    from argon2 import PasswordHasher
+    from argon2.exceptions import VerifyMismatchError
+    from werkzeug.security import generate_password_hash
+
+    assert ProductionConfig.PASSWORD_ARGON2 == {"memory_cost": 19456, "time_cost": 2, "parallelism": 1}
     user = make.user("admin")
-    user.password_hash = "pbkdf2:sha256:1000$" + user.password_hash.split("$", 1)[1]
+    assert user.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # the test settings, for speed
+    # An account whose hash was made by the PBKDF2 of before still signs in, and its hash is replaced.
+    user.password_hash = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:600000")
     db.session.commit()
-    app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:2000"
+    assert login(app.test_client(), make.user("delegate", member="BJ").email, "wrong password").status_code == 401
+    assert login(app.test_client(), user, "not the password").status_code == 401
+    db.session.refresh(user)
+    assert user.password_hash.startswith("pbkdf2:sha256:600000$")  # a wrong password changes nothing
+    assert login(app.test_client(), user).status_code == 302
+    db.session.refresh(user)
+    assert user.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert PasswordHasher().verify(user.password_hash, TEST_PASSWORD)
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(user.password_hash, "not the password")
+    # A hash with weaker parameters than configured is replaced at the next sign-in, too.
+    app.config["PASSWORD_ARGON2"] = {"memory_cost": 2048, "time_cost": 1, "parallelism": 1}
     try:
         assert login(app.test_client(), user).status_code == 302
         db.session.refresh(user)
-        assert user.password_hash.startswith("pbkdf2:sha256:2000$")
+        assert user.password_hash.startswith("$argon2id$v=19$m=2048,t=1,p=1$")
     finally:
-        app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
+        app.config["PASSWORD_ARGON2"] = {"memory_cost": 1024, "time_cost": 1, "parallelism": 1}
 
 
 def test_long_and_non_ascii_passwords(app, make):

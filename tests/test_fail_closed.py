@@ -100,13 +100,15 @@ def test_check_deploy_fails_on_the_test_settings(app):
     assert "ok    request size limit" in result.output and "ok    public address is https" in result.output and "ok    schema up to date" in result.output
 
 
-@pytest.mark.parametrize("method,ok", [("pbkdf2:sha256:600000", True), ("pbkdf2:sha256:599999", False),
-                                       ("pbkdf2:sha1:900000", False), ("scrypt:131072:8:1", True),
-                                       ("scrypt:32768:8:1", False), ("scrypt", False), ("plain", False)])
-def test_hash_parameter_rule(method, ok):
+@pytest.mark.parametrize("memory,passes,lanes,ok", [
+    (19456, 2, 1, True), (19455, 2, 1, False), (19456, 1, 1, False), (47104, 1, 1, True), (7168, 5, 1, True),
+    (65536, 3, 4, True), (1024, 1, 1, False), (19456, 2, 0, False), (19456, "2", 1, False), (True, 2, 1, False)])
+def test_hash_parameter_rule(memory, passes, lanes, ok):
+    """OWASP's minimum Argon2id configurations, or stronger."""
     from matchmaker.deploy import hash_parameters_ok
 
-    assert hash_parameters_ok(method) is ok
+    assert hash_parameters_ok({"memory_cost": memory, "time_cost": passes, "parallelism": lanes}) is ok
+    assert hash_parameters_ok({}) is False
 
 
 def test_production_refuses_the_development_secret(tmp_path):

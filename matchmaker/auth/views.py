@@ -6,7 +6,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from matchmaker.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetRequestForm, SetPasswordForm
 from matchmaker.errors import InvalidCredentials, LoginThrottled
@@ -136,7 +135,7 @@ def account():
             flash(_("Your profile was saved."), "success")
             return redirect(url_for("auth.account"))
         if password.submit.data and password.validate():
-            if not check_password_hash(user.password_hash or "", password.current.data):
+            if not accounts.verify_password(user.password_hash, password.current.data):
                 password.current.errors.append(_("This is not your current password."))
             else:
                 accounts.set_password(user, password.password.data, action="user.password_changed")

@@ -4,12 +4,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, text
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from matchmaker.errors import DomainError, InvalidCredentials, LoginThrottled, NotPermitted
 from matchmaker.extensions import db
@@ -26,13 +29,37 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+@lru_cache(maxsize=4)
+def _argon2(memory_cost: int, time_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(memory_cost=memory_cost, time_cost=time_cost, parallelism=parallelism, type=Type.ID)
+
+
+def _hasher() -> PasswordHasher:
+    return _argon2(**current_app.config["PASSWORD_ARGON2"])
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    """An Argon2id hash with the configured parameters (they are written in the hash)."""
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Argon2id hashes, and the PBKDF2 (or scrypt) hashes of werkzeug that accounts made before still carry."""
+    if not password_hash:
+        return False
+    if password_hash.startswith("$argon2"):
+        try:
+            return _hasher().verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    if password_hash.startswith(("pbkdf2:", "scrypt:")):
+        return check_password_hash(password_hash, password)
+    return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """True when the stored hash was made with other parameters than the configured ones."""
-    return not password_hash.startswith(current_app.config["PASSWORD_HASH_METHOD"] + "$")
+    """True for a hash of another kind, or made with other parameters than the configured ones."""
+    return not password_hash.startswith("$argon2id$") or _hasher().check_needs_rehash(password_hash)
 
 
 def _fingerprint(user: User) -> str:
@@ -159,10 +186,10 @@ def authenticate(email: str, password: str, address: str) -> User:
     if user is None or not user.password_hash:
         if "hash" not in _DUMMY_HASH:
             _DUMMY_HASH["hash"] = hash_password(secrets.token_hex(8))
-        check_password_hash(_DUMMY_HASH["hash"], password)
+        verify_password(_DUMMY_HASH["hash"], password)
         ok = False
     else:
-        ok = check_password_hash(user.password_hash, password)
+        ok = verify_password(user.password_hash, password)
     if not ok or user is None or not user.active:
         db.session.add(LoginAttempt(email=email, address=address))
         raise InvalidCredentials(_("Wrong e-mail address or password."))
