@@ -52,10 +52,19 @@ class Config:
     INVITE_MAX_AGE = int(timedelta(days=7).total_seconds())
     RESET_MAX_AGE = int(timedelta(hours=1).total_seconds())
 
-    # Login throttling, counted in the database so it holds across gunicorn workers.
+    # Sign-in throttling (services/throttle.py), counted in the database so it holds across gunicorn workers. Within
+    # the window: a device that signed in to the account before is locked after its own failures only; unknown
+    # devices wait longer after each failure beyond the free ones of an account and address pair (2, 4, 8 ... s),
+    # are refused for an account after its failures from unknown devices, and from an address after its failures.
     LOGIN_WINDOW_SECONDS = 15 * 60
-    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_DEVICE = 5
+    LOGIN_FREE_FAILURES = 3
+    LOGIN_FIRST_DELAY_SECONDS = 2
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 10
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    # The device cookie: the user and a random nonce, signed; a browser that signed in keeps it this long.
+    DEVICE_COOKIE_NAME = "device"
+    DEVICE_COOKIE_MAX_AGE = int(timedelta(days=180).total_seconds())
 
     SESSION_IDLE_TIMEOUT = int(timedelta(hours=2).total_seconds())
     SESSION_ABSOLUTE_TIMEOUT = int(timedelta(hours=12).total_seconds())
@@ -65,6 +74,9 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # How many proxies in front of gunicorn add X-Forwarded-For (and -Proto): 1 behind one HTTPS proxy. The client's
+    # address (sign-in throttling, sessions) is read that many hops back; 0 ignores the headers, which anyone can send.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # Host names the service answers to (comma-separated); any other Host header gets 400. Empty: any host
     # (development and tests); `flask check-deploy` requires it in production.
     TRUSTED_HOSTS = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()] or None
@@ -110,6 +122,7 @@ class ProductionConfig(Config):
     # can plant or overwrite it.
     SESSION_COOKIE_NAME = "__Host-session"
     SESSION_COOKIE_PATH = "/"
+    DEVICE_COOKIE_NAME = "__Host-device"
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
     PREFERRED_URL_SCHEME = "https"

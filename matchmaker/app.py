@@ -33,6 +33,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
         if name == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
             raise RuntimeError("Refusing to start in production with the development SECRET_KEY; set SECRET_KEY.")
     os.makedirs(app.instance_path, exist_ok=True)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -40,6 +41,15 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client's address and scheme are the ones the nearest of them saw."""
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -60,6 +60,9 @@ def deployment_checks(app: Flask) -> list[Check]:
               f"WTF_CSRF_ENABLED={c.get('WTF_CSRF_ENABLED', True)}"),
         Check("password hash parameters", hash_parameters_ok(c.get("PASSWORD_ARGON2") or {}),
               hash_parameters(c.get("PASSWORD_ARGON2") or {})),
+        Check("client addresses through the proxy", (c.get("TRUSTED_PROXIES") or 0) >= 1,
+              f"TRUSTED_PROXIES={c.get('TRUSTED_PROXIES') or 0}" + ("" if c.get("TRUSTED_PROXIES") else
+                                                                    " (every client has the proxy's address)")),
         Check("public address is https", bool(re.match(r"^https://[^/\s]+", c.get("BASE_URL", ""))),
               "BASE_URL=" + c.get("BASE_URL", "")),
     ]

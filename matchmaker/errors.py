@@ -45,9 +45,13 @@ class InvalidCredentials(DomainError):
 
 
 class LoginThrottled(DomainError):
-    """Too many failed sign-ins for this account or address."""
+    """Too many failed sign-ins for this device, account, address or pair of them (services/throttle.py)."""
 
     status_code = 429
+
+    def __init__(self, message: str, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after  # a timedelta: when trying again makes sense
 
 
 def _wants_json() -> bool:

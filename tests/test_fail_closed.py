@@ -88,14 +88,14 @@ def test_check_deploy_passes_in_production(production_app):  # noqa: F811
         upgrade()
     result = production_app.test_cli_runner().invoke(args=["check-deploy"])
     assert result.exit_code == 0, result.output
-    assert "FAIL" not in result.output and "All 10 checks passed." in result.output
+    assert "FAIL" not in result.output and "All 11 checks passed." in result.output
 
 
 def test_check_deploy_fails_on_the_test_settings(app):
     result = app.test_cli_runner().invoke(args=["check-deploy"])
     assert result.exit_code != 0
     for name in ("debug off", "strong secret key", "trusted hosts", "secure session cookie", "CSRF protection on",
-                 "password hash parameters"):
+                 "password hash parameters", "client addresses through the proxy"):
         assert f"FAIL  {name}" in result.output, name
     assert "ok    request size limit" in result.output and "ok    public address is https" in result.output and "ok    schema up to date" in result.output
 

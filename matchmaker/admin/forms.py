@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, URLField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, URL
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, SubmitField, URLField
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional, URL
 
 from matchmaker.forms import BaseForm, strip_filter, with_scheme
 from matchmaker.reference import ORGANISATION_KINDS, TEXT_LANGUAGES, choices
@@ -38,3 +38,11 @@ class OrganisationForm(BaseForm):
                        validators=[Optional(), Length(max=300),
                                    URL(require_tld=True, message=_l("Enter a web address such as https://www.example.org."))])
     submit = SubmitField(_l("Save"))
+
+
+class ClearLockForm(BaseForm):
+    """Lift one sign-in lock (the hidden fields say which)."""
+
+    kind = HiddenField(validators=[AnyOf(("account", "device", "address"))])
+    subject = HiddenField(validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField(_l("Lift the lock"))

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from matchmaker.admin.forms import InviteForm, OrganisationForm, UserForm
+from matchmaker.admin.forms import ClearLockForm, InviteForm, OrganisationForm, UserForm
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
@@ -16,7 +16,7 @@ from matchmaker.mail import send_mail
 from matchmaker.models import AuditEvent, Match, MatchmakingSession, Member, Need, Offering, Organisation, User
 from matchmaker.permissions import INVITABLE_ROLES, can, require
 from matchmaker.reference import MATCH_EVENT_LABELS, ROLE_LABELS, choices, options
-from matchmaker.services import accounts
+from matchmaker.services import accounts, throttle
 from matchmaker.services.audit import record
 from matchmaker.utils import load_or_404, page_arg
 
@@ -119,6 +119,30 @@ def edit_user(user_id: int):
     return render_template("admin/user.html", form=form, user=user), 200 if request.method == "GET" else 422
 
 
+@bp.get("/sign-in-locks")
+@login_required
+def sign_in_locks():
+    """The sign-in locks in force (accounts refusing unknown devices, locked devices, addresses), each with a button
+    that lifts it."""
+    require("sign_in_lock.clear")
+    return render_template("admin/sign_in_locks.html", locks=throttle.current_locks(), form=ClearLockForm())
+
+
+@bp.post("/sign-in-locks/clear")
+@login_required
+def clear_sign_in_lock():
+    require("sign_in_lock.clear")
+    form = ClearLockForm()
+    if not form.validate():
+        flash(_("Choose a lock to lift from the list."), "error")
+        return redirect(url_for("admin.sign_in_locks"))
+    forgotten = accounts.clear_sign_in_lock(current_user, form.kind.data, form.subject.data)
+    db.session.commit()
+    flash(_("The lock on %(subject)s was lifted (%(count)d failed sign-ins forgotten).", subject=form.subject.data,
+            count=forgotten), "success")
+    return redirect(url_for("admin.sign_in_locks"))
+
+
 @bp.get("/organisations")
 @login_required
 def organisations():
@@ -210,6 +234,7 @@ _AUDIT_RECORDS = {
     "importupload": (_l("Import"), None, None, None, None),
     "matchingrun": (_l("Matching run"), None, None, None, None),
     "apitoken": (_l("API token"), None, None, None, None),
+    "signinlock": (_l("Sign-in lock"), None, None, None, None),
 }
 
 

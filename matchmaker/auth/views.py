@@ -1,14 +1,16 @@
 """Sign in and out, invitations, password resets and the account page."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+import math
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from matchmaker.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetRequestForm, SetPasswordForm
-from matchmaker.errors import InvalidCredentials, LoginThrottled
+from matchmaker.errors import DomainError, InvalidCredentials, LoginThrottled
 from matchmaker.extensions import db
 from matchmaker.mail import send_mail
 from matchmaker.models import User
@@ -23,6 +25,7 @@ def _sign_in(user: User) -> None:
     # A fresh session at sign-in: nothing set before (e.g. by someone who planted a cookie) survives.
     lang = session.get("lang")
     session.clear()
+    g.pop("user_session", None)  # any session this browser had is over
     token = accounts.start_session(user, client_address())
     session["sid"] = token
     if lang:
@@ -30,30 +33,54 @@ def _sign_in(user: User) -> None:
     login_user(user)
 
 
+def check_credentials(email: str, password: str) -> tuple[User | None, DomainError | None]:
+    """Sign-in and every re-authentication (the current password, any step-up) go through the same throttle:
+    (the user, None), or (None, the refusal: LoginThrottled or InvalidCredentials)."""
+    try:
+        attempt = accounts.begin_sign_in(email, client_address(),
+                                         request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"]))
+    except LoginThrottled as error:
+        db.session.rollback()
+        return None, error
+    db.session.commit()  # the try is counted before the slow password check, which then holds no lock
+    try:
+        return accounts.finish_sign_in(attempt, password), None
+    except InvalidCredentials as error:
+        db.session.rollback()
+        return None, error
+
+
+def _retry_after(error: DomainError) -> dict[str, str]:
+    wait = getattr(error, "retry_after", None)
+    return {"Retry-After": str(max(1, math.ceil(wait.total_seconds())))} if wait else {}
+
+
+def _remember_device(response, user: User):
+    """The browser is now a known device of this account (OWASP's device cookie)."""
+    config = current_app.config
+    response.set_cookie(config["DEVICE_COOKIE_NAME"], accounts.device_cookie(user),
+                        max_age=config["DEVICE_COOKIE_MAX_AGE"], secure=bool(config.get("SESSION_COOKIE_SECURE")),
+                        httponly=True, samesite="Strict", path="/")
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.email.data, form.password.data, client_address())
-        except LoginThrottled as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            status = 429
-        except InvalidCredentials as error:
-            db.session.commit()  # keep the failed attempt: it counts towards the limit
-            flash(error.message, "error")
-            status = 401
-        else:
+        user, refusal = check_credentials(form.email.data, form.password.data)
+        if user is not None:
             _sign_in(user)
             db.session.commit()
-            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+            return _remember_device(redirect(safe_next(request.args.get("next"), url_for("main.index"))), user)
+        flash(refusal.message, "error")
+        status, headers = refusal.status_code, _retry_after(refusal)
     elif request.method == "POST":
         status = 422
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.post("/logout")
@@ -69,7 +96,7 @@ def logout():
 
 
 def _set_password_page(token: str, purpose: str):
-    user = accounts.user_from_token(token, purpose)
+    user = accounts.user_from_token(token, purpose, lock=request.method == "POST")
     if user is None:
         flash(_("This link is invalid, has expired or was already used. Ask for a new one."), "error")
         return redirect(url_for("auth.reset_request"))
@@ -135,8 +162,11 @@ def account():
             flash(_("Your profile was saved."), "success")
             return redirect(url_for("auth.account"))
         if password.submit.data and password.validate():
-            if not accounts.verify_password(user.password_hash, password.current.data):
-                password.current.errors.append(_("This is not your current password."))
+            checked, refusal = check_credentials(user.email, password.current.data)
+            if checked is None:
+                password.current.errors.append(_("This is not your current password.")
+                                               if isinstance(refusal, InvalidCredentials) else refusal.message)
+                status = refusal.status_code
             else:
                 accounts.set_password(user, password.password.data, action="user.password_changed")
                 # Every other session ended; this browser gets a fresh one.
