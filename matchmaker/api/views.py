@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
 from matchmaker.api import schemas
+from matchmaker.api.parsing import StrictJsonParser
 from matchmaker.api.tokens import user_for_token
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import csrf, db
@@ -33,6 +34,8 @@ from matchmaker.utils import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
                description="Offerings, needs, matches and reference data, with a personal API token.")
+# Before any route is declared: every @bp.arguments reads JSON bodies with it.
+bp.ARGUMENTS_PARSER = StrictJsonParser()
 # The human-readable documentation, rendered on the server from the OpenAPI description.
 pages = FlaskBlueprint("api_pages", __name__, url_prefix="/api/v1")
 
