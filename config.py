@@ -73,7 +73,10 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
+    # The largest request a page takes (matchmaker/uploads.py, checked before the body is read); the import pages
+    # take files of up to IMPORT_MAX_BYTES.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    IMPORT_MAX_BYTES = 10 * 1024 * 1024
     # How many proxies in front of gunicorn add X-Forwarded-For (and -Proto): 1 behind one HTTPS proxy. The client's
     # address (sign-in throttling, sessions) is read that many hops back; 0 ignores the headers, which anyone can send.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
