@@ -1,29 +1,25 @@
 """Form building blocks shared by every blueprint."""
 from __future__ import annotations
 
-import re
 
 from flask import flash
 from flask_babel import format_number
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
 
-# Control characters other than tab, newline and carriage return: never meaningful in our texts,
-# and PostgreSQL refuses NUL outright.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
+from matchmaker.safe_text import text_problem
 
 class BaseForm(FlaskForm):
-    """A CSRF-protected form that also refuses control characters in every text field."""
+    """A CSRF-protected form that also refuses, in every text field, what no text may hold (safe_text.py)."""
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         for field in self:
             if isinstance(field, (StringField, TextAreaField)) and isinstance(field.data, str):
-                if _CONTROL.search(field.data):
-                    field.errors = list(field.errors) + [_l("Remove the invisible control characters from this text.")]
+                problem = text_problem(field.data)
+                if problem:
+                    field.errors = list(field.errors) + [problem]
                     ok = False
         return ok
 
