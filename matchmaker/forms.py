@@ -6,7 +6,8 @@ from flask import flash
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
+from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
+from wtforms.validators import Optional, Regexp
 
 from matchmaker.safe_text import text_problem
 
@@ -22,6 +23,13 @@ class BaseForm(FlaskForm):
                     field.errors = list(field.errors) + [problem]
                     ok = False
         return ok
+
+
+def submission_key() -> HiddenField:
+    """A create form's one-time key: the same form posted twice gives back the first record (services/submissions)."""
+    from matchmaker.services.submissions import KEY_PATTERN
+
+    return HiddenField(validators=[Optional(), Regexp(KEY_PATTERN)])
 
 
 class MultiCheckboxField(SelectMultipleField):

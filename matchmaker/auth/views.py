@@ -55,10 +55,10 @@ def _retry_after(error: DomainError) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(wait.total_seconds())))} if wait else {}
 
 
-def _remember_device(response, user: User):
+def _remember_device(response, device: str):
     """The browser is now a known device of this account (OWASP's device cookie)."""
     config = current_app.config
-    response.set_cookie(config["DEVICE_COOKIE_NAME"], accounts.device_cookie(user),
+    response.set_cookie(config["DEVICE_COOKIE_NAME"], device,
                         max_age=config["DEVICE_COOKIE_MAX_AGE"], secure=bool(config.get("SESSION_COOKIE_SECURE")),
                         httponly=True, samesite="Strict", path="/")
     return response
@@ -74,8 +74,9 @@ def login():
         user, refusal = check_credentials(form.email.data, form.password.data)
         if user is not None:
             _sign_in(user)
+            device = accounts.device_cookie(user)  # before the commit: reading the user after it would query again
             db.session.commit()
-            return _remember_device(redirect(safe_next(request.args.get("next"), url_for("main.index"))), user)
+            return _remember_device(redirect(safe_next(request.args.get("next"), url_for("main.index"))), device)
         flash(refusal.message, "error")
         status, headers = refusal.status_code, _retry_after(refusal)
     elif request.method == "POST":

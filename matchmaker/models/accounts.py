@@ -106,5 +106,5 @@ class FormSubmission(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(80))
     object_type: Mapped[str] = mapped_column(String(30))
-    object_id: Mapped[int] = mapped_column(Integer)
+    object_id: Mapped[int | None] = mapped_column(Integer)  # set once the record exists, in the same transaction
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

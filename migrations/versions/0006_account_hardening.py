@@ -40,7 +40,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=80), nullable=False),
     sa.Column('object_type', sa.String(length=30), nullable=False),
-    sa.Column('object_id', sa.Integer(), nullable=False),
+    sa.Column('object_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_form_submissions_user_id_users'),
                             ondelete='CASCADE'),
