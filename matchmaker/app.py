@@ -30,8 +30,8 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     else:
         name = config or os.environ.get("MATCHMAKER_ENV") or os.environ.get("FLASK_ENV") or "development"
         app.config.from_object(CONFIGS[name])
-        if name == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
-            raise RuntimeError("Refusing to start in production with the development SECRET_KEY; set SECRET_KEY.")
+        if name == "production":
+            refuse_guessable_secret(app.config["SECRET_KEY"])
     os.makedirs(app.instance_path, exist_ok=True)
     trust_proxies(app)
     register_extensions(app)
@@ -41,6 +41,18 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def refuse_guessable_secret(secret: str | None) -> None:
+    """Production signs sessions, device cookies and CSRF tokens with SECRET_KEY: a guessable one forges them all."""
+    from matchmaker.deploy import HOW_TO_MAKE_ONE, secret_weakness
+
+    if secret in (DEV_SECRET_KEY, "", None):
+        raise RuntimeError("Refusing to start in production with the development SECRET_KEY; set SECRET_KEY.")
+    weakness = secret_weakness(secret)
+    if weakness:
+        raise RuntimeError(f"Refusing to start in production with a guessable SECRET_KEY ({weakness}); make one "
+                           f"with {HOW_TO_MAKE_ONE}.")
 
 
 def trust_proxies(app: Flask) -> None:

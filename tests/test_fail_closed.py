@@ -14,7 +14,7 @@ from matchmaker.extensions import db
 from tests.test_crawl import production_app  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "s3cret-" + "k" * 41
+SECRET = "s3cret-Xq7vB2pL9zR4mT8wK1nD6yF3hJ5sG0cA-never-shown"
 DB_PASSWORD = "db-pa55word-never-shown"
 # What no answer may contain: signs of a traceback, of SQL or of the driver, and the secrets themselves.
 TELLTALES = ["Traceback", "File \"", "sqlalchemy", "psycopg", "sqlite3", "OperationalError", "SELECT ", "INSERT INTO",
@@ -126,5 +126,42 @@ def test_development_app_is_not_fit_for_production(database_url):
 
     failed = {c.name for c in deployment_checks(application) if not c.ok}
     assert "debug off" in failed
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("secret,reason", [
+    ("secret", "a known development or test secret"),
+    ("Xq7vB2pL9zR4mT8wK1nD6", "21 characters, fewer than 32"),
+    ("0123456789abcdef0123456789abcdef", "the same 16 characters repeated"),
+    ("abcdefghijklmnopqrstuvwxyz0123456789", "mostly runs of consecutive characters"),
+    ("s3cret-" + "k" * 41, "only 8 different characters"),
+    ("aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeeefghij", "about"),
+    (None, None),
+])
+def test_production_refuses_a_guessable_secret_and_check_deploy_says_why(secret, reason, monkeypatch, database_url):
+    import secrets
+
+    from matchmaker.deploy import deployment_checks, secret_weakness
+
+    secret = secret or secrets.token_urlsafe(36)
+    assert secret_weakness(secrets.token_hex(16)) is None and secret_weakness(secrets.token_urlsafe(24)) is None
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secret)
+    monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_DATABASE_URI", database_url)
+    if reason is None:
+        application = create_app("production")
+        assert {c.name: c.ok for c in deployment_checks(application)}["strong secret key"]
+        with application.app_context():
+            db.engine.dispose()
+        return
+    assert reason in (secret_weakness(secret) or "")
+    with pytest.raises(RuntimeError, match="Refusing to start in production with a guessable SECRET_KEY"):
+        create_app("production")
+    # check-deploy, on an app whose secret was changed after start, says why it fails.
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secrets.token_urlsafe(36))
+    application = create_app("production")
+    application.config["SECRET_KEY"] = secret
+    check = {c.name: c for c in deployment_checks(application)}["strong secret key"]
+    assert not check.ok and reason in check.detail and "secrets.token_urlsafe" in check.detail
     with application.app_context():
         db.engine.dispose()
