@@ -29,8 +29,12 @@ SAME_AS_ENGLISH = {
            "Type", "score %(score)s", "Programme", "Score", "Total",
            # Matchmaking sessions
            "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d",
-           "%(meeting)s (%(time)s, table %(table)d)"},
-    "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total"},
+           "%(meeting)s (%(time)s, table %(table)d)",
+           # Sign-in locks
+           "Action"},
+    "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total",
+           # Upload limits: the units are written alike
+           "%(size)s KB", "%(size)s MB"},
 }
 HOW_TO_FIX = ("Run `make messages`, then translate the entries listed above in translations/{lang}/LC_MESSAGES/"
               "messages.po (remove any '#, fuzzy' line once the translation is checked) and run `make install`.")
