@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import and_, delete, func, select, text
 
 from matchmaker.errors import LoginThrottled
@@ -98,23 +98,31 @@ def check(client: Client) -> None:
     if client.device is not None:
         until = _locked_until(_device(client), config["LOGIN_MAX_FAILURES_PER_DEVICE"])
         if until and until > now:
-            raise LoginThrottled(_("Too many failed sign-ins from this device. Wait %(minutes)d minutes, or reset "
-                                   "your password.", minutes=_minutes(until)), retry_after=until - now)
+            raise LoginThrottled(ngettext("Too many failed sign-ins from this device. Wait %(num)d minute, or reset "
+                                          "your password.", "Too many failed sign-ins from this device. Wait "
+                                          "%(num)d minutes, or reset your password.", _minutes(until)),
+                                 retry_after=until - now)
         return
     until = _locked_until(_account(client.email), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"])
     if until and until > now:
-        raise LoginThrottled(_("Too many failed sign-ins to this account from devices it has not used before. Sign "
-                               "in from a device you used before, wait %(minutes)d minutes, or reset your password.",
-                               minutes=_minutes(until)), retry_after=until - now)
+        raise LoginThrottled(ngettext("Too many failed sign-ins to this account from devices it has not used before. "
+                                      "Sign in from a device you used before, wait %(num)d minute, or reset your "
+                                      "password.",
+                                      "Too many failed sign-ins to this account from devices it has not used before. "
+                                      "Sign in from a device you used before, wait %(num)d minutes, or reset your "
+                                      "password.", _minutes(until)), retry_after=until - now)
     until = _locked_until(_address(client.address), config["LOGIN_MAX_FAILURES_PER_ADDRESS"])
     if until and until > now:
-        raise LoginThrottled(_("Too many failed sign-ins from your network. Wait %(minutes)d minutes, or sign in "
-                               "from a device you used before.", minutes=_minutes(until)), retry_after=until - now)
+        raise LoginThrottled(ngettext("Too many failed sign-ins from your network. Wait %(num)d minute, or sign in "
+                                      "from a device you used before.",
+                                      "Too many failed sign-ins from your network. Wait %(num)d minutes, or sign in "
+                                      "from a device you used before.", _minutes(until)), retry_after=until - now)
     until = _pair_wait_until(client)
     if until and until > now:
         seconds = max(1, math.ceil((until - now).total_seconds()))
-        raise LoginThrottled(_("Too many failed sign-ins. Wait %(seconds)d seconds before you try again, or reset "
-                               "your password.", seconds=seconds), retry_after=until - now)
+        raise LoginThrottled(ngettext("Too many failed sign-ins. Wait %(num)d second before you try again, or reset "
+                                      "your password.", "Too many failed sign-ins. Wait %(num)d seconds before you "
+                                      "try again, or reset your password.", seconds), retry_after=until - now)
 
 
 def reserve(client: Client) -> int:
