@@ -29,9 +29,7 @@ SAME_AS_ENGLISH = {
            "Type", "score %(score)s", "Programme", "Score", "Total",
            # Matchmaking sessions
            "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d",
-           "%(meeting)s (%(time)s, table %(table)d)",
-           # Sign-in locks
-           "Action"},
+           "%(meeting)s (%(time)s, table %(table)d)"},
     "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total",
            # Upload limits: the units are written alike
            "%(size)s KB", "%(size)s MB"},
