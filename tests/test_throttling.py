@@ -223,3 +223,11 @@ def test_parallel_wrong_sign_ins_to_one_account_check_exactly_the_limit(app, mak
     limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
     statuses = _parallel_sign_ins(app, [(user.email, f"10.0.{n // 250}.{n % 250 + 1}") for n in range(PARALLEL)])
     assert statuses.count(401) == limit and statuses.count(429) == PARALLEL - limit, statuses
+
+
+def test_tries_older_than_the_window_are_removed_for_the_account_and_the_address(app, make):
+    for n in range(5):
+        post_login(app.test_client(), f"sprayed{n}@example.org", WRONG, "192.0.2.99")
+    age_attempts(app.config["LOGIN_WINDOW_SECONDS"] + 1)
+    post_login(app.test_client(), "someone@example.org", WRONG, "192.0.2.99")
+    assert db.session.scalar(select(func.count(LoginAttempt.id))) == 1

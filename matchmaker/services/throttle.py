@@ -131,8 +131,9 @@ def reserve(client: Client) -> int:
     Concurrent tries of one account or from one address wait for each other here, so none is counted twice."""
     _lock("account:" + client.email, "address:" + client.address)
     check(client)
-    expired = utcnow() - _window()
+    expired = utcnow() - _window()  # what no limit counts any more goes, for this account and this address
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == client.email, LoginAttempt.at < expired))
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.address == client.address, LoginAttempt.at < expired))
     attempt = LoginAttempt(email=client.email, address=client.address, device=client.device)
     db.session.add(attempt)
     db.session.flush()
