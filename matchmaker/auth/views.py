@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import time
+from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
@@ -14,7 +16,7 @@ from matchmaker.errors import DomainError, InvalidCredentials, LoginThrottled
 from matchmaker.extensions import db
 from matchmaker.mail import send_mail
 from matchmaker.models import User
-from matchmaker.services import accounts
+from matchmaker.services import accounts, throttle
 from matchmaker.services.audit import record
 from matchmaker.utils import client_address, safe_next
 
@@ -33,20 +35,35 @@ def _sign_in(user: User) -> None:
     login_user(user)
 
 
+CROWDED_WAIT_SECONDS = 10
+
+
 def check_credentials(email: str, password: str) -> tuple[User | None, DomainError | None]:
     """Sign-in and every re-authentication (the current password, any step-up) go through the same throttle:
     (the user, None), or (None, the refusal: LoginThrottled or InvalidCredentials)."""
-    try:
-        attempt = accounts.begin_sign_in(email, client_address(),
-                                         request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"]))
-    except LoginThrottled as error:
-        db.session.rollback()
-        return None, error
+    cookie = request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"])
+    deadline, pause = time.monotonic() + CROWDED_WAIT_SECONDS, 0.05
+    while True:
+        try:
+            attempt = accounts.begin_sign_in(email, client_address(), cookie)
+            break
+        except LoginThrottled as error:
+            db.session.rollback()
+            return None, error
+        except throttle.Crowded:  # others' tries are being checked: wait for them, holding no lock
+            db.session.rollback()
+            if time.monotonic() > deadline:
+                return None, LoginThrottled(_("Too many sign-ins at once for this account or from your network. "
+                                              "Try again in a moment."), retry_after=timedelta(seconds=5))
+            time.sleep(pause)
+            pause = min(pause * 2, 0.4)
     db.session.commit()  # the try is counted before the slow password check, which then holds no lock
     try:
         return accounts.finish_sign_in(attempt, password), None
     except InvalidCredentials as error:
         db.session.rollback()
+        accounts.fail_sign_in(attempt)
+        db.session.commit()
         return None, error
 
 

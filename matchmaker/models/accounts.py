@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.extensions import db
@@ -79,6 +79,8 @@ class LoginAttempt(db.Model):
     # SHA-256 of the nonce of the device cookie the browser showed for this account (a device that signed in to it
     # before); None for a device the account has not used.
     device: Mapped[str | None] = mapped_column(String(64))
+    # True while the password is being checked: a right one removes the row, a wrong one makes it a failure.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AccountLink(db.Model):

@@ -131,13 +131,14 @@ def invite_user(
 
 def set_password(user: User, password: str, actor: User | None = None, action: str = "user.password_set") -> None:
     """Store a new password hash and end every session the user had."""
+    # The holder proved who they are: earlier failures lock nothing any more (first, before the user's row changes).
+    throttle.clear_account(user.email)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
     # Every link sent before is spent: each invitation or reset link sets a password once.
     db.session.execute(update(AccountLink).where(AccountLink.user_id == user.id, AccountLink.used_at.is_(None))
                        .values(used_at=utcnow()))
-    throttle.clear_account(user.email)  # the holder proved who they are: earlier failures lock nothing any more
     record(actor or user, action, user)
 
 
@@ -207,9 +208,14 @@ def begin_sign_in(email: str, address: str, cookie: str | None) -> SignInAttempt
     return SignInAttempt(attempt_id, client, user.id if usable else None, user.password_hash if usable else None)
 
 
+def fail_sign_in(attempt: SignInAttempt) -> None:
+    """The password was wrong: the recorded try counts as a failure from now on (caller commits)."""
+    throttle.failed(attempt.id)
+
+
 def finish_sign_in(attempt: SignInAttempt, password: str) -> User:
-    """Check the password (InvalidCredentials: the recorded try stays a failure); on success forget the try, bring
-    the hash to the configured parameters and return the user (caller commits)."""
+    """Check the password (InvalidCredentials: the caller records the failure with fail_sign_in); on success forget
+    the try, bring the hash to the configured parameters and return the user (caller commits)."""
     if attempt.password_hash is None:
         if "hash" not in _DUMMY_HASH:  # an unknown account costs as much time as a wrong password
             _DUMMY_HASH["hash"] = hash_password(secrets.token_hex(8))

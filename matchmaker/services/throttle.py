@@ -4,9 +4,12 @@ A browser that signed in to an account before shows a device cookie for it (serv
 count for that device alone, and only that device is locked after too many. Every other try comes from an unknown
 device and is limited three ways within the window: per account and address pair, with a growing wait after the
 first few failures; per account (unknown devices are refused, known ones still sign in); and per address (one
-address guessing many accounts). Each try is recorded before the password is checked and removed when it succeeds,
-so that concurrent tries are counted exactly; the counts are serialised per account and per address (PostgreSQL
-advisory locks; SQLite's BEGIN IMMEDIATE serialises writing requests anyway)."""
+address guessing many accounts). Each try is recorded, pending, before the password is checked; it becomes a failure
+when the password is wrong and is removed when it is right. The counts are serialised per account and per address
+(PostgreSQL advisory locks; SQLite's BEGIN IMMEDIATE serialises writing requests anyway), and a try that would take
+a limit's last places while others are still being checked waits for them (Crowded), so that no more passwords are
+checked than a limit allows, however many tries arrive at once, while people signing in at the same moment (a
+workshop's room, one address) are not refused for each other's pending tries."""
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +19,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import ngettext
-from sqlalchemy import and_, delete, func, select, text
+from sqlalchemy import and_, delete, func, select, text, update
 
 from matchmaker.errors import LoginThrottled
 from matchmaker.extensions import db
@@ -42,27 +45,44 @@ def _lock(*keys: str) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": number})
 
 
+class Crowded(Exception):
+    """Tries still being checked would take a limit's last places: try again once they are done."""
+
+
+# A try still pending after this long was cut short (a worker killed mid-check): it counts as a failure.
+STALE = timedelta(seconds=60)
+
+
 def _window() -> timedelta:
     return timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
 
 
-def _newest(condition, limit: int) -> list[datetime]:
-    """The times of the newest ``limit`` attempts within the window that meet ``condition``, newest first."""
-    since = utcnow() - _window()
-    return list(db.session.scalars(select(LoginAttempt.at).where(condition, LoginAttempt.at >= since)
-                                   .order_by(LoginAttempt.at.desc()).limit(limit)))
+def _tries(condition, limit: int) -> tuple[list[datetime], int]:
+    """The times of the newest ``limit`` failures within the window that meet ``condition`` (newest first), and how
+    many such tries are still being checked: read in one statement, so that a try turning from one into the other
+    meanwhile is counted once (READ COMMITTED reads each statement's own snapshot)."""
+    now = utcnow()
+    rows = db.session.execute(select(LoginAttempt.at, LoginAttempt.pending).where(
+        condition, LoginAttempt.at >= now - _window()).order_by(LoginAttempt.at.desc()).limit(limit + 500)).all()
+    failures = [at for at, pending in rows if not pending or at < now - STALE]
+    return failures[:limit], len(rows) - len(failures)
 
 
 def _locked_until(condition, limit: int) -> datetime | None:
-    """With ``limit`` failures or more in the window, the moment the oldest of the newest ``limit`` leaves it."""
-    times = _newest(condition, limit)
-    return times[-1] + _window() if len(times) >= limit else None
+    """With ``limit`` failures or more in the window, the moment the oldest of the newest ``limit`` leaves it; with
+    fewer, but enough tries still being checked to reach it, Crowded."""
+    failures, in_flight = _tries(condition, limit)
+    if len(failures) >= limit:
+        return failures[-1] + _window()
+    if len(failures) + in_flight >= limit:
+        raise Crowded()
+    return None
 
 
 def _pair_wait_until(client: Client) -> datetime | None:
     """After the free failures of an account and address pair, each further one doubles the wait."""
     config = current_app.config
-    times = _newest(_pair(client), 64)
+    times, _in_flight = _tries(_pair(client), 64)
     extra = len(times) - config["LOGIN_FREE_FAILURES"]
     if extra < 0:
         return None
@@ -92,7 +112,8 @@ def _minutes(until: datetime) -> int:
 
 
 def check(client: Client) -> None:
-    """Refuse the try (LoginThrottled) while a limit that applies to this client is reached."""
+    """Refuse the try (LoginThrottled) while a limit that applies to this client is reached; Crowded while tries
+    being checked could reach one."""
     config = current_app.config
     now = utcnow()
     if client.device is not None:
@@ -126,35 +147,47 @@ def check(client: Client) -> None:
 
 
 def reserve(client: Client) -> int:
-    """Check the limits and record this try as a failure until it succeeds; returns the record's id (caller commits).
-
-    Concurrent tries of one account or from one address wait for each other here, so none is counted twice."""
+    """Check the limits and record this try, pending; returns the record's id (caller commits). Concurrent tries of
+    one account or from one address wait for each other here, so each sees the others. LoginThrottled or Crowded."""
     _lock("account:" + client.email, "address:" + client.address)
     check(client)
     expired = utcnow() - _window()  # what no limit counts any more goes, for this account and this address
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == client.email, LoginAttempt.at < expired))
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.address == client.address, LoginAttempt.at < expired))
-    attempt = LoginAttempt(email=client.email, address=client.address, device=client.device)
+    attempt = LoginAttempt(email=client.email, address=client.address, device=client.device, pending=True)
     db.session.add(attempt)
     db.session.flush()
     return attempt.id
 
 
+def failed(attempt_id: int) -> None:
+    """The password was wrong: the pending try is a failure now (caller commits)."""
+    db.session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(pending=False))
+
+
 def forgive(attempt_id: int, client: Client) -> None:
-    """The try succeeded: forget it and the earlier failures of the same device, or of the same account and address."""
+    """The try succeeded: forget it and the earlier failures of the same device, or of the same account and address
+    (not the tries others are checking now). Under the same locks as reserve: two sign-ins of one account at once
+    would otherwise delete the same rows in different orders (a deadlock on PostgreSQL)."""
     condition = _device(client) if client.device is not None else _pair(client)
+    _lock("account:" + client.email, "address:" + client.address)
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
-    db.session.execute(delete(LoginAttempt).where(condition))
+    db.session.execute(delete(LoginAttempt).where(condition, LoginAttempt.pending.is_(False)))
 
 
 def clear_account(email: str) -> int:
-    """Forget every failure of an account (a completed reset, or an admin): returns how many there were."""
-    return db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email)).rowcount or 0
+    """Forget every failure of an account (a completed reset, or an admin): returns how many there were. Call it
+    before changing the user's row, so that locks are always taken in the order sign-ins take them."""
+    _lock("account:" + email)
+    return db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
+                                                         LoginAttempt.pending.is_(False))).rowcount or 0
 
 
 def clear_address(address: str) -> int:
     """Forget the failures of unknown devices from one address (an admin): returns how many there were."""
-    return db.session.execute(delete(LoginAttempt).where(_address(address))).rowcount or 0
+    _lock("address:" + address)
+    return db.session.execute(delete(LoginAttempt).where(_address(address),
+                                                         LoginAttempt.pending.is_(False))).rowcount or 0
 
 
 class SignInLock:
@@ -195,7 +228,10 @@ def current_locks() -> list[Lock]:
         for row in rows:
             subject, failures = row[0], row[-1]
             where = condition(subject) if condition else _device(Client(subject, "", row[1]))
-            until = _locked_until(where, limit)
+            try:
+                until = _locked_until(where, limit)
+            except Crowded:
+                continue
             if until and until > now:
                 locks.append(Lock(kind, subject, failures, until))
     return locks

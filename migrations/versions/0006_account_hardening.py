@@ -20,6 +20,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('device', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('pending', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     op.create_table('account_links',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -55,4 +56,5 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_account_links_user_id'))
     op.drop_table('account_links')
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_column('pending')
         batch_op.drop_column('device')
