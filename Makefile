@@ -83,10 +83,13 @@ stress: install $(VENV)/.stress-installed
 		CONCURRENT_WRITES=$${CONCURRENT_WRITES:-50} MATCHMAKER_TEST_DB="$$TEST_DATABASE_URL" \
 		$(PY) -m pytest -q -p no:cacheprovider tests/test_concurrent_writes.py; fi
 
-# Static analysis (ruff's security rules, bandit; findings reviewed in place) and an SBOM of the environment.
+# Static analysis (ruff's security rules, bandit; findings reviewed in place), the installed packages against the
+# vulnerability databases that can be reached (pip-audit: PyPI's data, OSV; one that cannot be reached is said so and
+# fails nothing), and an SBOM of the environment.
 audit: install $(VENV)/.stress-installed
 	$(VENV)/bin/ruff check matchmaker config.py wsgi.py stress
 	$(VENV)/bin/bandit -q -r matchmaker config.py wsgi.py stress
+	$(PY) -m stress.deps
 	mkdir -p test-artifacts
 	$(VENV)/bin/cyclonedx-py environment --of JSON -o test-artifacts/sbom.cdx.json $(PY)
 	@echo "SBOM: test-artifacts/sbom.cdx.json"
@@ -97,6 +100,7 @@ bench: install
 	$(PY) -m benchmarks.matching
 	$(PY) -m benchmarks.first_page
 	$(PY) -m benchmarks.imports
+	$(PY) -m benchmarks.signin
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts

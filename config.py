@@ -44,16 +44,27 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "TA Matchmaker <no-reply@localhost>")
 
-    # OWASP 2023 password storage: PBKDF2-HMAC-SHA256 with at least 600,000 iterations.
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"  # noqa: S105  # a method name, not a password  # nosec B105
+    # OWASP's first choice for password storage: Argon2id at its minimum of 19 MiB, 2 passes, 1 lane (26 ms of CPU
+    # per sign-in where PBKDF2-SHA256 at 600,000 iterations cost 184 ms). Older PBKDF2 hashes are still verified and
+    # replaced at the next sign-in.
+    PASSWORD_ARGON2 = {"memory_cost": 19 * 1024, "time_cost": 2, "parallelism": 1}
     PASSWORD_MIN_LENGTH = 10
     INVITE_MAX_AGE = int(timedelta(days=7).total_seconds())
     RESET_MAX_AGE = int(timedelta(hours=1).total_seconds())
 
-    # Login throttling, counted in the database so it holds across gunicorn workers.
+    # Sign-in throttling (services/throttle.py), counted in the database so it holds across gunicorn workers. Within
+    # the window: a device that signed in to the account before is locked after its own failures only; unknown
+    # devices wait longer after each failure beyond the free ones of an account and address pair (2, 4, 8 ... s),
+    # are refused for an account after its failures from unknown devices, and from an address after its failures.
     LOGIN_WINDOW_SECONDS = 15 * 60
-    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_DEVICE = 5
+    LOGIN_FREE_FAILURES = 3
+    LOGIN_FIRST_DELAY_SECONDS = 2
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 10
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    # The device cookie: the user and a random nonce, signed; a browser that signed in keeps it this long.
+    DEVICE_COOKIE_NAME = "device"
+    DEVICE_COOKIE_MAX_AGE = int(timedelta(days=180).total_seconds())
 
     SESSION_IDLE_TIMEOUT = int(timedelta(hours=2).total_seconds())
     SESSION_ABSOLUTE_TIMEOUT = int(timedelta(hours=12).total_seconds())
@@ -62,7 +73,13 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
+    # The largest request a page takes (matchmaker/uploads.py, checked before the body is read); the import pages
+    # take files of up to IMPORT_MAX_BYTES.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    IMPORT_MAX_BYTES = 10 * 1024 * 1024
+    # How many proxies in front of gunicorn add X-Forwarded-For (and -Proto): 1 behind one HTTPS proxy. The client's
+    # address (sign-in throttling, sessions) is read that many hops back; 0 ignores the headers, which anyone can send.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # Host names the service answers to (comma-separated); any other Host header gets 400. Empty: any host
     # (development and tests); `flask check-deploy` requires it in production.
     TRUSTED_HOSTS = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()] or None
@@ -100,7 +117,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key"  # noqa: S105  # the test suite only  # nosec B105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105  # tests only, for speed  # nosec B105
+    PASSWORD_ARGON2 = {"memory_cost": 1024, "time_cost": 1, "parallelism": 1}  # tests only, for speed
     REPORT_CACHE_SECONDS = 0  # each test sees its own data
 
 
@@ -113,6 +130,7 @@ class ProductionConfig(Config):
     # can plant or overwrite it.
     SESSION_COOKIE_NAME = "__Host-session"
     SESSION_COOKIE_PATH = "/"
+    DEVICE_COOKIE_NAME = "__Host-device"
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
     PREFERRED_URL_SCHEME = "https"

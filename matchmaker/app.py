@@ -30,9 +30,10 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     else:
         name = config or os.environ.get("MATCHMAKER_ENV") or os.environ.get("FLASK_ENV") or "development"
         app.config.from_object(CONFIGS[name])
-        if name == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
-            raise RuntimeError("Refusing to start in production with the development SECRET_KEY; set SECRET_KEY.")
+        if name == "production":
+            refuse_guessable_secret(app.config["SECRET_KEY"])
     os.makedirs(app.instance_path, exist_ok=True)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -40,6 +41,27 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def refuse_guessable_secret(secret: str | None) -> None:
+    """Production signs sessions, device cookies and CSRF tokens with SECRET_KEY: a guessable one forges them all."""
+    from matchmaker.deploy import HOW_TO_MAKE_ONE, secret_weakness
+
+    if secret in (DEV_SECRET_KEY, "", None):
+        raise RuntimeError("Refusing to start in production with the development SECRET_KEY; set SECRET_KEY.")
+    weakness = secret_weakness(secret)
+    if weakness:
+        raise RuntimeError(f"Refusing to start in production with a guessable SECRET_KEY ({weakness}); make one "
+                           f"with {HOW_TO_MAKE_ONE}.")
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client's address and scheme are the ones the nearest of them saw."""
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -84,6 +106,9 @@ def register_extensions(app: Flask) -> None:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    from matchmaker import uploads
+
+    uploads.register(app)  # each page's size limit, before the CSRF check reads the body
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

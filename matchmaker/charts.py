@@ -137,7 +137,8 @@ def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float
                 y += bar_h + 2
             y += 8
     head, tail = _open(y + 4, title, description, "bars")
-    return Markup(head + "".join(body) + tail)
+    # Reviewed: every text in the chart went through escape() above; the rest are numbers and fixed attributes.
+    return Markup(head + "".join(body) + tail)  # noqa: S704  # nosec B704
 
 
 def _marker(kind: str, x: float, y: float, colour: str) -> str:
@@ -194,4 +195,5 @@ def lines(title: str, description: str, periods: Sequence[str], series: Sequence
                 body.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"'
                             + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
     head, tail = _open(base + 24, title, description, "lines")
-    return Markup(head + "".join(body) + tail)
+    # Reviewed: every text in the chart went through escape() above; the rest are numbers and fixed attributes.
+    return Markup(head + "".join(body) + tail)  # noqa: S704  # nosec B704

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import Conflict, HTTPException, SecurityError
+from werkzeug.exceptions import Conflict, HTTPException, RequestEntityTooLarge, SecurityError
 
 from matchmaker.extensions import db
 
@@ -45,9 +45,13 @@ class InvalidCredentials(DomainError):
 
 
 class LoginThrottled(DomainError):
-    """Too many failed sign-ins for this account or address."""
+    """Too many failed sign-ins for this device, account, address or pair of them (services/throttle.py)."""
 
     status_code = 429
+
+    def __init__(self, message: str, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after  # a timedelta: when trying again makes sense
 
 
 def _wants_json() -> bool:
@@ -63,6 +67,10 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, SecurityError):
             # An untrusted Host header: no URL can be built for it, so no page either; say only that it is refused.
             return _("The request could not be understood"), 400, {"Content-Type": "text/plain; charset=utf-8"}
+        if isinstance(error, RequestEntityTooLarge):  # also when Werkzeug stops reading a longer body than announced
+            from matchmaker.uploads import too_large_message
+
+            error.description = too_large_message()
         if _wants_json():
             return {"error": error.name, "message": error.description}, error.code
         return render_template("errors/error.html", error=error), error.code

@@ -1,23 +1,19 @@
 """Form building blocks shared by every blueprint."""
 from __future__ import annotations
 
-import re
 
 from flask import flash
 from markupsafe import Markup
 from flask_babel import format_number
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
+from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
+from wtforms.validators import Optional, Regexp
 
-# Control characters other than tab, newline and carriage return: never meaningful in our texts,
-# and PostgreSQL refuses NUL outright.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
+from matchmaker.safe_text import text_problem
 
 class BaseForm(FlaskForm):
-    """A CSRF-protected form that also refuses control characters in every text field."""
+    """A CSRF-protected form that also refuses, in every text field, what no text may hold (safe_text.py)."""
 
     class Meta:
         def render_field(self, field, render_kw):
@@ -30,10 +26,18 @@ class BaseForm(FlaskForm):
         ok = super().validate(extra_validators)
         for field in self:
             if isinstance(field, (StringField, TextAreaField)) and isinstance(field.data, str):
-                if _CONTROL.search(field.data):
-                    field.errors = list(field.errors) + [_l("Remove the invisible control characters from this text.")]
+                problem = text_problem(field.data)
+                if problem:
+                    field.errors = list(field.errors) + [problem]
                     ok = False
         return ok
+
+
+def submission_key() -> HiddenField:
+    """A create form's one-time key: the same form posted twice gives back the first record (services/submissions)."""
+    from matchmaker.services.submissions import KEY_PATTERN
+
+    return HiddenField(validators=[Optional(), Regexp(KEY_PATTERN)])
 
 
 class MultiCheckboxField(SelectMultipleField):

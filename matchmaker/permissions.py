@@ -150,6 +150,8 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "session.availability": lambda u, s: s is not None and s.status == "planning" and session_participant(u, s),
     "user.invite": lambda u, _: u.role in STAFF,
     "user.manage": lambda u, _: u.role == "admin",
+    # Sign-in locks (services/throttle.py): admins see those in force and lift one for an account or an address.
+    "sign_in_lock.clear": lambda u, _=None: u.role == "admin",
     "organisation.manage": lambda u, _: u.role == "admin",
     "member.view": lambda u, _: u.role in STAFF,
     "audit.view": lambda u, _: u.role in STAFF,

@@ -358,6 +358,7 @@ AUDIT_SENTENCES: dict[str, object] = {
     "api_token.created": _l("%(who)s created the API token %(record)s"),
     "api_token.revoked": _l("%(who)s revoked the API token %(record)s"),
     "report.publish": _l("%(who)s published edition %(record)s of the public report"),
+    "sign_in.lock_cleared": _l("%(who)s lifted the sign-in lock on %(record)s"),
 }
 # An event this list does not know yet (a new kind of action) still reads as a sentence.
 AUDIT_FALLBACK_SENTENCE = _l("%(who)s made a change to %(record)s")

@@ -16,10 +16,7 @@ class SignedIn(HttpUser):
     email = ""
 
     def on_start(self) -> None:
-        self.client.get("/login", name="/login")
-        token = self.token("/login")
-        self.client.post("/login", {"email": self.email, "password": PASSWORD, "csrf_token": token},
-                         name="/login [POST]", allow_redirects=False)
+        self.sign_in()
         self.need_ids = self.ids("/needs/", r'href="/needs/(\d+)"')
         self.offering_ids = self.ids("/offerings/", r'href="/offerings/(\d+)"')
 
@@ -29,6 +26,20 @@ class SignedIn(HttpUser):
 
     def ids(self, path: str, pattern: str) -> list[int]:
         return [int(i) for i in re.findall(pattern, self.client.get(path, name=path).text)] or [1]
+
+    def sign_in(self) -> None:
+        token = self.token("/login")
+        with self.client.post("/login", {"email": self.email, "password": PASSWORD, "csrf_token": token},
+                              name="/login [POST]", allow_redirects=False, catch_response=True) as r:
+            if r.status_code != 302:
+                r.failure(f"sign-in refused: {r.status_code}")
+
+    @task(1)
+    def sign_out_and_in(self):
+        """People come back: sign-ins (the password hash) are part of the load, not only its start."""
+        token = self.token("/")
+        self.client.post("/logout", {"csrf_token": token}, name="/logout [POST]", allow_redirects=False)
+        self.sign_in()
 
 
 class Delegate(SignedIn):

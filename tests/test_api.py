@@ -290,3 +290,39 @@ def test_openapi_description_and_documentation_page(client):
     assert capacity["type"] == "integer" and capacity["maximum"] == 10000
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and "PATCH /api/v1/offerings/{offering_id}" in page.get_data(as_text=True)
+
+
+def _json_writes(world, make) -> list[tuple[str, str, str, dict]]:
+    """Every operation that reads a JSON body: (token, method, path, a valid body)."""
+    offering = make.offering(world["own_org"], "draft")
+    need = make.need("BJ", "draft")
+    match = make.match(make.need("BJ", "open"), make.offering(world["own_org"], "published"), status="approved")
+    return [("partner", "POST", "/api/v1/offerings", VALID_OFFERING),
+            ("partner", "PATCH", f"/api/v1/offerings/{offering.id}", {"title": "A new title for it"}),
+            ("partner", "POST", f"/api/v1/offerings/{offering.id}/transitions", {"action": "publish"}),
+            ("delegate", "POST", "/api/v1/needs", VALID_NEED),
+            ("delegate", "PATCH", f"/api/v1/needs/{need.id}", {"title": "A new title for it"}),
+            ("delegate", "POST", f"/api/v1/needs/{need.id}/transitions", {"action": "submit"}),
+            ("delegate", "POST", f"/api/v1/matches/{match.id}/response", {"answer": "accept"}),
+            ("facilitator", "POST", f"/api/v1/matches/{match.id}/progress", {"action": "meeting_held"})]
+
+
+def test_json_that_no_store_or_int_takes_is_refused_field_by_field(client, world, make):
+    """A lone surrogate in any string, and an integer of more than 4,300 digits, gave a 500 on every JSON write."""
+    import json
+
+    for who, method, path, valid in _json_writes(world, make):
+        first = next(iter(valid))
+        bodies = {
+            first: json.dumps({**valid, first: "\ud800 spoofed"}),   # json.dumps writes the lone surrogate as \ud800
+            "note": json.dumps({**valid, "note\udfff": "x"}),                 # and in a key
+            "version": json.dumps(valid)[:-1] + ', "version": 1' + "0" * 5000 + "}",
+            "tags.1": json.dumps({**valid, "tags": ["ok", "bad \udc00 one"]}),
+        }
+        for field, body in bodies.items():
+            response = client.open(path, method=method, data=body, content_type="application/json",
+                                   headers=auth(world["tokens"][who]))
+            assert response.status_code in (400, 422), (path, field, response.status_code)
+            errors = response.get_json()["errors"]
+            expected = "note\\udfff" if field == "note" else field
+            assert expected in errors, (path, field, errors)

@@ -66,6 +66,18 @@ def test_a_published_edition_reads_by_its_number(app, make):
     assert f"{facilitator.name} published edition 2 of the public report" in rows
 
 
+def test_a_lifted_sign_in_lock_names_the_address(app, make):
+    admin = make.user("admin")
+    db.session.add(AuditEvent(action="sign_in.lock_cleared", at=datetime(2026, 4, 1, 9, tzinfo=timezone.utc),
+                              actor_id=admin.id, object_type="signinlock", object_id=None,
+                              detail={"kind": "address", "address": "203.0.113.9", "failures": 20}))
+    db.session.commit()
+    client = app.test_client()
+    login(client, admin)
+    rows = _rows(client.get("/admin/audit").get_data(as_text=True))
+    assert f"{admin.name} lifted the sign-in lock on 203.0.113.9" in rows
+
+
 def test_every_action_the_code_records_has_a_sentence():
     """A new kind of audit event without words fails here (the page would fall back to a vaguer sentence)."""
     from pathlib import Path

@@ -45,44 +45,6 @@ def test_open_redirect_after_login_is_refused(client, make):
     assert response.headers["Location"] == "/needs/"
 
 
-def test_login_is_throttled_per_account(app, client, make):
-    user = make.user("partner", organisation=make.organisation())
-    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-    for _ in range(limit):
-        assert login(client, user, "not the password").status_code == 401
-    # Even the right password is refused now, from any address.
-    response = login(client, user)
-    assert response.status_code == 429
-    assert "Too many failed sign-ins" in response.get_data(as_text=True)
-    other = make.user("facilitator")
-    assert login(app.test_client(), other).status_code == 302
-
-
-def test_throttle_window_ends(app, client, make):
-    user = make.user("admin")
-    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
-        login(client, user, "not the password")
-    # Age the failures beyond the window: the real user gets in again.
-    for attempt in db.session.scalars(select(LoginAttempt)):
-        attempt.at = attempt.at.replace(year=attempt.at.year - 1)
-    db.session.commit()
-    assert login(client, user).status_code == 302
-    assert db.session.scalar(select(func.count(LoginAttempt.id))) == 0
-
-
-def test_login_is_throttled_per_address(app, make):
-    limit = app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    client = app.test_client()
-    for i in range(limit):
-        login(client, f"nobody{i}@example.org", "whatever password")
-    user = make.user("admin")
-    assert login(client, user).status_code == 429
-    other_address = app.test_client()
-    response = other_address.post("/login", data={"email": user.email, "password": TEST_PASSWORD},
-                                  environ_base={"REMOTE_ADDR": "127.0.0.9"})
-    assert response.status_code == 302
-
-
 def test_logout_ends_the_session_even_if_the_cookie_is_replayed(app, make):
     user = make.user("facilitator")
     client = app.test_client()
@@ -135,21 +97,35 @@ def test_session_is_new_at_login(app, make):
     assert after is not None and (before is None or before.value != after.value)
 
 
-def test_hash_parameters_meet_owasp(app, make):
-    method = ProductionConfig.PASSWORD_HASH_METHOD
-    algorithm, digest, iterations = method.split(":")
-    assert algorithm == "pbkdf2" and digest == "sha256" and int(iterations) >= 600_000
-    # Hashes made with older parameters are upgraded at the next sign-in.
+def test_hash_is_argon2id_at_owasp_parameters_and_old_pbkdf2_hashes_are_upgraded(app, make):
+    from argon2 import PasswordHasher
+    from argon2.exceptions import VerifyMismatchError
+    from werkzeug.security import generate_password_hash
+
+    assert ProductionConfig.PASSWORD_ARGON2 == {"memory_cost": 19456, "time_cost": 2, "parallelism": 1}
     user = make.user("admin")
-    user.password_hash = "pbkdf2:sha256:1000$" + user.password_hash.split("$", 1)[1]
+    assert user.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # the test settings, for speed
+    # An account whose hash was made by the PBKDF2 of before still signs in, and its hash is replaced.
+    user.password_hash = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:600000")
     db.session.commit()
-    app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:2000"
+    assert login(app.test_client(), make.user("delegate", member="BJ").email, "wrong password").status_code == 401
+    assert login(app.test_client(), user, "not the password").status_code == 401
+    db.session.refresh(user)
+    assert user.password_hash.startswith("pbkdf2:sha256:600000$")  # a wrong password changes nothing
+    assert login(app.test_client(), user).status_code == 302
+    db.session.refresh(user)
+    assert user.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert PasswordHasher().verify(user.password_hash, TEST_PASSWORD)
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(user.password_hash, "not the password")
+    # A hash with weaker parameters than configured is replaced at the next sign-in, too.
+    app.config["PASSWORD_ARGON2"] = {"memory_cost": 2048, "time_cost": 1, "parallelism": 1}
     try:
         assert login(app.test_client(), user).status_code == 302
         db.session.refresh(user)
-        assert user.password_hash.startswith("pbkdf2:sha256:2000$")
+        assert user.password_hash.startswith("$argon2id$v=19$m=2048,t=1,p=1$")
     finally:
-        app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
+        app.config["PASSWORD_ARGON2"] = {"memory_cost": 1024, "time_cost": 1, "parallelism": 1}
 
 
 def test_long_and_non_ascii_passwords(app, make):
@@ -281,3 +257,48 @@ def test_invite_without_smtp_shows_the_link_to_the_inviter(app, make):
                                                           "organisation": str(org.id), "language": "es"})
     assert duplicate.status_code == 422
     assert "already exists" in duplicate.get_data(as_text=True)
+
+
+def test_invitation_links_cannot_be_forged_with_the_signing_key(app, make):
+    """Before, a link was the user's id and a fingerprint that was the same for every account without a password,
+    signed with SECRET_KEY: whoever had the key could sign one for any invitee."""
+    import hashlib
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from matchmaker.models import AccountLink
+
+    invitee = make.user("delegate", member="BJ", password=None)
+    for purpose in ("invite", "reset"):
+        signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=f"matchmaker-{purpose}")
+        forged = signer.dumps([invitee.id, hashlib.sha256(b"no-password").hexdigest()[:16]])
+        response = app.test_client().get(f"/{purpose}/{forged}")
+        assert response.status_code == 302 and "/reset" in response.headers["Location"], purpose
+        assert accounts.user_from_token(forged, purpose) is None
+    # A real link carries a random secret of which the database keeps only the SHA-256.
+    token = accounts.make_token(invitee, "invite")
+    db.session.commit()
+    row = db.session.scalar(select(AccountLink).where(AccountLink.user_id == invitee.id))
+    assert row.secret_hash == hashlib.sha256(token.encode()).hexdigest() and token not in row.secret_hash
+    assert accounts.user_from_token(token, "invite").id == invitee.id
+    assert accounts.user_from_token(token + "x", "invite") is None
+
+
+def test_setting_a_password_spends_every_link_sent_before(app, make):
+    user = make.user("partner", organisation=make.organisation())
+    first, second = accounts.make_token(user, "reset"), accounts.make_token(user, "reset")
+    db.session.commit()
+    assert app.test_client().post(f"/reset/{second}", data={"password": "spring rain on baobabs",
+                                                            "confirm": "spring rain on baobabs"}).status_code == 302
+    assert accounts.user_from_token(first, "reset") is None and accounts.user_from_token(second, "reset") is None
+    # A link sent before the holder changed their password on the account page works no more either.
+    third = accounts.make_token(user, "reset")
+    db.session.commit()
+    client = app.test_client()
+    login(client, user, "spring rain on baobabs")
+    assert client.post("/account", data={"password-current": "spring rain on baobabs",
+                                         "password-password": "autumn wind in acacias",
+                                         "password-confirm": "autumn wind in acacias",
+                                         "password-submit": "1"}).status_code == 302
+    assert app.test_client().get(f"/reset/{third}").status_code == 302
+    assert accounts.user_from_token(third, "reset") is None

@@ -38,10 +38,12 @@ def _free_port() -> int:
 class Browser:
     """A minimal cookie-keeping client that posts forms with their CSRF token, as a browser would."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, address: str | None = None):
         self.base = base
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+        if address:  # a client at this address behind the (trusted) proxy
+            self.opener.addheaders.append(("X-Forwarded-For", address))
 
     def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
         body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
@@ -67,7 +69,7 @@ def server(app, database_url, tmp_path):
     port = _free_port()
     log = tmp_path / "gunicorn.log"
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="concurrency-test-secret", MATCHMAKER_ENV="development",
-               BASE_URL=f"http://127.0.0.1:{port}")
+               BASE_URL=f"http://127.0.0.1:{port}", TRUSTED_PROXIES="1")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log),
          "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -108,6 +108,7 @@ def production_app(monkeypatch, database_url):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secrets.token_urlsafe(36))
     monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_DATABASE_URI", database_url)
     monkeypatch.setattr(ProductionConfig, "TRUSTED_HOSTS", ["matchmaker.test"])
+    monkeypatch.setattr(ProductionConfig, "TRUSTED_PROXIES", 1)
     monkeypatch.setattr(ProductionConfig, "BASE_URL", "https://matchmaker.test")
     application = create_app("production")
     yield application

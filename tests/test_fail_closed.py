@@ -14,7 +14,7 @@ from matchmaker.extensions import db
 from tests.test_crawl import production_app  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "s3cret-" + "k" * 41
+SECRET = "s3cret-Xq7vB2pL9zR4mT8wK1nD6yF3hJ5sG0cA-never-shown"
 DB_PASSWORD = "db-pa55word-never-shown"
 # What no answer may contain: signs of a traceback, of SQL or of the driver, and the secrets themselves.
 TELLTALES = ["Traceback", "File \"", "sqlalchemy", "psycopg", "sqlite3", "OperationalError", "SELECT ", "INSERT INTO",
@@ -88,25 +88,27 @@ def test_check_deploy_passes_in_production(production_app):  # noqa: F811
         upgrade()
     result = production_app.test_cli_runner().invoke(args=["check-deploy"])
     assert result.exit_code == 0, result.output
-    assert "FAIL" not in result.output and "All 10 checks passed." in result.output
+    assert "FAIL" not in result.output and "All 11 checks passed." in result.output
 
 
 def test_check_deploy_fails_on_the_test_settings(app):
     result = app.test_cli_runner().invoke(args=["check-deploy"])
     assert result.exit_code != 0
     for name in ("debug off", "strong secret key", "trusted hosts", "secure session cookie", "CSRF protection on",
-                 "password hash parameters"):
+                 "password hash parameters", "client addresses through the proxy"):
         assert f"FAIL  {name}" in result.output, name
     assert "ok    request size limit" in result.output and "ok    public address is https" in result.output and "ok    schema up to date" in result.output
 
 
-@pytest.mark.parametrize("method,ok", [("pbkdf2:sha256:600000", True), ("pbkdf2:sha256:599999", False),
-                                       ("pbkdf2:sha1:900000", False), ("scrypt:131072:8:1", True),
-                                       ("scrypt:32768:8:1", False), ("scrypt", False), ("plain", False)])
-def test_hash_parameter_rule(method, ok):
+@pytest.mark.parametrize("memory,passes,lanes,ok", [
+    (19456, 2, 1, True), (19455, 2, 1, False), (19456, 1, 1, False), (47104, 1, 1, True), (7168, 5, 1, True),
+    (65536, 3, 4, True), (1024, 1, 1, False), (19456, 2, 0, False), (19456, "2", 1, False), (True, 2, 1, False)])
+def test_hash_parameter_rule(memory, passes, lanes, ok):
+    """OWASP's minimum Argon2id configurations, or stronger."""
     from matchmaker.deploy import hash_parameters_ok
 
-    assert hash_parameters_ok(method) is ok
+    assert hash_parameters_ok({"memory_cost": memory, "time_cost": passes, "parallelism": lanes}) is ok
+    assert hash_parameters_ok({}) is False
 
 
 def test_production_refuses_the_development_secret(tmp_path):
@@ -124,5 +126,42 @@ def test_development_app_is_not_fit_for_production(database_url):
 
     failed = {c.name for c in deployment_checks(application) if not c.ok}
     assert "debug off" in failed
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("secret,reason", [
+    ("secret", "a known development or test secret"),
+    ("Xq7vB2pL9zR4mT8wK1nD6", "21 characters, fewer than 32"),
+    ("0123456789abcdef0123456789abcdef", "the same 16 characters repeated"),
+    ("abcdefghijklmnopqrstuvwxyz0123456789", "mostly runs of consecutive characters"),
+    ("s3cret-" + "k" * 41, "only 8 different characters"),
+    ("aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeeefghij", "about"),
+    (None, None),
+])
+def test_production_refuses_a_guessable_secret_and_check_deploy_says_why(secret, reason, monkeypatch, database_url):
+    import secrets
+
+    from matchmaker.deploy import deployment_checks, secret_weakness
+
+    secret = secret or secrets.token_urlsafe(36)
+    assert secret_weakness(secrets.token_hex(16)) is None and secret_weakness(secrets.token_urlsafe(24)) is None
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secret)
+    monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_DATABASE_URI", database_url)
+    if reason is None:
+        application = create_app("production")
+        assert {c.name: c.ok for c in deployment_checks(application)}["strong secret key"]
+        with application.app_context():
+            db.engine.dispose()
+        return
+    assert reason in (secret_weakness(secret) or "")
+    with pytest.raises(RuntimeError, match="Refusing to start in production with a guessable SECRET_KEY"):
+        create_app("production")
+    # check-deploy, on an app whose secret was changed after start, says why it fails.
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secrets.token_urlsafe(36))
+    application = create_app("production")
+    application.config["SECRET_KEY"] = secret
+    check = {c.name: c for c in deployment_checks(application)}["strong secret key"]
+    assert not check.ok and reason in check.detail and "secrets.token_urlsafe" in check.detail
     with application.app_context():
         db.engine.dispose()

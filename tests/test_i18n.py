@@ -32,7 +32,9 @@ SAME_AS_ENGLISH = {
            "%(meeting)s (%(time)s, table %(table)d)",
            # Navigation and filters
            "Action", "Administration", "Menu"},
-    "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total"},
+    "es": {"TA Matchmaker", "Asia", "No", "no", "Token", "Error.", "Agenda", "Total",
+           # Upload limits: the units are written alike
+           "%(size)s KB", "%(size)s MB"},
 }
 HOW_TO_FIX = ("Run `make messages`, then translate the entries listed above in translations/{lang}/LC_MESSAGES/"
               "messages.po (remove any '#, fuzzy' line once the translation is checked) and run `make install`.")

@@ -97,6 +97,9 @@ MATRIX = [
     ("GET", "admin.members", "/admin/members", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("GET", "admin.audit", "/admin/audit", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
     ("GET", "admin.sign_ins", "/admin/sign-ins", None, row(LOGIN, 403, 403, 403, 403, 200, 200)),
+    ("GET", "admin.sign_in_locks", "/admin/sign-in-locks", None, row(LOGIN, 403, 403, 403, 403, 403, 200)),
+    # An empty post names no lock: the admin is sent back to the list with a message.
+    ("POST", "admin.clear_sign_in_lock", "/admin/sign-in-locks/clear", {}, row(LOGIN, 403, 403, 403, 403, 403, 302)),
     # API tokens on the account page: the token belongs to the "own" delegate.
     ("POST", "auth.create_api_token", "/account/tokens", {}, row(LOGIN, 422, 422, 422, 422, 422, 422)),
     ("POST", "auth.revoke_api_token", "/account/tokens/{own_token}/revoke", {},

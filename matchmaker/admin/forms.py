@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, SubmitField, URLField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, URL
+from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, StringField, SubmitField, URLField
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional, URL
 
 from matchmaker.forms import BaseForm, strip_filter, with_scheme
 from matchmaker.reference import ORGANISATION_KINDS, TEXT_LANGUAGES, choices
@@ -51,3 +51,11 @@ class AuditFilterForm(BaseForm):
     type = SelectField(_l("Record"), choices=[], validators=[Optional()])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("To"), validators=[Optional()])
+
+
+class ClearLockForm(BaseForm):
+    """Lift one sign-in lock (the hidden fields say which)."""
+
+    kind = HiddenField(validators=[AnyOf(("account", "device", "address"))])
+    subject = HiddenField(validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField(_l("Lift the lock"))

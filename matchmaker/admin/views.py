@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 
-from matchmaker.admin.forms import AuditFilterForm, InviteForm, OrganisationForm, UserForm
+from matchmaker.admin.forms import AuditFilterForm, ClearLockForm, InviteForm, OrganisationForm, UserForm
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
@@ -21,7 +21,7 @@ from matchmaker.permissions import INVITABLE_ROLES, can, require
 from matchmaker.reference import (
     AUDIT_FALLBACK_SENTENCE, AUDIT_SENTENCES, ROLE_LABELS, SIGN_IN_ACTIONS, choices, options, with_any,
 )
-from matchmaker.services import accounts
+from matchmaker.services import accounts, throttle
 from matchmaker.services.audit import record
 from matchmaker.utils import load_or_404, page_arg
 
@@ -122,6 +122,30 @@ def edit_user(user_id: int):
             flash(_("The account was saved."), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user.html", form=form, user=user), 200 if request.method == "GET" else 422
+
+
+@bp.get("/sign-in-locks")
+@login_required
+def sign_in_locks():
+    """The sign-in locks in force (accounts refusing unknown devices, locked devices, addresses), each with a button
+    that lifts it."""
+    require("sign_in_lock.clear")
+    return render_template("admin/sign_in_locks.html", locks=throttle.current_locks(), form=ClearLockForm())
+
+
+@bp.post("/sign-in-locks/clear")
+@login_required
+def clear_sign_in_lock():
+    require("sign_in_lock.clear")
+    form = ClearLockForm()
+    if not form.validate():
+        flash(_("Choose a lock to lift from the list."), "error")
+        return redirect(url_for("admin.sign_in_locks"))
+    forgotten = accounts.clear_sign_in_lock(current_user, form.kind.data, form.subject.data)
+    db.session.commit()
+    flash(_("The lock on %(subject)s was lifted (%(count)d failed sign-ins forgotten).", subject=form.subject.data,
+            count=forgotten), "success")
+    return redirect(url_for("admin.sign_in_locks"))
 
 
 @bp.get("/organisations")
@@ -269,6 +293,8 @@ def _record_name(kind: str, obj, event: AuditEvent) -> str:
             return f"“{detail['name']}”"
         if kind == "reportedition" and detail.get("number"):
             return str(detail["number"])
+        if kind == "signinlock" and (detail.get("address") or detail.get("email")):
+            return detail.get("address") or detail["email"]
         return _("#%(n)s (no longer available)", n=event.object_id) if event.object_id is not None else ""
     if kind in ("need", "offering", "matchmakingsession"):
         return f"“{obj.title if len(obj.title) <= 70 else obj.title[:69] + '…'}”"

@@ -5,6 +5,8 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate, validates_schema
 
+from matchmaker.safe_text import ALLOWED_TEXT, text_problem
+
 from matchmaker.reference import (
     AREA_OPTIONS, BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, NEED_STATUS_LABELS, OFFERING_STATUS_LABELS,
     POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
@@ -14,9 +16,20 @@ from matchmaker.services.matches import PROGRESS as MATCH_PROGRESS
 from matchmaker.services.needs import TRANSITIONS as NEED_TRANSITIONS
 from matchmaker.services.offerings import TRANSITIONS as OFFERING_TRANSITIONS
 
-# No control characters other than tab, newline and carriage return (PostgreSQL refuses NUL outright).
-NO_CONTROL = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
-                             error=_l("Remove the invisible control characters from this text."))
+class SafeText(validate.Regexp):
+    """What no text may hold (safe_text.py), with its message; the pattern goes into the OpenAPI description."""
+
+    def __init__(self):
+        super().__init__(ALLOWED_TEXT)
+
+    def __call__(self, value):
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ma.ValidationError(str(problem))
+        return value
+
+
+NO_CONTROL = SafeText()
 
 
 class StrictBoolean(fields.Boolean):

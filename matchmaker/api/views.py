@@ -1,6 +1,7 @@
 """The /api/v1/ endpoints: the same services, roles and object rules as the web pages, behind personal tokens."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
 from matchmaker.api import schemas
+from matchmaker.api.parsing import StrictJsonParser
 from matchmaker.api.tokens import user_for_token
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import csrf, db
@@ -30,11 +32,14 @@ from matchmaker.services import anonymity
 from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
+from matchmaker.services import submissions
 from matchmaker.services.match_queries import visible_matches_query
 from matchmaker.utils import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
                description="Offerings, needs, matches and reference data, with a personal API token.")
+# Before any route is declared: every @bp.arguments reads JSON bodies with it.
+bp.ARGUMENTS_PARSER = StrictJsonParser()
 # The human-readable documentation, rendered on the server from the OpenAPI description.
 pages = FlaskBlueprint("api_pages", __name__, url_prefix="/api/v1")
 
@@ -301,6 +306,20 @@ def vocabularies():
 
 # ---- offerings ----------------------------------------------------------------------------------------------
 
+REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+def _idempotency_claim(kind: str):
+    """An Idempotency-Key header makes a create safe to retry: the same key gives back the record the first request
+    created (services/submissions.py), with the header Idempotent-Replayed."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None, None
+    if not re.match(submissions.KEY_PATTERN, "api:" + key):
+        invalid({"Idempotency-Key": [_("Send 12 to 76 letters, digits or the characters - _ . : as the key.")]})
+    return submissions.claim(actor(), "api:" + key, kind)
+
+
 @bp.route("/offerings", methods=["GET"])
 @bp.arguments(schemas.OfferingFilterArgs, location="query", unknown=schemas.ma.RAISE)
 @bp.response(200, schemas.OfferingPageSchema)
@@ -339,11 +358,16 @@ def list_offerings(args):
 @bp.response(201, schemas.OfferingSchema)
 @document_errors(400, 401, 403, 422)
 def create_offering(data):
-    """A partner creates a draft offering for their organisation."""
+    """A partner creates a draft offering for their organisation. Send an `Idempotency-Key` header (12 to 76
+    characters) to make the request safe to retry: the same key gives back the offering the first request created."""
     missing = unknown_members(data.get("eligible_members", []))
     if missing:
         invalid({"eligible_members": [_("Unknown member: %(code)s", code=code) for code in missing]})
+    claimed, first = _idempotency_claim("offering")
+    if first is not None:
+        return offering_out(load(Offering, first, "offering.view")), 201, REPLAYED
     offering = offerings_service.create_offering(actor(), dict(data))
+    submissions.settle(claimed, offering)
     db.session.commit()
     return offering_out(offering)
 
@@ -422,8 +446,13 @@ def list_needs(args):
 @bp.response(201, schemas.NeedSchema)
 @document_errors(400, 401, 403, 422)
 def create_need(data):
-    """A delegate drafts a need for their member."""
+    """A delegate drafts a need for their member. Send an `Idempotency-Key` header (12 to 76 characters) to make the
+    request safe to retry: the same key gives back the need the first request created."""
+    claimed, first = _idempotency_claim("need")
+    if first is not None:
+        return need_out(load(Need, first, "need.view")), 201, REPLAYED
     need = needs_service.create_need(actor(), dict(data))
+    submissions.settle(claimed, need)
     db.session.commit()
     return need_out(need)
 

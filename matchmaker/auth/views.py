@@ -1,19 +1,22 @@
 """Sign in and out, invitations, password resets and the account page."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+import math
+import time
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from matchmaker.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetRequestForm, SetPasswordForm
-from matchmaker.errors import InvalidCredentials, LoginThrottled
+from matchmaker.errors import DomainError, InvalidCredentials, LoginThrottled
 from matchmaker.extensions import db
 from matchmaker.mail import send_mail
 from matchmaker.models import User
-from matchmaker.services import accounts
+from matchmaker.services import accounts, throttle
 from matchmaker.services.audit import record
 from matchmaker.utils import client_address, safe_next
 
@@ -24,6 +27,7 @@ def _sign_in(user: User) -> None:
     # A fresh session at sign-in: nothing set before (e.g. by someone who planted a cookie) survives.
     lang = session.get("lang")
     session.clear()
+    g.pop("user_session", None)  # any session this browser had is over
     token = accounts.start_session(user, client_address())
     session["sid"] = token
     if lang:
@@ -31,30 +35,70 @@ def _sign_in(user: User) -> None:
     login_user(user)
 
 
+CROWDED_WAIT_SECONDS = 10
+
+
+def check_credentials(email: str, password: str) -> tuple[User | None, DomainError | None]:
+    """Sign-in and every re-authentication (the current password, any step-up) go through the same throttle:
+    (the user, None), or (None, the refusal: LoginThrottled or InvalidCredentials)."""
+    cookie = request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"])
+    deadline, pause = time.monotonic() + CROWDED_WAIT_SECONDS, 0.05
+    while True:
+        try:
+            attempt = accounts.begin_sign_in(email, client_address(), cookie)
+            break
+        except LoginThrottled as error:
+            db.session.rollback()
+            return None, error
+        except throttle.Crowded:  # others' tries are being checked: wait for them, holding no lock
+            db.session.rollback()
+            if time.monotonic() > deadline:
+                return None, LoginThrottled(_("Too many sign-ins at once for this account or from your network. "
+                                              "Try again in a moment."), retry_after=timedelta(seconds=5))
+            time.sleep(pause)
+            pause = min(pause * 2, 0.4)
+    db.session.commit()  # the try is counted before the slow password check, which then holds no lock
+    try:
+        return accounts.finish_sign_in(attempt, password), None
+    except InvalidCredentials as error:
+        db.session.rollback()
+        accounts.fail_sign_in(attempt)
+        db.session.commit()
+        return None, error
+
+
+def _retry_after(error: DomainError) -> dict[str, str]:
+    wait = getattr(error, "retry_after", None)
+    return {"Retry-After": str(max(1, math.ceil(wait.total_seconds())))} if wait else {}
+
+
+def _remember_device(response, device: str):
+    """The browser is now a known device of this account (OWASP's device cookie)."""
+    config = current_app.config
+    response.set_cookie(config["DEVICE_COOKIE_NAME"], device,
+                        max_age=config["DEVICE_COOKIE_MAX_AGE"], secure=bool(config.get("SESSION_COOKIE_SECURE")),
+                        httponly=True, samesite="Strict", path="/")
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.email.data, form.password.data, client_address())
-        except LoginThrottled as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            status = 429
-        except InvalidCredentials as error:
-            db.session.commit()  # keep the failed attempt: it counts towards the limit
-            flash(error.message, "error")
-            status = 401
-        else:
+        user, refusal = check_credentials(form.email.data, form.password.data)
+        if user is not None:
             _sign_in(user)
+            device = accounts.device_cookie(user)  # before the commit: reading the user after it would query again
             db.session.commit()
-            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+            return _remember_device(redirect(safe_next(request.args.get("next"), url_for("main.index"))), device)
+        flash(refusal.message, "error")
+        status, headers = refusal.status_code, _retry_after(refusal)
     elif request.method == "POST":
         status = 422
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.post("/logout")
@@ -70,7 +114,7 @@ def logout():
 
 
 def _set_password_page(token: str, purpose: str):
-    user = accounts.user_from_token(token, purpose)
+    user = accounts.user_from_token(token, purpose, lock=request.method == "POST")
     if user is None:
         flash(_("This link is invalid, has expired or was already used. Ask for a new one."), "error")
         return redirect(url_for("auth.reset_request"))
@@ -136,8 +180,11 @@ def account():
             flash(_("Your profile was saved."), "success")
             return redirect(url_for("auth.account"))
         if password.submit.data and password.validate():
-            if not check_password_hash(user.password_hash or "", password.current.data):
-                password.current.errors.append(_("This is not your current password."))
+            checked, refusal = check_credentials(user.email, password.current.data)
+            if checked is None:
+                password.current.errors.append(_("This is not your current password.")
+                                               if isinstance(refusal, InvalidCredentials) else refusal.message)
+                status = refusal.status_code
             else:
                 accounts.set_password(user, password.password.data, action="user.password_changed")
                 # Every other session ended; this browser gets a fresh one.

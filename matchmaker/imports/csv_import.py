@@ -24,11 +24,11 @@ from matchmaker.reference import (
 from matchmaker.imports.spreadsheet import FileRefused, decode_upload, unescape_cell, write_csv
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
+from matchmaker.safe_text import CONTROL, text_problem
 from matchmaker.services.audit import record
 
 MAX_ROWS = 10_000
 MAX_BYTES = 4 * 1024 * 1024
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SPLIT = re.compile(r"\s*[;,|]\s*")
 
@@ -65,8 +65,9 @@ def _text(min_length: int, max_length: int, required: bool = True) -> Callable[[
             if required:
                 raise RowError(_("This column is required."))
             return None
-        if _CONTROL.search(value):
-            raise RowError(_("Remove the invisible control characters from this text."))
+        problem = text_problem(value)
+        if problem:
+            raise RowError(str(problem))
         if len(value) < min_length:
             raise RowError(_("At least %(n)d characters.", n=min_length))
         if len(value) > max_length:
@@ -125,7 +126,7 @@ def _email(value: str):
     value = value.strip().lower()
     if not value:
         return None
-    if len(value) > 254 or not _EMAIL.match(value) or _CONTROL.search(value):
+    if len(value) > 254 or not _EMAIL.match(value) or CONTROL.search(value):
         raise RowError(_("Not an e-mail address."))
     return value
 

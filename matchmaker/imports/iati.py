@@ -20,6 +20,7 @@ from xml.sax.handler import ContentHandler  # a base class for defusedxml's pars
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.imports.csv_import import Preview, Problem
+from matchmaker.safe_text import text_problem
 from matchmaker.imports.spreadsheet import FileRefused
 from matchmaker.models import AuditEvent, Match, Member, Offering, User
 from matchmaker.permissions import can
@@ -308,6 +309,10 @@ def map_activity(activity: Activity, options: ImportOptions, members: dict[str, 
     }
     if title and len(fields["title"]) < 5:
         problems.append(_("The title is too short (at least 5 characters)."))
+    for name, label in (("title", _("Title")), ("description", _("Description")), ("contact_name", _("Contact"))):
+        problem = text_problem(fields[name] or "")
+        if problem:
+            problems.append(f"{label}: {problem}")
     countries = [code for code in activity.countries if code in members]
     regions = [region for vocabulary, code in activity.regions if vocabulary == "1"
                for region in DAC_REGIONS.get(code, ())]

@@ -25,17 +25,17 @@ from matchmaker.permissions import STAFF, can, require
 from matchmaker.reference import POLICY_AREAS, SUPPORT_KINDS, options
 from matchmaker.services import matching
 from matchmaker.services.audit import record
+from matchmaker.uploads import accepts_upload, too_large_message
 from matchmaker.utils import load_or_404
 
 bp = Blueprint("imports", __name__)
 
-DEFAULT_UPLOAD_BYTES = 10 * 1024 * 1024
 SHOWN_ROWS = 200
 SHOWN_PROBLEMS = 2000
 
 
 def _upload_limit() -> int:
-    return current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_UPLOAD_BYTES)
+    return current_app.config["IMPORT_MAX_BYTES"]
 
 
 @bp.get("/imports/")
@@ -59,16 +59,12 @@ def _member_choices():
 
 
 def _read_form(form_class):
-    """The upload form, or None with a message when the upload is larger than allowed."""
-    request.max_content_length = _upload_limit() + 64 * 1024
-    too_large = _("The file is larger than %(size)d MB; split it into smaller files.",
-                  size=_upload_limit() // (1024 * 1024))
-    if (request.content_length or 0) > request.max_content_length:
-        return None, too_large  # refused before the body is read or spooled to a temporary file
+    """The upload form, or None with a message when the upload is larger than allowed. A body announced larger was
+    refused before this view (matchmaker/uploads.py); this catches one longer than its Content-Length said."""
     try:
         return form_class(), None
-    except RequestEntityTooLarge:  # a body longer than its Content-Length said
-        return None, too_large
+    except RequestEntityTooLarge:
+        return None, too_large_message()
 
 
 def _store(kind: str, filename: str, data: bytes, rows: int, member: Member | None) -> ImportUpload:
@@ -89,6 +85,7 @@ def _store(kind: str, filename: str, data: bytes, rows: int, member: Member | No
 
 @bp.route("/imports/<any(offerings, needs):kind>/csv", methods=["GET", "POST"])
 @login_required
+@accepts_upload("IMPORT_MAX_BYTES")
 def upload_csv(kind: str):
     """Upload a CSV; it is checked at once and, unless refused as a whole, previewed row by row."""
     staff = current_user.role in STAFF
@@ -137,6 +134,7 @@ def _iati_options(source) -> iati.ImportOptions:
 
 @bp.route("/imports/offerings/iati", methods=["GET", "POST"])
 @login_required
+@accepts_upload("IMPORT_MAX_BYTES")
 def upload_iati():
     """Upload an IATI activity file; refused files say why, others are previewed activity by activity."""
     require("offering.import")

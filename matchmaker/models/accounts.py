@@ -1,10 +1,10 @@
-"""Users, their server-side sessions and the login attempts used for throttling."""
+"""Users, their server-side sessions, the sign-in attempts used for throttling, and invitation and reset links."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.extensions import db
@@ -63,7 +63,8 @@ class UserSession(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """One failed sign-in, counted per account and per address within a sliding window."""
+    """A failed sign-in (or one being checked), counted within a sliding window per known device, per account and
+    address pair, per account and per address (services/throttle.py)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -75,3 +76,37 @@ class LoginAttempt(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # SHA-256 of the nonce of the device cookie the browser showed for this account (a device that signed in to it
+    # before); None for a device the account has not used.
+    device: Mapped[str | None] = mapped_column(String(64))
+    # True while the password is being checked: a right one removes the row, a wrong one makes it a failure.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class AccountLink(db.Model):
+    """An invitation or password-reset link: a random secret, of which only the SHA-256 is kept, used once."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class FormSubmission(db.Model):
+    """The record a create form's one-time key produced: the same form posted again gets that record back."""
+
+    __tablename__ = "form_submissions"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_form_submissions_user_id_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(80))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[int | None] = mapped_column(Integer)  # set once the record exists, in the same transaction
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

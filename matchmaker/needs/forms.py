@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from matchmaker.forms import BaseForm, MultiCheckboxField, TextLimit, strip_filter
+from matchmaker.forms import BaseForm, MultiCheckboxField, TextLimit, strip_filter, submission_key
 from matchmaker.reference import (
     AREA_OPTIONS, BENEFICIARIES, DELIVERY_LANGUAGES, NEED_STATUS_LABELS, POLICY_AREAS, PRIORITIES, SUPPORT_KINDS,
     TEXT_LANGUAGES, choices, options, with_any,
@@ -38,6 +38,7 @@ class NeedForm(BaseForm):
         _l("Partners may see that this need comes from our member before a match is approved"))
     # The version the user started from: a save over someone else's newer change is refused.
     version = HiddenField()
+    submission = submission_key()
     submit = SubmitField(_l("Save"))
 
     def validate_end_date(self, field) -> None:

@@ -17,6 +17,7 @@ from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, re
 from matchmaker.reference import ACTION_LABELS
 from matchmaker.services import anonymity, identification, matching
 from matchmaker.services import needs as needs_service
+from matchmaker.services import submissions
 from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
@@ -84,12 +85,19 @@ def create():
     form = NeedForm()
     if request.method == "GET":
         form.language.data = current_user.language if current_user.language in ("en", "fr", "es") else "en"
+        form.submission.data = submissions.new_key()
     if form.validate_on_submit():
+        claimed, first = submissions.claim(current_user, form.submission.data, "need")
+        if first is not None:
+            flash(_("This form was already sent: here is the need it created."), "info")
+            return redirect(url_for("needs.detail", need_id=first))
         try:
             need = needs_service.create_need(current_user, form.fields_dict())
         except DomainError as error:
+            db.session.rollback()
             show_refusal(form, error)
         else:
+            submissions.settle(claimed, need)
             db.session.commit()
             flash(_("Your need was saved as a draft. Submit it when it is ready."), "success")
             _flag_names(need)

@@ -7,7 +7,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
+from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter, submission_key
 from matchmaker.reference import (
     BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, OFFERING_STATUS_LABELS, POLICY_AREAS, REGIONS, SUPPORT_KINDS,
     TEXT_LANGUAGES, choices, options, with_any,
@@ -50,6 +50,7 @@ class OfferingForm(BaseForm):
                                validators=[Optional(), Length(max=254), Email(check_deliverability=False)])
     # The version the user started from: a save over someone else's newer change is refused.
     version = HiddenField()
+    submission = submission_key()
     submit = SubmitField(_l("Save"))
 
     # Member name (or code), case-folded -> code; set by the view with the current language's names.

@@ -20,6 +20,7 @@ from matchmaker.offerings.forms import OfferingFilterForm, OfferingForm
 from matchmaker.permissions import STAFF, require
 from matchmaker.reference import ACTION_LABELS, OFFERING_STATUS_LABELS, REGIONS, options, with_any
 from matchmaker.services import offerings as offerings_service
+from matchmaker.services import submissions
 from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")
@@ -103,12 +104,19 @@ def create():
     form = _form()
     if request.method == "GET":
         form.language.data = "en"
+        form.submission.data = submissions.new_key()
     if form.validate_on_submit():
+        claimed, first = submissions.claim(current_user, form.submission.data, "offering")
+        if first is not None:
+            flash(_("This form was already sent: here is the offering it created."), "info")
+            return redirect(url_for("offerings.detail", offering_id=first))
         try:
             offering = offerings_service.create_offering(current_user, form.fields_dict())
         except DomainError as error:
+            db.session.rollback()
             show_refusal(form, error)
         else:
+            submissions.settle(claimed, offering)
             db.session.commit()
             flash(_("The offering was saved as a draft. Publish it when it is ready."), "success")
             return redirect(url_for("offerings.detail", offering_id=offering.id))

@@ -1,21 +1,26 @@
-"""Accounts: invitations, passwords, sign-in with throttling, and server-side sessions."""
+"""Accounts: invitations, passwords, sign-in with throttling (services/throttle.py), and server-side sessions."""
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select, text
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy import delete, select, update
+from werkzeug.security import check_password_hash
 
-from matchmaker.errors import DomainError, InvalidCredentials, LoginThrottled, NotPermitted
+from matchmaker.errors import DomainError, InvalidCredentials, NotPermitted
 from matchmaker.extensions import db
-from matchmaker.models import LoginAttempt, Member, Organisation, User, UserSession
+from matchmaker.models import AccountLink, Member, Organisation, User, UserSession
 from matchmaker.models.base import utcnow
 from matchmaker.permissions import INVITABLE_ROLES
+from matchmaker.services import throttle
 from matchmaker.services.audit import record
 
 # A hash computed once, so that an unknown e-mail costs as much time as a wrong password.
@@ -26,39 +31,62 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+@lru_cache(maxsize=4)
+def _argon2(memory_cost: int, time_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(memory_cost=memory_cost, time_cost=time_cost, parallelism=parallelism, type=Type.ID)
+
+
+def _hasher() -> PasswordHasher:
+    return _argon2(**current_app.config["PASSWORD_ARGON2"])
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    """An Argon2id hash with the configured parameters (they are written in the hash)."""
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Argon2id hashes, and the PBKDF2 (or scrypt) hashes of werkzeug that accounts made before still carry."""
+    if not password_hash:
+        return False
+    if password_hash.startswith("$argon2"):
+        try:
+            return _hasher().verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    if password_hash.startswith(("pbkdf2:", "scrypt:")):
+        return check_password_hash(password_hash, password)
+    return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """True when the stored hash was made with other parameters than the configured ones."""
-    return not password_hash.startswith(current_app.config["PASSWORD_HASH_METHOD"] + "$")
+    """True for a hash of another kind, or made with other parameters than the configured ones."""
+    return not password_hash.startswith("$argon2id$") or _hasher().check_needs_rehash(password_hash)
 
 
-def _fingerprint(user: User) -> str:
-    # Changes when the password does, so every invitation or reset link works once.
-    return hashlib.sha256((user.password_hash or "no-password").encode()).hexdigest()[:16]
-
-
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"matchmaker-{purpose}")
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def make_token(user: User, purpose: str) -> str:
-    return _serializer(purpose).dumps([user.id, _fingerprint(user)])
+    """A link's secret: random, kept only as its SHA-256, so neither the signing key nor the database forges one."""
+    secret = secrets.token_urlsafe(32)
+    db.session.add(AccountLink(user_id=user.id, purpose=purpose, secret_hash=_secret_hash(secret)))
+    db.session.flush()
+    return secret
 
 
-def user_from_token(token: str, purpose: str) -> User | None:
-    """The user a valid, unexpired, unused token was made for, else None."""
+def user_from_token(token: str, purpose: str, lock: bool = False) -> User | None:
+    """The user a valid, unexpired, unused link was made for, else None; ``lock`` holds the link's row until the
+    transaction ends (the page that sets the password), so that two posts of one link cannot both use it."""
     max_age = current_app.config["INVITE_MAX_AGE" if purpose == "invite" else "RESET_MAX_AGE"]
-    try:
-        user_id, fingerprint = _serializer(purpose).loads(token, max_age=max_age)
-    except (BadSignature, SignatureExpired, ValueError, TypeError):
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active or _fingerprint(user) != fingerprint:
+    query = select(AccountLink).where(AccountLink.secret_hash == _secret_hash(token), AccountLink.purpose == purpose)
+    row = db.session.scalar(query.with_for_update() if lock else query)
+    if row is None or row.used_at is not None or utcnow() - row.created_at > timedelta(seconds=max_age):
         return None
-    return user
+    return row.user if row.user.active else None
 
 
 def link(path: str) -> str:
@@ -103,9 +131,14 @@ def invite_user(
 
 def set_password(user: User, password: str, actor: User | None = None, action: str = "user.password_set") -> None:
     """Store a new password hash and end every session the user had."""
+    # The holder proved who they are: earlier failures lock nothing any more (first, before the user's row changes).
+    throttle.clear_account(user.email)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
+    # Every link sent before is spent: each invitation or reset link sets a password once.
+    db.session.execute(update(AccountLink).where(AccountLink.user_id == user.id, AccountLink.used_at.is_(None))
+                       .values(used_at=utcnow()))
     record(actor or user, action, user)
 
 
@@ -130,47 +163,89 @@ def update_user(actor: User, user: User, *, role: str, active: bool, member: Mem
     record(actor, "user.updated", user, **changes)
 
 
-def _throttle_lock(email: str) -> None:
-    """Serialise sign-ins for one account across workers (PostgreSQL; SQLite's BEGIN IMMEDIATE does it there)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(email.encode()).digest()[:8], "big", signed=True)
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+# ---- sign-in -------------------------------------------------------------------------------------------------
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="matchmaker-device")
 
 
-def authenticate(email: str, password: str, address: str) -> User:
-    """Check a sign-in; failures are recorded (caller commits) and too many of them refuse further tries."""
-    config = current_app.config
+def device_cookie(user: User) -> str:
+    """A new device cookie for a browser that just signed in: the user and a random nonce, signed (OWASP)."""
+    return _device_serializer().dumps([user.id, secrets.token_urlsafe(16)])
+
+
+def device_key(cookie: str | None, user: User | None) -> str | None:
+    """The key of a valid device cookie that names this user (its nonce's SHA-256), else None."""
+    if not cookie or user is None or len(cookie) > 300:
+        return None
+    try:
+        user_id, nonce = _device_serializer().loads(cookie, max_age=current_app.config["DEVICE_COOKIE_MAX_AGE"])
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    if user_id != user.id or not isinstance(nonce, str):
+        return None
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """A try recorded by begin_sign_in, with what finish_sign_in needs once the caller has committed it."""
+
+    id: int
+    client: throttle.Client
+    user_id: int | None
+    password_hash: str | None
+
+
+def begin_sign_in(email: str, address: str, cookie: str | None) -> SignInAttempt:
+    """Check the limits and record the try (LoginThrottled when a limit is reached). The caller commits before
+    finish_sign_in, so that the slow password check holds no lock and concurrent tries see this one."""
     email = normalise_email(email)[:254]
-    address = (address or "unknown")[:64]
-    _throttle_lock(email)
-    since = utcnow() - timedelta(seconds=config["LOGIN_WINDOW_SECONDS"])
-    by_account = db.session.scalar(
-        select(func.count(LoginAttempt.id)).where(LoginAttempt.email == email, LoginAttempt.at >= since)
-    )
-    by_address = db.session.scalar(
-        select(func.count(LoginAttempt.id)).where(LoginAttempt.address == address, LoginAttempt.at >= since)
-    )
-    if by_account >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] or by_address >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
-        minutes = max(1, config["LOGIN_WINDOW_SECONDS"] // 60)
-        raise LoginThrottled(
-            _("Too many failed sign-ins. Please wait %(minutes)d minutes or reset your password.", minutes=minutes)
-        )
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is None or not user.password_hash:
-        if "hash" not in _DUMMY_HASH:
+    client = throttle.Client(email, (address or "unknown")[:64], device_key(cookie, user))
+    attempt_id = throttle.reserve(client)
+    usable = user is not None and user.active and user.password_hash
+    return SignInAttempt(attempt_id, client, user.id if usable else None, user.password_hash if usable else None)
+
+
+def fail_sign_in(attempt: SignInAttempt) -> None:
+    """The password was wrong: the recorded try counts as a failure from now on (caller commits)."""
+    throttle.failed(attempt.id)
+
+
+def finish_sign_in(attempt: SignInAttempt, password: str) -> User:
+    """Check the password (InvalidCredentials: the caller records the failure with fail_sign_in); on success forget
+    the try, bring the hash to the configured parameters and return the user (caller commits)."""
+    if attempt.password_hash is None:
+        if "hash" not in _DUMMY_HASH:  # an unknown account costs as much time as a wrong password
             _DUMMY_HASH["hash"] = hash_password(secrets.token_hex(8))
-        check_password_hash(_DUMMY_HASH["hash"], password)
-        ok = False
-    else:
-        ok = check_password_hash(user.password_hash, password)
-    if not ok or user is None or not user.active:
-        db.session.add(LoginAttempt(email=email, address=address))
+        verify_password(_DUMMY_HASH["hash"], password)
         raise InvalidCredentials(_("Wrong e-mail address or password."))
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    if not verify_password(attempt.password_hash, password):
+        raise InvalidCredentials(_("Wrong e-mail address or password."))
+    user = db.session.get(User, attempt.user_id)
+    if user is None or not user.active or user.password_hash != attempt.password_hash:  # changed meanwhile
+        raise InvalidCredentials(_("Wrong e-mail address or password."))
+    throttle.forgive(attempt.id, attempt.client)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
+
+
+def clear_sign_in_lock(actor: User, kind: str, subject: str) -> int:
+    """An admin lifts a lock: every failure of an account (kind 'account' or 'device'), or those of unknown devices
+    from an address ('address'). Returns how many failures were forgotten."""
+    if kind == "address":
+        forgotten = throttle.clear_address(subject)
+        record(actor, "sign_in.lock_cleared", throttle.SignInLock(), kind=kind, address=subject, failures=forgotten)
+        return forgotten
+    email = normalise_email(subject)
+    forgotten = throttle.clear_account(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    record(actor, "sign_in.lock_cleared", user or throttle.SignInLock(), kind="account", email=email,
+           failures=forgotten)
+    return forgotten
 
 
 def _token_hash(token: str) -> str:
@@ -208,4 +283,7 @@ def end_session(token: str | None) -> None:
 
 def end_all_sessions(user: User) -> None:
     if user.id is not None:
-        db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        # "fetch": the rows' objects leave the session even when a commit expired them (a re-authentication
+        # commits before the password is changed), so a new session row may take a freed id.
+        db.session.execute(delete(UserSession).where(UserSession.user_id == user.id)
+                           .execution_options(synchronize_session="fetch"))
