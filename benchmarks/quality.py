@@ -167,7 +167,6 @@ def run_devset(settings: EngineSettings | None = None, systems=SYSTEMS):
     for name, fn in systems.items():
         if name in ENGINE_VARIANTS:
             eng = Engine(ENGINE_VARIANTS[name] or settings or EngineSettings()).fit(N, O)
-            far = dt.date(1900, 1, 1)
             rk = {str(n.id): _rank_with_fallback(eng, _topical_scores(eng, n), dids, "offering") for n in N}
             eligible_rk = {}
             for n in N:

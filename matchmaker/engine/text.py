@@ -126,17 +126,18 @@ def _add_translations(features: dict[str, float], lang: str, settings: AnalyzerS
             return
     else:
         weight, tables, mark = settings.lexicon_weight, [lexicon(lang)], "~"
-    for stem, count in stem_counts.items():
-        for table in tables:
-            translations = table.get(stem)
-            if not translations:
-                continue
-            share = weight * count / len(translations)
-            for translation in translations:
-                key = "w:" + translation
-                features[key] = features.get(key, 0.0) + share
-                if surface is not None:
-                    surface.setdefault(mark + translation, first_word[stem])
+    # each table looked up for every stem at once (most stems have no translation), then the hits in the order
+    # stem by stem, table by table, in which their shares are added
+    found = [(stem, count, translations) for stem, count, *per_table in
+             zip(stem_counts, stem_counts.values(), *(map(table.get, stem_counts) for table in tables))
+             for translations in per_table if translations]
+    for stem, count, translations in found:
+        share = weight * count / len(translations)
+        for translation in translations:
+            key = "w:" + translation
+            features[key] = features.get(key, 0.0) + share
+            if surface is not None:
+                surface.setdefault(mark + translation, first_word[stem])
 
 
 def _add_cognates(features: dict[str, float], weight: float, kept: dict[str, tuple[str, str]],

@@ -108,9 +108,12 @@ class Vocabulary:
         order, kept = _capped_order(doc, cols, rank, n_docs, settings.max_doc_terms)
         if order is not None:
             doc, cols, weight = doc[order][kept], cols[order][kept], weight[order][kept]
-        starts = np.searchsorted(doc, np.arange(n_docs + 1))
-        norms = np.array([np.sqrt(np.dot(weight[a:b], weight[a:b])) for a, b in zip(starts[:-1], starts[1:])])
-        norms = np.repeat(norms, np.diff(starts))
+        if n_docs == 1:
+            norms = np.full(weight.size, np.sqrt(np.dot(weight, weight)))
+        else:
+            starts = np.searchsorted(doc, np.arange(n_docs + 1))
+            norms = np.repeat([np.sqrt(np.dot(weight[a:b], weight[a:b])) for a, b in zip(starts[:-1], starts[1:])],
+                              np.diff(starts))
         weight = np.divide(weight, norms, out=weight.copy(), where=norms > 0)
         if order is not None:
             back = np.argsort(doc * self.size + cols)
