@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .labels import feature_label, label_terms, stem_label
+from .labels import feature_label, label_match_terms, label_terms, stem_label
 from .lexicons import (REVERSE_LANGUAGES, cognate_stem, concept_label, concept_matches, english_translations,
                        glossary, lexicon, reverse_lexicon)
 from .tokens import (LANGUAGES, SNOWBALL_NAMES, WORD_PATTERN, dropped, lowered_words, stemmer, stems, stop_words,
@@ -34,7 +34,8 @@ from .tokens import (LANGUAGES, SNOWBALL_NAMES, WORD_PATTERN, dropped, lowered_w
 
 __all__ = ["AnalyzerSettings", "analyze", "LANGUAGES", "WORD_PATTERN", "words", "tokens", "stems", "stemmer",
            "stop_words", "strip_accents", "lexicon", "reverse_lexicon", "english_translations", "cognate_stem",
-           "glossary", "concept_label", "concept_matches", "feature_label", "stem_label", "label_terms"]
+           "glossary", "concept_label", "concept_matches", "feature_label", "stem_label", "label_terms",
+           "label_match_terms"]
 
 
 @dataclass(frozen=True)
