@@ -72,3 +72,35 @@ def test_a_term_no_word_of_a_side_shows_goes_to_the_other_terms():
     shown = label_match_terms(terms, need, offering)
     assert shown == [("paiements / payments", 0.1), ("3 other terms", pytest.approx(0.07))]
     assert sum(v for _, v in shown) == pytest.approx(sum(v for _, v in terms))
+
+
+def _filler_corpus():
+    from matchmaker.engine import Record
+
+    topics = {"payments": "mobile wallets", "cybersecurity": "incident response", "skills": "coding bootcamps",
+              "trade_logistics": "customs clearance"}
+    needs, offerings = [], []
+    for i, (area, words) in enumerate(topics.items()):
+        for j in range(3):
+            needs.append(Record(10 * i + j + 1, "Country assistance", f"Country assistance for {words} {j}", "en",
+                                policy_areas=frozenset({area})))
+        offerings.append(Record(100 + i, "Country assistance", f"Country assistance with {words}", "en",
+                                policy_areas=frozenset({area})))
+    return needs, offerings
+
+
+def test_a_word_spread_over_every_policy_area_earns_no_share_in_an_explanation():
+    from matchmaker.engine import Engine, EngineSettings
+
+    needs, offerings = _filler_corpus()
+    engine = Engine().fit(needs, offerings)
+    top = engine.propose_for_need(needs[0], k=1).proposals[0]
+    assert top.offering_id == 100
+    labels = [label for label, _ in top.terms]
+    assert "country" not in labels and "assistance" not in labels
+    assert any(label in ("wallets", "mobile") for label in labels)
+    assert sum(v for _, v in top.terms) == pytest.approx(top.text_score)
+    # the same score as without the rule: fillers keep their weight, only their share is not shown
+    plain = Engine(EngineSettings(filler_kl=0.0)).fit(needs, offerings).propose_for_need(needs[0], k=1).proposals[0]
+    assert plain.score == pytest.approx(top.score)
+    assert "assistance" in [label for label, _ in plain.terms]
