@@ -42,7 +42,8 @@ class Vocabulary:
         self.analyzer = T.AnalyzerSettings(
             lexicon_weight=settings.lexicon_weight, cognate_weight=settings.cognate_weight,
             reverse_weight=settings.reverse_weight, concept_weight=settings.concept_weight,
-            use_lexicon=settings.use_lexicon, use_glossary=settings.use_glossary)
+            use_lexicon=settings.use_lexicon, use_glossary=settings.use_glossary,
+            phrases_first=settings.phrases_first)
 
     @property
     def size(self) -> int:
