@@ -15,6 +15,8 @@ re-runs. Figures:
   above the threshold (MATCH_PER_NEED, with a place left after commitments, pair not decided) left unproposed while
   other needs' pending proposals fill the offering's places;
 * runs whose finished_at is earlier than their started_at;
+* explanation terms absent from either text: labels of pending proposals' terms (concepts and "N other terms" aside)
+  that are not words of both texts, by word or by stem in the text's language ("a / b": one in each);
 * devset: proposals relevant (grade >= 2), needs with a relevant programme among what their page shows.
 """
 from __future__ import annotations
@@ -154,6 +156,37 @@ def _shown(today, qrels: dict | None = None) -> dict:
     return out
 
 
+def _absent_terms() -> tuple[int, int, int]:
+    """(terms absent from either text, terms listed, proposals with one) over the pending proposals."""
+    from sqlalchemy import select
+
+    from matchmaker.engine.tokens import lowered_words, stemmer
+    from matchmaker.extensions import db
+    from matchmaker.models import Match
+
+    def side(lang, *texts):
+        found = {w for t in texts for w in lowered_words(t or "")}
+        return lambda ws: bool(ws) and all(w in found or stemmer(lang)(w) in {stemmer(lang)(f) for f in found}
+                                           for w in ws)
+
+    absent = listed = proposals = 0
+    for match in db.session.scalars(select(Match).where(Match.status == "proposed", Match.origin == "engine")):
+        need, offering = match.need, match.offering
+        in_need = side(need.language, need.title, need.description)
+        in_offering = side(offering.language, offering.title, offering.description)
+        bad = 0
+        for label, _share in match.terms or []:
+            if label.endswith(" other terms") or label.startswith("concept: "):
+                continue
+            listed += 1
+            parts = [lowered_words(p) for p in label.split(" / ")]
+            a, b = parts[0], parts[-1]
+            bad += not ((in_need(a) and in_offering(b)) or (in_need(b) and in_offering(a)))
+        absent += bad
+        proposals += bad > 0
+    return absent, listed, proposals
+
+
 def _offerings(ids):
     from sqlalchemy import select
 
@@ -239,6 +272,7 @@ def phase_demo(database: str) -> dict:
             near = getattr(matching.diagnose(need, today), "near_misses", []) if live is None else []
             figures[f"{code}_shown"] = "proposal" if live else ", ".join(
                 f"{n.offering.organisation.acronym} {n.score:.2f}" for n in near) or "nothing"
+    figures["absent_terms"] = _absent_terms()
     _reruns(facilitator, today, figures)
     _reject_then_rerun(facilitator, today, figures)
     figures["runs_out_of_order"] = _times_out_of_order()
@@ -308,6 +342,7 @@ def phase_devset(database: str) -> dict:
     figures["proposals"] = len(proposals)
     figures["proposals_relevant"] = sum(1 for m in proposals
                                         if grades.get(m.need.title, {}).get(m.offering.title, 0) >= 2)
+    figures["absent_terms"] = _absent_terms()
     _reruns(facilitator, EVAL_DATE, figures)
     figures["runs_out_of_order"] = _times_out_of_order()
     return figures
@@ -338,6 +373,8 @@ ROWS = [
     ("needs with a relevant programme shown (of needs with one judged)",
      lambda f: f"{f['relevant_shown']} (of {f['judged']})" if f.get("judged") else "–"),
     ("runs whose finished_at is before started_at", lambda f: str(f["runs_out_of_order"])),
+    ("explanation terms absent from either text: terms (of terms listed; proposals with one)",
+     lambda f: "{} (of {}; {})".format(*f["absent_terms"])),
 ]
 
 

@@ -21,7 +21,7 @@ from .records import REASONS, SIDES, EngineSettings, Exclusion, Ranking, Record
 from .rules import facet_arrays, member_codes
 from .vocabulary import Corpus, Vocabulary
 
-ENGINE_VERSION = "1.6.0"
+ENGINE_VERSION = "1.7.0"
 _log = logging.getLogger("matchmaker.engine")
 
 
@@ -260,7 +260,7 @@ class AllPairs(Mapping):
             cols, vals = self._need_rows.indices[a:b], self._need_rows.data[a:b]
             contributions = posting_contributions(self._postings, cols, vals, chosen)
             terms = explain.terms_of(self._vocabulary.labels, cols, contributions, texts,
-                                     self._settings.explain_terms)
+                                     self._settings.explain_terms, self._vocabulary.fillers)
         need_masks = [tuple(int(self._need_facets[name][row]) for name in ("pa", "sk", "lang"))] * len(texts)
         offering_masks = list(zip(*(self._offering_facets[name][chosen].tolist() for name in ("pa", "sk", "lang"))))
         proposals = explain.proposals([need_id] * len(texts), self._offering_ids[chosen].tolist(), need_masks,

@@ -16,10 +16,15 @@ MERGE_SPAN = 8     # features beyond the listed ones whose labels may merge into
 
 
 def terms_of(labels: list[str], cols: np.ndarray, contributions: np.ndarray, texts: list[float],
-             n_terms: int) -> list[list[tuple[str, float]]]:
-    """The terms of each column of ``contributions`` (query features x proposals), with one sort for all."""
+             n_terms: int, fillers: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
+    """The terms of each column of ``contributions`` (query features x proposals), with one sort for all; a
+    filler word (``fillers``, by column) is never listed: its part of the score is among the "N other terms"."""
     by_proposal = contributions.T
     proposal, feature = np.nonzero(by_proposal)
+    totals = np.bincount(proposal, minlength=len(texts))
+    if fillers is not None and fillers.any():
+        listed = ~fillers[cols[feature]]
+        proposal, feature = proposal[listed], feature[listed]
     value = by_proposal[proposal, feature].astype(np.float64)
     order = np.lexsort((cols[feature], -np.rint(value * ROUND), proposal))
     proposal, feature, value = proposal[order], feature[order], value[order]
@@ -29,7 +34,7 @@ def terms_of(labels: list[str], cols: np.ndarray, contributions: np.ndarray, tex
     for j, text in enumerate(texts):
         a, b = starts[j], starts[j + 1]
         head = [(labels[feature_cols[i]], values[i]) for i in range(a, min(b, a + n_terms + MERGE_SPAN))]
-        out.append(finish_terms(head, b - a, text, n_terms))
+        out.append(finish_terms(head, int(totals[j]), text, n_terms))
     return out
 
 

@@ -48,6 +48,48 @@ def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) ->
     return sorted(out.items(), key=lambda item: (item[0].endswith(" other terms"), -item[1]))
 
 
+def label_match_terms(terms: list[tuple[str, float]], need_texts: list[tuple[str, str]],
+                      offering_texts: list[tuple[str, str]]) -> list[tuple[str, float]]:
+    """A proposal's terms in the words of each of its two sides (:func:`label_terms`), and only those.
+
+    A term is shown by a word of the need's texts and a word of the offering's texts with its stem (in the
+    text's language) or translating it: one word when the two are alike, else "need's word / offering's
+    word". A term that some side cannot show by a word of its own (a corpus word that reached both texts
+    through translations, say) is counted with the "N other terms": its share is kept, not given to a word
+    present in neither text. Concepts (met by a phrase of each text) are kept as they are.
+    """
+    other_count, other_share, out = 0, 0.0, {}
+    for label, share in label_terms(terms, need_texts + offering_texts):
+        if label.endswith(" other terms"):
+            other_count += int(label.split()[0])
+            other_share += share
+            continue
+        shown = label if label.startswith("concept: ") else _both_sides(label, need_texts, offering_texts)
+        if shown is None:
+            other_count += 1
+            other_share += share
+        else:
+            out[shown] = out.get(shown, 0.0) + share
+    ranked = sorted(out.items(), key=lambda item: -item[1])
+    return ranked + ([(f"{other_count} other terms", other_share)] if other_count else [])
+
+
+def _both_sides(label: str, need_texts: list[tuple[str, str]], offering_texts: list[tuple[str, str]]) -> str | None:
+    """The label in the words of each side ("word" or "need's word / offering's word"), None if a side has none."""
+    need_kept, offering_kept = _kept(need_texts), _kept(offering_texts)
+    parts = label.split(" / ")
+    candidates = [(parts[0], parts[-1]), (parts[-1], parts[0])] if len(parts) == 2 else [(label, label)]
+    for need_label, offering_label in candidates:
+        need_word, offering_word = _word_for(need_label, need_kept), _word_for(offering_label, offering_kept)
+        if need_word and offering_word:
+            return need_word if need_word == offering_word else f"{need_word} / {offering_word}"
+    return None
+
+
+def _kept(texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(text or "", lang if lang in SNOWBALL_NAMES else "en") for text, lang in texts]
+
+
 def _pair_translations(terms: dict[str, float], kept: list[tuple[str, str]]) -> dict[str, float]:
     """A word of a French or Spanish text and its English translation in an English text, both terms (the two
     sides of the dictionary each gave one), made one term "word / translation" (first the one listed first)."""

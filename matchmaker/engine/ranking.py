@@ -73,7 +73,8 @@ def rank_one(record: Record, side: str, vector: tuple[np.ndarray, np.ndarray], v
     terms = []
     if texts:
         contributions = other.contributions(cols, vals, rows[chosen])
-        terms = explain.terms_of(vocabulary.labels, cols, contributions, texts, settings.explain_terms)
+        terms = explain.terms_of(vocabulary.labels, cols, contributions, texts, settings.explain_terms,
+                                 vocabulary.fillers)
     mine = [int(record.id)] * len(texts)
     need_ids, offering_ids = (mine, other_ids) if side == "need" else (other_ids, mine)
     found = explain.proposals(need_ids, offering_ids, *pairs.masks(chosen), texts, final[chosen].tolist(), terms,

@@ -91,7 +91,7 @@ def load(directory: str | os.PathLike, settings: EngineSettings | None = None) -
 
 
 def _arrays(engine: Engine) -> dict[str, np.ndarray]:
-    out = {"idf": engine.vocabulary.idf}
+    out = {"idf": engine.vocabulary.idf, "fillers": engine.vocabulary.fillers}
     for name, side in engine.sides.items():
         if side.n_delta or not side.alive.all():
             side.merge_delta()
@@ -104,7 +104,7 @@ def _arrays(engine: Engine) -> dict[str, np.ndarray]:
 
 def _engine(document: dict, arrays: dict[str, np.ndarray], settings: EngineSettings) -> Engine:
     engine = Engine(settings)
-    vocabulary = Vocabulary(document["features"], document["labels"], arrays["idf"], settings)
+    vocabulary = Vocabulary(document["features"], document["labels"], arrays["idf"], settings, arrays["fillers"])
     sides = {}
     for name in SIDES:
         ids = arrays[f"{name}.ids"]

@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .labels import feature_label, label_terms, stem_label
+from .labels import feature_label, label_match_terms, label_terms, stem_label
 from .lexicons import (REVERSE_LANGUAGES, cognate_stem, concept_label, concept_matches, english_translations,
                        glossary, lexicon, reverse_lexicon)
 from .tokens import (LANGUAGES, SNOWBALL_NAMES, WORD_PATTERN, dropped, lowered_words, stemmer, stems, stop_words,
@@ -34,7 +34,8 @@ from .tokens import (LANGUAGES, SNOWBALL_NAMES, WORD_PATTERN, dropped, lowered_w
 
 __all__ = ["AnalyzerSettings", "analyze", "LANGUAGES", "WORD_PATTERN", "words", "tokens", "stems", "stemmer",
            "stop_words", "strip_accents", "lexicon", "reverse_lexicon", "english_translations", "cognate_stem",
-           "glossary", "concept_label", "concept_matches", "feature_label", "stem_label", "label_terms"]
+           "glossary", "concept_label", "concept_matches", "feature_label", "stem_label", "label_terms",
+           "label_match_terms"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class AnalyzerSettings:
     concept_weight: float = 1.0   # weight of one glossary concept occurrence
     use_lexicon: bool = True
     use_glossary: bool = True
+    phrases_first: bool = False   # the words of a glossary phrase of several words count as the phrase only
     cognate_weight: float = 0.0   # weight of the English cognate spelling of a FR/ES word (the engine uses 1)
     reverse_weight: float = 0.0   # weight an English word gives, per language, to its FR and ES translations
                                   # (the engine uses 0.4)
@@ -89,6 +91,9 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
     lang = lang if lang in SNOWBALL_NAMES else "en"
     all_words = lowered_words(text)
     word_counts, kept = _kept_tokens(all_words, lang)
+    concepts: list[str] = []
+    if settings.use_glossary and not glossary()[1][lang].keys().isdisjoint(kept[t][0] for t in kept):
+        concepts = _phrases_first(all_words, kept, lang, word_counts, settings.phrases_first)
     stem_counts: dict[str, int] = {}
     for token, (stem, _cognate) in kept.items():
         stem_counts[stem] = stem_counts.get(stem, 0) + word_counts[token]
@@ -98,12 +103,26 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
         _add_translations(features, lang, settings, stem_counts, surface, first_word)
     if settings.cognate_weight > 0 and lang != "en":
         _add_cognates(features, settings.cognate_weight, kept, word_counts, surface)
-    if settings.use_glossary and not glossary()[1][lang].keys().isdisjoint(stem_counts):
-        kept_stems = [kept[token][0] for token in all_words if token in kept]
-        for _position, _length, concept in concept_matches(kept_stems, lang):
-            key = "c:" + concept
-            features[key] = features.get(key, 0.0) + settings.concept_weight
+    for concept in concepts:
+        key = "c:" + concept
+        features[key] = features.get(key, 0.0) + settings.concept_weight
     return features
+
+
+def _phrases_first(all_words: list[str], kept: dict[str, tuple[str, str]], lang: str, word_counts: Counter,
+                   consume: bool = True) -> list[str]:
+    """The glossary concepts of a text, in order; the words of a phrase of several words are taken by it and
+    no longer counted as words (``word_counts`` and ``kept`` lose them): "young companies" is a company, not
+    "young" too (which would meet "youth")."""
+    kept_tokens = [token for token in all_words if token in kept]
+    found = concept_matches([kept[token][0] for token in kept_tokens], lang)
+    for position, length, _concept in found:
+        if consume and length > 1:
+            for token in kept_tokens[position:position + length]:
+                word_counts[token] -= 1
+    for token in [t for t in kept if word_counts[t] <= 0]:
+        del kept[token]
+    return [concept for _position, _length, concept in found]
 
 
 def _remember_words(surface: dict[str, str], kept: dict[str, tuple[str, str]], lang: str) -> dict[str, str]:

@@ -18,7 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import text as T
-from .records import EngineSettings, Record
+from .records import POLICY_AREAS, EngineSettings, Record
+from .rules import mask
 
 
 def _sublinear(x: np.ndarray) -> np.ndarray:
@@ -28,8 +29,12 @@ def _sublinear(x: np.ndarray) -> np.ndarray:
 class Vocabulary:
     """Feature names, their display labels, column numbers and idf; how records are weighed."""
 
-    def __init__(self, features: list[str], labels: list[str], idf: np.ndarray, settings: EngineSettings):
+    def __init__(self, features: list[str], labels: list[str], idf: np.ndarray, settings: EngineSettings,
+                 fillers: np.ndarray | None = None):
         self.features = features
+        # words that carry no topic (see _fillers): they keep their weight (measured: removing it lowers the
+        # devset's MRR) but earn no share of their own in an explanation
+        self.fillers = np.zeros(len(features), bool) if fillers is None else np.asarray(fillers, bool)
         self.labels = labels
         self.col = {feature: j for j, feature in enumerate(features)}
         self.idf = np.asarray(idf, dtype=np.float32)
@@ -37,7 +42,8 @@ class Vocabulary:
         self.analyzer = T.AnalyzerSettings(
             lexicon_weight=settings.lexicon_weight, cognate_weight=settings.cognate_weight,
             reverse_weight=settings.reverse_weight, concept_weight=settings.concept_weight,
-            use_lexicon=settings.use_lexicon, use_glossary=settings.use_glossary)
+            use_lexicon=settings.use_lexicon, use_glossary=settings.use_glossary,
+            phrases_first=settings.phrases_first)
 
     @property
     def size(self) -> int:
@@ -138,7 +144,8 @@ class Vocabulary:
             idf[dfa > max(settings.max_df * n, settings.max_df_min_docs)] = 0.0
         labels = [("concept: " + T.concept_label(f[2:])) if f.startswith("c:") else T.stem_label(f[2:], surface)
                   for f in features]
-        return cls(features, labels, idf.astype(np.float32), settings), column_of
+        fillers = _fillers(corpus, settings)[order] if settings.filler_kl > 0 else None
+        return cls(features, labels, idf.astype(np.float32), settings, fillers), column_of
 
 
 @dataclass
@@ -150,6 +157,7 @@ class Corpus:
     ids: np.ndarray
     counts: np.ndarray
     n_docs: int
+    areas: np.ndarray | None = None     # each document's policy areas (bit mask), when known
 
     @classmethod
     def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str]) -> "Corpus":
@@ -164,7 +172,36 @@ class Corpus:
             counts.extend(features.values())
             lengths.append(len(features))
         doc = np.repeat(np.arange(len(records)), np.frombuffer(lengths, np.int64)) if records else np.zeros(0, np.int64)
-        return cls(list(number), doc, np.frombuffer(ids, np.int64), np.frombuffer(counts, np.float64), len(records))
+        areas = np.array([mask(r.policy_areas, "pa") for r in records], np.int64)
+        return cls(list(number), doc, np.frombuffer(ids, np.int64), np.frombuffer(counts, np.float64), len(records),
+                   areas)
+
+
+def _fillers(corpus: Corpus, settings: EngineSettings) -> np.ndarray:
+    """Which of the corpus's features (by number) are words that carry no topic in this domain.
+
+    Each document with policy areas spreads one unit evenly over them; a word's distribution over the areas is
+    that of its documents. A word in at least ``filler_min_docs`` such documents whose distribution differs from
+    the corpus's by less than ``filler_kl`` (Kullback-Leibler divergence, in nats) says nothing of the topic
+    ("country", "assistance", "programme"): it is a filler. Glossary concepts are never fillers.
+    """
+    out = np.zeros(len(corpus.names), bool)
+    if corpus.areas is None or not corpus.areas.any():
+        return out
+    bits = (corpus.areas[:, None] >> np.arange(len(POLICY_AREAS))) & 1
+    per_doc = bits / np.maximum(bits.sum(1, keepdims=True), 1)                  # documents x areas
+    has_areas = bits.any(1)
+    by_feature = sp.csr_matrix((has_areas[corpus.doc].astype(np.float64), (corpus.ids, corpus.doc)),
+                               shape=(len(corpus.names), corpus.n_docs))
+    spread = np.asarray(by_feature @ per_doc)                                   # features x areas
+    docs = np.asarray(by_feature.sum(1)).ravel()
+    overall = per_doc.sum(0) / max(per_doc.sum(), 1e-12)
+    p = spread / np.maximum(spread.sum(1, keepdims=True), 1e-12)
+    ratio = np.divide(p, overall, out=np.ones_like(p), where=(p > 0) & (overall > 0))
+    divergence = (p * np.log(ratio)).sum(1)
+    words = np.array([name.startswith("w:") for name in corpus.names], bool)
+    out[words & (docs >= settings.filler_min_docs) & (divergence < settings.filler_kl)] = True
+    return out
 
 
 def _capped_order(doc: np.ndarray, cols: np.ndarray, rank: np.ndarray, n_docs: int,

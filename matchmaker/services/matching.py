@@ -217,9 +217,10 @@ def _plan(need: Need, ranked: list[Proposal], existing: list[Match], places: dic
 
 def _labelled_terms(need: Need, offering: Offering, proposal: Proposal) -> list[list]:
     """The proposal's terms, each shown by a word of the two texts (the engine's label is a word of the corpus)."""
-    texts = [(need.title, need.language), (need.description, need.language),
-             (offering.title, offering.language), (offering.description, offering.language)]
-    return [[label, round(float(share), 6)] for label, share in engine_text.label_terms(proposal.terms, texts)]
+    need_texts = [(need.title, need.language), (need.description, need.language)]
+    offering_texts = [(offering.title, offering.language), (offering.description, offering.language)]
+    return [[label, round(float(share), 6)]
+            for label, share in engine_text.label_match_terms(proposal.terms, need_texts, offering_texts)]
 
 
 def _proposal_fields(need: Need, offering: Offering, proposal: Proposal) -> dict:
