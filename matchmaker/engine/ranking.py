@@ -25,17 +25,25 @@ class Pairs:
     listed_members: np.ndarray
     need_rows: np.ndarray
     offering_rows: np.ndarray
+    side: str                              # the query's side: its rows are all 0, its facets one row
 
     @classmethod
     def of(cls, record: Record, side: str, other: SideIndex, rows: np.ndarray) -> "Pairs":
         query, mine = facet_arrays([record]), np.zeros(rows.size, np.int64)
         if side == "need":
-            return cls(query, other.facets, other.listed_members(), mine, rows)
+            return cls(query, other.facets, other.listed_members(), mine, rows, side)
         codes = member_codes(record)
-        return cls(other.facets, query, member_keys({0: codes} if codes else {}), rows, mine)
+        return cls(other.facets, query, member_keys({0: codes} if codes else {}), rows, mine, side)
 
     def finals(self, text: np.ndarray, settings: EngineSettings) -> np.ndarray:
-        return pair_finals(self.needs, self.offerings, self.need_rows, self.offering_rows, text, settings)
+        """Every pair's final score; the query's one row is broadcast, not repeated (tens of thousands of rows
+        at 100,000 records)."""
+        need_rows, offering_rows = self.need_rows, self.offering_rows
+        if self.side == "need":
+            need_rows = need_rows[:1]
+        else:
+            offering_rows = offering_rows[:1]
+        return pair_finals(self.needs, self.offerings, need_rows, offering_rows, text, settings)
 
     def reasons(self, at: np.ndarray, today: dt.date) -> np.ndarray:
         return pair_reasons(self.needs, self.offerings, self.listed_members, self.need_rows[at],
