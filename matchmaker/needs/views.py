@@ -13,7 +13,7 @@ from matchmaker.forms import show_refusal
 from matchmaker.models import Match, Member, Need
 from matchmaker.models.needs import NEED_FINAL_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
-from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, require
+from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, know_members_of_page, require
 from matchmaker.reference import ACTION_LABELS
 from matchmaker.services import anonymity, identification, matching
 from matchmaker.services import needs as needs_service
@@ -74,6 +74,7 @@ def index():
                               (data["ldc"] == "yes") if data["ldc"] else None)
     query = query.order_by(Need.updated_at.desc(), Need.id.desc())
     page = db.paginate(query, page=page_arg(), per_page=20, error_out=False)
+    know_members_of_page(current_user, page.items)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("needs/index.html", form=form, page=page, args=args)
 
