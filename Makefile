@@ -11,7 +11,7 @@ PORT ?= 8000
 # Links in e-mails and calendar files point where the service listens, unless BASE_URL says otherwise.
 export BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test bench install messages db demo clean stress audit
+.PHONY: run test lint bench install messages db demo clean stress audit
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ test: install
 		cat "$$tmp/pg.log"; fi; \
 	rm -rf "$$tmp"; \
 	[ $$sqlite -eq 0 ] && [ $$pgstatus -eq 0 ]
+
+# Lint: ruff with the rules pyproject.toml selects (pycodestyle, pyflakes, bugbear, isort, pyupgrade, complexity,
+# security) over the whole tree.
+lint: install
+	$(VENV)/bin/ruff check .
 
 # Load (locust, 40 users, 60 s), crashes (kill -9 workers every second and the master once) and long fuzzing
 # (1,000 inputs per form and API operation, the heavy hostile files): on SQLite, then on PostgreSQL when

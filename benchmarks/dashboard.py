@@ -16,7 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -117,7 +117,7 @@ def seed_synthetic(app, needs: int, seed: int = 7) -> dict:
     from matchmaker.services.accounts import hash_password
 
     rng = random.Random(seed)
-    start = datetime(2024, 11, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 11, 1, tzinfo=UTC)
     with app.app_context():
         members = db.session.scalars(select(Member).where(Member.is_developing.is_(True))).all()[:120]
         orgs = [Organisation(name=f"Bench organisation {i}", acronym=f"BO{i}", kind="intergovernmental")
@@ -191,10 +191,9 @@ def seed_synthetic(app, needs: int, seed: int = 7) -> dict:
 
 
 def measure_all(app, label: str, runs: int, facilitator_email: str, password: str) -> list[str]:
+    from matchmaker.engine import themes
     from matchmaker.extensions import db
     from matchmaker.services.reports import build_report
-
-    from matchmaker.engine import themes
 
     def from_scratch():
         themes._LAST.clear()

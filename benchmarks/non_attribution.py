@@ -26,7 +26,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -59,7 +59,7 @@ def generate(count: int, seed: int) -> None:
     from tests.test_non_attribution import public_members
 
     rnd = random.Random(seed)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     org = Organisation(name="Generated Partner", acronym="GEN", kind="intergovernmental")
     db.session.add(org)
     password = hash_password("demo-password-2026")
@@ -129,8 +129,16 @@ def crawl_counts(app) -> dict:
 
     from matchmaker.extensions import db
     from matchmaker.models import User
-    from tests.test_non_attribution import (AREA_CODES, REGION_LABELS, Shown, anonymous_needs, list_pages, offered,
-                                            public_members, signed_in)
+    from tests.test_non_attribution import (
+        AREA_CODES,
+        REGION_LABELS,
+        Shown,
+        anonymous_needs,
+        list_pages,
+        offered,
+        public_members,
+        signed_in,
+    )
 
     partner = db.session.scalar(select(User).where(User.email == "partner@example.org"))
     client = signed_in(app, "partner@example.org")

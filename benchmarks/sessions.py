@@ -88,7 +88,8 @@ def solver_rows(matches: int, tables: int, runs: int) -> list[dict]:
 
 def service_seconds(matches: int, tables: int) -> tuple[float, int]:
     """The whole service call on a fresh SQLite database: load, solve, write the agenda, write every notice."""
-    from datetime import date, time as clock, timedelta
+    from datetime import date, timedelta
+    from datetime import time as clock
 
     from flask_migrate import upgrade
     from sqlalchemy import select

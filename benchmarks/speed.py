@@ -13,8 +13,16 @@ import zlib
 import numpy as np
 import scipy.sparse as sp
 
-from matchmaker.engine import (DELIVERY_LANGUAGES, POLICY_AREAS, REGIONS, SUPPORT_KINDS, Engine, EngineSettings,
-                               Record, store)
+from matchmaker.engine import (
+    DELIVERY_LANGUAGES,
+    POLICY_AREAS,
+    REGIONS,
+    SUPPORT_KINDS,
+    Engine,
+    EngineSettings,
+    Record,
+    store,
+)
 from matchmaker.engine.text import stop_words
 
 TODAY = dt.date(2026, 11, 23)

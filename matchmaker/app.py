@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, g, request, session
 from flask_login import current_user
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from config import CONFIGS, DEV_SECRET_KEY
 from matchmaker.extensions import babel, csrf, db, login_manager, migrate
@@ -194,7 +193,7 @@ def register_request_hooks(app: Flask) -> None:
     def touch_session(response):
         live = g.get("user_session")
         if live is not None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             if now - live.last_seen_at > timedelta(minutes=5):
                 from sqlalchemy import update
                 from sqlalchemy.exc import OperationalError
@@ -229,14 +228,11 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from flask_babel import get_locale
+    from flask_babel import format_decimal, get_locale
 
     from matchmaker import reference
     from matchmaker.permissions import can
     from matchmaker.services import anonymity
-
-    from flask_babel import format_decimal
-
     from matchmaker.utils import format_date, format_datetime
 
     # Globals (not a context processor) so that imported macros see them too.

@@ -8,7 +8,7 @@ for assistive technology; the page puts the same figures in a data table next to
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 

@@ -21,11 +21,10 @@ def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Load the demo: organisations, people, needs, offerings and what happened to them (idempotent)."""
-        from matchmaker.services.demo import seed_demo
-
         from sqlalchemy import func
 
         from matchmaker.models import Match
+        from matchmaker.services.demo import seed_demo
 
         added = seed_demo()
         db.session.commit()

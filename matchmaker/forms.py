@@ -1,16 +1,16 @@
 """Form building blocks shared by every blueprint."""
 from __future__ import annotations
 
-
 from flask import flash
-from markupsafe import Markup
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
 from wtforms.validators import Optional, Regexp
 
 from matchmaker.safe_text import text_problem
+
 
 class BaseForm(FlaskForm):
     """A CSRF-protected form that also refuses, in every text field, what no text may hold (safe_text.py)."""

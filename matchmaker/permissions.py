@@ -1,8 +1,9 @@
 """Who may do what: every role and object rule of the service, in one place."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import abort, has_request_context, request
 from flask_login import current_user

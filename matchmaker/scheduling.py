@@ -14,8 +14,8 @@ Tables are interchangeable, so they are given after the rounds: a meeting that k
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Hashable, Iterable, Mapping
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp

@@ -4,7 +4,7 @@ Every page takes MAX_CONTENT_LENGTH (2 MB); a view marked @accepts_upload("SETTI
 setting names (IMPORT_MAX_BYTES: 10 MB on the import pages), plus room for the form around the file."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, current_app, request
 from flask_babel import format_decimal

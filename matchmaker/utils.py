@@ -1,10 +1,9 @@
 """Small helpers shared by the views."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
-
-from datetime import date, datetime
 
 import flask_babel
 from flask import abort, request

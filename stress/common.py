@@ -55,7 +55,7 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         if not free(self.port):
             raise RuntimeError(f"port {self.port} is already in use: stop what listens there first")
         env = dict(os.environ, DATABASE_URL=self.url, SECRET_KEY=SECRET, MATCHMAKER_ENV="development",

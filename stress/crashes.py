@@ -2,9 +2,9 @@
 no acknowledged write may be lost, and the database must pass its integrity checks afterwards."""
 from __future__ import annotations
 
-import os
 import http.client
 import multiprocessing
+import os
 import random
 import signal
 import time
@@ -41,8 +41,8 @@ def integrity_check(url: str) -> str:
     """SQLite's own checks, and on both databases: no row points at a missing row."""
     from sqlalchemy import create_engine, text
 
-    from matchmaker.extensions import db
     import matchmaker.models  # noqa: F401
+    from matchmaker.extensions import db
 
     engine = create_engine(url)
     problems = []
@@ -163,7 +163,7 @@ def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: s
             statuses[key] = statuses.get(key, 0) + value
     for thread in threads:
         thread.join(timeout=30)
-    from sqlalchemy import create_engine, select, text
+    from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     with engine.connect() as conn:

@@ -3,7 +3,7 @@ sign-ins to a page of their own."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -27,10 +27,10 @@ def _dated(action: str, when: datetime, actor, obj_type="need", obj_id=None, rea
 def test_sentences_filters_and_sign_ins_apart(app, make):
     facilitator, delegate = make.user("facilitator"), make.user("delegate", member="BJ")
     need = make.need("BJ", "open", title="Electronic signatures law")
-    _dated("need.submit", datetime(2026, 3, 2, 9, tzinfo=timezone.utc), delegate, obj_id=need.id)
-    _dated("need.open", datetime(2026, 3, 9, 9, tzinfo=timezone.utc), facilitator, obj_id=need.id,
+    _dated("need.submit", datetime(2026, 3, 2, 9, tzinfo=UTC), delegate, obj_id=need.id)
+    _dated("need.open", datetime(2026, 3, 9, 9, tzinfo=UTC), facilitator, obj_id=need.id,
            reason="Clear and complete.")
-    _dated("user.login", datetime(2026, 3, 9, 8, tzinfo=timezone.utc), facilitator, "user", facilitator.id)
+    _dated("user.login", datetime(2026, 3, 9, 8, tzinfo=UTC), facilitator, "user", facilitator.id)
     db.session.commit()
     client = app.test_client()
     login(client, facilitator)
@@ -57,7 +57,7 @@ def test_sentences_filters_and_sign_ins_apart(app, make):
 
 def test_a_published_edition_reads_by_its_number(app, make):
     facilitator = make.user("facilitator")
-    db.session.add(AuditEvent(action="report.publish", at=datetime(2026, 4, 1, 9, tzinfo=timezone.utc),
+    db.session.add(AuditEvent(action="report.publish", at=datetime(2026, 4, 1, 9, tzinfo=UTC),
                               actor_id=facilitator.id, object_type="reportedition", object_id=7, detail={"number": 2}))
     db.session.commit()
     client = app.test_client()
@@ -68,7 +68,7 @@ def test_a_published_edition_reads_by_its_number(app, make):
 
 def test_a_lifted_sign_in_lock_names_the_address(app, make):
     admin = make.user("admin")
-    db.session.add(AuditEvent(action="sign_in.lock_cleared", at=datetime(2026, 4, 1, 9, tzinfo=timezone.utc),
+    db.session.add(AuditEvent(action="sign_in.lock_cleared", at=datetime(2026, 4, 1, 9, tzinfo=UTC),
                               actor_id=admin.id, object_type="signinlock", object_id=None,
                               detail={"kind": "address", "address": "203.0.113.9", "failures": 20}))
     db.session.commit()

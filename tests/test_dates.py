@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 from babel.dates import format_date, format_datetime
@@ -30,7 +30,7 @@ def test_dashboard_report_and_account_use_the_medium_format(app, make, language)
 
     facilitator = make.user("facilitator")
     token, _secret = create_token(facilitator, "laptop")
-    token.last_used_at = datetime(2026, 12, 5, 12, 8, tzinfo=timezone.utc)
+    token.last_used_at = datetime(2026, 12, 5, 12, 8, tzinfo=UTC)
     db.session.commit()
     client = app.test_client()
     login(client, facilitator)
@@ -40,7 +40,7 @@ def test_dashboard_report_and_account_use_the_medium_format(app, make, language)
         text = re.sub(r"<[^>]+>", " ", _page(client, url, language))
         assert not SHORT_DATE.search(text), (url, SHORT_DATE.search(text).group(0))
     account = _page(client, "/account", language)
-    assert format_datetime(token.last_used_at, "medium", tzinfo=timezone.utc, locale=language) in account
+    assert format_datetime(token.last_used_at, "medium", tzinfo=UTC, locale=language) in account
     dashboard = _page(client, "/dashboard/", language)
     # Computed a moment ago: the medium form of the date (the time may have moved on by a second) is on the page.
     assert format_date(generated, "medium", locale=language) in dashboard

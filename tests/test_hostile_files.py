@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from matchmaker.extensions import db
 from matchmaker.models import ImportUpload, Need, Offering
 from tests.conftest import login
-from tests.test_import_csv import DESCRIPTION, HEADER, row
 from tests.test_iati import activity, iati_file
+from tests.test_import_csv import DESCRIPTION, HEADER, row
 
 # Python memory a single upload may take at its peak (tracemalloc), whatever the file: bounded by the request
 # size limit (2 MB), never by what the file claims to contain.

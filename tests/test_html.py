@@ -12,7 +12,6 @@ from tests.conftest import login
 from tests.test_crawl import GET_ROUTES
 from tests.test_route_matrix import ROLES, _session_of, world  # noqa: F401  (world is a fixture)
 
-
 # Methods and collections of a form element that a control of the same name or id would hide (HTMLFormElement,
 # Element, Node): scripts call them. Attributes read as text (title, action) are left to the forms' own names.
 FORM_PROPERTIES = {"elements", "length", "submit", "reset", "requestSubmit", "checkValidity", "reportValidity",

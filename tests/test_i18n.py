@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from babel.messages.checkers import python_format
 from babel.messages.catalog import Catalog, TranslationError
+from babel.messages.checkers import python_format
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po

@@ -9,13 +9,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from matchmaker.errors import ConcurrentUpdate, DomainError, NotPermitted, TransitionNotAllowed
+from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Match, MatchingRun, Need, Notification
 from matchmaker.models.matches import MATCH_STATUSES
-from matchmaker.services import match_index
+from matchmaker.services import match_index, matching
 from matchmaker.services import matches as match_service
-from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
 from tests.conftest import login
 from tests.test_auth import _wait_for, smtp_server  # noqa: F401  (fixture)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 

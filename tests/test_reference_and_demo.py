@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC
 
 from sqlalchemy import func, select
 
@@ -80,13 +81,13 @@ def test_cli_create_user(runner, ctx):
 def test_the_demo_shows_the_whole_life_cycle_in_order_and_in_the_past(ctx):
     """Every stage of a match, a session held with its agenda and outcomes, one planned with availability given;
     written through the services, so the audit trail agrees, with every event dated in order before now."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from matchmaker.models import AuditEvent, Match, MatchmakingSession, Notification, SessionAvailability
     from matchmaker.services import editions
     from matchmaker.services.demo import seed_demo
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     seed_demo()
     db.session.commit()
     statuses = Counter(db.session.scalars(select(Match.status)))

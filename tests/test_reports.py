@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,12 +19,12 @@ from matchmaker.services.reports import TOTAL, Report, Table, build_report, cach
 from tests.conftest import login
 from tests.test_suppression import check_table
 
-NOW = datetime(2026, 4, 30, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 30, 12, tzinfo=UTC)
 TODAY = date(2026, 4, 30)
 
 
 def at(month: int, day: int) -> datetime:
-    return datetime(2026, month, day, 12, tzinfo=timezone.utc)
+    return datetime(2026, month, day, 12, tzinfo=UTC)
 
 
 def approve_event(match, when):
@@ -175,8 +175,9 @@ def named_world(make):
 
 
 def _scan(text: str, delegates) -> list[str]:
-    from matchmaker.models import Member
     from sqlalchemy import select
+
+    from matchmaker.models import Member
 
     # The CSRF token is random text: it may contain any two capitals.
     text = re.sub(r'name="csrf_token" value="[^"]*"', "", text)

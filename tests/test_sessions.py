@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
-from matchmaker.models import AuditEvent, MatchmakingSession, Notification, SessionMeeting
+from matchmaker.models import AuditEvent, MatchmakingSession, Notification
 from matchmaker.services import sessions as service
 from tests.conftest import login
 
@@ -381,7 +381,6 @@ def test_agenda_changes_are_emailed_in_the_recipients_language(app, make, partie
 
 
 from tests.test_auth import smtp_server  # noqa: E402,F401  (the loopback SMTP server fixture)
-
 
 # --- Bad input on every form -------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ agenda flags slots it cannot attend, no "0 of 0 people", and plurals in the sess
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 
@@ -28,7 +28,7 @@ def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, mo
     db.session.commit()
     client = app.test_client()
     login(client, facilitator)
-    monkeypatch.setattr(service, "utcnow", lambda: datetime(2030, 7, 1, 12, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(service, "utcnow", lambda: datetime(2030, 7, 1, 12, 0, tzinfo=UTC))
     version = session.version
     # not offered before the start; refused if posted all the same
     page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
@@ -43,7 +43,7 @@ def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, mo
     db.session.expire_all()
     assert db.session.get(MatchmakingSession, session.id).status == "planning" and _events("session.close") == 0
     # Once it has started (14:00 UTC), it can be marked held.
-    monkeypatch.setattr(service, "utcnow", lambda: datetime(2030, 7, 1, 14, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(service, "utcnow", lambda: datetime(2030, 7, 1, 14, 0, tzinfo=UTC))
     assert client.post(f"/sessions/{session.id}/held").status_code == 302
     db.session.expire_all()
     assert db.session.get(MatchmakingSession, session.id).status == "held" and _events("session.held") == 1

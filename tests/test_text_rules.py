@@ -13,8 +13,8 @@ from matchmaker.extensions import db
 from matchmaker.models import Need, Offering, Organisation, User
 from tests.conftest import login
 from tests.test_api import VALID_OFFERING
-from tests.test_import_csv import DESCRIPTION, HEADER
 from tests.test_iati import activity, iati_file
+from tests.test_import_csv import DESCRIPTION, HEADER
 from tests.test_needs import VALID as NEED
 
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]

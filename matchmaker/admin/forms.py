@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, StringField, SubmitField, URLField
-from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional, URL
+from wtforms.validators import URL, AnyOf, DataRequired, Email, InputRequired, Length, Optional
 
 from matchmaker.forms import BaseForm, strip_filter, with_scheme
 from matchmaker.reference import ORGANISATION_KINDS, TEXT_LANGUAGES, choices

@@ -1,9 +1,9 @@
 """Administration pages: users and invitations, organisations, members and the audit log."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,7 +19,13 @@ from matchmaker.mail import send_mail
 from matchmaker.models import AuditEvent, Match, MatchmakingSession, Member, Need, Offering, Organisation, User
 from matchmaker.permissions import INVITABLE_ROLES, can, require
 from matchmaker.reference import (
-    AUDIT_FALLBACK_SENTENCE, AUDIT_SENTENCES, ROLE_LABELS, SIGN_IN_ACTIONS, choices, options, with_any,
+    AUDIT_FALLBACK_SENTENCE,
+    AUDIT_SENTENCES,
+    ROLE_LABELS,
+    SIGN_IN_ACTIONS,
+    choices,
+    options,
+    with_any,
 )
 from matchmaker.services import accounts, throttle
 from matchmaker.services.audit import record
@@ -261,10 +267,10 @@ def _filtered(query, form: AuditFilterForm):
     if data["type"]:
         query = query.where(AuditEvent.object_type == data["type"])
     if data["since"]:
-        query = query.where(AuditEvent.at >= datetime.combine(data["since"], time.min, tzinfo=timezone.utc))
+        query = query.where(AuditEvent.at >= datetime.combine(data["since"], time.min, tzinfo=UTC))
     if data["until"]:
         query = query.where(AuditEvent.at < datetime.combine(data["until"] + timedelta(days=1), time.min,
-                                                             tzinfo=timezone.utc))
+                                                             tzinfo=UTC))
     return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 

@@ -5,16 +5,25 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate, validates_schema
 
-from matchmaker.safe_text import ALLOWED_TEXT, text_problem
-
-from matchmaker.reference import (
-    AREA_OPTIONS, BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, NEED_STATUS_LABELS, OFFERING_STATUS_LABELS,
-    POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
-)
 from matchmaker.models.matches import MATCH_STATUSES, OUTCOMES
+from matchmaker.reference import (
+    AREA_OPTIONS,
+    BENEFICIARIES,
+    DELIVERY_LANGUAGES,
+    ELIGIBILITY,
+    NEED_STATUS_LABELS,
+    OFFERING_STATUS_LABELS,
+    POLICY_AREAS,
+    PRIORITIES,
+    REGIONS,
+    SUPPORT_KINDS,
+    TEXT_LANGUAGES,
+)
+from matchmaker.safe_text import ALLOWED_TEXT, text_problem
 from matchmaker.services.matches import PROGRESS as MATCH_PROGRESS
 from matchmaker.services.needs import TRANSITIONS as NEED_TRANSITIONS
 from matchmaker.services.offerings import TRANSITIONS as OFFERING_TRANSITIONS
+
 
 class SafeText(validate.Regexp):
     """What no text may hold (safe_text.py), with its message; the pattern goes into the OpenAPI description."""

@@ -18,7 +18,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from matchmaker.api import schemas
 from matchmaker.api.parsing import StrictJsonParser
 from matchmaker.api.tokens import user_for_token
-from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
+from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import csrf, db
 from matchmaker.imports.exports import origin_fields
 from matchmaker.models import Match, Member, Need, Offering
@@ -26,13 +26,19 @@ from matchmaker.needs.views import filter_origin, json_list_contains, names_show
 from matchmaker.offerings.views import visible_offerings_query
 from matchmaker.permissions import STAFF, can, match_side
 from matchmaker.reference import (
-    BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
+    BENEFICIARIES,
+    DELIVERY_LANGUAGES,
+    ELIGIBILITY,
+    POLICY_AREAS,
+    PRIORITIES,
+    REGIONS,
+    SUPPORT_KINDS,
+    TEXT_LANGUAGES,
 )
-from matchmaker.services import anonymity
+from matchmaker.services import anonymity, submissions
 from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
-from matchmaker.services import submissions
 from matchmaker.services.match_queries import visible_matches_query
 from matchmaker.utils import MAX_ID
 

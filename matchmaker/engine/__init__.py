@@ -4,9 +4,24 @@ A pure package (numpy, scipy, scikit-learn, sparse_dot_topn, the standard librar
 imports neither Flask nor SQLAlchemy. See :mod:`matchmaker.engine.engine` for the map of its modules.
 """
 from .engine import ENGINE_VERSION, Engine
-from .records import (DEADLINE_PASSED, DELIVERY_LANGUAGES, ELIGIBILITY, NO_CAPACITY, NO_COMMON_LANGUAGE,
-                      NOT_ELIGIBLE, POLICY_AREAS, REASONS, REGIONS, SIDES, SUPPORT_KINDS, EngineSettings,
-                      Exclusion, Proposal, Ranking, Record)
+from .records import (
+                      DEADLINE_PASSED,
+                      DELIVERY_LANGUAGES,
+                      ELIGIBILITY,
+                      NO_CAPACITY,
+                      NO_COMMON_LANGUAGE,
+                      NOT_ELIGIBLE,
+                      POLICY_AREAS,
+                      REASONS,
+                      REGIONS,
+                      SIDES,
+                      SUPPORT_KINDS,
+                      EngineSettings,
+                      Exclusion,
+                      Proposal,
+                      Ranking,
+                      Record,
+)
 from .vocabulary import Vocabulary
 
 __all__ = ["ENGINE_VERSION", "Engine", "Vocabulary", "Record", "EngineSettings", "Exclusion", "Proposal", "Ranking",

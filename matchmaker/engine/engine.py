@@ -57,7 +57,7 @@ class Engine:
         self._pending_log: list | None = None
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, needs: list[Record], offerings: list[Record], vocabulary: Vocabulary | None = None) -> "Engine":
+    def fit(self, needs: list[Record], offerings: list[Record], vocabulary: Vocabulary | None = None) -> Engine:
         """Fit the vocabulary and idf on both sides (unless one is given) and index every record."""
         needs, offerings = sorted(needs, key=lambda r: r.id), sorted(offerings, key=lambda r: r.id)
         for records in (needs, offerings):
@@ -148,7 +148,7 @@ class Engine:
             return rank_one(record, side, (cols, vals), vocabulary, other, k, today or dt.date.today())
 
     def all_pairs(self, k: int = 10, today: dt.date | None = None, explain: bool = True, candidates: int = 0,
-                  threads: int = 2) -> "Mapping[int, Ranking]":
+                  threads: int = 2) -> Mapping[int, Ranking]:
         """Top-k offerings of every live need (see :mod:`matchmaker.engine.allpairs`): a read-only mapping need id
         -> Ranking whose Proposal objects (and explanations) are built when read."""
         self._require_fit()

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from .rules import FACET_DTYPES, member_keys
 
 try:                                    # scipy's own C loop for sparse products, called without its
-    from scipy.sparse._sparsetools import csr_matmat as _csr_matmat   # first (counting) pass
+    from scipy.sparse._sparsetools import csr_matmat as _csr_matmat  # first (counting) pass
 except ImportError:                     # pragma: no cover - other scipy layouts: the public product
     _csr_matmat = None
 
@@ -54,7 +54,7 @@ class SideIndex:
     @classmethod
     def build(cls, ids: np.ndarray, rows: sp.csr_matrix | None, facets: dict[str, np.ndarray],
               members: dict[int, list[int]], alive: np.ndarray | None = None,
-              postings: sp.csr_matrix | None = None) -> "SideIndex":
+              postings: sp.csr_matrix | None = None) -> SideIndex:
         """A side of the given rows (rows x features), or of their postings (features x rows) as saved."""
         side = cls(rows.shape[1] if postings is None else postings.shape[0])
         side._ids = np.asarray(ids, np.int64)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from .tokens import LANGUAGES, data_text, stemmer, stems, strip_accents, words
 
@@ -14,7 +14,7 @@ REVERSE_LANGUAGES = ("fr", "es")          # the lexicons read backwards from Eng
 
 
 # --------------------------------------------------------------------------- lexicon
-@lru_cache(maxsize=None)
+@cache
 def lexicon(lang: str) -> dict[str, tuple[str, ...]]:
     """Stem (in ``lang``) -> English stems, from data/lexicon_<lang>_en.tsv."""
     if lang == "en":
@@ -28,7 +28,7 @@ def lexicon(lang: str) -> dict[str, tuple[str, ...]]:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def reverse_lexicon(lang: str) -> dict[str, tuple[str, ...]]:
     """English stem -> the stems (in ``lang``, French or Spanish) that ``lexicon(lang)`` translates to it, in
     the lexicon's order."""
@@ -111,7 +111,7 @@ class Concept:
     label: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def glossary() -> tuple[dict[str, Concept], dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]]:
     """Concepts and, per language, first stem -> [(phrase stems, concept id)], longest first."""
     concepts: dict[str, Concept] = {}

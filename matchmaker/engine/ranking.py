@@ -28,7 +28,7 @@ class Pairs:
     side: str                              # the query's side: its rows are all 0, its facets one row
 
     @classmethod
-    def of(cls, record: Record, side: str, other: SideIndex, rows: np.ndarray) -> "Pairs":
+    def of(cls, record: Record, side: str, other: SideIndex, rows: np.ndarray) -> Pairs:
         query, mine = facet_arrays([record]), np.zeros(rows.size, np.int64)
         if side == "need":
             return cls(query, other.facets, other.listed_members(), mine, rows, side)

@@ -24,13 +24,32 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from .labels import feature_label, label_match_terms, label_terms, stem_label
-from .lexicons import (REVERSE_LANGUAGES, cognate_stem, concept_label, concept_matches, english_translations,
-                       glossary, lexicon, reverse_lexicon)
-from .tokens import (LANGUAGES, SNOWBALL_NAMES, WORD_PATTERN, dropped, lowered_words, stemmer, stems, stop_words,
-                     strip_accents, tokens, words)
+from .lexicons import (
+    REVERSE_LANGUAGES,
+    cognate_stem,
+    concept_label,
+    concept_matches,
+    english_translations,
+    glossary,
+    lexicon,
+    reverse_lexicon,
+)
+from .tokens import (
+    LANGUAGES,
+    SNOWBALL_NAMES,
+    WORD_PATTERN,
+    dropped,
+    lowered_words,
+    stemmer,
+    stems,
+    stop_words,
+    strip_accents,
+    tokens,
+    words,
+)
 
 __all__ = ["AnalyzerSettings", "analyze", "LANGUAGES", "WORD_PATTERN", "words", "tokens", "stems", "stemmer",
            "stop_words", "strip_accents", "lexicon", "reverse_lexicon", "english_translations", "cognate_stem",
@@ -50,7 +69,7 @@ class AnalyzerSettings:
                                   # (the engine uses 0.4)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _token_table(lang: str) -> dict[str, tuple]:
     """Raw token -> (stem, English cognate stem or '') of a kept token, () for a dropped one; filled on use.
 

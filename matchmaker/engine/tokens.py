@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import snowballstemmer
@@ -61,7 +61,7 @@ def data_text(name: str) -> str:
     return resources.files("matchmaker.engine").joinpath("data", name).read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def stop_words(lang: str) -> frozenset[str]:
     listed = data_text(f"stopwords_{lang}.txt").split()
     return frozenset(listed) | frozenset(strip_accents(w) for w in listed)
@@ -90,7 +90,7 @@ class Stemmer:
         return stem
 
 
-@lru_cache(maxsize=None)
+@cache
 def stemmer(lang: str) -> Stemmer:
     return Stemmer(lang)
 

@@ -128,7 +128,7 @@ class Vocabulary:
         return doc[positive], cols[positive], weight[positive].astype(np.float32)
 
     @classmethod
-    def fit(cls, corpus: "Corpus", settings: EngineSettings, surface: dict[str, str]) -> tuple["Vocabulary", np.ndarray]:
+    def fit(cls, corpus: Corpus, settings: EngineSettings, surface: dict[str, str]) -> tuple[Vocabulary, np.ndarray]:
         """The vocabulary of an analysed corpus, with smoothed idf (``log((1 + n) / (1 + df)) + 1``), and the column
         of each of the corpus's feature numbers."""
         df = np.bincount(corpus.ids, minlength=len(corpus.names)).astype(np.float64)
@@ -160,7 +160,7 @@ class Corpus:
     areas: np.ndarray | None = None     # each document's policy areas (bit mask), when known
 
     @classmethod
-    def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str]) -> "Corpus":
+    def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str]) -> Corpus:
         probe = Vocabulary([], [], np.zeros(0), settings)
         number: dict[str, int] = {}
         ids, counts, lengths = array("q"), array("d"), array("q")

@@ -6,9 +6,10 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,15 +17,22 @@ from sqlalchemy import select
 
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
+from matchmaker.imports.spreadsheet import FileRefused, decode_upload, unescape_cell, write_csv
 from matchmaker.models import Member, Need, User
 from matchmaker.permissions import can
 from matchmaker.reference import (
-    BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, POLICY_AREAS, PRIORITIES, REGIONS, SUPPORT_KINDS, TEXT_LANGUAGES,
+    BENEFICIARIES,
+    DELIVERY_LANGUAGES,
+    ELIGIBILITY,
+    POLICY_AREAS,
+    PRIORITIES,
+    REGIONS,
+    SUPPORT_KINDS,
+    TEXT_LANGUAGES,
 )
-from matchmaker.imports.spreadsheet import FileRefused, decode_upload, unescape_cell, write_csv
+from matchmaker.safe_text import CONTROL, text_problem
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
-from matchmaker.safe_text import CONTROL, text_problem
 from matchmaker.services.audit import record
 
 MAX_ROWS = 10_000

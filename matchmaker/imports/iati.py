@@ -3,28 +3,29 @@ approved matches as IATI 2.03 activities that validate against the official sche
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from xml.sax import SAXParseException  # the exception class only; parsing is defusedxml's  # nosec B406
+from xml.sax.handler import ContentHandler  # a base class for defusedxml's parser  # nosec B406
 
 from defusedxml import DefusedXmlException
 from defusedxml.sax import parseString as defused_sax_parse
 from flask_babel import gettext as _
 from lxml import etree
 from sqlalchemy import select
-from xml.sax import SAXParseException  # the exception class only; parsing is defusedxml's  # nosec B406
-from xml.sax.handler import ContentHandler  # a base class for defusedxml's parser  # nosec B406
 
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.imports.csv_import import Preview, Problem
-from matchmaker.safe_text import text_problem
 from matchmaker.imports.spreadsheet import FileRefused
 from matchmaker.models import AuditEvent, Match, Member, Offering, User
 from matchmaker.permissions import can
 from matchmaker.reference import DELIVERY_LANGUAGES, POLICY_AREAS, TEXT_LANGUAGES
+from matchmaker.safe_text import text_problem
 from matchmaker.services import anonymity
 from matchmaker.services import offerings as offerings_service
 from matchmaker.services.audit import record
@@ -468,7 +469,7 @@ def _percentages(count: int) -> list[int]:
 
 def _activity(offering: Offering, members: dict[str, str]):
     org = offering.organisation
-    updated = offering.updated_at.astimezone(timezone.utc).replace(microsecond=0)
+    updated = offering.updated_at.astimezone(UTC).replace(microsecond=0)
     activity = etree.Element("iati-activity", {"last-updated-datetime": updated.isoformat(),
                                                XML_LANG: offering.language, "default-currency": "USD"})
     etree.SubElement(activity, "iati-identifier").text = _identifier(offering)
@@ -522,7 +523,7 @@ def export_activities(offerings: Iterable[Offering]) -> bytes:
     """IATI 2.03 activity XML for these offerings."""
     members = {m.code: m.name_en for m in db.session.scalars(select(Member))}
     root = etree.Element("iati-activities", {
-        "version": "2.03", "generated-datetime": datetime.now(timezone.utc).replace(microsecond=0).isoformat()})
+        "version": "2.03", "generated-datetime": datetime.now(UTC).replace(microsecond=0).isoformat()})
     for offering in offerings:
         root.append(_activity(offering, members))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
@@ -584,7 +585,7 @@ def _stage_dates(match_ids: list[int]) -> dict[int, dict[str, date]]:
                                          AuditEvent.object_id.in_(match_ids[start:start + 500]),
                                          AuditEvent.action.in_(wanted)).order_by(AuditEvent.at, AuditEvent.id))
         for object_id, action, at, detail in rows:
-            day = at.astimezone(timezone.utc).date()
+            day = at.astimezone(UTC).date()
             stages = found.setdefault(object_id, {})
             if action == "match.approve":
                 stages.setdefault("introduced", day)
@@ -632,7 +633,7 @@ def _match_activity(match: Match, stages: dict[str, date], regions: RecipientReg
     from matchmaker.reference import MATCH_STATUS_LABELS, OUTCOME_LABELS
 
     offering, org = match.offering, match.offering.organisation
-    updated = match.updated_at.astimezone(timezone.utc).replace(microsecond=0)
+    updated = match.updated_at.astimezone(UTC).replace(microsecond=0)
     activity = etree.Element("iati-activity", {"last-updated-datetime": updated.isoformat(), XML_LANG: "en",
                                                "default-currency": "USD", "hierarchy": "2"})
     etree.SubElement(activity, "iati-identifier").text = _match_identifier(match)
@@ -649,7 +650,7 @@ def _match_activity(match: Match, stages: dict[str, date], regions: RecipientReg
     participating.set("role", "4")
     participating.set("type", ORGANISATION_TYPES.get(org.kind, "90"))
     etree.SubElement(activity, "activity-status", code=MATCH_ACTIVITY_STATUS[match.status])
-    introduced = stages.get("introduced") or (match.decided_at or match.created_at).astimezone(timezone.utc).date()
+    introduced = stages.get("introduced") or (match.decided_at or match.created_at).astimezone(UTC).date()
     # The engagement is planned from its introduction; it starts with delivery and ends when it is completed or
     # closed without result.
     etree.SubElement(activity, "activity-date", {"type": "1", "iso-date": introduced.isoformat()})
@@ -700,7 +701,7 @@ def exported_match_activities(matches: Iterable[Match]) -> bytes:
     regions = RecipientRegions()
     stages = _stage_dates([m.id for m in matches])
     root = etree.Element("iati-activities", {
-        "version": "2.03", "generated-datetime": datetime.now(timezone.utc).replace(microsecond=0).isoformat()})
+        "version": "2.03", "generated-datetime": datetime.now(UTC).replace(microsecond=0).isoformat()})
     by_offering: dict[int, list[Match]] = {}
     for match in sorted(matches, key=lambda m: (m.offering_id, m.id)):
         by_offering.setdefault(match.offering_id, []).append(match)

@@ -6,9 +6,8 @@ import json
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import delete, select
 from werkzeug.exceptions import RequestEntityTooLarge

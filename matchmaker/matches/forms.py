@@ -9,7 +9,14 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from matchmaker.forms import BaseForm, TextLimit, strip_filter
 from matchmaker.reference import (
-    MATCH_STATUS_LABELS, OUTCOME_LABELS, POLICY_AREAS, REGIONS, TEXT_LANGUAGES, choices, options, with_any,
+    MATCH_STATUS_LABELS,
+    OUTCOME_LABELS,
+    POLICY_AREAS,
+    REGIONS,
+    TEXT_LANGUAGES,
+    choices,
+    options,
+    with_any,
 )
 
 # The outcomes of a meeting that was held. "Did not take place" is not one of them: it has its own step ("not_held"),

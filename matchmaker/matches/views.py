@@ -1,7 +1,7 @@
 """Pages for matches: the review queue, the match page, decisions, answers, follow-up, and the inbox."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,14 +14,25 @@ from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.matches.forms import (
-    BulkApproveForm, DecisionForm, ManualMatchForm, ProgressForm, QueueFilterForm, RespondForm,
+    BulkApproveForm,
+    DecisionForm,
+    ManualMatchForm,
+    ProgressForm,
+    QueueFilterForm,
+    RespondForm,
 )
 from matchmaker.matches.highlight import highlight
 from matchmaker.models import AuditEvent, Match, Member, Need, Notification, Offering
 from matchmaker.models.base import utcnow
 from matchmaker.models.matches import FINAL_MATCH_STATUSES
 from matchmaker.permissions import can, match_side, require
-from matchmaker.reference import MATCH_EVENT_LABELS, MATCH_STATUS_LABELS, OUTCOME_LABELS, PROGRESS_LABELS, RESPONSE_LABELS
+from matchmaker.reference import (
+    MATCH_EVENT_LABELS,
+    MATCH_STATUS_LABELS,
+    OUTCOME_LABELS,
+    PROGRESS_LABELS,
+    RESPONSE_LABELS,
+)
 from matchmaker.services import matches as match_service
 from matchmaker.services import matching
 from matchmaker.utils import load_or_404, page_arg
@@ -139,7 +150,7 @@ def queue():
         if data["max_score"] is not None:
             query = query.where(Match.score <= float(data["max_score"]))
         if data["age"] is not None:
-            query = query.where(Match.created_at <= datetime.now(timezone.utc) - timedelta(days=data["age"]))
+            query = query.where(Match.created_at <= datetime.now(UTC) - timedelta(days=data["age"]))
         sort = data["sort"] or "score"
     if status in MATCH_STATUS_LABELS:
         query = query.where(Match.status == status)

@@ -4,10 +4,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import DateTime, TypeDecorator
-
 
 # The moment "now" stands for, when something replays a history at its own dates (the demo: services.demo); unset,
 # now is the wall clock. A context variable: it never leaks to another request or thread.
@@ -16,7 +15,7 @@ _REPLAYED_NOW: ContextVar[datetime | None] = ContextVar("replayed_now", default=
 
 def utcnow() -> datetime:
     """Now, timezone-aware in UTC; used as a callable default so it is evaluated per row."""
-    return _REPLAYED_NOW.get() or datetime.now(timezone.utc)
+    return _REPLAYED_NOW.get() or datetime.now(UTC)
 
 
 def today() -> date:
@@ -42,10 +41,10 @@ class UTCDateTime(TypeDecorator):
 
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc) if value is not None else None
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value

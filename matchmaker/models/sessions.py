@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint
@@ -45,7 +45,7 @@ class MatchmakingSession(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     created_by: Mapped[User | None] = relationship()
-    meetings: Mapped[list["SessionMeeting"]] = relationship(
+    meetings: Mapped[list[SessionMeeting]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="SessionMeeting.id")
 
     __mapper_args__ = {"version_id_col": version}
@@ -56,7 +56,7 @@ class MatchmakingSession(db.Model):
 
     def round_start(self, index: int) -> datetime:
         """When round ``index`` (from 0) starts, in the session's time zone (computed in UTC across DST changes)."""
-        first = datetime.combine(self.date, self.start_time, tzinfo=self.zone).astimezone(timezone.utc)
+        first = datetime.combine(self.date, self.start_time, tzinfo=self.zone).astimezone(dt.UTC)
         return (first + timedelta(minutes=self.slot_minutes * index)).astimezone(self.zone)
 
     def round_end(self, index: int) -> datetime:

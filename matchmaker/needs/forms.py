@@ -7,8 +7,17 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from matchmaker.forms import BaseForm, MultiCheckboxField, TextLimit, strip_filter, submission_key
 from matchmaker.reference import (
-    AREA_OPTIONS, BENEFICIARIES, DELIVERY_LANGUAGES, NEED_STATUS_LABELS, POLICY_AREAS, PRIORITIES, SUPPORT_KINDS,
-    TEXT_LANGUAGES, choices, options, with_any,
+    AREA_OPTIONS,
+    BENEFICIARIES,
+    DELIVERY_LANGUAGES,
+    NEED_STATUS_LABELS,
+    POLICY_AREAS,
+    PRIORITIES,
+    SUPPORT_KINDS,
+    TEXT_LANGUAGES,
+    choices,
+    options,
+    with_any,
 )
 
 

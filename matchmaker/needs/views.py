@@ -15,9 +15,8 @@ from matchmaker.models.needs import NEED_FINAL_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
 from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, know_members_of_page, require
 from matchmaker.reference import ACTION_LABELS
-from matchmaker.services import anonymity, identification, matching
+from matchmaker.services import anonymity, identification, matching, submissions
 from matchmaker.services import needs as needs_service
-from matchmaker.services import submissions
 from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")

@@ -3,14 +3,29 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField, EmailField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter, submission_key
 from matchmaker.reference import (
-    BENEFICIARIES, DELIVERY_LANGUAGES, ELIGIBILITY, OFFERING_STATUS_LABELS, POLICY_AREAS, REGIONS, SUPPORT_KINDS,
-    TEXT_LANGUAGES, choices, options, with_any,
+    BENEFICIARIES,
+    DELIVERY_LANGUAGES,
+    ELIGIBILITY,
+    OFFERING_STATUS_LABELS,
+    POLICY_AREAS,
+    REGIONS,
+    SUPPORT_KINDS,
+    TEXT_LANGUAGES,
+    choices,
+    with_any,
 )
 
 

@@ -1,9 +1,10 @@
 """Turning a report's tables into what users read: labels in their language, charts, data tables and CSV files."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response

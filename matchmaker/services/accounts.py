@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
@@ -267,7 +267,7 @@ def find_session(user_id: int, token: str | None) -> UserSession | None:
     row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
     if row is None or row.user_id != user_id:
         return None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     config = current_app.config
     if now - row.created_at > timedelta(seconds=config["SESSION_ABSOLUTE_TIMEOUT"]) or now - row.last_seen_at > timedelta(
         seconds=config["SESSION_IDLE_TIMEOUT"]

@@ -21,8 +21,8 @@ one home of that rule; English is every delegation's shared working language and
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Hashable, Iterable, Mapping
 
 from flask import g, has_app_context
 from flask_babel import gettext as _

@@ -13,7 +13,7 @@ team account; they have no password (nobody signs in with them) and act in the s
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,9 +21,8 @@ from sqlalchemy import select
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchmakingSession, Member, Need, Offering, Organisation, User
 from matchmaker.models.base import replayed_at, utcnow
+from matchmaker.services import editions, matching
 from matchmaker.services import matches as match_service
-from matchmaker.services import matching
-from matchmaker.services import editions
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
 from matchmaker.services import sessions as session_service
@@ -61,7 +60,7 @@ class Demo:
 
     def moment(self, day: float, hour: int = 9) -> datetime:
         """``day`` days before now (a negative number), at ``hour`` UTC, never after now."""
-        moment = datetime.combine((self.now + timedelta(days=day)).date(), time(hour), tzinfo=timezone.utc)
+        moment = datetime.combine((self.now + timedelta(days=day)).date(), time(hour), tzinfo=UTC)
         return min(moment, self.now - timedelta(minutes=1))
 
     def at(self, day: float, hour: int = 9):
@@ -144,7 +143,7 @@ def seed_demo(today: date | None = None, path: Path = DEMO_JSON) -> dict[str, in
     """Load the demo once; a second run adds nothing. Returns what was added."""
     load_members()
     data = json.loads(path.read_text(encoding="utf-8"))
-    now = utcnow() if today is None else datetime.combine(today, time(12), tzinfo=timezone.utc)
+    now = utcnow() if today is None else datetime.combine(today, time(12), tzinfo=UTC)
     demo = Demo(data, now)
     _organisations(demo)
     _accounts(demo)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -105,7 +105,7 @@ def publish(actor: User | None, now: datetime | None = None, today: date | None 
     """A facilitator publishes a new edition of the public report (checked, audited; the view commits)."""
     if not can(actor, "report.publish"):
         raise NotPermitted(_("Only facilitators publish the report."))
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     before = list(reversed(editions()))
     seen = {c for e in before for c in e.content["tables"].get("needs_by_area_region", {}).get("columns", ())}
     report = build_report(public=True, now=now, today=today or now.date(), earlier=earlier_tables(before),
@@ -131,7 +131,7 @@ def due(today: date) -> bool:
     last = latest()
     if last is None:
         return True
-    published = last.published_at.astimezone(timezone.utc).date()
+    published = last.published_at.astimezone(UTC).date()
     return (published.year, (published.month - 1) // 3) != (today.year, (today.month - 1) // 3)
 
 

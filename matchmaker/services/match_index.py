@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -150,7 +150,7 @@ class IndexHolder:
         if sum(map(len, changed.values())) > engine.settings.drift_refit_share * max(1, engine.n_at_fit):
             return self._refuse(generation, "too much changed since it was fitted")
         self.engine, self.seen, self.generation, self.database = engine, seen, generation, identity
-        self.synced_at = datetime.now(timezone.utc)
+        self.synced_at = datetime.now(UTC)
         self._apply(changed["need"], changed["offering"], today)
         return True
 
@@ -199,7 +199,7 @@ class IndexHolder:
             self._fit(identity, today)
 
     def _fit(self, identity: str, today: date) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         seen: dict[tuple[str, int], tuple] = {}
         needs, offerings = read_records(today, seen)
         engine = Engine().fit(needs, offerings)
@@ -247,7 +247,7 @@ class IndexHolder:
     def _sync(self, today: date) -> None:
         """Apply the records changed since the last sync (with an overlap for transactions that committed late);
         a record already applied in the same version is skipped."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         since = self.synced_at - SYNC_OVERLAP
         changed = {}
         for side, model in (("need", Need), ("offering", Offering)):

@@ -21,10 +21,10 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from statistics import median
-from typing import Iterable, Mapping
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -94,7 +94,7 @@ class Table:
     def cells(self) -> dict[tuple[str, str], float]:
         return {(r, c): self.values.get((r, c), 0) for r in self.rows for c in self.columns}
 
-    def apply_suppression(self, threshold: int = MIN_MEMBERS, earlier: Iterable["Published"] = ()) -> None:
+    def apply_suppression(self, threshold: int = MIN_MEMBERS, earlier: Iterable[Published] = ()) -> None:
         """Suppress what describes too few members, and what changed by too few members since ``earlier``
         editions of this table; keep the attacker's interval of every suppressed cell."""
         cells = self.cells()
@@ -103,7 +103,7 @@ class Table:
         self.withheld_count = sum(1 for k in changed if not 0 < self.members.get(k, 0) < threshold)
         self.intervals = intervals(cells, self.lines(), self.suppressed)
 
-    def changes(self, earlier: Iterable["Published"], threshold: int) -> tuple[set, dict[tuple[str, str], list]]:
+    def changes(self, earlier: Iterable[Published], threshold: int) -> tuple[set, dict[tuple[str, str], list]]:
         """The cells that changed by 1 to ``threshold - 1`` members since one of the ``earlier`` editions, and for
         each what the attacker knew of it in those editions (its value, or its interval; 0 if it was absent)."""
         changed: set[tuple[str, str]] = set()
@@ -231,7 +231,7 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
     by too few members since the ``earlier`` editions of a table is withheld too. ``columns_seen``: regions that
     earlier editions showed, kept as columns (a column that vanished would read as zeros)."""
     today = today or date.today()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     threshold = current_app.config["MATCH_THRESHOLD"] if threshold is None else threshold
     period = "quarter" if public else "month"
 

@@ -11,7 +11,7 @@ party at a time; the facilitator sees it in the reasons ("another meeting of one
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_time
@@ -754,7 +754,7 @@ def agenda_ics(user: User, session: MatchmakingSession) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", session.title)
-    stamp = datetime.now(timezone.utc).replace(microsecond=0)
+    stamp = datetime.now(UTC).replace(microsecond=0)
     where = session.place if session.mode == "in_person" else session.link
     for meeting in meetings_of(user, session):
         if not meeting.is_placed:

@@ -25,8 +25,8 @@ Pure Python, numpy and SciPy: no Flask, no database. Pages, CSV files, editions 
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Hashable, Iterable, Mapping
 
 import numpy as np
 from scipy.optimize import linprog

@@ -8,7 +8,14 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField, TimeField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 

@@ -12,15 +12,28 @@ from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.models import MatchmakingSession, SessionMeeting
 from matchmaker.models.matches import FINAL_MATCH_STATUSES
-from matchmaker.services import matches as match_service
 from matchmaker.permissions import require
 from matchmaker.reference import (
-    MATCH_STATUS_LABELS, OUTCOME_LABELS, POLICY_AREAS, SESSION_ACTION_LABELS, SESSION_MODE_LABELS,
-    SESSION_STATUS_LABELS, options,
+    MATCH_STATUS_LABELS,
+    OUTCOME_LABELS,
+    POLICY_AREAS,
+    SESSION_ACTION_LABELS,
+    SESSION_MODE_LABELS,
+    SESSION_STATUS_LABELS,
+    options,
 )
+from matchmaker.services import matches as match_service
 from matchmaker.services import sessions as service
 from matchmaker.sessions.forms import (
-    ActionForm, AvailabilityForm, InviteForm, MoveForm, OutcomeForm, RemoveForm, SessionForm, SummaryForm, SwapForm,
+    ActionForm,
+    AvailabilityForm,
+    InviteForm,
+    MoveForm,
+    OutcomeForm,
+    RemoveForm,
+    SessionForm,
+    SummaryForm,
+    SwapForm,
 )
 from matchmaker.utils import load_or_404, page_arg, stale
 

@@ -16,8 +16,16 @@ import random
 import numpy as np
 import pytest
 
-from matchmaker.engine import (DELIVERY_LANGUAGES, POLICY_AREAS, REASONS, REGIONS, SUPPORT_KINDS, Engine,
-                               EngineSettings, Record)
+from matchmaker.engine import (
+    DELIVERY_LANGUAGES,
+    POLICY_AREAS,
+    REASONS,
+    REGIONS,
+    SUPPORT_KINDS,
+    Engine,
+    EngineSettings,
+    Record,
+)
 
 TODAY = dt.date(2026, 11, 23)
 _WORDS = ("cybercrime judges training signature electronic payments mobile money broadband fibre customs window "

@@ -10,8 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matchmaker.engine import (DEADLINE_PASSED, ENGINE_VERSION, NO_CAPACITY, NO_COMMON_LANGUAGE, NOT_ELIGIBLE,
-                               Engine, EngineSettings, Record)
+from matchmaker.engine import (
+    DEADLINE_PASSED,
+    ENGINE_VERSION,
+    NO_CAPACITY,
+    NO_COMMON_LANGUAGE,
+    NOT_ELIGIBLE,
+    Engine,
+    EngineSettings,
+    Record,
+)
 
 TODAY = dt.date(2026, 11, 23)
 REPO = Path(__file__).resolve().parents[2]
