@@ -96,45 +96,56 @@ def recode(chains: Mapping[int, tuple[Hashable, ...]], k: int = MIN_MEMBERS,
     of their chain that ``k`` members of ``chains`` share (the catch-all is filled for them as above)."""
     outsiders = outsiders or {}
     step = {member: 0 for member in chains}
-
-    def classes() -> dict[Hashable, list[int]]:
-        found: dict[Hashable, list[int]] = defaultdict(list)
-        for member, index in step.items():
-            found[chains[member][index]].append(member)
-        return found
-
-    changed = True
-    while changed:
-        changed = False
-        for members in classes().values():
-            if len(members) < k:
-                for member in members:
-                    if step[member] < len(chains[member]) - 1:
-                        step[member] += 1
-                        changed = True
+    _widen_small_classes(chains, step, k)
     catch_all = next((c[-1] for c in chains.values()), None) or next((c[-1] for c in outsiders.values()), None)
-
-    def shared(key) -> bool:
-        return len(classes().get(key, ())) >= k
-
-    def stranded() -> bool:
-        return any(not any(shared(key) for key in c) for c in outsiders.values())
-
-    while True:
-        current = classes()
-        size = len(current.get(catch_all, ()))
-        if size >= k or (size == 0 and not stranded()):
-            break
-        others = sorted(((len(m), repr(key)), key) for key, m in current.items() if key != catch_all)
-        if not others:
-            break  # fewer than k members in all: nothing can be said about them (the caller widens the signature)
-        for member in current[others[0][1]]:
-            step[member] = len(chains[member]) - 1
-    final = classes()
+    _fill_catch_all(chains, step, k, catch_all, outsiders)
+    final = _classes(chains, step)
     described = {member: chains[member][index] for member, index in step.items()}
     for member, c in outsiders.items():
         described[member] = next((key for key in c if len(final.get(key, ())) >= k), c[-1])
     return described
+
+
+def _classes(chains: Mapping[int, tuple[Hashable, ...]], step: dict[int, int]) -> dict[Hashable, list[int]]:
+    """The members sharing each description, at each member's current step of its chain."""
+    found: dict[Hashable, list[int]] = defaultdict(list)
+    for member, index in step.items():
+        found[chains[member][index]].append(member)
+    return found
+
+
+def _widen_small_classes(chains: Mapping[int, tuple[Hashable, ...]], step: dict[int, int], k: int) -> None:
+    """Move every member of a class of fewer than ``k`` one step down its chain, until no class moves."""
+    changed = True
+    while changed:
+        changed = False
+        for members in _classes(chains, step).values():
+            if len(members) >= k:
+                continue
+            for member in members:
+                if step[member] < len(chains[member]) - 1:
+                    step[member] += 1
+                    changed = True
+
+
+def _fill_catch_all(chains: Mapping[int, tuple[Hashable, ...]], step: dict[int, int], k: int, catch_all: Hashable,
+                    outsiders: Mapping[int, tuple[Hashable, ...]]) -> None:
+    """While the catch-all is needed but shared by fewer than ``k``, the smallest other class joins it."""
+    while True:
+        current = _classes(chains, step)
+        size = len(current.get(catch_all, ()))
+        if size >= k or (size == 0 and not _stranded(current, k, outsiders)):
+            return
+        others = sorted(((len(m), repr(key)), key) for key, m in current.items() if key != catch_all)
+        if not others:
+            return  # fewer than k members in all: nothing can be said about them (the caller widens the signature)
+        for member in current[others[0][1]]:
+            step[member] = len(chains[member]) - 1
+
+
+def _stranded(current: dict[Hashable, list[int]], k: int, outsiders: Mapping[int, tuple[Hashable, ...]]) -> bool:
+    """Whether an outsider finds no description of its chain shared by ``k`` members."""
+    return any(not any(len(current.get(key, ())) >= k for key in c) for c in outsiders.values())
 
 
 class Population:
@@ -191,8 +202,11 @@ def population() -> Population:
         return g.anonymity_population
     from matchmaker.models import Member
 
-    rows = tuple(sorted((m.id, m.region, bool(m.is_ldc), bool(m.is_developing), tuple(sorted(m.languages or ())))
-                        for m in db.session.scalars(select(Member))))
+    # The five columns, not Member objects: this runs on every list page, and building ~190 objects cost more
+    # than the rest of the description (1.8 ms against 0.6 ms here).
+    columns = select(Member.id, Member.region, Member.is_ldc, Member.is_developing, Member.languages)
+    rows = tuple(sorted((member_id, region, bool(is_ldc), bool(is_developing), tuple(sorted(languages or ())))
+                        for member_id, region, is_ldc, is_developing, languages in db.session.execute(columns)))
     found = _POPULATIONS.get(rows)
     if found is None:
         if len(_POPULATIONS) > 8:
