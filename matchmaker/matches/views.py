@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import String, case, cast, func, select, update
+from sqlalchemy.orm import selectinload
 
 from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError, NotPermitted
@@ -160,6 +161,9 @@ def queue():
         "newest": (Match.created_at.desc(), Match.id.desc()),
         "ldc": (Member.is_ldc.desc(), Match.score.desc(), Match.id),
     }[sort if sort in ("score", "oldest", "newest", "ldc") else "score"]
+    # Each row shows its need's member and its offering's organisation: loaded with the page, not one by one.
+    query = query.options(selectinload(Match.need).selectinload(Need.member),
+                          selectinload(Match.offering).selectinload(Offering.organisation))
     page = db.paginate(query.order_by(*order), page=page_arg(), per_page=25, error_out=False)
     counts = dict(db.session.execute(select(Match.status, func.count(Match.id)).group_by(Match.status)).all())
     args = {k: v for k, v in request.args.items() if k != "page"}
