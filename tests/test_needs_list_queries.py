@@ -1,9 +1,11 @@
-"""The needs list works out who may know each need's member once per page, not once per need."""
+"""List pages cost the same number of statements for 3 rows as for 20: what each row shows is loaded with the page
+(who may know each need's member, each proposal's parties, each offering's organisation, each event's actor)."""
 from __future__ import annotations
 
 from sqlalchemy import event
 
 from matchmaker.extensions import db
+from matchmaker.services.audit import record
 from tests.conftest import login
 
 
@@ -57,3 +59,36 @@ def test_the_facilitators_queue_costs_the_same_for_3_and_20_proposals(app, make)
     db.session.expunge_all()
     many = _statements_for(client, "/matches/")
     assert many == few, (few, many)
+
+
+def _same_cost_for_3_and_20(app, user, path: str, add_one) -> None:
+    for _ in range(3):
+        add_one()
+    client = app.test_client()
+    login(client, user)
+    client.get(path)
+    db.session.commit()
+    db.session.expunge_all()  # the page loads its rows itself, as in a worker (the factory's objects are forgotten)
+    few = _statements_for(client, path)
+    for _ in range(17):
+        add_one()
+    db.session.commit()
+    db.session.expunge_all()
+    many = _statements_for(client, path)
+    assert many == few, (few, many)
+
+
+def test_the_offerings_list_costs_the_same_for_3_and_20_organisations(app, make):
+    _same_cost_for_3_and_20(app, make.user("partner", organisation=make.organisation()), "/offerings/",
+                            lambda: make.offering(make.organisation()))
+
+
+def test_the_audit_log_costs_the_same_for_3_and_20_actors(app, make):
+    admin = make.user("admin")
+
+    def one_event() -> None:
+        actor = make.user("facilitator")
+        record(actor, "need.screened", make.need("BJ", "open"))
+        db.session.commit()
+
+    _same_cost_for_3_and_20(app, admin, "/admin/audit", one_event)

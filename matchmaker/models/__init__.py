@@ -9,6 +9,6 @@ from matchmaker.models.reports import ReportEdition
 from matchmaker.models.sessions import MatchmakingSession, SessionAvailability, SessionMeeting
 from matchmaker.models.tokens import ApiToken, ImportUpload
 
-__all__ = ["AccountLink", "ApiToken", "AuditEvent", "FormSubmission", "ImportUpload", "LoginAttempt", "Match", "MatchingRun",
-           "Member", "MatchmakingSession", "Need", "Notification", "Offering", "Organisation", "ReportEdition",
-           "SessionAvailability", "SessionMeeting", "User", "UserSession"]
+__all__ = ["AccountLink", "ApiToken", "AuditEvent", "FormSubmission", "ImportUpload", "LoginAttempt", "Match",
+           "MatchingRun", "Member", "MatchmakingSession", "Need", "Notification", "Offering", "Organisation",
+           "ReportEdition", "SessionAvailability", "SessionMeeting", "User", "UserSession"]

@@ -26,4 +26,4 @@ class AuditEvent(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(lazy="selectin")  # the audit log names each actor

@@ -50,7 +50,7 @@ class Offering(db.Model):
     end_date: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    organisation: Mapped[Organisation] = relationship()
+    organisation: Mapped[Organisation] = relationship(lazy="selectin")  # every page showing an offering names it
     created_by: Mapped[User | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
