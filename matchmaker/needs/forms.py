@@ -20,6 +20,7 @@ from matchmaker.reference import (
     options,
     with_any,
 )
+from matchmaker.services.need_list import NeedFilters
 
 
 class NeedForm(BaseForm):
@@ -82,3 +83,10 @@ class NeedFilterForm(BaseForm):
     ldc = SelectField(_l("LDC"), choices=with_any(options([("yes", _l("LDCs only")), ("no", _l("Not LDCs"))])),
                       validators=[Optional()])
     language = SelectField(_l("Language"), choices=with_any(choices(TEXT_LANGUAGES)), validators=[Optional()])
+
+    def filters(self) -> NeedFilters:
+        """The filters chosen (call after validate)."""
+        data = self.data
+        return NeedFilters(q=data["q"] or None, status=data["status"] or None, policy_area=data["policy_area"] or None,
+                           region=data["region"] or None, ldc=(data["ldc"] == "yes") if data["ldc"] else None,
+                           language=data["language"] or None)

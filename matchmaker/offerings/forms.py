@@ -28,6 +28,7 @@ from matchmaker.reference import (
     choices,
     with_any,
 )
+from matchmaker.services.offering_list import OfferingFilters
 
 
 class OfferingForm(BaseForm):
@@ -111,3 +112,10 @@ class OfferingFilterForm(BaseForm):
     language = SelectField(_l("Delivery language"), choices=with_any(choices(DELIVERY_LANGUAGES)),
                            validators=[Optional()])
     organisation = SelectField(_l("Organisation"), choices=[], validators=[Optional()])
+
+    def filters(self) -> OfferingFilters:
+        """The filters chosen (call after validate)."""
+        data = self.data
+        return OfferingFilters(q=data["q"] or None, status=data["status"] or None,
+                               policy_area=data["policy_area"] or None, language=data["language"] or None,
+                               organisation=int(data["organisation"]) if data["organisation"] else None)
