@@ -94,12 +94,16 @@ class FormRange:
         self._range()(form, field)
 
 
+# WTForms' own message, translated by its own catalogue (field.gettext), as its Email validator does.
+WTFORMS_INVALID_EMAIL = "Invalid email address."
+
+
 class FormEmail:
     """An e-mail address by ``email_is_valid``, with WTForms' message."""
 
     def __call__(self, form, field) -> None:
         if field.data and not email_is_valid(field.data):
-            raise validators.ValidationError(field.gettext("Invalid email address."))
+            raise validators.ValidationError(field.gettext(WTFORMS_INVALID_EMAIL))
 
 
 # ---- marshmallow: the same limits in the API ---------------------------------------------------------------------

@@ -130,8 +130,8 @@ def _capacity(value: str):
         return None
     bounds = LIMITS["capacity"]
     if not value.isdigit() or not bounds.min <= int(value) <= bounds.max:
-        raise RowError(_("A whole number from %(min)d to %(max)d, or empty when not limited.",
-                         min=bounds.min, max=bounds.max))
+        raise RowError(_("A whole number from %(min)s to %(max)s, or empty when not limited.",
+                         min=format_number(bounds.min), max=format_number(bounds.max)))
     return int(value)
 
 
@@ -402,7 +402,7 @@ def import_rows(actor: User, kind: str, preview: Preview, member: Member | None,
     for line, values in preview.rows:
         fields = {k: v for k, v in values.items() if k != "status"}
         try:
-            if actor.role == "delegate":
+            if can(actor, "act_for.member"):
                 need = needs_service.create_need(actor, fields)
                 if values["status"] == "submitted":
                     needs_service.transition(actor, need, "submit")
