@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
+from matchmaker.engine import ENGINE_VERSION
 from matchmaker.errors import ConcurrentUpdate, DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.mail import send_after_commit
@@ -18,6 +19,7 @@ from matchmaker.models import Match, Need, Notification, Offering, User
 from matchmaker.models.base import utcnow
 from matchmaker.models.matches import OUTCOMES
 from matchmaker.permissions import can, match_parties_condition, match_side
+from matchmaker.services.accounts import link as absolute
 from matchmaker.services.audit import record
 from matchmaker.services.matching import capacity_left
 
@@ -124,8 +126,6 @@ def create_manual(actor: User, need: Need, offering: Offering, reason: str | Non
         raise DomainError(_("Only published offerings can be matched."))
     if db.session.scalar(select(Match).where(Match.need_id == need.id, Match.offering_id == offering.id)):
         raise DomainError(_("These two are already paired: open the existing match instead."))
-    from matchmaker.engine import ENGINE_VERSION
-
     match = Match(need=need, offering=offering, score=0.0, text_score=0.0, engine_version=ENGINE_VERSION,
                   origin="manual", status="proposed", terms=[], shared_facets=_shared_facets(need, offering))
     db.session.add(match)
@@ -289,8 +289,6 @@ def notify_users(users, message, link: str, match_id: int | None = None) -> int:
         note = Notification(user=user, match_id=match_id, subject=subject, body=body, link=link)
         db.session.add(note)
         if current_app.config.get("MAIL_SERVER"):
-            from matchmaker.services.accounts import link as absolute
-
             with force_locale(user.language or "en"):
                 footer = _("Open it here: %(url)s", url=absolute(link))
             db.session.flush([note])

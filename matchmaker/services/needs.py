@@ -12,6 +12,7 @@ from matchmaker.models.base import utcnow
 from matchmaker.permissions import can
 from matchmaker.services import identification
 from matchmaker.services.audit import record
+from matchmaker.services.matching import propose_for_need
 
 EDITABLE_FIELDS = (
     "title", "description", "language", "policy_areas", "support_kinds", "delivery_languages",
@@ -94,8 +95,6 @@ def transition(actor: User, need: Need, action: str, reason: str | None = None) 
     record(actor, f"need.{action}", need, reason=reason, **{"from": previous, "to": target})
     if action == "open":
         # Proposals for the newly opened need, from the kept-current index (one query, no refit).
-        from matchmaker.services.matching import propose_for_need
-
         propose_for_need(need, actor)
 
 
