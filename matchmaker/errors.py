@@ -7,6 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict, HTTPException, RequestEntityTooLarge, SecurityError
 
 from matchmaker.extensions import db
+from matchmaker.uploads import too_large_message
 
 
 class DomainError(Exception):
@@ -58,22 +59,22 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def render_http_error(error: HTTPException):
+    """An HTTP error as the site shows it: its error page, or a short JSON body for API paths and JSON clients."""
+    db.session.rollback()
+    if isinstance(error, SecurityError):
+        # An untrusted Host header: no URL can be built for it, so no page either; say only that it is refused.
+        return _("The request could not be understood"), 400, {"Content-Type": "text/plain; charset=utf-8"}
+    if isinstance(error, RequestEntityTooLarge):  # also when Werkzeug stops reading a longer body than announced
+        error.description = too_large_message()
+    if _wants_json():
+        return {"error": error.name, "message": error.description}, error.code
+    return render_template("errors/error.html", error=error), error.code
+
+
 def register_error_handlers(app: Flask) -> None:
     """Render every HTTP error with the site layout and roll back whatever the request left half-done."""
-
-    @app.errorhandler(HTTPException)
-    def handle_http(error: HTTPException):
-        db.session.rollback()
-        if isinstance(error, SecurityError):
-            # An untrusted Host header: no URL can be built for it, so no page either; say only that it is refused.
-            return _("The request could not be understood"), 400, {"Content-Type": "text/plain; charset=utf-8"}
-        if isinstance(error, RequestEntityTooLarge):  # also when Werkzeug stops reading a longer body than announced
-            from matchmaker.uploads import too_large_message
-
-            error.description = too_large_message()
-        if _wants_json():
-            return {"error": error.name, "message": error.description}, error.code
-        return render_template("errors/error.html", error=error), error.code
+    app.register_error_handler(HTTPException, render_http_error)
 
     @app.errorhandler(StaleDataError)
     def handle_stale(error: StaleDataError):

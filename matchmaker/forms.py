@@ -9,6 +9,7 @@ from markupsafe import Markup
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
 from wtforms.validators import Optional, Regexp
 
+from matchmaker.field_rules import LIMITS
 from matchmaker.safe_text import text_problem
 
 
@@ -66,15 +67,20 @@ def show_refusal(form, error) -> None:
         form[error.field].errors = list(form[error.field].errors) + [error.message]
 
 
-TEXT_LIMIT = 2000
-
-
 class TextLimit:
-    """At most ``limit`` characters; a refusal gives the text's length and the limit, written the user's way."""
+    """At most as many characters as ``field_rules.LIMITS[name]`` allows (read when checking); a refusal gives the
+    text's length and the limit, written the user's way."""
 
-    def __init__(self, limit: int = TEXT_LIMIT):
-        self.max = limit
-        self.field_flags = {"maxlength": limit}
+    def __init__(self, name: str = "comment"):
+        self.name = name
+
+    @property
+    def max(self) -> int:
+        return LIMITS[self.name].max
+
+    @property
+    def field_flags(self) -> dict:
+        return {"maxlength": self.max}
 
     def __call__(self, form, field) -> None:
         length = len(field.data or "")

@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import abort, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from matchmaker.models import Match, Need, Offering, User
+from matchmaker.models.matches import CAPACITY_STATUSES
 
 STAFF = ("facilitator", "admin")
 # Need statuses a partner may see (anonymised unless the member chose to be named).
@@ -31,7 +33,8 @@ def match_side(user: User, match: Match) -> str | None:
     """Which party of the match this user acts for: 'need', 'offering' or None."""
     if user.role == "delegate" and user.member_id is not None and user.member_id == match.need.member_id:
         return "need"
-    if user.role == "partner" and user.organisation_id is not None and user.organisation_id == match.offering.organisation_id:
+    if user.role == "partner" and user.organisation_id is not None \
+            and user.organisation_id == match.offering.organisation_id:
         return "offering"
     return None
 
@@ -234,3 +237,69 @@ def role_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+# ---- The same rules for lists, and the questions pages and the API ask ----------------------------------------------
+# The conditions below are "need.view", "offering.view" and "match.view" for a whole list at once (services/need_list,
+# offering_list, match_queries build their queries on them); a change to one side must be made to the other.
+
+def visible_needs_condition(user: User) -> ColumnElement[bool]:
+    """The needs ``user`` may list: delegates their member's, staff all but drafts, partners the open ones."""
+    if user.role == "delegate":
+        return Need.member_id == user.member_id
+    if user.role in STAFF:
+        return Need.status != "draft"
+    return Need.status.in_(PARTNER_VISIBLE_NEED_STATUSES)
+
+
+def visible_offerings_condition(user: User) -> ColumnElement[bool]:
+    """The offerings ``user`` may list: everything but other organisations' drafts (staff see all)."""
+    if user.role in STAFF:
+        return true()
+    if user.role == "partner":
+        return or_(Offering.status != "draft", Offering.organisation_id == user.organisation_id)
+    return Offering.status != "draft"
+
+
+# A party sees a match from the moment a facilitator introduces it: before that, a partner would learn which member
+# posted the need.
+INTRODUCED_STATUSES = CAPACITY_STATUSES + ("declined", "closed_no_result")
+
+
+def visible_matches_condition(user: User) -> ColumnElement[bool]:
+    """The matches ``user`` may list (on a query joining Need and Offering): every one for staff, their member's or
+    organisation's introduced ones for delegates and partners, none for anyone else."""
+    if user.role in STAFF:
+        return true()
+    if user.role == "delegate" and user.member_id is not None:
+        return and_(Need.member_id == user.member_id, Match.status.in_(INTRODUCED_STATUSES))
+    if user.role == "partner" and user.organisation_id is not None:
+        return and_(Offering.organisation_id == user.organisation_id, Match.status.in_(INTRODUCED_STATUSES))
+    return false()
+
+
+def party_side(user: User) -> str | None:
+    """The side of a match a user's role acts for: 'need' (delegates), 'offering' (partners), or None (staff)."""
+    return {"delegate": "need", "partner": "offering"}.get(user.role)
+
+
+def match_parties_condition(match: Match) -> ColumnElement[bool]:
+    """The users who act for either side of ``match`` (match_side as a condition on User)."""
+    return (((User.role == "delegate") & (User.member_id == match.need.member_id))
+            | ((User.role == "partner") & (User.organisation_id == match.offering.organisation_id)))
+
+
+def _see_contacts(user: User, match: Match) -> bool:
+    """The parties' contacts, once they are introduced: to the parties themselves and to staff."""
+    return match.is_introduced and (user.role in STAFF or match_side(user, match) is not None)
+
+
+RULES.update({
+    "match.see_contacts": _see_contacts,
+    # Staff and delegates know the member of every need they list, so filters read the members' true region and LDC
+    # status; partners filter on what they are shown of an anonymous need (services/anonymity.py).
+    "need.filter_by_member": lambda u, _=None: u.role in STAFF or u.role == "delegate",
+    # Whom a user acts for: a delegate for a WTO member, a partner for an organisation (their pages say so).
+    "act_for.member": lambda u, _=None: party_side(u) == "need",
+    "act_for.organisation": lambda u, _=None: party_side(u) == "offering",
+})

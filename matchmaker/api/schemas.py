@@ -5,6 +5,8 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate, validates_schema
 
+from matchmaker.api.schema_fields import Strict, StrictBoolean, StrictInteger, codes, text
+from matchmaker.field_rules import ApiEmail, ApiLength, ApiRange
 from matchmaker.models.matches import MATCH_STATUSES, OUTCOMES
 from matchmaker.reference import (
     AREA_OPTIONS,
@@ -19,63 +21,9 @@ from matchmaker.reference import (
     SUPPORT_KINDS,
     TEXT_LANGUAGES,
 )
-from matchmaker.safe_text import ALLOWED_TEXT, text_problem
 from matchmaker.services.matches import PROGRESS as MATCH_PROGRESS
 from matchmaker.services.needs import TRANSITIONS as NEED_TRANSITIONS
 from matchmaker.services.offerings import TRANSITIONS as OFFERING_TRANSITIONS
-
-
-class SafeText(validate.Regexp):
-    """What no text may hold (safe_text.py), with its message; the pattern goes into the OpenAPI description."""
-
-    def __init__(self):
-        super().__init__(ALLOWED_TEXT)
-
-    def __call__(self, value):
-        problem = text_problem(value) if isinstance(value, str) else None
-        if problem:
-            raise ma.ValidationError(str(problem))
-        return value
-
-
-NO_CONTROL = SafeText()
-
-
-class StrictBoolean(fields.Boolean):
-    """true or false, and nothing else (not 1, not "yes")."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if value is True or value is False:
-            return value
-        raise self.make_error("invalid")
-
-
-class StrictInteger(fields.Integer):
-    """A JSON integer: no strings, no floats, and no booleans (which Python counts as integers)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-def text(min_length: int = 0, max_length: int = 200, **kwargs) -> fields.String:
-    return fields.String(validate=[validate.Length(min=min_length, max=max_length), NO_CONTROL], **kwargs)
-
-
-def codes(vocabulary: dict, minimum: int = 0, **kwargs) -> fields.List:
-    return fields.List(fields.String(validate=validate.OneOf(list(vocabulary))),
-                       validate=validate.Length(min=minimum, max=len(vocabulary)), **kwargs)
-
-
-class Strict(ma.Schema):
-    """Unknown fields are an error, not silently dropped."""
-
-    class Meta:
-        unknown = ma.RAISE
 
 
 class ErrorSchema(ma.Schema):
@@ -128,7 +76,7 @@ class PageArgs(Strict):
 
 
 class OfferingFilterArgs(PageArgs):
-    q = text(max_length=200)
+    q = text("search")
     status = fields.String(validate=validate.OneOf(list(OFFERING_STATUS_LABELS)))
     policy_area = fields.String(validate=validate.OneOf(list(POLICY_AREAS)))
     language = fields.String(validate=validate.OneOf(list(DELIVERY_LANGUAGES)),
@@ -139,7 +87,7 @@ class OfferingFilterArgs(PageArgs):
 
 
 class NeedFilterArgs(PageArgs):
-    q = text(max_length=200)
+    q = text("search")
     status = fields.String(validate=validate.OneOf(list(NEED_STATUS_LABELS)))
     policy_area = fields.String(validate=validate.OneOf(list(POLICY_AREAS)))
     region = fields.String(validate=validate.OneOf(list(AREA_OPTIONS)), metadata={
@@ -162,8 +110,8 @@ class PaginationSchema(ma.Schema):
 class OfferingInSchema(Strict):
     """A new offering (saved as a draft), or the fields to change with PATCH."""
 
-    title = text(5, 200, required=True)
-    description = text(30, 10000, required=True)
+    title = text("title", required=True)
+    description = text("description", required=True)
     language = fields.String(required=True, validate=validate.OneOf(list(TEXT_LANGUAGES)))
     policy_areas = codes(POLICY_AREAS, 1, required=True)
     support_kinds = codes(SUPPORT_KINDS, 1, required=True)
@@ -172,12 +120,12 @@ class OfferingInSchema(Strict):
     eligibility = fields.String(validate=validate.OneOf(list(ELIGIBILITY)))
     eligible_regions = codes(REGIONS)
     eligible_members = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
-                                   validate=validate.Length(max=200),
+                                   validate=ApiLength("eligible_members"),
                                    metadata={"description": "ISO codes of WTO members (see /members)"})
-    capacity = StrictInteger(allow_none=True, validate=validate.Range(min=1, max=10000))
+    capacity = StrictInteger(allow_none=True, validate=ApiRange("capacity"))
     deadline = fields.Date(allow_none=True)
-    contact_name = text(0, 120, allow_none=True)
-    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    contact_name = text("contact_name", allow_none=True)
+    contact_email = fields.Email(allow_none=True, validate=[ApiLength("email"), ApiEmail()])
 
     @validates_schema
     def check_eligibility(self, data, **kwargs):
@@ -230,14 +178,14 @@ class OfferingPageSchema(ma.Schema):
 
 class OfferingTransitionSchema(Strict):
     action = fields.String(required=True, validate=validate.OneOf(list(OFFERING_TRANSITIONS)))
-    reason = text(0, 2000, allow_none=True)
+    reason = text("comment", allow_none=True)
 
 
 # ---- needs ---------------------------------------------------------------------------------------------------------
 
 class NeedInSchema(Strict):
-    title = text(5, 200, required=True)
-    description = text(30, 10000, required=True)
+    title = text("title", required=True)
+    description = text("description", required=True)
     language = fields.String(required=True, validate=validate.OneOf(list(TEXT_LANGUAGES)))
     policy_areas = codes(POLICY_AREAS, 1, required=True)
     support_kinds = codes(SUPPORT_KINDS, 1, required=True)
@@ -300,7 +248,7 @@ class NeedPageSchema(ma.Schema):
 
 class NeedTransitionSchema(Strict):
     action = fields.String(required=True, validate=validate.OneOf(list(NEED_TRANSITIONS)))
-    reason = text(0, 2000, allow_none=True)
+    reason = text("comment", allow_none=True)
 
 
 # ---- matches -------------------------------------------------------------------------------------------------------
@@ -393,7 +341,7 @@ class MatchResponseInSchema(Strict):
     """A party's answer to an introduction."""
 
     answer = fields.String(required=True, validate=validate.OneOf(["accept", "decline"]))
-    note = text(0, 2000, allow_none=True)
+    note = text("comment", allow_none=True)
 
 
 class MatchProgressInSchema(Strict):
@@ -404,7 +352,7 @@ class MatchProgressInSchema(Strict):
                                                     "or close (without result, with a note saying why)"})
     outcome = fields.String(allow_none=True, validate=validate.OneOf(list(OUTCOMES)),
                             metadata={"description": "Required with meeting_held, and only there"})
-    note = text(0, 2000, allow_none=True)
+    note = text("comment", allow_none=True)
 
     @validates_schema
     def check_step(self, data, **kwargs):

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask_babel import LazyString, format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
+from matchmaker.field_rules import LIMITS, email_is_valid
 from matchmaker.imports.spreadsheet import FileRefused, decode_upload, unescape_cell, write_csv
 from matchmaker.models import Member, Need, User
 from matchmaker.permissions import can
@@ -30,14 +32,13 @@ from matchmaker.reference import (
     SUPPORT_KINDS,
     TEXT_LANGUAGES,
 )
-from matchmaker.safe_text import CONTROL, text_problem
+from matchmaker.safe_text import text_problem
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
 from matchmaker.services.audit import record
 
 MAX_ROWS = 10_000
 MAX_BYTES = 4 * 1024 * 1024
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SPLIT = re.compile(r"\s*[;,|]\s*")
 
 
@@ -66,7 +67,8 @@ class RowError(ValueError):
 
 # ---- cell parsers: text -> value, or RowError with a message for the user ---------------------------------------
 
-def _text(min_length: int, max_length: int, required: bool = True) -> Callable[[str], str | None]:
+def _text(rule: str, required: bool = True) -> Callable[[str], str | None]:
+    """A text cell with the length of ``field_rules.LIMITS[rule]``, refusing what no text may hold."""
     def parse(value: str):
         value = value.strip()
         if not value:
@@ -76,10 +78,11 @@ def _text(min_length: int, max_length: int, required: bool = True) -> Callable[[
         problem = text_problem(value)
         if problem:
             raise RowError(str(problem))
-        if len(value) < min_length:
-            raise RowError(_("At least %(n)d characters.", n=min_length))
-        if len(value) > max_length:
-            raise RowError(_("At most %(n)d characters (this one has %(length)d).", n=max_length, length=len(value)))
+        bounds = LIMITS[rule]
+        if len(value) < (bounds.min or 0):
+            raise RowError(_("At least %(n)d characters.", n=bounds.min))
+        if len(value) > bounds.max:
+            raise RowError(_("At most %(n)d characters (this one has %(length)d).", n=bounds.max, length=len(value)))
         return value
     return parse
 
@@ -125,8 +128,10 @@ def _capacity(value: str):
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= 10000:
-        raise RowError(_("A whole number from 1 to 10000, or empty when not limited."))
+    bounds = LIMITS["capacity"]
+    if not value.isdigit() or not bounds.min <= int(value) <= bounds.max:
+        raise RowError(_("A whole number from %(min)s to %(max)s, or empty when not limited.",
+                         min=format_number(bounds.min), max=format_number(bounds.max)))
     return int(value)
 
 
@@ -134,7 +139,7 @@ def _email(value: str):
     value = value.strip().lower()
     if not value:
         return None
-    if len(value) > 254 or not _EMAIL.match(value) or CONTROL.search(value):
+    if not email_is_valid(value):
         raise RowError(_("Not an e-mail address."))
     return value
 
@@ -160,9 +165,23 @@ class Column:
     help: Any
 
 
+def _length_help(rule: str, more: str = "") -> LazyString:
+    """The help of a text column, from its limits in field_rules.LIMITS, in the reader's language."""
+    def help_text() -> str:
+        bounds = LIMITS[rule]
+        if not bounds.min:
+            return _("at most %(max)s characters", max=format_number(bounds.max))
+        text = _("%(min)s to %(max)s characters", min=format_number(bounds.min), max=format_number(bounds.max))
+        return f"{text}; {more}" if more else text
+    return LazyString(help_text)
+
+
+_LINE_BREAKS = _l("line breaks allowed inside quotes")
+
+
 OFFERING_COLUMNS = (
-    Column("title", _text(5, 200), True, _l("5 to 200 characters")),
-    Column("description", _text(30, 10000), True, _l("30 to 10,000 characters; line breaks allowed inside quotes")),
+    Column("title", _text("title"), True, _length_help("title")),
+    Column("description", _text("description"), True, _length_help("description", _LINE_BREAKS)),
     Column("language", _one(TEXT_LANGUAGES, _l("language")), True, _l("language of the text: en, fr or es")),
     Column("policy_areas", _many(POLICY_AREAS, _l("policy area"), True), True, _l("codes separated by ;")),
     Column("support_kinds", _many(SUPPORT_KINDS, _l("kind of support"), True), True, _l("codes separated by ;")),
@@ -175,15 +194,15 @@ OFFERING_COLUMNS = (
     Column("eligible_members", _member_codes, False, _l("ISO codes, when eligibility is members")),
     Column("capacity", _capacity, False, _l("number of engagements; empty when not limited")),
     Column("deadline", _date, False, _l("application deadline, YYYY-MM-DD")),
-    Column("contact_name", _text(0, 120, required=False), False, _l("at most 120 characters")),
+    Column("contact_name", _text("contact_name", required=False), False, _length_help("contact_name")),
     Column("contact_email", _email, False, _l("an e-mail address")),
     Column("status", _one({"draft": 1, "published": 1}, _l("status"), "draft"), False,
            _l("draft (default) or published")),
 )
 
 NEED_COLUMNS = (
-    Column("title", _text(5, 200), True, _l("5 to 200 characters")),
-    Column("description", _text(30, 10000), True, _l("30 to 10,000 characters; line breaks allowed inside quotes")),
+    Column("title", _text("title"), True, _length_help("title")),
+    Column("description", _text("description"), True, _length_help("description", _LINE_BREAKS)),
     Column("language", _one(TEXT_LANGUAGES, _l("language")), True, _l("language of the text: en, fr or es")),
     Column("policy_areas", _many(POLICY_AREAS, _l("policy area"), True), True, _l("codes separated by ;")),
     Column("support_kinds", _many(SUPPORT_KINDS, _l("kind of support"), True), True, _l("codes separated by ;")),
@@ -223,12 +242,26 @@ def read_rows(kind: str, data: bytes, max_bytes: int = MAX_BYTES, may_submit: bo
     """Check every row of an uploaded CSV; the file as a whole may be refused with FileRefused.
 
     ``may_submit`` is False when a facilitator imports needs on a member's behalf: those stay drafts."""
-    text = decode_upload(data, max_bytes)
+    reader = csv.reader(io.StringIO(decode_upload(data, max_bytes), newline=""), strict=True)
+    header = _read_header(reader)
+    preview = Preview(problems=_header_problems(COLUMNS[kind], header))
+    if preview.problems:
+        return preview
     known_members = set(db.session.scalars(select(Member.code).where(Member.is_developing.is_(True))))
-    columns = COLUMNS[kind]
-    by_name = {column.name: column for column in columns}
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    preview = Preview()
+    seen: dict[tuple, int] = {}
+    for line, cells in _data_lines(reader, len(header), preview):
+        values, ok = _parse_cells(COLUMNS[kind], header, cells, line, preview)
+        ok = _check_row(kind, values, line, preview, known_members, may_submit) and ok
+        ok = _first_time(cells, line, seen, preview) and ok
+        if ok:
+            preview.rows.append((line, values))
+    if not preview.rows and not preview.problems:
+        raise FileRefused(_("The file has a header but no rows."))
+    return preview
+
+
+def _read_header(reader) -> list[str]:
+    """The column names of the first line, or FileRefused when it names none or uses semicolons."""
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -239,67 +272,77 @@ def read_rows(kind: str, data: bytes, max_bytes: int = MAX_BYTES, may_submit: bo
     if len(header) == 1 and ";" in header[0]:
         raise FileRefused(_("The columns are separated by semicolons; save the file as CSV with commas "
                             "(in Excel: CSV UTF-8) and upload it again."))
-    unknown = [name for name in header if name not in by_name]
+    return header
+
+
+def _header_problems(columns: tuple[Column, ...], header: list[str]) -> list[Problem]:
+    """Unknown, missing and repeated columns (all on line 1)."""
+    names = [column.name for column in columns]
+    unknown = [name for name in header if name not in names]
     missing = [column.name for column in columns if column.required and column.name not in header]
     # Counted once, not with header.count() per column: a header of 100,000 columns must not take minutes.
     duplicated = sorted(name for name, times in Counter(header).items() if times > 1)
-    for name in unknown:
-        preview.problems.append(Problem(1, name[:60] or "?", _("Unknown column; the columns are: %(names)s.",
-                                                               names=", ".join(by_name))))
-    for name in missing:
-        preview.problems.append(Problem(1, name, _("This required column is missing.")))
-    for name in duplicated:
-        preview.problems.append(Problem(1, name, _("This column appears more than once.")))
-    if preview.problems:
-        return preview
+    return ([Problem(1, name[:60] or "?", _("Unknown column; the columns are: %(names)s.", names=", ".join(names)))
+             for name in unknown]
+            + [Problem(1, name, _("This required column is missing.")) for name in missing]
+            + [Problem(1, name, _("This column appears more than once.")) for name in duplicated])
 
-    seen: dict[tuple, int] = {}
-    line = 2
-    count = 0
+
+def _data_lines(reader, width: int, preview: Preview):
+    """(first line number, cells) of each row that is not blank and has ``width`` cells; a line that cannot be read
+    ends the file, and so does the row after MAX_ROWS. Problems go into ``preview``."""
+    line, count = 2, 0
     while True:
         try:
             cells = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as error:
             preview.problems.append(Problem(reader.line_num, "", _("This line cannot be read as CSV (%(error)s); "
                                                                    "check its quotes.", error=str(error))))
-            break
+            return
         start, line = line, reader.line_num + 1
         if not any(cell.strip() for cell in cells):
             continue
         count += 1
         if count > MAX_ROWS:
             preview.problems.append(Problem(start, "", _("The file has more than %(n)d rows; split it.", n=MAX_ROWS)))
-            break
-        if len(cells) != len(header):
+            return
+        if len(cells) != width:
             preview.problems.append(Problem(start, "", _(
                 "This row has %(cells)d cells but the header has %(columns)d columns; check for a missing or "
-                "extra separator, or a line break outside quotes.", cells=len(cells), columns=len(header))))
+                "extra separator, or a line break outside quotes.", cells=len(cells), columns=width)))
             continue
-        values: dict[str, Any] = {}
-        ok = True
-        for name, cell in zip(header, cells):
-            try:
-                values[name] = by_name[name].parse(unescape_cell(cell))
-            except RowError as error:
-                preview.problems.append(Problem(start, name, str(error)))
-                ok = False
-        for column in columns:
-            if column.name not in header:  # optional columns left out of the file take their default
-                values[column.name] = column.parse("")
-        ok = _check_row(kind, values, start, preview, known_members, may_submit) and ok and ok
-        key = tuple(cell.strip() for cell in cells)
-        if key in seen:
-            preview.problems.append(Problem(start, "", _("This row repeats line %(line)d.", line=seen[key])))
+        yield start, cells
+
+
+def _parse_cells(columns: tuple[Column, ...], header: list[str], cells: list[str], line: int,
+                 preview: Preview) -> tuple[dict[str, Any], bool]:
+    """Each cell read by its column (an optional column left out of the file takes its default), and whether every
+    cell was accepted (the problems of the others are in ``preview``)."""
+    by_name = {column.name: column for column in columns}
+    values: dict[str, Any] = {}
+    ok = True
+    for name, cell in zip(header, cells, strict=True):
+        try:
+            values[name] = by_name[name].parse(unescape_cell(cell))
+        except RowError as error:
+            preview.problems.append(Problem(line, name, str(error)))
             ok = False
-        else:
-            seen[key] = start
-        if ok:
-            preview.rows.append((start, values))
-    if not preview.rows and not preview.problems:
-        raise FileRefused(_("The file has a header but no rows."))
-    return preview
+    for column in columns:
+        if column.name not in header:
+            values[column.name] = column.parse("")
+    return values, ok
+
+
+def _first_time(cells: list[str], line: int, seen: dict[tuple, int], preview: Preview) -> bool:
+    """False (with a problem) when the same row came earlier in the file."""
+    key = tuple(cell.strip() for cell in cells)
+    if key in seen:
+        preview.problems.append(Problem(line, "", _("This row repeats line %(line)d.", line=seen[key])))
+        return False
+    seen[key] = line
+    return True
 
 
 def _check_row(kind: str, values: dict, line: int, preview: Preview, known_members: set[str],
@@ -359,7 +402,7 @@ def import_rows(actor: User, kind: str, preview: Preview, member: Member | None,
     for line, values in preview.rows:
         fields = {k: v for k, v in values.items() if k != "status"}
         try:
-            if actor.role == "delegate":
+            if can(actor, "act_for.member"):
                 need = needs_service.create_need(actor, fields)
                 if values["status"] == "submitted":
                     needs_service.transition(actor, need, "submit")

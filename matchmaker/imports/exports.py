@@ -8,11 +8,11 @@ from matchmaker.extensions import db
 from matchmaker.imports.csv_import import NEED_COLUMNS, OFFERING_COLUMNS
 from matchmaker.imports.spreadsheet import write_csv
 from matchmaker.models import Match, Need, Offering, User
-from matchmaker.needs.views import visible_needs_query
-from matchmaker.offerings.views import visible_offerings_query
 from matchmaker.permissions import STAFF, can, needs_whose_member_is_known
 from matchmaker.services import anonymity
 from matchmaker.services.match_queries import ACCEPTED_STATUSES, visible_matches_query
+from matchmaker.services.need_list import visible_needs_query
+from matchmaker.services.offering_list import visible_offerings_query
 
 # The import columns first (an export can be edited and imported again), then what only the service knows.
 OFFERING_EXPORT = [c.name for c in OFFERING_COLUMNS if c.name != "status"] + [

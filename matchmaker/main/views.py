@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text
 
 from matchmaker.extensions import db
 from matchmaker.models import Need
+from matchmaker.permissions import can
 from matchmaker.services import home
 from matchmaker.services.audit import record
 from matchmaker.utils import safe_next
@@ -18,10 +19,10 @@ bp = Blueprint("main", __name__)
 def index():
     if not current_user.is_authenticated:
         return render_template("main/landing.html")
-    if current_user.role == "delegate":
+    if can(current_user, "act_for.member"):
         todos, needs = home.delegate_home(current_user)
         return render_template("main/home.html", todos=todos, needs=needs)
-    if current_user.role == "partner":
+    if can(current_user, "act_for.organisation"):
         todos, areas = home.partner_home(current_user)
         return render_template("main/home.html", todos=todos, areas=areas)
     counts = dict(db.session.execute(select(Need.status, func.count()).group_by(Need.status)).all())

@@ -95,4 +95,5 @@ class ManualMatchForm(BaseForm):
 
 
 class BulkApproveForm(BaseForm):
-    reason = StringField(_l("Comment (optional)"), filters=[strip_filter], validators=[Optional(), TextLimit(500)])
+    reason = StringField(_l("Comment (optional)"), filters=[strip_filter],
+                         validators=[Optional(), TextLimit("queue_comment")])

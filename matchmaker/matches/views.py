@@ -5,13 +5,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import String, case, cast, func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
 
-from matchmaker.confirm import confirmation_page, confirmed
+from matchmaker.confirm import confirmed
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.matches.forms import (
@@ -23,28 +22,23 @@ from matchmaker.matches.forms import (
     RespondForm,
 )
 from matchmaker.matches.highlight import highlight
+from matchmaker.matches.texts import STEP_LABELS, confirm_step, history_label
 from matchmaker.models import AuditEvent, Match, Member, Need, Notification, Offering
 from matchmaker.models.base import utcnow
 from matchmaker.models.matches import FINAL_MATCH_STATUSES
 from matchmaker.permissions import can, match_side, require
 from matchmaker.reference import (
-    MATCH_EVENT_LABELS,
     MATCH_STATUS_LABELS,
     OUTCOME_LABELS,
-    PROGRESS_LABELS,
     RESPONSE_LABELS,
 )
 from matchmaker.services import matches as match_service
 from matchmaker.services import matching
+from matchmaker.services.json_lists import json_list_contains
+from matchmaker.services.match_queries import visible_matches_query
 from matchmaker.utils import load_or_404, page_arg
 
 bp = Blueprint("matches", __name__)
-
-# The follow-up steps offered on the match page. "not_held" is the web page's name for a meeting that did not take
-# place: the service records it as the meeting step with that outcome (as matchmaking sessions do), which closes the
-# match, so its button says so.
-STEP_LABELS = {**PROGRESS_LABELS, "not_held": _l("The meeting did not take place: close the match")}
-
 
 def _fail(error: DomainError) -> None:
     db.session.rollback()
@@ -53,27 +47,11 @@ def _fail(error: DomainError) -> None:
     flash(error.message, "error")
 
 
-def history_label(event: AuditEvent) -> str:
-    """What one event of a match's history says; a meeting's outcome never contradicts the step that recorded it."""
-    detail = event.detail or {}
-    outcome = detail.get("outcome")
-    if event.action == "match.meeting_held" and outcome:
-        if outcome == "did_not_take_place":
-            return _("The meeting did not take place: the match was closed without result")
-        label = OUTCOME_LABELS.get(outcome, outcome)
-        closed = detail.get("to", "closed_no_result" if outcome == "insufficient_interest" else None)
-        if closed == "closed_no_result":
-            return _("Meeting held (%(outcome)s): the match was closed without result", outcome=label)
-        return _("Meeting held (%(outcome)s)", outcome=label)
-    return str(MATCH_EVENT_LABELS.get(event.action, event.action))
-
-
 def _steps(match: Match) -> list[str]:
     """The follow-up steps open from the match's status, the meeting that did not take place next to the meeting."""
     steps = []
-    for action, (sources, _target) in match_service.PROGRESS.items():
-        if match.status in sources:
-            steps += [action, "not_held"] if action == "meeting_held" else [action]
+    for action in match_service.open_steps(match):
+        steps += [action, "not_held"] if action == "meeting_held" else [action]
     return steps
 
 
@@ -83,9 +61,7 @@ def _render_detail(match: Match, status: int = 200, posted: str | None = None, *
                                                            AuditEvent.object_id == match.id)
                                   .order_by(AuditEvent.at, AuditEvent.id)).all()
     side = match_side(current_user, match)
-    contacts = []
-    if match.is_introduced and (side is not None or current_user.role in ("facilitator", "admin")):
-        contacts = match_service.party_users(match)
+    contacts = match_service.party_users(match) if can(current_user, "match.see_contacts", match) else []
     # Forms not posted are built without the request's data, so that only the posted one shows what was typed.
     decision = forms["decision"] if "decision" in forms else DecisionForm(formdata=None)
     respond_form = forms["respond"] if "respond" in forms else RespondForm(formdata=None)
@@ -139,7 +115,7 @@ def queue():
     if form.validate():
         data = form.data
         if data["policy_area"]:
-            query = query.where(cast(Need.policy_areas, String).contains(f'"{data["policy_area"]}"'))
+            query = query.where(json_list_contains(Need.policy_areas, data["policy_area"]))
         if data["region"]:
             query = query.where(Member.region == data["region"])
         if data["ldc"]:
@@ -273,7 +249,7 @@ def decide(match_id: int):
         return _invalid(match, form.action.data, decision=form)
     if form.action.data in ("reject", "withdraw") and match.status in DECISION_SOURCES[form.action.data] \
             and not confirmed():
-        return _confirm(match, form.action.data)
+        return confirm_step(match, form.action.data)
     try:
         if form.action.data == "approve":
             match_service.approve(current_user, match, reason=form.reason.data)
@@ -302,7 +278,7 @@ def respond(match_id: int):
             return redirect(url_for("matches.detail", match_id=match_id))
         return _invalid(match, "respond", respond=form)
     if form.answer.data == "decline" and can(current_user, "match.respond", match) and not confirmed():
-        return _confirm(match, "decline")
+        return confirm_step(match, "decline")
     try:
         match_service.respond(current_user, match, form.answer.data == "accept", form.note.data)
     except DomainError as error:
@@ -329,7 +305,7 @@ def follow_up(match_id: int):
         outcome = None
     if match_service.progress_target(action, outcome) in FINAL_MATCH_STATUSES \
             and match.status in match_service.PROGRESS[action][0] and not confirmed():
-        return _confirm(match, form.action.data, outcome)
+        return confirm_step(match, form.action.data)
     try:
         match_service.progress(current_user, match, action, outcome, form.note.data)
     except DomainError as error:
@@ -343,50 +319,11 @@ def follow_up(match_id: int):
 DECISION_SOURCES = {"approve": ("proposed",), "reject": ("proposed",), "withdraw": ("proposed", "approved")}
 
 
-def _confirm(match: Match, step: str, outcome: str | None = None):
-    """A step that ends the match: say what happens before doing it."""
-    pair = _("“%(need)s” ↔ “%(offering)s”", need=match.need.title, offering=match.offering.title)
-    if step == "reject":
-        texts = (_("Reject the proposal %(pair)s?", pair=pair),
-                 _("The proposal is closed with your reason; the parties never hear of it. The engine will not "
-                   "propose this pair again."), _("Reject the proposal"))
-    elif step == "withdraw" and match.status == "approved":
-        texts = (_("Withdraw the introduction %(pair)s?", pair=pair),
-                 _("Both parties are told that the introduction is withdrawn, and the match ends."),
-                 _("Withdraw the introduction"))
-    elif step == "withdraw":
-        texts = (_("Withdraw the proposal %(pair)s?", pair=pair),
-                 _("The proposal is taken out of the review queue and the match ends."), _("Withdraw the proposal"))
-    elif step == "decline":
-        texts = (_("Decline the introduction %(pair)s?", pair=pair),
-                 _("The match ends: the other party and the facilitators are told, and your answer cannot be "
-                   "changed. The facilitators may look for another match."), _("Decline the introduction"))
-    elif step == "complete":
-        texts = (_("Mark the match %(pair)s as completed?", pair=pair),
-                 _("The match ends as completed: nothing more can be recorded on it, and both parties are told."),
-                 _("Mark as completed"))
-    else:  # close, a meeting that did not take place, or one that found too little interest
-        reason = {"not_held": _("The meeting did not take place."),
-                  "meeting_held": _("The meeting found too little interest.")}.get(step, "")
-        texts = (_("Close the match %(pair)s without result?", pair=pair),
-                 " ".join(filter(None, [reason, _("The match ends without result and both parties are told; it "
-                                                  "cannot be reopened.")])), _("Close without result"))
-    question, consequence, label = texts
-    return confirmation_page(question, consequence, label, url_for("matches.detail", match_id=match.id))
-
-
 @bp.get("/matches/mine")
 @login_required
 def mine():
     require("match.mine")
-    query = select(Match).join(Need, Match.need_id == Need.id).join(Offering, Match.offering_id == Offering.id)
-    if current_user.role == "delegate":
-        query = query.where(Need.member_id == current_user.member_id)
-    else:
-        query = query.where(Offering.organisation_id == current_user.organisation_id)
-    visible = ("approved", "accepted", "declined", "meeting_held", "agreement_reached", "in_delivery", "completed",
-               "closed_no_result")
-    query = query.where(Match.status.in_(visible))
+    query = visible_matches_query(current_user)
     # What needs an answer first, then what is going on, then what is over.
     rank = case((Match.status == "approved", 0), (Match.status.in_(("accepted", "meeting_held",
                                                                      "agreement_reached", "in_delivery")), 1),

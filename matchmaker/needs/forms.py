@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
+from matchmaker.field_rules import FormLength
 from matchmaker.forms import BaseForm, MultiCheckboxField, TextLimit, strip_filter, submission_key
 from matchmaker.reference import (
     AREA_OPTIONS,
@@ -19,16 +20,17 @@ from matchmaker.reference import (
     options,
     with_any,
 )
+from matchmaker.services.need_list import NeedFilters
 
 
 class NeedForm(BaseForm):
     """Create or edit a need."""
 
-    title = StringField(_l("Title"), filters=[strip_filter], validators=[DataRequired(), Length(min=5, max=200)])
+    title = StringField(_l("Title"), filters=[strip_filter], validators=[DataRequired(), FormLength("title")])
     description = TextAreaField(
         _l("Description"),
         filters=[strip_filter],
-        validators=[DataRequired(), Length(min=30, max=10000)],
+        validators=[DataRequired(), FormLength("description")],
         description=_l("The situation today, what is missing, who would benefit and what support you want."),
     )
     language = SelectField(_l("Language of this text"), choices=choices(TEXT_LANGUAGES), validators=[InputRequired()])
@@ -74,10 +76,17 @@ class NeedFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"), filters=[strip_filter], validators=[Optional(), Length(max=200)])
+    q = StringField(_l("Search"), filters=[strip_filter], validators=[Optional(), FormLength("search")])
     status = SelectField(_l("Status"), choices=with_any(choices(NEED_STATUS_LABELS)), validators=[Optional()])
     policy_area = SelectField(_l("Policy area"), choices=with_any(choices(POLICY_AREAS)), validators=[Optional()])
     region = SelectField(_l("Region"), choices=with_any(choices(AREA_OPTIONS)), validators=[Optional()])
     ldc = SelectField(_l("LDC"), choices=with_any(options([("yes", _l("LDCs only")), ("no", _l("Not LDCs"))])),
                       validators=[Optional()])
     language = SelectField(_l("Language"), choices=with_any(choices(TEXT_LANGUAGES)), validators=[Optional()])
+
+    def filters(self) -> NeedFilters:
+        """The filters chosen (call after validate)."""
+        data = self.data
+        return NeedFilters(q=data["q"] or None, status=data["status"] or None, policy_area=data["policy_area"] or None,
+                           region=data["region"] or None, ldc=(data["ldc"] == "yes") if data["ldc"] else None,
+                           language=data["language"] or None)

@@ -4,52 +4,23 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import select
 
 from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
-from matchmaker.models import Match, Member, Need
+from matchmaker.models import Match, Need
 from matchmaker.models.needs import NEED_FINAL_STATUSES
 from matchmaker.needs.forms import NeedFilterForm, NeedForm, TransitionForm
-from matchmaker.permissions import PARTNER_VISIBLE_NEED_STATUSES, STAFF, can, know_members_of_page, require
-from matchmaker.reference import ACTION_LABELS
-from matchmaker.services import anonymity, identification, matching, submissions
+from matchmaker.permissions import can, know_members_of_page, require
+from matchmaker.reference import ACTION_LABELS, NEED_STATUS_LABELS
+from matchmaker.services import matching, need_list, submissions
 from matchmaker.services import needs as needs_service
+from matchmaker.services.need_list import NeedFilters
 from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
-
-
-def visible_needs_query(user):
-    """Needs this user may list: delegates their member's, staff all but drafts, partners the open ones."""
-    query = select(Need).join(Member)
-    if user.role == "delegate":
-        return query.where(Need.member_id == user.member_id)
-    if user.role in STAFF:
-        return query.where(Need.status != "draft")
-    return query.where(Need.status.in_(PARTNER_VISIBLE_NEED_STATUSES))
-
-
-def filter_origin(query, user, area: str | None, ldc: bool | None = None):
-    """Needs from ``area`` (a region or a group of regions) and, when given, from an LDC or not, as ``user`` reads
-    them: staff and delegates know every member they see; partners filter on what they are shown about an
-    anonymous need (services/anonymity.py), so that a count never says more than the descriptions do."""
-    if not area and ldc is None:
-        return query
-    if user.role in STAFF or user.role == "delegate":
-        if area:
-            query = query.where(Member.region.in_(anonymity.AREA_GROUPS.get(area, (area,))))
-        return query if ldc is None else query.where(Member.is_ldc.is_(ldc))
-    rows = db.session.execute(query.with_only_columns(
-        Need.id, Need.member_id, Member.region, Member.is_ldc, Need.language, Need.delivery_languages)).all()
-    return query.where(Need.id.in_(anonymity.ids_shown_as(user, rows, area, ldc)))
-
-
-def json_list_contains(column, code: str):
-    """A JSON list column containing ``code``, on SQLite and PostgreSQL alike."""
-    return cast(column, String).contains(f'"{code}"')
 
 
 @bp.get("/")
@@ -57,21 +28,7 @@ def json_list_contains(column, code: str):
 def index():
     require("need.list")
     form = NeedFilterForm(request.args)
-    query = visible_needs_query(current_user)
-    if form.validate():
-        data = form.data
-        if data["q"]:
-            like = f"%{data['q']}%"
-            query = query.where(or_(Need.title.ilike(like), Need.description.ilike(like)))
-        if data["status"]:
-            query = query.where(Need.status == data["status"])
-        if data["policy_area"]:
-            query = query.where(json_list_contains(Need.policy_areas, data["policy_area"]))
-        if data["language"]:
-            query = query.where(Need.language == data["language"])
-        query = filter_origin(query, current_user, data["region"] or None,
-                              (data["ldc"] == "yes") if data["ldc"] else None)
-    query = query.order_by(Need.updated_at.desc(), Need.id.desc())
+    query = need_list.needs_query(current_user, form.filters() if form.validate() else NeedFilters())
     page = db.paginate(query, page=page_arg(), per_page=20, error_out=False)
     know_members_of_page(current_user, page.items)
     args = {k: v for k, v in request.args.items() if k != "page"}
@@ -123,16 +80,7 @@ def _detail_page(need: Need, form: TransitionForm | None = None, posted: str | N
         diagnosis = matching.diagnose(need)
     return render_template("needs/detail.html", need=need, actions=actions, labels=ACTION_LABELS,
                            form=form or TransitionForm(formdata=None), posted=posted, matches=matches,
-                           diagnosis=diagnosis, names=names_shown_to(current_user, need)), status
-
-
-def names_shown_to(user, need: Need) -> list[str]:
-    """The names by which the text names its member although it is not to be named: flagged to the delegation
-    (before it submits, it can reword) and to facilitators (at screening, they can return it); nothing is
-    rewritten. Nobody else is told."""
-    if need.is_final or not (can(user, "need.edit", need) or can(user, "need.screen", need)):
-        return []
-    return identification.need_names_its_member(need)
+                           diagnosis=diagnosis, names=needs_service.names_shown_to(current_user, need)), status
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
@@ -158,12 +106,13 @@ def edit(need_id: int):
             flash(_("Your changes were saved."), "success")
             _flag_names(need)
             return redirect(url_for("needs.detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=need,
-                           names=names_shown_to(current_user, need)), 200 if request.method == "GET" else 422
+    names = needs_service.names_shown_to(current_user, need)
+    return render_template("needs/form.html", form=form, need=need, names=names), \
+        200 if request.method == "GET" else 422
 
 
 def _flag_names(need: Need) -> None:
-    names = names_shown_to(current_user, need)
+    names = needs_service.names_shown_to(current_user, need)
     if names:
         flash(_("The text names your member (%(names)s) although partners are not to know it before a match is "
                 "approved: reword it, or let partners see your member's name.", names=", ".join(names)), "warning")
@@ -219,6 +168,4 @@ def _confirm(need: Need, action: str):
 
 
 def _status_label(status: str) -> str:
-    from matchmaker.reference import NEED_STATUS_LABELS
-
     return str(NEED_STATUS_LABELS.get(status, status))

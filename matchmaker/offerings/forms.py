@@ -12,8 +12,9 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
+from matchmaker.field_rules import FormEmail, FormLength, FormRange
 from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter, submission_key
 from matchmaker.reference import (
     BENEFICIARIES,
@@ -27,14 +28,15 @@ from matchmaker.reference import (
     choices,
     with_any,
 )
+from matchmaker.services.offering_list import OfferingFilters
 
 
 class OfferingForm(BaseForm):
     """Create or edit an offering."""
 
-    title = StringField(_l("Title"), filters=[strip_filter], validators=[DataRequired(), Length(min=5, max=200)])
+    title = StringField(_l("Title"), filters=[strip_filter], validators=[DataRequired(), FormLength("title")])
     description = TextAreaField(
-        _l("Description"), filters=[strip_filter], validators=[DataRequired(), Length(min=30, max=10000)],
+        _l("Description"), filters=[strip_filter], validators=[DataRequired(), FormLength("description")],
         description=_l("What the programme does, how it works and what a beneficiary receives."))
     language = SelectField(_l("Language of this text"), choices=choices(TEXT_LANGUAGES), validators=[InputRequired()])
     policy_areas = MultiCheckboxField(_l("Policy areas"), choices=choices(POLICY_AREAS),
@@ -44,7 +46,8 @@ class OfferingForm(BaseForm):
     delivery_languages = MultiCheckboxField(
         _l("Delivery languages"), choices=choices(DELIVERY_LANGUAGES),
         validators=[DataRequired(message=_l("Choose at least one language."))])
-    beneficiaries = MultiCheckboxField(_l("Target beneficiaries"), choices=choices(BENEFICIARIES), validators=[Optional()])
+    beneficiaries = MultiCheckboxField(_l("Target beneficiaries"), choices=choices(BENEFICIARIES),
+                                       validators=[Optional()])
     eligibility = SelectField(_l("Who is eligible"), choices=choices(ELIGIBILITY), default="all_developing",
                               validators=[InputRequired()])
     eligible_regions = MultiCheckboxField(_l("Eligible regions (when limited to regions)"), choices=choices(REGIONS),
@@ -54,15 +57,16 @@ class OfferingForm(BaseForm):
                                           description=_l("Tick them by region, or type their names below."))
     # A searchable way in (the browser suggests names from a <datalist>); the names are added to the ticked ones.
     find_members = StringField(_l("Add members by name"), filters=[strip_filter],
-                               validators=[Optional(), Length(max=2000)],
+                               validators=[Optional(), FormLength("member_names")],
                                description=_l("Start typing a name and pick it from the suggestions; separate "
                                               "several names with semicolons."))
     capacity = IntegerField(_l("Capacity (number of engagements it can take on; empty if not limited)"),
-                            validators=[Optional(), NumberRange(min=1, max=10000)])
+                            validators=[Optional(), FormRange("capacity")])
     deadline = DateField(_l("Application deadline"), validators=[Optional()])
-    contact_name = StringField(_l("Contact name"), filters=[strip_filter], validators=[Optional(), Length(max=120)])
+    contact_name = StringField(_l("Contact name"), filters=[strip_filter],
+                               validators=[Optional(), FormLength("contact_name")])
     contact_email = EmailField(_l("Contact e-mail"), filters=[strip_filter],
-                               validators=[Optional(), Length(max=254), Email(check_deliverability=False)])
+                               validators=[Optional(), FormLength("email"), FormEmail()])
     # The version the user started from: a save over someone else's newer change is refused.
     version = HiddenField()
     submission = submission_key()
@@ -100,7 +104,7 @@ class OfferingFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"), filters=[strip_filter], validators=[Optional(), Length(max=200)])
+    q = StringField(_l("Search"), filters=[strip_filter], validators=[Optional(), FormLength("search")])
     status = SelectField(_l("Status"), choices=with_any(choices(OFFERING_STATUS_LABELS)),
                          validators=[Optional()])
     policy_area = SelectField(_l("Policy area"), choices=with_any(choices(POLICY_AREAS)),
@@ -108,3 +112,10 @@ class OfferingFilterForm(BaseForm):
     language = SelectField(_l("Delivery language"), choices=with_any(choices(DELIVERY_LANGUAGES)),
                            validators=[Optional()])
     organisation = SelectField(_l("Organisation"), choices=[], validators=[Optional()])
+
+    def filters(self) -> OfferingFilters:
+        """The filters chosen (call after validate)."""
+        data = self.data
+        return OfferingFilters(q=data["q"] or None, status=data["status"] or None,
+                               policy_area=data["policy_area"] or None, language=data["language"] or None,
+                               organisation=int(data["organisation"]) if data["organisation"] else None)

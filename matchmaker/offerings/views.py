@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
@@ -15,25 +15,15 @@ from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
 from matchmaker.models import Member, Offering, Organisation
 from matchmaker.needs.forms import TransitionForm
-from matchmaker.needs.views import json_list_contains
 from matchmaker.offerings.forms import OfferingFilterForm, OfferingForm
-from matchmaker.permissions import STAFF, require
+from matchmaker.permissions import require
 from matchmaker.reference import ACTION_LABELS, OFFERING_STATUS_LABELS, REGIONS, options, with_any
+from matchmaker.services import offering_list, submissions
 from matchmaker.services import offerings as offerings_service
-from matchmaker.services import submissions
+from matchmaker.services.offering_list import OfferingFilters
 from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")
-
-
-def visible_offerings_query(user):
-    """Offerings this user may list: everything but other organisations' drafts (staff see all)."""
-    query = select(Offering).join(Organisation)
-    if user.role in STAFF:
-        return query
-    if user.role == "partner":
-        return query.where(or_(Offering.status != "draft", Offering.organisation_id == user.organisation_id))
-    return query.where(Offering.status != "draft")
 
 
 def _developing_members() -> list[Member]:
@@ -57,30 +47,9 @@ def index():
     form.organisation.choices = with_any(options(
         (str(o.id), o.acronym) for o in db.session.scalars(select(Organisation).order_by(Organisation.acronym))
     ))
-    query = visible_offerings_query(current_user)
     today = date.today()
-    if form.validate():
-        data = form.data
-        if data["q"]:
-            like = f"%{data['q']}%"
-            query = query.where(or_(Offering.title.ilike(like), Offering.description.ilike(like)))
-        status = data["status"]
-        if status == "expired":
-            query = query.where(Offering.status == "published", Offering.deadline < today)
-        elif status == "published":
-            query = query.where(Offering.status == "published",
-                                or_(Offering.deadline.is_(None), Offering.deadline >= today))
-        elif status:
-            query = query.where(Offering.status == status)
-        if data["policy_area"]:
-            query = query.where(json_list_contains(Offering.policy_areas, data["policy_area"]))
-        if data["language"]:
-            query = query.where(json_list_contains(Offering.delivery_languages, data["language"]))
-        if data["organisation"]:
-            query = query.where(Offering.organisation_id == int(data["organisation"]))
-    # Open offerings first, then by most recent change.
-    is_open = and_(Offering.status == "published", or_(Offering.deadline.is_(None), Offering.deadline >= today))
-    query = query.order_by(is_open.desc(), Offering.updated_at.desc(), Offering.id.desc())
+    query = offering_list.offerings_query(current_user, form.filters() if form.validate() else OfferingFilters(),
+                                          today)
     page = db.paginate(query, page=page_arg(), per_page=20, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("offerings/index.html", form=form, page=page, args=args, today=today,

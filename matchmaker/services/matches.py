@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
@@ -10,13 +11,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
+from matchmaker.engine import ENGINE_VERSION
 from matchmaker.errors import ConcurrentUpdate, DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.mail import send_after_commit
 from matchmaker.models import Match, Need, Notification, Offering, User
 from matchmaker.models.base import utcnow
 from matchmaker.models.matches import OUTCOMES
-from matchmaker.permissions import can, match_side
+from matchmaker.permissions import can, match_parties_condition, match_side
+from matchmaker.services.accounts import link as absolute
 from matchmaker.services.audit import record
 from matchmaker.services.matching import capacity_left
 
@@ -37,7 +40,8 @@ def _flush_decision(match: Match) -> None:
         db.session.flush()
     except StaleDataError as error:
         db.session.rollback()
-        raise ConcurrentUpdate(_("Another facilitator decided this match first. Reload it to see the decision.")) from error
+        raise ConcurrentUpdate(_("Another facilitator decided this match first. Reload it to see the decision.")) \
+            from error
 
 
 def sync_need_status(need: Need, actor: User | None) -> None:
@@ -122,8 +126,6 @@ def create_manual(actor: User, need: Need, offering: Offering, reason: str | Non
         raise DomainError(_("Only published offerings can be matched."))
     if db.session.scalar(select(Match).where(Match.need_id == need.id, Match.offering_id == offering.id)):
         raise DomainError(_("These two are already paired: open the existing match instead."))
-    from matchmaker.engine import ENGINE_VERSION
-
     match = Match(need=need, offering=offering, score=0.0, text_score=0.0, engine_version=ENGINE_VERSION,
                   origin="manual", status="proposed", terms=[], shared_facets=_shared_facets(need, offering))
     db.session.add(match)
@@ -203,11 +205,34 @@ def progress(actor: User, match: Match, action: str, outcome: str | None = None,
 
 def party_users(match: Match) -> list[User]:
     """The active delegates of the need's member and partners of the offering's organisation."""
-    return db.session.scalars(
-        select(User).where(User.active.is_(True), (
-            ((User.role == "delegate") & (User.member_id == match.need.member_id))
-            | ((User.role == "partner") & (User.organisation_id == match.offering.organisation_id))
-        )).order_by(User.id)).all()
+    return db.session.scalars(select(User).where(User.active.is_(True), match_parties_condition(match))
+                              .order_by(User.id)).all()
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Someone to write to about a match, and for which side."""
+
+    name: str
+    email: str
+    side: str  # need, offering, or programme (the offering's own contact)
+    acts_for: str  # the member's or the organisation's name
+
+
+def contacts(match: Match) -> list[Contact]:
+    """The parties' users, then the programme's contact when the offering gives one (see "match.see_contacts")."""
+    organisation = match.offering.organisation
+    people = [Contact(user.name, user.email, side, match.need.member.name_en if side == "need" else organisation.name)
+              for user in party_users(match) for side in [match_side(user, match)]]
+    if match.offering.contact_email:
+        people.append(Contact(match.offering.contact_name or "", match.offering.contact_email, "programme",
+                              organisation.name))
+    return people
+
+
+def open_steps(match: Match) -> list[str]:
+    """The follow-up steps that may start from the match's status."""
+    return [action for action, (sources, _target) in PROGRESS.items() if match.status in sources]
 
 
 _MESSAGES = {
@@ -242,7 +267,8 @@ def _mark_emailed(notification_id: int, ok: bool) -> None:
 
 
 def notify_parties(match: Match, kind: str, exclude: User | None = None) -> int:
-    """Put a message in each party's inbox (and the deciding facilitator's), in their language; e-mail it if SMTP is set."""
+    """Put a message in each party's inbox (and the deciding facilitator's), in their language; e-mail it if SMTP is
+    set."""
     recipients = {u.id: u for u in party_users(match)}
     if match.decided_by is not None and kind != "introduced":
         recipients.setdefault(match.decided_by.id, match.decided_by)
@@ -263,8 +289,6 @@ def notify_users(users, message, link: str, match_id: int | None = None) -> int:
         note = Notification(user=user, match_id=match_id, subject=subject, body=body, link=link)
         db.session.add(note)
         if current_app.config.get("MAIL_SERVER"):
-            from matchmaker.services.accounts import link as absolute
-
             with force_locale(user.language or "en"):
                 footer = _("Open it here: %(url)s", url=absolute(link))
             db.session.flush([note])

@@ -10,7 +10,9 @@ from matchmaker.extensions import db
 from matchmaker.models import Need, User
 from matchmaker.models.base import utcnow
 from matchmaker.permissions import can
+from matchmaker.services import identification
 from matchmaker.services.audit import record
+from matchmaker.services.matching import propose_for_need
 
 EDITABLE_FIELDS = (
     "title", "description", "language", "policy_areas", "support_kinds", "delivery_languages",
@@ -93,6 +95,13 @@ def transition(actor: User, need: Need, action: str, reason: str | None = None) 
     record(actor, f"need.{action}", need, reason=reason, **{"from": previous, "to": target})
     if action == "open":
         # Proposals for the newly opened need, from the kept-current index (one query, no refit).
-        from matchmaker.services.matching import propose_for_need
-
         propose_for_need(need, actor)
+
+
+def names_shown_to(user: User, need: Need) -> list[str]:
+    """The names by which the text names its member although it is not to be named: flagged to the delegation
+    (before it submits, it can reword) and to facilitators (at screening, they can return it); nothing is
+    rewritten. Nobody else is told."""
+    if need.is_final or not (can(user, "need.edit", need) or can(user, "need.screen", need)):
+        return []
+    return identification.need_names_its_member(need)

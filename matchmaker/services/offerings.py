@@ -12,6 +12,7 @@ from matchmaker.models import Offering, User
 from matchmaker.models.base import today, utcnow
 from matchmaker.permissions import can
 from matchmaker.services.audit import record
+from matchmaker.services.matching import propose_for_offering
 
 EDITABLE_FIELDS = (
     "title", "description", "language", "policy_areas", "support_kinds", "delivery_languages",
@@ -110,6 +111,4 @@ def transition(actor: User, offering: Offering, action: str, today: date, reason
     record(actor, f"offering.{action}", offering, reason=(reason or "").strip() or None,
            **{"from": previous, "to": target})
     if action == "publish" and propose:
-        from matchmaker.services.matching import propose_for_offering
-
         propose_for_offering(offering, actor, today=today)
