@@ -63,13 +63,13 @@ class Engine:
         for records in (needs, offerings):
             if len({r.id for r in records}) != len(records):
                 raise ValueError("duplicate record ids")
+        surface: dict[str, str] = {}
+        corpus = Corpus.analyse(needs + offerings, self.settings, surface)
         if vocabulary is None:
-            surface: dict[str, str] = {}
-            corpus = Corpus.analyse(needs + offerings, self.settings, surface)
             vocabulary, column_of = Vocabulary.fit(corpus, self.settings, surface)
-            matrix = vocabulary.weigh_all(corpus.doc, column_of[corpus.ids], corpus.counts, corpus.n_docs)
         else:
-            matrix, _unknown = vocabulary.rows([vocabulary.counts(r) for r in needs + offerings])
+            column_of = np.array([vocabulary.col.get(name, -1) for name in corpus.names], np.int64)
+        matrix = vocabulary.weigh_all(corpus.doc, column_of[corpus.ids], corpus.counts, corpus.n_docs)
         sides = build_sides(needs, offerings, matrix)
         with self.lock:
             self._install(vocabulary, sides, len(needs) + len(offerings))

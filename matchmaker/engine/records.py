@@ -61,8 +61,6 @@ class EngineSettings:
     concept_weight: float = 1.0          # weight of a glossary concept occurrence
     use_lexicon: bool = True
     use_glossary: bool = True
-    phrases_first: bool = False          # the words of a glossary phrase of several words count as the phrase only;
-                                         # measured: lowers the devset MRR .953 -> .918 and SDG en .562 -> .548, so off
     max_doc_terms: int = 96              # keep the heaviest features per document (0 = all); measured: 96 ranks as well
                                          # as 128 (reviewer loss .254 vs .257, devset MRR .909 both) at half the all-pairs product
     max_df: float = 0.05                 # features in more than this share of documents get no weight ...
