@@ -29,6 +29,8 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from itertools import compress
+from operator import not_
 
 import numpy as np
 import scipy.sparse as sp
@@ -106,7 +108,7 @@ class Analyser:
         word (a cognate too) under "~" + stem, from an English word under "~~" + stem (see :func:`stem_label`).
         """
         rows, counts, lengths = array("q"), array("d"), array("q")
-        seen = np.zeros(len(self._stem), bool)
+        seen = bytearray(len(self._stem))
         for parts in documents:
             length = 0
             for text, lang, weight in parts:
@@ -195,15 +197,15 @@ class Analyser:
         self._surface.append(surface)
         return len(self._stem) - 1
 
-    def _remember(self, rows: list[int], seen: np.ndarray, surface: dict[str, str]) -> np.ndarray:
+    def _remember(self, rows: list[int], seen: bytearray, surface: dict[str, str]) -> bytearray:
         """A word first met in this batch offers its stem's word, then its translations', then its cognate's
         (the first offer of a key wins): a word met before has offered them all already."""
-        if seen.size < len(self._stem):
-            seen = np.concatenate([seen, np.zeros(len(self._stem) - seen.size, bool)])
-        at = np.asarray(rows, np.int64)
-        new = at[~seen[at]].tolist()
-        seen[at] = True
+        if len(seen) < len(self._stem):
+            seen.extend(bytes(len(self._stem) - len(seen)))
+        new = list(compress(rows, map(not_, map(seen.__getitem__, rows))))
         entries = self._surface
+        for row in new:
+            seen[row] = 1
         for kind in range(3):
             for row in new:
                 for key, word in entries[row][kind]:
@@ -214,15 +216,24 @@ class Analyser:
         """counts (documents x the rows met) @ those rows of the table, in the table rows' local numbering."""
         ptr, cols, vals = (np.frombuffer(a, t) for a, t in ((self._ptr, np.int64), (self._cols, np.int64),
                                                              (self._vals, np.float64)))
-        met, local = np.unique(rows, return_inverse=True)
+        met, local = renumber(rows, ptr.size - 1)
         lengths = ptr[met + 1] - ptr[met]
         at = np.repeat(ptr[met] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        features, local_feature = np.unique(cols[at], return_inverse=True)
+        features, local_feature = renumber(cols[at], len(self.names))
         table = sp.csr_matrix((vals[at], local_feature, np.concatenate(([0], np.cumsum(lengths)))),
                               shape=(met.size, features.size))
         documents = sp.csr_matrix((counts, local, indptr), shape=(indptr.size - 1, met.size))
         product = documents @ table
         return Analysed(product.indptr.astype(np.int64), features[product.indices], product.data)
+
+
+def renumber(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values in order, each value's position among them) of non-negative integers below ``size``:
+    ``np.unique(values, return_inverse=True)`` in linear time."""
+    present = np.zeros(size, bool)
+    present[values] = True
+    position = np.cumsum(present) - 1
+    return np.flatnonzero(present), position[values]
 
 
 @cache

@@ -159,8 +159,8 @@ class Corpus:
         parts = [analyser.analyse([record_parts(r, settings) for r in records[a:a + block]], surface)
                  for a in range(0, len(records), block)]
         lengths = np.concatenate([np.diff(p.indptr) for p in parts]) if parts else np.zeros(0, np.int64)
-        numbers, ids = np.unique(np.concatenate([p.features for p in parts]) if parts else np.zeros(0, np.int64),
-                                 return_inverse=True)
+        numbers, ids = T.renumber(np.concatenate([p.features for p in parts]) if parts else np.zeros(0, np.int64),
+                                  len(analyser.names))
         counts = np.concatenate([p.values for p in parts]) if parts else np.zeros(0)
         areas = np.array([mask(r.policy_areas, "pa") for r in records], np.int64)
         return cls([analyser.names[i] for i in numbers.tolist()], np.repeat(np.arange(len(records)), lengths),
