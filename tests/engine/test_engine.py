@@ -508,20 +508,6 @@ def test_a_query_vector_is_bit_for_bit_the_one_a_fit_computes(engine):
     assert engine.vocabulary.vector(french)[2] > 0          # the unknown word is counted as drift
 
 
-def test_one_query_product_equals_scipys(engine):
-    """The query x postings product called without scipy's wrappers gives scipy's rows and scores."""
-    import scipy.sparse as sp
-
-    from matchmaker.engine.index import _row_product
-    side = engine.sides["offering"]
-    for rec in NEEDS:
-        cols, vals, _ = engine.vocabulary.vector(rec)
-        rows, text = _row_product(cols, vals, side.postings)
-        q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, side.n_features))
-        ref = (q @ side.postings).tocsr()
-        assert sorted(zip(rows.tolist(), text.tolist())) == sorted(zip(ref.indices.tolist(), ref.data.tolist()))
-
-
 def test_word_splitting_equals_the_unicode_regular_expression():
     """Latin-1 texts are split by a byte table, others by a regular expression: both give WORD_PATTERN exactly
     (a word's hyphen before a particle left out)."""
