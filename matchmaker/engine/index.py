@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from .rules import FACET_DTYPES, member_keys
 
+
 def _grow(array: np.ndarray, rows: int, fill=0) -> np.ndarray:
     """``array`` with room for at least ``rows`` rows (amortised doubling)."""
     if array.shape[0] >= rows:

@@ -247,4 +247,4 @@ def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(
     """Features of one text with raw (un-normalised) counts (see :meth:`Analyser.analyse`)."""
     one = analyser(settings)
     done = one.analyse([[(text, lang, 1.0)]], surface)
-    return dict(zip(map(one.names.__getitem__, done.features.tolist()), done.values.tolist()))
+    return dict(zip(map(one.names.__getitem__, done.features.tolist()), done.values.tolist(), strict=True))

@@ -51,7 +51,7 @@ class Vocabulary:
         """Raw feature counts of a record: its description's, plus its title's ``title_weight`` times."""
         analyser = T.analyser(self.analyzer)
         done = analyser.analyse([record_parts(record, self.settings)], surface)
-        return dict(zip(map(analyser.names.__getitem__, done.features.tolist()), done.values.tolist()))
+        return dict(zip(map(analyser.names.__getitem__, done.features.tolist()), done.values.tolist(), strict=True))
 
     def vector(self, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
         """(sorted columns, L2-normalised float32 weights, share of feature mass unknown to the vocabulary)."""
@@ -110,7 +110,8 @@ class Vocabulary:
             norms = np.full(weight.size, np.sqrt(np.dot(weight, weight)))
         else:
             starts = np.searchsorted(doc, np.arange(n_docs + 1))
-            norms = np.repeat([np.sqrt(np.dot(weight[a:b], weight[a:b])) for a, b in zip(starts[:-1], starts[1:])],
+            norms = np.repeat([np.sqrt(np.dot(weight[a:b], weight[a:b]))
+                               for a, b in zip(starts[:-1], starts[1:], strict=True)],
                               np.diff(starts))
         weight = np.divide(weight, norms, out=weight.copy(), where=norms > 0)
         if order is not None:

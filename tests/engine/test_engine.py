@@ -387,7 +387,7 @@ def test_import_does_not_pull_flask_or_sqlalchemy():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-# ------------------------------------------------------------------ scale paths (vectorised all-pairs, in-place upserts)
+# ---------------------------------------------------------- scale paths (vectorised all-pairs, in-place upserts)
 _WORDS = ("cybercrime judges training signature electronic payments mobile money broadband fibre customs window "
           "data protection consumer online skills women entrepreneurs export platform law reform authority "
           "firma electrónica pagos datos protección formación jueces commerce électronique données paiements").split()
@@ -514,7 +514,8 @@ def test_word_splitting_equals_the_unicode_regular_expression():
     import re
 
     from matchmaker.engine.text import WORD_PATTERN, words
-    pattern, particle = re.compile(WORD_PATTERN), re.compile(r"-(?=(?:up|ups|out|outs|off|offs|down|downs)(?![^\W_]))", re.I)
+    pattern = re.compile(WORD_PATTERN)
+    particle = re.compile(r"-(?=(?:up|ups|out|outs|off|offs|down|downs)(?![^\W_]))", re.I)
 
     class ref:
         @staticmethod
