@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import random
 import subprocess
 import sys
@@ -21,7 +22,6 @@ from matchmaker.engine import (
     Engine,
     EngineSettings,
     Record,
-    store,
 )
 from matchmaker.engine.text import stop_words
 
@@ -134,80 +134,9 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
         rows.append({"operation": "index memory, bytes per document per side", "N": n,
                      "p50 ms": mem["offering"] / n, "p95 ms": mem["need"] / n,
                      "naive p95 ms": mem["vocabulary"] / (2 * n), "x faster": float("nan")})
-        # all pairs
         if n <= 100_000:
-            # measured in full at every size (it was extrapolated from samples at 100,000 while it
-            # took about 20 minutes; one pass over the needs now ranks both sides)
-            t = time.perf_counter()
-            res = eng.all_pairs(k=10, today=TODAY, explain=False)
-            ap = time.perf_counter() - t
-            t = time.perf_counter()
-            for _ in res.values():           # build every Ranking/Proposal object (lazy mapping)
-                pass
-            ap_mat = time.perf_counter() - t
-            del res
-            ap_explain = float("nan")
-            if n <= 10_000:
-                t = time.perf_counter()
-                res = eng.all_pairs(k=10, today=TODAY, explain=True)
-                for _ in res.values():
-                    pass
-                ap_explain = time.perf_counter() - t
-                del res
-            naive_ap = float("nan")
-            if n <= 10_000:
-                t = time.perf_counter()
-                from sklearn.metrics.pairwise import linear_kernel
-                X_need = eng.sides["need"].rows_matrix()
-                for a in range(0, n, 2000):      # naive, chunked so that it fits in memory
-                    S = linear_kernel(X_need[a:a + 2000], X_off)
-                    np.argpartition(-S, 10, axis=1)[:, :10]
-                naive_ap = time.perf_counter() - t
-            rows.append({"operation": "all-pairs top-10 (no explanations / with)", "N": n, "p50 ms": ap * 1000,
-                         "p95 ms": ap_explain * 1000, "naive p95 ms": naive_ap * 1000,
-                         "x faster": naive_ap / ap if naive_ap == naive_ap else float("nan")})
-            rows.append({"operation": "all-pairs: building all Ranking objects afterwards (no explanations)", "N": n,
-                         "p50 ms": ap_mat * 1000, "p95 ms": float("nan"), "naive p95 ms": float("nan"),
-                         "x faster": float("nan")})
-            log(f"    all-pairs {ap:.2f}s (+ objects {ap_mat:.2f}s; explained, objects included {ap_explain:.2f}s, "
-                f"naive {naive_ap:.2f}s)")
-            # upserts (each one weighed and appended; its own proposals are a query, measured above)
-            ups = []
-            for i in range(200):
-                side = "need" if i % 2 else "offering"
-                rec = corpus.record(30_000_000 + i, side)
-                t = time.perf_counter()
-                eng.upsert(rec, side, today=TODAY)
-                ups.append(time.perf_counter() - t)
-            naive_up = []
-            for i in range(20):
-                rec = corpus.record(40_000_000 + i, "offering")
-                t = time.perf_counter()
-                from sklearn.metrics.pairwise import linear_kernel
-                cols, vals, _ = eng.vocabulary.vector(rec)
-                q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, eng.vocabulary.size))
-                linear_kernel(q, eng.sides["need"].rows_matrix())
-                naive_up.append(time.perf_counter() - t)
-            rows.append({"operation": "upsert one record", "N": n,
-                         "p50 ms": pct(ups, 50), "p95 ms": pct(ups, 95), "naive p95 ms": pct(naive_up, 95),
-                         "x faster": pct(naive_up, 95) / pct(ups, 95)})
-            log(f"    upsert p95 {pct(ups, 95):.2f} ms")
-        # startup
-        with tempfile.TemporaryDirectory() as d:
-            store.save(eng, d, {})
-            code = ("import time,sys; t=time.perf_counter(); from matchmaker.engine import store; "
-                    "t1=time.perf_counter(); e=store.load(sys.argv[1]); t2=time.perf_counter(); "
-                    "print(t1-t, t2-t1)")
-            outs = []
-            for _ in range(3):
-                o = subprocess.run([sys.executable, "-c", code, d], capture_output=True, text=True, check=True)
-                outs.append([float(x) for x in o.stdout.split()])
-            imp = min(x[0] for x in outs)
-            load = min(x[1] for x in outs)
-            rows.append({"operation": "worker start-up: load saved index (import excluded / included)", "N": n,
-                         "p50 ms": load * 1000, "p95 ms": (load + imp) * 1000, "naive p95 ms": fit_s * 1000,
-                         "x faster": fit_s / load})
-            log(f"    load {load * 1000:.0f} ms (+ import {imp * 1000:.0f} ms)")
+            rows.extend(_all_pairs_and_upserts(eng, corpus, n, X_off, log))
+        rows.append(_start_up(eng, n, fit_s, log))
         if n == max(sizes):
             big = eng
         else:
@@ -217,6 +146,89 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
         rows.extend(_million(big, corpus, n_queries, log))
     rows.extend(_real_english(log))
     return rows
+
+
+def _all_pairs_and_upserts(eng: Engine, corpus: Corpus, n: int, X_off, log) -> list[dict]:
+    """All pairs (measured in full at every size), then 200 upserts."""
+    rows = []
+    # measured in full at every size (it was extrapolated from samples at 100,000 while it
+    # took about 20 minutes; one pass over the needs now ranks both sides)
+    t = time.perf_counter()
+    res = eng.all_pairs(k=10, today=TODAY, explain=False)
+    ap = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in res.values():           # build every Ranking/Proposal object (lazy mapping)
+        pass
+    ap_mat = time.perf_counter() - t
+    del res
+    ap_explain = float("nan")
+    if n <= 10_000:
+        t = time.perf_counter()
+        res = eng.all_pairs(k=10, today=TODAY, explain=True)
+        for _ in res.values():
+            pass
+        ap_explain = time.perf_counter() - t
+        del res
+    naive_ap = float("nan")
+    if n <= 10_000:
+        t = time.perf_counter()
+        from sklearn.metrics.pairwise import linear_kernel
+        X_need = eng.sides["need"].rows_matrix()
+        for a in range(0, n, 2000):      # naive, chunked so that it fits in memory
+            S = linear_kernel(X_need[a:a + 2000], X_off)
+            np.argpartition(-S, 10, axis=1)[:, :10]
+        naive_ap = time.perf_counter() - t
+    rows.append({"operation": "all-pairs top-10 (no explanations / with)", "N": n, "p50 ms": ap * 1000,
+                 "p95 ms": ap_explain * 1000, "naive p95 ms": naive_ap * 1000,
+                 "x faster": naive_ap / ap if naive_ap == naive_ap else float("nan")})
+    rows.append({"operation": "all-pairs: building all Ranking objects afterwards (no explanations)", "N": n,
+                 "p50 ms": ap_mat * 1000, "p95 ms": float("nan"), "naive p95 ms": float("nan"),
+                 "x faster": float("nan")})
+    log(f"    all-pairs {ap:.2f}s (+ objects {ap_mat:.2f}s; explained, objects included {ap_explain:.2f}s, "
+        f"naive {naive_ap:.2f}s)")
+    # upserts (each one weighed and appended; its own proposals are a query, measured above)
+    ups = []
+    for i in range(200):
+        side = "need" if i % 2 else "offering"
+        rec = corpus.record(30_000_000 + i, side)
+        t = time.perf_counter()
+        eng.upsert(rec, side, today=TODAY)
+        ups.append(time.perf_counter() - t)
+    naive_up = []
+    for i in range(20):
+        rec = corpus.record(40_000_000 + i, "offering")
+        t = time.perf_counter()
+        from sklearn.metrics.pairwise import linear_kernel
+        cols, vals, _ = eng.vocabulary.vector(rec)
+        q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, eng.vocabulary.size))
+        linear_kernel(q, eng.sides["need"].rows_matrix())
+        naive_up.append(time.perf_counter() - t)
+    rows.append({"operation": "upsert one record", "N": n,
+                 "p50 ms": pct(ups, 50), "p95 ms": pct(ups, 95), "naive p95 ms": pct(naive_up, 95),
+                 "x faster": pct(naive_up, 95) / pct(ups, 95)})
+    log(f"    upsert p95 {pct(ups, 95):.2f} ms")
+    return rows
+
+
+def _start_up(eng: Engine, n: int, fit_s: float, log) -> dict:
+    """A worker's start: a fresh process imports the engine and loads the index saved here."""
+    from matchmaker.engine import store  # here: figures() runs this module against engines without a store
+
+    with tempfile.TemporaryDirectory() as d:
+        store.save(eng, d, {})
+        code = ("import time,sys; t=time.perf_counter(); from matchmaker.engine import store; "
+                "t1=time.perf_counter(); e=store.load(sys.argv[1]); t2=time.perf_counter(); "
+                "print(t1-t, t2-t1)")
+        outs = []
+        for _ in range(3):
+            o = subprocess.run([sys.executable, "-c", code, d], capture_output=True, text=True, check=True)
+            outs.append([float(x) for x in o.stdout.split()])
+        imp = min(x[0] for x in outs)
+        load = min(x[1] for x in outs)
+        log(f"    load {load * 1000:.0f} ms (+ import {imp * 1000:.0f} ms)")
+        return {"operation": "worker start-up: load saved index (import excluded / included)", "N": n,
+                "p50 ms": load * 1000, "p95 ms": (load + imp) * 1000, "naive p95 ms": fit_s * 1000,
+                "x faster": fit_s / load}
 
 
 def _real_english(log, runs: int = 3):
@@ -275,3 +287,82 @@ def _million(eng: Engine, corpus: Corpus, n_queries: int, log):
     log(f"  N=1,000,000 propose p95 {pct(lat, 95):.2f} ms (naive {pct(naive, 95):.2f})")
     return [{"operation": "propose top-10, one new need (1M = 100k rows tiled)", "N": n, "p50 ms": pct(lat, 50),
              "p95 ms": pct(lat, 95), "naive p95 ms": pct(naive, 95), "x faster": pct(naive, 95) / pct(lat, 95)}]
+
+
+# ----------------------------------------------------------------------------- issue 19's figures, CPU time
+FIGURES_CHILD = """import importlib.util, json, sys
+sys.path.insert(0, sys.argv[1])
+spec = importlib.util.spec_from_file_location("speed_figures", sys.argv[2])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps(module.figures(int(sys.argv[3]))))
+"""
+
+
+def figures(n: int, n_queries: int = 200) -> dict[str, float]:
+    """The issue's figures of the engine importable here, in CPU seconds (``time.process_time``: the machine is
+    shared) where a figure is one piece of work, wall milliseconds (p95) for one query or upsert. Uses only the
+    engine's interface common to every version since 1.5 (fit, propose, all_pairs, upsert, memory_bytes, sides)."""
+    from sklearn.metrics.pairwise import linear_kernel
+
+    corpus = Corpus(0)
+    needs = [corpus.record(i, "need") for i in range(n)]
+    offs = [corpus.record(10_000_000 + i, "offering") for i in range(n)]
+    cpu = time.process_time()
+    eng = Engine().fit(needs, offs)
+    out = {"fit cpu s": time.process_time() - cpu}
+    del needs, offs
+    gc.collect()
+    queries = [corpus.record(20_000_000 + i, "need") for i in range(n_queries)]
+    for q in queries[:10]:
+        eng.propose_for_need(q, k=10, today=TODAY)
+    lat, cpu = [], time.process_time()
+    for q in queries:
+        t = time.perf_counter()
+        eng.propose_for_need(q, k=10, today=TODAY)
+        lat.append(time.perf_counter() - t)
+    out |= {"propose p95 ms": pct(lat, 95), "propose cpu ms/query": (time.process_time() - cpu) * 1000 / n_queries}
+    mem = eng.memory_bytes()
+    out["memory B/doc/side"] = (mem["need"] + mem["offering"]) / (2 * n)
+    cpu = time.process_time()
+    eng.all_pairs(k=10, today=TODAY, explain=False)
+    out["all-pairs cpu s"] = time.process_time() - cpu
+    need_rows, offering_rows = eng.sides["need"].rows_matrix(), eng.sides["offering"].rows_matrix()
+    cpu = time.process_time()
+    for a in range(0, need_rows.shape[0], 2000):      # the naive path: chunked linear_kernel + argpartition
+        np.argpartition(-linear_kernel(need_rows[a:a + 2000], offering_rows), 10, axis=1)[:, :10]
+    out["naive all-pairs cpu s"] = time.process_time() - cpu
+    ups = []
+    for i in range(200):
+        side = "need" if i % 2 else "offering"
+        rec = corpus.record(30_000_000 + i, side)
+        t = time.perf_counter()
+        eng.upsert(rec, side, today=TODAY)
+        ups.append(time.perf_counter() - t)
+    out["upsert p95 ms"] = pct(ups, 95)
+    return out
+
+
+def compare(checkouts: list[str], n: int) -> str:
+    """:func:`figures` of each checkout's engine (this file's harness, each in a fresh process with the checkout's
+    own .venv when it has one, one after the other), as a Markdown table, with the engine's lines."""
+    from pathlib import Path
+
+    results = {}
+    for checkout in checkouts:
+        python = Path(checkout) / ".venv" / "bin" / "python"
+        done = subprocess.run([str(python) if python.exists() else sys.executable, "-c", FIGURES_CHILD, checkout,
+                               __file__, str(n)], capture_output=True, text=True, check=True)
+        results[checkout] = json.loads(done.stdout.strip().splitlines()[-1])
+        results[checkout]["engine lines"] = sum(len(p.read_text(encoding="utf-8").splitlines())
+                                                for p in (Path(checkout) / "matchmaker" / "engine").glob("*.py"))
+        print(checkout, results[checkout], file=sys.stderr, flush=True)
+    names = list(next(iter(results.values())))
+    lines = [f"| figure (N = {n}) | {' | '.join(checkouts)} |", "|---" * (len(checkouts) + 1) + "|"]
+    lines += [f"| {name} | {' | '.join(f'{results[c][name]:.2f}' for c in checkouts)} |" for name in names]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    # python -m benchmarks.speed N CHECKOUT... : the figures of several checkouts' engines in one run
+    print(compare(sys.argv[2:], int(sys.argv[1])))

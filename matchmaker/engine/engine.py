@@ -63,13 +63,13 @@ class Engine:
         for records in (needs, offerings):
             if len({r.id for r in records}) != len(records):
                 raise ValueError("duplicate record ids")
+        surface: dict[str, str] = {}
+        corpus = Corpus.analyse(needs + offerings, self.settings, surface)
         if vocabulary is None:
-            surface: dict[str, str] = {}
-            corpus = Corpus.analyse(needs + offerings, self.settings, surface)
             vocabulary, column_of = Vocabulary.fit(corpus, self.settings, surface)
-            matrix = vocabulary.weigh_all(corpus.doc, column_of[corpus.ids], corpus.counts, corpus.n_docs)
         else:
-            matrix, _unknown = vocabulary.rows([vocabulary.counts(r) for r in needs + offerings])
+            column_of = np.array([vocabulary.col.get(name, -1) for name in corpus.names], np.int64)
+        matrix = vocabulary.weigh_all(corpus.doc, column_of[corpus.ids], corpus.counts, corpus.n_docs)
         sides = build_sides(needs, offerings, matrix)
         with self.lock:
             self._install(vocabulary, sides, len(needs) + len(offerings))
@@ -215,7 +215,7 @@ class Engine:
         out = {name: side.memory_bytes() for name, side in self.sides.items()}
         vocabulary = self.vocabulary
         out["vocabulary"] = vocabulary.idf.nbytes + sum(len(f) + len(label) + 2 for f, label in
-                                                        zip(vocabulary.features, vocabulary.labels))
+                                                        zip(vocabulary.features, vocabulary.labels, strict=True))
         return out
 
     def _require_fit(self) -> None:
@@ -262,11 +262,13 @@ class AllPairs(Mapping):
             terms = explain.terms_of(self._vocabulary.labels, cols, contributions, texts,
                                      self._settings.explain_terms, self._vocabulary.fillers)
         need_masks = [tuple(int(self._need_facets[name][row]) for name in ("pa", "sk", "lang"))] * len(texts)
-        offering_masks = list(zip(*(self._offering_facets[name][chosen].tolist() for name in ("pa", "sk", "lang"))))
+        offering_masks = list(zip(*(self._offering_facets[name][chosen].tolist() for name in ("pa", "sk", "lang")),
+                                  strict=True))
         proposals = explain.proposals([need_id] * len(texts), self._offering_ids[chosen].tolist(), need_masks,
                                       offering_masks, texts, finals, terms, self._settings)
         lo, hi = np.searchsorted(found.excluded_need, [row, row + 1])
         exclusions = [Exclusion(int(self._offering_ids[c]), REASONS[int(r)]) for c, r in
-                      zip(found.excluded_offering[lo:hi].tolist(), found.excluded_reason[lo:hi].tolist())]
+                      zip(found.excluded_offering[lo:hi].tolist(), found.excluded_reason[lo:hi].tolist(),
+                                             strict=True)]
         return Ranking("need", int(need_id), proposals, exclusions)
 

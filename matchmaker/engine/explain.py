@@ -69,7 +69,7 @@ def proposals(need_ids: list[int], offering_ids: list[int], need_facets: list[tu
               terms: list[list[tuple[str, float]]], settings: EngineSettings) -> list[Proposal]:
     """Proposal objects; facets are (policy areas, kinds of support, languages) masks of each side."""
     return [_proposal(*pair, settings) for pair in
-            zip(need_ids, offering_ids, need_facets, offering_facets, texts, finals, terms)]
+            zip(need_ids, offering_ids, need_facets, offering_facets, texts, finals, terms, strict=True)]
 
 
 def _proposal(need_id: int, offering_id: int, need: tuple[int, int, int], offering: tuple[int, int, int],

@@ -110,7 +110,8 @@ def _pair_translations(terms: dict[str, float], kept: list[tuple[str, str]]) -> 
             continue
         twin = None
         if label in where:
-            twin = next((b for b in where if b != label and b not in taken and _translates(where[label], where[b])), None)
+            twin = next((b for b in where if b != label and b not in taken and _translates(where[label], where[b])),
+                        None)
         if twin is None:
             out[label] = share
         else:

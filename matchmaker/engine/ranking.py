@@ -52,7 +52,7 @@ class Pairs:
     def masks(self, at: np.ndarray) -> tuple[list, list]:
         """(policy areas, kinds of support, languages) masks of the need and of the offering of each pair."""
         def of(facets, rows):
-            return list(zip(*(facets[name][rows].tolist() for name in ("pa", "sk", "lang"))))
+            return list(zip(*(facets[name][rows].tolist() for name in ("pa", "sk", "lang")), strict=True))
         return of(self.needs, self.need_rows[at]), of(self.offerings, self.offering_rows[at])
 
 
@@ -75,7 +75,7 @@ def rank_one(record: Record, side: str, vector: tuple[np.ndarray, np.ndarray], v
     head = (int(passing[-1]) + 1 if passing.size == k else order.size) if k > 0 else 0
     failed = np.flatnonzero(reasons[:head] >= 0)[: settings.max_exclusions]
     exclusions = [Exclusion(i, REASONS[r]) for i, r in zip(other.ids[rows[order[failed]]].tolist(),
-                                                           reasons[failed].tolist())]
+                                                           reasons[failed].tolist(), strict=True)]
     chosen = order[passing]
     texts, other_ids = text[chosen].tolist(), other.ids[rows[chosen]].tolist()
     terms = []

@@ -61,19 +61,21 @@ class EngineSettings:
     concept_weight: float = 1.0          # weight of a glossary concept occurrence
     use_lexicon: bool = True
     use_glossary: bool = True
-    phrases_first: bool = False          # the words of a glossary phrase of several words count as the phrase only;
-                                         # measured: lowers the devset MRR .953 -> .918 and SDG en .562 -> .548, so off
-    max_doc_terms: int = 96              # keep the heaviest features per document (0 = all); measured: 96 ranks as well
-                                         # as 128 (reviewer loss .254 vs .257, devset MRR .909 both) at half the all-pairs product
+    max_doc_terms: int = 96              # keep the heaviest features per document (0 = all); measured: 96 ranks as
+                                         # well as 128 (reviewer loss .254 vs .257, devset MRR .909 both) at half the
+                                         # all-pairs product
     max_df: float = 0.05                 # features in more than this share of documents get no weight ...
     max_df_min_docs: int = 2000          # ... and in more than this many documents (small corpora keep all)
-    tf_power: float = 0.5                # tf weight tf ** tf_power (0: 1 + log tf, engine 1.1); 0.5 measured better or equal everywhere
+    tf_power: float = 0.5                # tf weight tf ** tf_power (0: 1 + log tf, engine 1.1); 0.5 measured better
+                                         # or equal everywhere
     idf_power: float = 1.0               # idf is raised to this power (> 1 favours rare, specific features)
-    filler_kl: float = 0.12              # a word whose documents spread over the policy areas as the corpus's do (Kullback-
-                                         # Leibler divergence from the corpus's distribution below this, in nats) carries
-                                         # no topic: no share in explanations (0 = off); it keeps its weight, as removing
-                                         # it lowered the devset's MRR (.953 -> .946, English .925 -> .908)
-    filler_min_docs: int = 8             # ... measured only for words in at least this many documents with policy areas
+    filler_kl: float = 0.12              # a word whose documents spread over the policy areas as the corpus's do
+                                         # (Kullback-Leibler divergence from the corpus's distribution below this, in
+                                         # nats) carries no topic: no share in explanations (0 = off); it keeps its
+                                         # weight, as removing it lowered the devset's MRR (.953 -> .946, English .925
+                                         # -> .908)
+    filler_min_docs: int = 8             # ... measured only for words in at least this many documents with policy
+                                         # areas
     policy_area_weight: float = 0.3      # score *= 1 + w * share of the query's policy areas matched
     support_kind_weight: float = 0.1     # same for kinds of support
     min_score: float = 0.0               # proposals need a text score above this

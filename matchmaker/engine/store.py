@@ -82,7 +82,10 @@ def load(directory: str | os.PathLike, settings: EngineSettings | None = None) -
     written = document.get("engine_version")
     if document.get("format") != FORMAT or written != ENGINE_VERSION:
         raise RefusedIndex(f"index written by engine {written}, this is {ENGINE_VERSION}")
-    saved = EngineSettings(**document["settings"])
+    try:
+        saved = EngineSettings(**document["settings"])
+    except TypeError as error:          # a setting this engine no longer has (or not yet)
+        raise RefusedIndex(f"index fitted with other settings: {error}") from error
     if settings is not None and saved != settings:
         raise RefusedIndex("index fitted with other settings")
     with arrays:

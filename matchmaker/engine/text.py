@@ -8,23 +8,32 @@ A document becomes a bag of features:
 * ``w:<english stem>`` from the bilingual lexicon (FreeDict, see data/README.md): every French or Spanish
   word the lexicon knows also votes, with a reduced weight split between its translations, for the English
   stems it translates to.
-* ``w:<french stem>``, ``w:<spanish stem>`` of an English word: the same lexicons read backwards. An English
-  word votes, with a smaller weight split between them, for the French and Spanish words that translate to
-  it. A French need then meets an English programme on both sides of the dictionary, and two English words
-  with a translation in common ("trader", "merchant" -> "commerçant") meet too.
+* ``w:<french stem>``, ``w:<spanish stem>`` of an English word: the same lexicons read backwards, with a smaller
+  weight split between them. A French need then meets an English programme on both sides of the dictionary.
 * ``w:<english stem>`` of a cognate: a French or Spanish word rewritten with the regular Romance -> English
   suffix correspondences ("proporción" -> "proportion", "régionaux" -> "regional") and stemmed in English.
 * ``c:<concept>`` from the domain glossary: phrases of e-commerce and development ("signature électronique",
   "firma electrónica", "e-signature") map to one concept.
 
-One function, :func:`analyze`, computes them for the fit, for every query and for the themes; the features
-and their weights are what the index counts, the names what the explanations show.
+How. Every feature of a document is a sum over its distinct words (and glossary phrases) of the word's count
+times what one occurrence of that word gives (its stem 1, each translation a share, its cognate ...). What one
+occurrence gives is worked out once per distinct word and kept as a row of a words x features table; a batch of
+documents is then a words-count matrix times that table, one scipy product for the whole corpus. The same code
+analyses the fit's corpus, each query and the themes' needs (:class:`Analyser`, :func:`analyze`), so a record's
+vector is the same number for number whichever way it is built.
 """
 from __future__ import annotations
 
+import threading
+from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from itertools import compress
+from operator import not_
+
+import numpy as np
+import scipy.sparse as sp
 
 from .labels import feature_label, label_match_terms, label_terms, stem_label
 from .lexicons import (
@@ -51,10 +60,10 @@ from .tokens import (
     words,
 )
 
-__all__ = ["AnalyzerSettings", "analyze", "LANGUAGES", "WORD_PATTERN", "words", "tokens", "stems", "stemmer",
-           "stop_words", "strip_accents", "lexicon", "reverse_lexicon", "english_translations", "cognate_stem",
-           "glossary", "concept_label", "concept_matches", "feature_label", "stem_label", "label_terms",
-           "label_match_terms"]
+__all__ = ["AnalyzerSettings", "Analyser", "analyser", "analyze", "LANGUAGES", "WORD_PATTERN", "words", "tokens",
+           "stems", "stemmer", "stop_words", "strip_accents", "lexicon", "reverse_lexicon", "english_translations",
+           "cognate_stem", "glossary", "concept_label", "concept_matches", "feature_label", "stem_label",
+           "label_terms", "label_match_terms"]
 
 
 @dataclass(frozen=True)
@@ -63,126 +72,179 @@ class AnalyzerSettings:
     concept_weight: float = 1.0   # weight of one glossary concept occurrence
     use_lexicon: bool = True
     use_glossary: bool = True
-    phrases_first: bool = False   # the words of a glossary phrase of several words count as the phrase only
     cognate_weight: float = 0.0   # weight of the English cognate spelling of a FR/ES word (the engine uses 1)
     reverse_weight: float = 0.0   # weight an English word gives, per language, to its FR and ES translations
                                   # (the engine uses 0.4)
 
 
+@dataclass
+class Analysed:
+    """Documents as rows: ``indptr`` (documents + 1), feature numbers (see :attr:`Analyser.names`), values."""
+    indptr: np.ndarray
+    features: np.ndarray
+    values: np.ndarray
+
+
+class Analyser:
+    """The words x features table of one analyser setting, grown as new words are met (thread-safe)."""
+
+    def __init__(self, settings: AnalyzerSettings):
+        self.settings = settings
+        self.names: list[str] = []                       # feature number -> name
+        self._number: dict[str, int] = {}
+        self._row: dict[str, dict[str, int]] = {lang: {} for lang in ("", *LANGUAGES)}   # language -> word
+        # (or "" -> concept) -> table row
+        self._first: dict[str, set[int]] = {lang: set() for lang in LANGUAGES}   # rows of a phrase's first stem
+        self._ptr, self._cols, self._vals = array("q", [0]), array("q"), array("d")
+        self._stem: list[str | None] = []                # row -> stem of a kept word (None: dropped or concept)
+        self._surface: list[tuple] = []                  # row -> ((key, word) own, translations, cognate)
+        self._lock = threading.Lock()
+
+    def analyse(self, documents: list[list[tuple[str, str, float]]], surface: dict[str, str] | None = None) -> Analysed:
+        """Features of documents made of parts (text, language, weight): a title counts twice, say.
+
+        ``surface`` collects a word per stem for the labels: a stem of an English text under its own key, a
+        stem of a French or Spanish text under "~" + stem, and a translation reached from a French or Spanish
+        word (a cognate too) under "~" + stem, from an English word under "~~" + stem (see :func:`stem_label`).
+        """
+        rows, counts, lengths = array("q"), array("d"), array("q")
+        seen = bytearray(len(self._stem))
+        for parts in documents:
+            length = 0
+            for text, lang, weight in parts:
+                part_rows, part_counts = self._part(text or "", lang if lang in SNOWBALL_NAMES else "en")
+                if surface is not None:
+                    seen = self._remember(part_rows, seen, surface)
+                rows.extend(part_rows)
+                counts.extend(part_counts if weight == 1.0 else [c * weight for c in part_counts])
+                length += len(part_rows)
+            lengths.append(length)
+        indptr = np.concatenate(([0], np.cumsum(np.frombuffer(lengths, np.int64), dtype=np.int64)))
+        return self._product(indptr, np.frombuffer(rows, np.int64), np.frombuffer(counts, np.float64))
+
+    def _part(self, text: str, lang: str) -> tuple[list[int], list[float]]:
+        """Table rows and counts of one text's distinct words in order of first occurrence, then its concepts."""
+        all_words = lowered_words(text)
+        word_counts = Counter(all_words)
+        table = self._row[lang]
+        rows = list(map(table.get, word_counts))
+        if None in rows:
+            rows = self._add_words(lang, word_counts)
+        counts = list(word_counts.values())
+        if self.settings.use_glossary and not self._first[lang].isdisjoint(rows):
+            kept = [stem for stem in map(self._stem.__getitem__, map(table.__getitem__, all_words)) if stem is not None]
+            for _position, _length, concept in concept_matches(kept, lang):
+                rows.append(self._concept_row(concept))
+                counts.append(1)
+        return rows, counts
+
+    def _add_words(self, lang: str, word_counts: Counter) -> list[int]:
+        table, first_stems = self._row[lang], glossary()[1][lang]
+        with self._lock:
+            for w in word_counts:
+                if w not in table:
+                    gives, stem, surface = self._entries(w, lang)
+                    row = table[w] = self._new_row(gives, stem, surface)
+                    if stem in first_stems:
+                        self._first[lang].add(row)
+            return list(map(table.__getitem__, word_counts))
+
+    def _entries(self, word: str, lang: str) -> tuple[list[tuple[str, float]], str | None, tuple]:
+        """What one occurrence of a word gives: [(feature, weight)], its stem, its surface entries."""
+        if dropped(word, stop_words(lang)):
+            return [], None, ((), (), ())
+        settings = self.settings
+        stem = stemmer(lang)(word)
+        gives = [("w:" + stem, 1.0)]
+        own = (("~" if lang != "en" else "") + stem, word)
+        translated = []
+        if settings.use_lexicon:
+            if lang == "en":
+                weight, tables, mark = settings.reverse_weight, [reverse_lexicon(o) for o in REVERSE_LANGUAGES], "~~"
+            else:
+                weight, tables, mark = settings.lexicon_weight, [lexicon(lang)], "~"
+            for table in tables if weight > 0 else ():
+                translations = table.get(stem, ())
+                gives += [("w:" + t, weight / len(translations)) for t in translations]
+                translated += [(mark + t, word) for t in translations]
+        cognate = ()
+        if settings.cognate_weight > 0 and lang != "en":
+            spelt = cognate_stem(word, lang)
+            if spelt and spelt != stem:
+                gives.append(("w:" + spelt, settings.cognate_weight))
+                cognate = (("~" + spelt, word),)
+        return gives, stem, ((own,), tuple(translated), cognate)
+
+    def _concept_row(self, concept: str) -> int:
+        concepts = self._row[""]
+        with self._lock:
+            row = concepts.get(concept)
+            if row is None:
+                row = concepts[concept] = self._new_row([("c:" + concept, self.settings.concept_weight)], None,
+                                                        ((), (), ()))
+        return row
+
+    def _new_row(self, gives: list[tuple[str, float]], stem: str | None, surface: tuple) -> int:
+        number = self._number
+        for name, _weight in gives:
+            if name not in number:
+                number[name] = len(self.names)
+                self.names.append(name)
+        self._cols.extend(number[name] for name, _ in gives)
+        self._vals.extend(weight for _, weight in gives)
+        self._ptr.append(len(self._cols))
+        self._stem.append(stem)
+        self._surface.append(surface)
+        return len(self._stem) - 1
+
+    def _remember(self, rows: list[int], seen: bytearray, surface: dict[str, str]) -> bytearray:
+        """A word first met in this batch offers its stem's word, then its translations', then its cognate's
+        (the first offer of a key wins): a word met before has offered them all already."""
+        if len(seen) < len(self._stem):
+            seen.extend(bytes(len(self._stem) - len(seen)))
+        new = list(compress(rows, map(not_, map(seen.__getitem__, rows))))
+        entries = self._surface
+        for row in new:
+            seen[row] = 1
+        for kind in range(3):
+            for row in new:
+                for key, word in entries[row][kind]:
+                    surface.setdefault(key, word)
+        return seen
+
+    def _product(self, indptr: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> Analysed:
+        """counts (documents x the rows met) @ those rows of the table, in the table rows' local numbering."""
+        ptr, cols, vals = (np.frombuffer(a, t) for a, t in ((self._ptr, np.int64), (self._cols, np.int64),
+                                                             (self._vals, np.float64)))
+        met, local = renumber(rows, ptr.size - 1)
+        lengths = ptr[met + 1] - ptr[met]
+        at = np.repeat(ptr[met] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        features, local_feature = renumber(cols[at], len(self.names))
+        table = sp.csr_matrix((vals[at], local_feature, np.concatenate(([0], np.cumsum(lengths)))),
+                              shape=(met.size, features.size))
+        documents = sp.csr_matrix((counts, local, indptr), shape=(indptr.size - 1, met.size))
+        product = documents @ table
+        return Analysed(product.indptr.astype(np.int64), features[product.indices], product.data)
+
+
+def renumber(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values in order, each value's position among them) of non-negative integers below ``size``:
+    ``np.unique(values, return_inverse=True)`` in linear time."""
+    present = np.zeros(size, bool)
+    present[values] = True
+    position = np.cumsum(present) - 1
+    return np.flatnonzero(present), position[values]
+
+
 @cache
-def _token_table(lang: str) -> dict[str, tuple]:
-    """Raw token -> (stem, English cognate stem or '') of a kept token, () for a dropped one; filled on use.
-
-    Texts follow Zipf's law: a few thousand distinct tokens make most of every text, so a text costs one
-    dictionary lookup per distinct token instead of the filters, the stemmer and the cognate rules.
-    """
-    return {}
-
-
-def _token_info(token: str, lang: str) -> tuple:
-    if dropped(token, stop_words(lang)):
-        return ()
-    stem = stemmer(lang)(token)
-    cognate = cognate_stem(token, lang) if lang != "en" else ""
-    return stem, (cognate if cognate != stem else "")
-
-
-def _kept_tokens(all_words: list[str], lang: str) -> tuple[Counter, dict[str, tuple[str, str]]]:
-    """(count of each word, kept word -> (stem, cognate stem)), in order of first occurrence."""
-    word_counts = Counter(all_words)
-    table = _token_table(lang)
-    entries = list(map(table.get, word_counts))
-    if None in entries:
-        entries = [_token_info(token, lang) if entry is None else entry for token, entry in zip(word_counts, entries)]
-        if len(table) < 500_000:
-            table.update(zip(word_counts, entries))
-    return word_counts, {token: entry for token, entry in zip(word_counts, entries) if entry}
+def analyser(settings: AnalyzerSettings) -> Analyser:
+    """The one analyser of these settings in this process."""
+    return Analyser(settings)
 
 
 def analyze(text: str, lang: str, settings: AnalyzerSettings = AnalyzerSettings(),
             surface: dict[str, str] | None = None) -> dict[str, float]:
-    """Features of one text with raw (un-normalised) counts, in the order they were first added.
-
-    ``surface`` collects a word per stem for the labels: a stem of an English text under its own key, a
-    stem of a French or Spanish text under "~" + stem, and a translation reached from a French or Spanish
-    word (a cognate too) under "~" + stem, from an English word under "~~" + stem (see :func:`stem_label`).
-    """
-    lang = lang if lang in SNOWBALL_NAMES else "en"
-    all_words = lowered_words(text)
-    word_counts, kept = _kept_tokens(all_words, lang)
-    concepts: list[str] = []
-    if settings.use_glossary and not glossary()[1][lang].keys().isdisjoint(kept[t][0] for t in kept):
-        concepts = _phrases_first(all_words, kept, lang, word_counts, settings.phrases_first)
-    stem_counts: dict[str, int] = {}
-    for token, (stem, _cognate) in kept.items():
-        stem_counts[stem] = stem_counts.get(stem, 0) + word_counts[token]
-    features = {"w:" + stem: float(count) for stem, count in stem_counts.items()}
-    first_word = _remember_words(surface, kept, lang) if surface is not None else None
-    if settings.use_lexicon:
-        _add_translations(features, lang, settings, stem_counts, surface, first_word)
-    if settings.cognate_weight > 0 and lang != "en":
-        _add_cognates(features, settings.cognate_weight, kept, word_counts, surface)
-    for concept in concepts:
-        key = "c:" + concept
-        features[key] = features.get(key, 0.0) + settings.concept_weight
-    return features
-
-
-def _phrases_first(all_words: list[str], kept: dict[str, tuple[str, str]], lang: str, word_counts: Counter,
-                   consume: bool = True) -> list[str]:
-    """The glossary concepts of a text, in order; the words of a phrase of several words are taken by it and
-    no longer counted as words (``word_counts`` and ``kept`` lose them): "young companies" is a company, not
-    "young" too (which would meet "youth")."""
-    kept_tokens = [token for token in all_words if token in kept]
-    found = concept_matches([kept[token][0] for token in kept_tokens], lang)
-    for position, length, _concept in found:
-        if consume and length > 1:
-            for token in kept_tokens[position:position + length]:
-                word_counts[token] -= 1
-    for token in [t for t in kept if word_counts[t] <= 0]:
-        del kept[token]
-    return [concept for _position, _length, concept in found]
-
-
-def _remember_words(surface: dict[str, str], kept: dict[str, tuple[str, str]], lang: str) -> dict[str, str]:
-    """Put the first word of each stem in ``surface`` unless it has one; return stem -> that word."""
-    first_word = {stem: token for token, (stem, _cognate) in reversed(kept.items())}
-    keyed = first_word if lang == "en" else {"~" + stem: token for stem, token in first_word.items()}
-    surface.update({key: token for key, token in keyed.items() if key not in surface})
-    return first_word
-
-
-def _add_translations(features: dict[str, float], lang: str, settings: AnalyzerSettings,
-                      stem_counts: dict[str, int], surface: dict[str, str] | None,
-                      first_word: dict[str, str] | None) -> None:
-    """A known French / Spanish word gives ``lexicon_weight`` per occurrence, split evenly between its English
-    translations; an English word gives ``reverse_weight`` per occurrence and language, split evenly between its
-    French (then Spanish) translations."""
-    if lang == "en":
-        weight, tables, mark = settings.reverse_weight, [reverse_lexicon(other) for other in REVERSE_LANGUAGES], "~~"
-        if weight <= 0:
-            return
-    else:
-        weight, tables, mark = settings.lexicon_weight, [lexicon(lang)], "~"
-    # each table looked up for every stem at once (most stems have no translation), then the hits in the order
-    # stem by stem, table by table, in which their shares are added
-    found = [(stem, count, translations) for stem, count, *per_table in
-             zip(stem_counts, stem_counts.values(), *(map(table.get, stem_counts) for table in tables))
-             for translations in per_table if translations]
-    for stem, count, translations in found:
-        share = weight * count / len(translations)
-        for translation in translations:
-            key = "w:" + translation
-            features[key] = features.get(key, 0.0) + share
-            if surface is not None:
-                surface.setdefault(mark + translation, first_word[stem])
-
-
-def _add_cognates(features: dict[str, float], weight: float, kept: dict[str, tuple[str, str]],
-                  word_counts: Counter, surface: dict[str, str] | None) -> None:
-    for token, (_stem, cognate) in kept.items():
-        if cognate:
-            key = "w:" + cognate
-            features[key] = features.get(key, 0.0) + weight * word_counts[token]
-            if surface is not None:
-                surface.setdefault("~" + cognate, token)
+    """Features of one text with raw (un-normalised) counts (see :meth:`Analyser.analyse`)."""
+    one = analyser(settings)
+    done = one.analyse([[(text, lang, 1.0)]], surface)
+    return dict(zip(map(one.names.__getitem__, done.features.tolist()), done.values.tolist(), strict=True))

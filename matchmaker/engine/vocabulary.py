@@ -10,7 +10,6 @@ measures the drift.
 """
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
 from itertools import chain, repeat
 
@@ -42,8 +41,7 @@ class Vocabulary:
         self.analyzer = T.AnalyzerSettings(
             lexicon_weight=settings.lexicon_weight, cognate_weight=settings.cognate_weight,
             reverse_weight=settings.reverse_weight, concept_weight=settings.concept_weight,
-            use_lexicon=settings.use_lexicon, use_glossary=settings.use_glossary,
-            phrases_first=settings.phrases_first)
+            use_lexicon=settings.use_lexicon, use_glossary=settings.use_glossary)
 
     @property
     def size(self) -> int:
@@ -51,12 +49,9 @@ class Vocabulary:
 
     def counts(self, record: Record, surface: dict[str, str] | None = None) -> dict[str, float]:
         """Raw feature counts of a record: its description's, plus its title's ``title_weight`` times."""
-        counts = T.analyze(record.description or "", record.language, self.analyzer, surface)
-        if record.title:
-            title_weight = self.settings.title_weight
-            for feature, value in T.analyze(record.title, record.language, self.analyzer, surface).items():
-                counts[feature] = counts.get(feature, 0.0) + title_weight * value
-        return counts
+        analyser = T.analyser(self.analyzer)
+        done = analyser.analyse([record_parts(record, self.settings)], surface)
+        return dict(zip(map(analyser.names.__getitem__, done.features.tolist()), done.values.tolist(), strict=True))
 
     def vector(self, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
         """(sorted columns, L2-normalised float32 weights, share of feature mass unknown to the vocabulary)."""
@@ -64,16 +59,13 @@ class Vocabulary:
         _doc, cols, weights = self._weigh(doc, cols, tfs, 1)
         return cols.astype(np.int32), weights, float(unknown_share[0])
 
-    def rows(self, counts: list[dict[str, float]]) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Weighted rows (documents x features, float32 CSR) of many documents' counts, and each document's
-        share of feature mass unknown to the vocabulary."""
-        doc, cols, tfs, unknown_share = self._entries(counts)
-        return self.weigh_all(doc, cols, tfs, len(counts)), unknown_share
-
     def weigh_all(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray, n_docs: int,
                   block: int = 8192) -> sp.csr_matrix:
-        """Weighted rows of (document, column, count) entries grouped by document: every step is one array
-        operation for a block of documents (blocks bound the memory)."""
+        """Weighted rows of (document, column, count) entries grouped by document (column -1: a feature the
+        vocabulary does not know, left out): every step is one array operation for a block of documents (blocks
+        bound the memory)."""
+        known = cols >= 0
+        doc, cols, tfs = doc[known], cols[known], tfs[known]
         parts = []
         for a in range(0, max(n_docs, 1), block):
             b = min(n_docs, a + block)
@@ -118,7 +110,8 @@ class Vocabulary:
             norms = np.full(weight.size, np.sqrt(np.dot(weight, weight)))
         else:
             starts = np.searchsorted(doc, np.arange(n_docs + 1))
-            norms = np.repeat([np.sqrt(np.dot(weight[a:b], weight[a:b])) for a, b in zip(starts[:-1], starts[1:])],
+            norms = np.repeat([np.sqrt(np.dot(weight[a:b], weight[a:b]))
+                               for a, b in zip(starts[:-1], starts[1:], strict=True)],
                               np.diff(starts))
         weight = np.divide(weight, norms, out=weight.copy(), where=norms > 0)
         if order is not None:
@@ -150,8 +143,8 @@ class Vocabulary:
 
 @dataclass
 class Corpus:
-    """Every document's features, numbered in order of first appearance, and their counts, as flat arrays
-    (8 bytes a number: a corpus of 200,000 documents holds some 40 million)."""
+    """Every document's features (numbers into ``names``) and their counts, as flat arrays (8 bytes a number: a
+    corpus of 200,000 documents holds some 40 million)."""
     names: list[str]
     doc: np.ndarray
     ids: np.ndarray
@@ -160,21 +153,25 @@ class Corpus:
     areas: np.ndarray | None = None     # each document's policy areas (bit mask), when known
 
     @classmethod
-    def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str]) -> Corpus:
-        probe = Vocabulary([], [], np.zeros(0), settings)
-        number: dict[str, int] = {}
-        ids, counts, lengths = array("q"), array("d"), array("q")
-        for record in records:
-            features = probe.counts(record, surface)
-            new = [f for f in features if f not in number]
-            number.update(zip(new, range(len(number), len(number) + len(new))))
-            ids.extend(map(number.__getitem__, features))
-            counts.extend(features.values())
-            lengths.append(len(features))
-        doc = np.repeat(np.arange(len(records)), np.frombuffer(lengths, np.int64)) if records else np.zeros(0, np.int64)
+    def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str],
+                block: int = 4096) -> Corpus:
+        """The corpus of the records, analysed by blocks of ``block`` records (blocks bound the memory)."""
+        analyser = T.analyser(Vocabulary([], [], np.zeros(0), settings).analyzer)
+        parts = [analyser.analyse([record_parts(r, settings) for r in records[a:a + block]], surface)
+                 for a in range(0, len(records), block)]
+        lengths = np.concatenate([np.diff(p.indptr) for p in parts]) if parts else np.zeros(0, np.int64)
+        numbers, ids = T.renumber(np.concatenate([p.features for p in parts]) if parts else np.zeros(0, np.int64),
+                                  len(analyser.names))
+        counts = np.concatenate([p.values for p in parts]) if parts else np.zeros(0)
         areas = np.array([mask(r.policy_areas, "pa") for r in records], np.int64)
-        return cls(list(number), doc, np.frombuffer(ids, np.int64), np.frombuffer(counts, np.float64), len(records),
-                   areas)
+        return cls([analyser.names[i] for i in numbers.tolist()], np.repeat(np.arange(len(records)), lengths),
+                   ids.astype(np.int64), counts, len(records), areas)
+
+
+def record_parts(record: Record, settings: EngineSettings) -> list[tuple[str, str, float]]:
+    """A record's texts for the analyser: its description, then its title ``title_weight`` times."""
+    parts = [(record.description or "", record.language, 1.0)]
+    return parts + [(record.title, record.language, settings.title_weight)] if record.title else parts
 
 
 def _fillers(corpus: Corpus, settings: EngineSettings) -> np.ndarray:

@@ -91,7 +91,7 @@ def _text_score(q, d) -> float:
     """Shared features in increasing order, products and running sum in float32."""
     _, qi, di = np.intersect1d(q[0], d[0], assume_unique=True, return_indices=True)
     acc = np.float32(0.0)
-    for a, b in zip(q[1][qi], d[1][di]):
+    for a, b in zip(q[1][qi], d[1][di], strict=True):
         acc = np.float32(acc + np.float32(a * b))
     return float(acc)
 

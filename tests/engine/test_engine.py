@@ -387,7 +387,7 @@ def test_import_does_not_pull_flask_or_sqlalchemy():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-# ------------------------------------------------------------------ scale paths (vectorised all-pairs, in-place upserts)
+# ---------------------------------------------------------- scale paths (vectorised all-pairs, in-place upserts)
 _WORDS = ("cybercrime judges training signature electronic payments mobile money broadband fibre customs window "
           "data protection consumer online skills women entrepreneurs export platform law reform authority "
           "firma electrónica pagos datos protección formación jueces commerce électronique données paiements").split()
@@ -508,27 +508,14 @@ def test_a_query_vector_is_bit_for_bit_the_one_a_fit_computes(engine):
     assert engine.vocabulary.vector(french)[2] > 0          # the unknown word is counted as drift
 
 
-def test_one_query_product_equals_scipys(engine):
-    """The query x postings product called without scipy's wrappers gives scipy's rows and scores."""
-    import scipy.sparse as sp
-
-    from matchmaker.engine.index import _row_product
-    side = engine.sides["offering"]
-    for rec in NEEDS:
-        cols, vals, _ = engine.vocabulary.vector(rec)
-        rows, text = _row_product(cols, vals, side.postings)
-        q = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, side.n_features))
-        ref = (q @ side.postings).tocsr()
-        assert sorted(zip(rows.tolist(), text.tolist())) == sorted(zip(ref.indices.tolist(), ref.data.tolist()))
-
-
 def test_word_splitting_equals_the_unicode_regular_expression():
     """Latin-1 texts are split by a byte table, others by a regular expression: both give WORD_PATTERN exactly
     (a word's hyphen before a particle left out)."""
     import re
 
     from matchmaker.engine.text import WORD_PATTERN, words
-    pattern, particle = re.compile(WORD_PATTERN), re.compile(r"-(?=(?:up|ups|out|outs|off|offs|down|downs)(?![^\W_]))", re.I)
+    pattern = re.compile(WORD_PATTERN)
+    particle = re.compile(r"-(?=(?:up|ups|out|outs|off|offs|down|downs)(?![^\W_]))", re.I)
 
     class ref:
         @staticmethod

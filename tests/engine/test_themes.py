@@ -24,12 +24,12 @@ SUBJECTS = {
          "digitales; interoperabilidad de billeteras móviles."),
     ],
     "customs": [
-        ("en", "Paperless customs clearance for Kenya", "Kenya: single window for customs clearance of small parcels, paperless "
-         "trade documents and express shipments for traders in Kenya."),
-        ("fr", "Dédouanement sans papier au Kenya", "Kenya: guichet unique pour le dédouanement des petits colis et documents "
-         "commerciaux dématérialisés pour les envois express."),
-        ("es", "Despacho aduanero sin papel en Kenya", "Kenya: ventanilla única para el despacho aduanero de pequeños paquetes y "
-         "documentos comerciales sin papel para envíos exprés."),
+        ("en", "Paperless customs clearance for Kenya", "Kenya: single window for customs clearance of small parcels, "
+         "paperless trade documents and express shipments for traders in Kenya."),
+        ("fr", "Dédouanement sans papier au Kenya", "Kenya: guichet unique pour le dédouanement des petits colis et "
+         "documents commerciaux dématérialisés pour les envois express."),
+        ("es", "Despacho aduanero sin papel en Kenya", "Kenya: ventanilla única para el despacho aduanero de pequeños "
+         "paquetes y documentos comerciales sin papel para envíos exprés."),
     ],
 }
 
@@ -37,7 +37,7 @@ SUBJECTS = {
 def needs(seed: int = 0) -> list[ThemeInput]:
     out, n = [], 0
     for subject, texts in SUBJECTS.items():
-        for copy in range(2):
+        for _copy in range(2):
             for lang, title, text in texts:
                 n += 1
                 out.append(ThemeInput(id=n, title=title, description=text, language=lang, member=n,
