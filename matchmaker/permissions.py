@@ -31,7 +31,8 @@ def match_side(user: User, match: Match) -> str | None:
     """Which party of the match this user acts for: 'need', 'offering' or None."""
     if user.role == "delegate" and user.member_id is not None and user.member_id == match.need.member_id:
         return "need"
-    if user.role == "partner" and user.organisation_id is not None and user.organisation_id == match.offering.organisation_id:
+    if (user.role == "partner" and user.organisation_id is not None
+            and user.organisation_id == match.offering.organisation_id):
         return "offering"
     return None
 
@@ -184,6 +185,10 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "need.import": lambda u, m: (u.role == "delegate" and m is not None and u.member_id == m.id)
     or (u.role in STAFF and m is not None),
     "import.view": lambda u, upload: upload.user_id == u.id,
+    # Who may open the needs import at all (a delegate for their member; staff for a member they choose), and who
+    # imports on a member's behalf (those needs stay drafts until the delegation submits them).
+    "need.upload": lambda u, _=None: u.role == "delegate" or u.role in STAFF,
+    "need.import_on_behalf": lambda u, _=None: u.role in STAFF,
     "export.needs": lambda u, _: True,
     "export.offerings": lambda u, _: True,
     "export.matches": lambda u, _: True,
