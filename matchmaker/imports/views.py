@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
-from matchmaker.imports import csv_import, exports, iati
+from matchmaker.imports import csv_import, exports, iati_export, iati_import
 from matchmaker.imports.csv_import import Preview
 from matchmaker.imports.forms import ConfirmForm, CsvUploadForm, IatiUploadForm
 from matchmaker.imports.spreadsheet import FileRefused
@@ -76,7 +76,7 @@ def _chosen_member(form: CsvUploadForm, kind: str) -> Member | None:
     return member
 
 
-def _iati_choices(source) -> iati.ImportOptions:
+def _iati_choices(source) -> iati_import.ImportOptions:
     """The IATI options as the preview's and confirmation's addresses carry them."""
     return imports.iati_options(source.getlist("default_policy_areas"), source.getlist("support_kinds"))
 
@@ -244,7 +244,7 @@ def export_offerings(fmt: str):
     if fmt == "json":
         return _download(json.dumps(exports.offerings_json(user), ensure_ascii=False, indent=1),
                          f"offerings-{stamp}.json", "application/json")
-    return _download(iati.export_activities(exports.exported_offerings(user)), f"offerings-iati-{stamp}.xml",
+    return _download(iati_export.export_activities(exports.exported_offerings(user)), f"offerings-iati-{stamp}.xml",
                      "application/xml")
 
 
@@ -274,5 +274,5 @@ def export_matches(fmt: str):
     if fmt == "json":
         return _download(json.dumps(exports.matches_json(user), ensure_ascii=False, indent=1),
                          f"matches-{stamp}.json", "application/json")
-    return _download(iati.exported_match_activities(exports.exported_matches(user, accepted_only=True)),
+    return _download(iati_export.exported_match_activities(exports.exported_matches(user, accepted_only=True)),
                      f"matches-iati-{stamp}.xml", "application/xml")

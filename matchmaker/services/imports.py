@@ -11,7 +11,7 @@ from sqlalchemy import delete
 
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
-from matchmaker.imports import csv_import, iati
+from matchmaker.imports import csv_import, iati_import
 from matchmaker.imports.csv_import import Preview
 from matchmaker.imports.spreadsheet import FileRefused
 from matchmaker.models import ImportUpload, Member, Offering, User
@@ -35,11 +35,11 @@ class ImportResult:
     proposed: bool = True
 
 
-def iati_options(policy_areas: list[str], support_kinds: list[str]) -> iati.ImportOptions:
+def iati_options(policy_areas: list[str], support_kinds: list[str]) -> iati_import.ImportOptions:
     """The choices of the IATI upload form, keeping only known codes (they come back in the preview's address)."""
     areas = [code for code in policy_areas if code in POLICY_AREAS]
     kinds = [code for code in support_kinds if code in SUPPORT_KINDS]
-    return iati.ImportOptions(default_policy_areas=areas, support_kinds=kinds or ["technical_assistance"])
+    return iati_import.ImportOptions(default_policy_areas=areas, support_kinds=kinds or ["technical_assistance"])
 
 
 def check_csv(actor: User, kind: str, data: bytes, max_bytes: int) -> Preview:
@@ -49,9 +49,9 @@ def check_csv(actor: User, kind: str, data: bytes, max_bytes: int) -> Preview:
     return csv_import.read_rows(kind, data, max_bytes, may_submit=may_submit)
 
 
-def check_iati(actor: User, data: bytes, options: iati.ImportOptions, max_bytes: int) -> Preview:
+def check_iati(actor: User, data: bytes, options: iati_import.ImportOptions, max_bytes: int) -> Preview:
     """Every activity of an uploaded IATI file with what it would become; raises FileRefused as check_csv."""
-    return iati.preview_file(actor, data, options, max_bytes)
+    return iati_import.preview_file(actor, data, options, max_bytes)
 
 
 def store_upload(actor: User, kind: str, filename: str | None, data: bytes, rows: int,
@@ -69,7 +69,7 @@ def store_upload(actor: User, kind: str, filename: str | None, data: bytes, rows
     return upload
 
 
-def preview_upload(actor: User, upload: ImportUpload, options: iati.ImportOptions) -> Preview:
+def preview_upload(actor: User, upload: ImportUpload, options: iati_import.ImportOptions) -> Preview:
     """The kept upload read and checked again, as it would be imported now."""
     limit = len(upload.content) + 1
     if upload.kind == "offerings_iati":
@@ -77,11 +77,11 @@ def preview_upload(actor: User, upload: ImportUpload, options: iati.ImportOption
     return check_csv(actor, upload.kind.removesuffix("_csv"), upload.content, limit)
 
 
-def _write_rows(actor: User, upload: ImportUpload, options: iati.ImportOptions, today: date) -> ImportResult:
+def _write_rows(actor: User, upload: ImportUpload, options: iati_import.ImportOptions, today: date) -> ImportResult:
     preview = preview_upload(actor, upload, options)
     if upload.kind == "offerings_iati":
         published: list[Offering] = []
-        counts = iati.import_activities(actor, preview, today, published)
+        counts = iati_import.import_activities(actor, preview, today, published)
         return ImportResult("offerings", counts, published)
     kind = upload.kind.removesuffix("_csv")
     created = csv_import.import_rows(actor, kind, preview, upload.member, today)
@@ -103,7 +103,7 @@ def _propose(actor: User, published: list[Offering], today: date) -> bool:
     return True
 
 
-def confirm_upload(actor: User, upload: ImportUpload, options: iati.ImportOptions, today: date) -> ImportResult:
+def confirm_upload(actor: User, upload: ImportUpload, options: iati_import.ImportOptions, today: date) -> ImportResult:
     """Write every row of the upload, or none: a refused row or file (DomainError, FileRefused) rolls everything
     back and is raised. The import is committed here, before proposing, so that a failure to propose never undoes
     it."""
