@@ -142,6 +142,23 @@ def session_participant(user: User, session: Any) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
+# Sides: every delegate acts for one member, every partner for one organisation (a matchmaking session's unit).
+SIDE_OF_ROLE = {"delegate": "member", "partner": "organisation"}
+
+
+def side_of(user: User) -> tuple[str, int] | None:
+    """The side a user acts for: ('member', id) for a delegate, ('organisation', id) for a partner."""
+    kind = SIDE_OF_ROLE.get(user.role)
+    side_id = user.member_id if kind == "member" else user.organisation_id if kind == "organisation" else None
+    return (kind, side_id) if side_id is not None else None
+
+
+def acting_for(members, organisations):
+    """A query condition on users: the delegates of these members and the partners of these organisations."""
+    return (((User.role == "delegate") & User.member_id.in_(members))
+            | ((User.role == "partner") & User.organisation_id.in_(organisations)))
+
+
 RULES: dict[str, Callable[[User, Any], bool]] = {
     "need.list": lambda u, _: True,
     "need.create": lambda u, _: u.role == "delegate" and u.member_id is not None,

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchmakingSession, Member, Need, Offering, Organisation, User
 from matchmaker.models.base import replayed_at, utcnow
-from matchmaker.services import editions, matching
+from matchmaker.services import editions, matching, session_summary
 from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
@@ -361,7 +361,7 @@ def _session(demo: Demo, item: dict) -> None:
 
     def summarise(_now):
         session_service.save_summary(facilitator, held["session"], item.get("summary"),
-                                     session_service.draft_public_summary(held["session"]))
+                                     session_summary.draft_public_summary(held["session"]))
 
     demo.later(item["created"], 9, create)
     demo.later(item["invited"], 11, invite)

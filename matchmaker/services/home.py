@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchmakingSession, Need, Offering, SessionAvailability, SessionMeeting, User
 from matchmaker.models.matches import CAPACITY_STATUSES
-from matchmaker.services import sessions as session_service
+from matchmaker.services import session_queries
 
 UNDER_WAY = ("accepted", "meeting_held", "agreement_reached", "in_delivery")
 EXPIRING_DAYS = 30
@@ -37,7 +37,7 @@ def _sessions_to_answer(user: User) -> list[MatchmakingSession]:
     """Sessions being planned where this delegate or partner has a meeting and has not said when they can come."""
     answered = set(db.session.scalars(select(SessionAvailability.session_id)
                                       .where(SessionAvailability.user_id == user.id)))
-    return [s for s in session_service.sessions_of(user) if s.status == "planning" and s.id not in answered]
+    return [s for s in session_queries.sessions_of(user) if s.status == "planning" and s.id not in answered]
 
 
 def _party_todos(user: User, side_filter) -> list[Todo]:
