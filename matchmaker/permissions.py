@@ -189,6 +189,8 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "session.availability": lambda u, s: s is not None and s.status == "planning" and session_participant(u, s),
     "user.invite": lambda u, _: u.role in STAFF,
     "user.manage": lambda u, _: u.role == "admin",
+    # The role an inviter may give (INVITABLE_ROLES below).
+    "user.give_role": lambda u, role: role in INVITABLE_ROLES.get(u.role, ()),
     # Sign-in locks (services/throttle.py): admins see those in force and lift one for an account or an address.
     "sign_in_lock.clear": lambda u, _=None: u.role == "admin",
     "organisation.manage": lambda u, _: u.role == "admin",
@@ -209,6 +211,10 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "export.needs": lambda u, _: True,
     "export.offerings": lambda u, _: True,
     "export.matches": lambda u, _: True,
+    # A partner's export of offerings is its organisation's own; staff export every match (their working file),
+    # the parties only the introductions both accepted.
+    "export.own_offerings_only": lambda u, _=None: u.role == "partner",
+    "export.every_match": lambda u, _=None: u.role in STAFF,
 
     # The dashboard's exact figures (and the members behind each theme) are for staff; the non-attributable
     # report is for everyone, and also public (its pages need no sign-in).
@@ -223,6 +229,16 @@ INVITABLE_ROLES = {
     "admin": ("delegate", "partner", "facilitator", "admin"),
     "facilitator": ("delegate", "partner", "facilitator"),
 }
+
+
+def invitable_roles(user: User) -> tuple[str, ...]:
+    """The roles this user may give when inviting someone (none for a user who may not invite)."""
+    return INVITABLE_ROLES.get(user.role, ()) if can(user, "user.invite") else ()
+
+
+def keeps_user_management(role: str) -> bool:
+    """Whether an account with this role still manages users (an admin may not take that away from themself)."""
+    return role == "admin"
 
 
 def can(user: User | None, action: str, obj: Any = None) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchmakingSession, Member, Need, Offering, Organisation, User
 from matchmaker.models.base import replayed_at, utcnow
+from matchmaker.permissions import side_of
 from matchmaker.services import editions, matching, session_summary
 from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
@@ -90,13 +91,13 @@ class Demo:
 
     def delegation(self, member: Member) -> User:
         """The member's delegate: the demo delegate for Benin, a delegation account for the others."""
-        return next((u for u in self.users.values() if u.role == "delegate" and u.member_id == member.id), None) \
+        return next((u for u in self.users.values() if side_of(u) == ("member", member.id)), None) \
             or self._colleague(f"delegation.{member.code.lower()}@example.org", f"Delegation of {member.name_en}",
                                "delegate", member=member, language=_language_of(member))
 
     def team(self, org: Organisation) -> User:
         """The organisation's partner: the demo partner for ITC, a programme team account for the others."""
-        return next((u for u in self.users.values() if u.role == "partner" and u.organisation_id == org.id), None) \
+        return next((u for u in self.users.values() if side_of(u) == ("organisation", org.id)), None) \
             or self._colleague(f"programmes.{org.acronym.lower()}@example.org", f"{org.acronym} programme team",
                                "partner", organisation=org, language="en")
 

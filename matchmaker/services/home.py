@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchmakingSession, Need, Offering, SessionAvailability, SessionMeeting, User
 from matchmaker.models.matches import CAPACITY_STATUSES
+from matchmaker.permissions import side_of
 from matchmaker.services import session_queries
 
 UNDER_WAY = ("accepted", "meeting_held", "agreement_reached", "in_delivery")
@@ -44,7 +45,8 @@ def _party_todos(user: User, side_filter) -> list[Todo]:
     """What both kinds of party have: introductions to answer, matches under way, sessions to answer."""
     mine = select(Match).join(Need, Match.need_id == Need.id).join(Offering, Match.offering_id == Offering.id) \
         .where(side_filter)
-    response = Match.need_response if user.role == "delegate" else Match.offering_response
+    side = side_of(user)
+    response = Match.need_response if side and side[0] == "member" else Match.offering_response
     todos = [
         Todo(_count(mine.where(Match.status == "approved", response == "pending")),
              "", url_for("matches.mine")),
