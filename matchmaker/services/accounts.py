@@ -279,9 +279,9 @@ def find_session(user_id: int, token: str | None) -> UserSession | None:
         return None
     now = datetime.now(UTC)
     config = current_app.config
-    if now - row.created_at > timedelta(seconds=config["SESSION_ABSOLUTE_TIMEOUT"]) or now - row.last_seen_at > timedelta(
-        seconds=config["SESSION_IDLE_TIMEOUT"]
-    ):
+    too_old = now - row.created_at > timedelta(seconds=config["SESSION_ABSOLUTE_TIMEOUT"])
+    too_idle = now - row.last_seen_at > timedelta(seconds=config["SESSION_IDLE_TIMEOUT"])
+    if too_old or too_idle:
         return None
     return row
 
