@@ -344,6 +344,26 @@ def _propose_for_offering(engine: Engine, offering: Offering, actor: User | None
     return result
 
 
+def _flow_matrix(pairs: list[tuple[int, int, float]], n_index: dict[int, int], o_index: dict[int, int]):
+    """The constraints of allocate() over x_p (pairs), a_i and b_i (first and further places of need i): flow
+    conservation at each need (a_i + b_i - sum_p x_p = 0), then the room at each offering (sum_p x_p <= room)."""
+    P, N = len(pairs), len(n_index)
+    rows, cols, vals = [], [], []
+    for p, (n, _, _) in enumerate(pairs):
+        rows.append(n_index[n])
+        cols.append(p)
+        vals.append(-1.0)
+    for i in range(N):
+        rows += [i, i]
+        cols += [P + i, P + N + i]
+        vals += [1.0, 1.0]
+    for p, (_, o, _) in enumerate(pairs):
+        rows.append(N + o_index[o])
+        cols.append(p)
+        vals.append(1.0)
+    return coo_matrix((vals, (rows, cols)), shape=(N + len(o_index), P + 2 * N)).tocsr()
+
+
 def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], room: dict[int, int | None],
              per_need: int) -> list[tuple[int, int]]:
     """Give places globally: as many needs as possible get one; where more needs want an offering than it has room
@@ -374,24 +394,9 @@ def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], 
     for p, (n, o, score) in enumerate(pairs):
         c[p] = -(score / max_score + (ldc if need_is_ldc.get(n) and o in contested else 0.0))
     c[P:P + N] = -coverage
-    rows, cols, vals = [], [], []
-    # Flow conservation at each need: a_i + b_i - sum_p x_p = 0.
-    for p, (n, _, _) in enumerate(pairs):
-        rows.append(n_index[n])
-        cols.append(p)
-        vals.append(-1.0)
-    for i in range(N):
-        rows += [i, i]
-        cols += [P + i, P + N + i]
-        vals += [1.0, 1.0]
-    # Room at each offering: sum_p x_p <= room.
-    upper_room = [np.inf if room.get(o) is None else float(room[o]) for o in offerings]
-    for p, (_, o, _) in enumerate(pairs):
-        rows.append(N + o_index[o])
-        cols.append(p)
-        vals.append(1.0)
-    A = coo_matrix((vals, (rows, cols)), shape=(N + len(offerings), n_vars)).tocsr()
+    A = _flow_matrix(pairs, n_index, o_index)
     lower = np.concatenate([np.zeros(N), np.full(len(offerings), -np.inf)])
+    upper_room = [np.inf if room.get(o) is None else float(room[o]) for o in offerings]
     upper = np.concatenate([np.zeros(N), np.array(upper_room)])
     bounds = Bounds(np.zeros(n_vars), np.concatenate([np.ones(P), np.ones(N), np.full(N, max(0, per_need - 1))]))
     solution = milp(c, constraints=LinearConstraint(A, lower, upper), bounds=bounds,

@@ -42,7 +42,10 @@ bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
 LABELS = dict(status_labels=SESSION_STATUS_LABELS, mode_labels=SESSION_MODE_LABELS,
               outcome_labels=OUTCOME_LABELS, match_status_labels=MATCH_STATUS_LABELS,
-              action_labels=SESSION_ACTION_LABELS)
+              action_labels=SESSION_ACTION_LABELS,
+              # The session in words (services/session_labels.py), for every page.
+              when=session_labels.session_when, round_label=session_labels.round_label,
+              reason_label=session_labels.reason_label, meeting_label=session_labels.meeting_label)
 
 
 def _fail(error: DomainError) -> None:
@@ -70,7 +73,7 @@ def index():
     require("session.manage")
     query = select(MatchmakingSession).order_by(MatchmakingSession.date.desc(), MatchmakingSession.id.desc())
     page = db.paginate(query, page=page_arg(), per_page=25, error_out=False)
-    return render_template("sessions/index.html", page=page, when=session_labels.session_when, **LABELS)
+    return render_template("sessions/index.html", page=page, **LABELS)
 
 
 @bp.get("/mine")
@@ -78,7 +81,7 @@ def index():
 def mine():
     require("session.mine")
     sessions = session_queries.sessions_of(current_user)
-    return render_template("sessions/mine.html", sessions=sessions, when=session_labels.session_when, **LABELS)
+    return render_template("sessions/mine.html", sessions=sessions, **LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -143,8 +146,7 @@ def detail(session_id: int):
         answered=session_queries.answered_users(session), people=session_queries.people_by_meeting(session),
         conflicts=session_queries.conflicts(session) if session.is_planning else {}, move=_move_form(session),
         swap=SwapForm(prefix="swap"), remove=RemoveForm(prefix="remove"), action_form=ActionForm(),
-        outcome_form=_outcome_form(session), round_label=session_labels.round_label, when=session_labels.session_when,
-        reason_label=session_labels.reason_label, meeting_label=session_labels.meeting_label,
+        outcome_form=_outcome_form(session),
         next_steps=service.next_steps(session), started=service.has_started(session), **LABELS)
 
 
@@ -155,8 +157,7 @@ def _participant_page(session: MatchmakingSession):
     return render_template("sessions/participant.html", session=session, meetings=meetings,
                            mine=session_queries.availability_of(current_user, session),
                            warnings=session_queries.attendance_warnings(current_user, session, meetings),
-                           round_label=session_labels.round_label, when=session_labels.session_when,
-                           reason_label=session_labels.reason_label, side=side_of(current_user), **LABELS)
+                           side=side_of(current_user), **LABELS)
 
 
 def _move_form(session: MatchmakingSession) -> MoveForm:
@@ -240,7 +241,7 @@ def availability(session_id: int):
             db.session.commit()
             flash(_("Thank you: your availability was recorded."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
-    return render_template("sessions/availability.html", session=session, form=form, when=session_labels.session_when,
+    return render_template("sessions/availability.html", session=session, form=form,
                            **LABELS), 200 if request.method == "GET" else 422
 
 
@@ -312,8 +313,7 @@ def _own_meetings(session: MatchmakingSession) -> list[SessionMeeting]:
 @login_required
 def print_agenda(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.view")
-    return render_template("sessions/print.html", session=session, meetings=_own_meetings(session),
-                           round_label=session_labels.round_label, when=session_labels.session_when, **LABELS)
+    return render_template("sessions/print.html", session=session, meetings=_own_meetings(session), **LABELS)
 
 
 @bp.get("/<int:session_id>/agenda.ics")
