@@ -17,9 +17,9 @@ from matchmaker.services import imports
 from tests.conftest import login
 
 VIEWS = Path(__file__).resolve().parent.parent / "matchmaker" / "imports" / "views.py"
-GOOD = ("title,description,language,policy_areas,support_kinds,delivery_languages\n"
-        "Customs training,Training for customs officers on processing small parcels from e-commerce.,en,"
-        "trade_logistics,training,en\n").encode()
+GOOD = (b"title,description,language,policy_areas,support_kinds,delivery_languages\n"
+        b"Customs training,Training for customs officers on processing small parcels from e-commerce.,en,"
+        b"trade_logistics,training,en\n")
 BAD_ROW = GOOD + b"Hi,Too short,en,nowhere,training,en\n"
 
 
@@ -87,9 +87,9 @@ def test_only_the_owner_confirms_or_cancels_an_upload(make, partner):
 
 def test_needs_imported_on_a_members_behalf_cannot_be_submitted(make):
     facilitator = make.user("facilitator")
-    rows = ("title,description,language,policy_areas,support_kinds,delivery_languages,status\n"
-            "E-signature law,We need help drafting an electronic signatures law for our regulators.,en,"
-            "e_transactions,legal_advice,en,submitted\n").encode()
+    rows = (b"title,description,language,policy_areas,support_kinds,delivery_languages,status\n"
+            b"E-signature law,We need help drafting an electronic signatures law for our regulators.,en,"
+            b"e_transactions,legal_advice,en,submitted\n")
     staff_preview = imports.check_csv(facilitator, "needs", rows, 10_000)
     delegate_preview = imports.check_csv(make.user("delegate", member="BJ"), "needs", rows, 10_000)
     assert [p.column for p in staff_preview.problems] == ["status"] and delegate_preview.ok
