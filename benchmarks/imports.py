@@ -161,7 +161,7 @@ def phase(kind: str, size: int, database: str) -> dict:
             result["proposals"] = db.session.scalar(select(func.count(Match.id)).where(Match.status == "proposed"))
             result["superseded"] = db.session.scalar(select(func.count(Match.id)).where(Match.status == "superseded"))
     else:
-        from matchmaker.imports.iati import ImportOptions, import_activities, preview_file
+        from matchmaker.imports.iati_import import ImportOptions, import_activities, preview_file
 
         timings = []
         for _round in range(2):  # the second import of the same file updates every offering

@@ -5,12 +5,37 @@ import os
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import event
+from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, DEV_SECRET_KEY
+from matchmaker import reference, uploads
+from matchmaker.admin.views import bp as admin_bp
+from matchmaker.api.views import init_api
+from matchmaker.auth.views import bp as auth_bp
+from matchmaker.cli import register as register_cli
+from matchmaker.dashboard.views import bp as dashboard_bp
+from matchmaker.deploy import HOW_TO_MAKE_ONE, secret_weakness
+from matchmaker.errors import register_error_handlers as register_domain_error_handlers
 from matchmaker.extensions import babel, csrf, db, login_manager, migrate
+from matchmaker.imports.views import bp as imports_bp
+from matchmaker.mail import register_outbox
+from matchmaker.main.views import bp as main_bp
+from matchmaker.matches.views import bp as matches_bp
+from matchmaker.models import Notification, User, UserSession  # importing the models registers every table
+from matchmaker.needs.views import bp as needs_bp
+from matchmaker.offerings.views import bp as offerings_bp
+from matchmaker.permissions import can
+from matchmaker.reports.views import bp as reports_bp
+from matchmaker.services import anonymity
+from matchmaker.services.accounts import find_session
+from matchmaker.sessions.views import bp as sessions_bp
+from matchmaker.utils import format_date, format_datetime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,8 +69,6 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
 
 def refuse_guessable_secret(secret: str | None) -> None:
     """Production signs sessions, device cookies and CSRF tokens with SECRET_KEY: a guessable one forges them all."""
-    from matchmaker.deploy import HOW_TO_MAKE_ONE, secret_weakness
-
     if secret in (DEV_SECRET_KEY, "", None):
         raise RuntimeError("Refusing to start in production with the development SECRET_KEY; set SECRET_KEY.")
     weakness = secret_weakness(secret)
@@ -58,8 +81,6 @@ def trust_proxies(app: Flask) -> None:
     """Behind TRUSTED_PROXIES proxies, the client's address and scheme are the ones the nearest of them saw."""
     hops = app.config.get("TRUSTED_PROXIES") or 0
     if hops > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
@@ -78,8 +99,6 @@ def _sqlite_begin(connection) -> None:
     # A request that may write takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction that
     # reads and then writes cannot wait for another worker's lock and fails at once with "database is locked".
     # Reads, and work outside a request (CLI, tests), start deferred so they never hold the write lock idle.
-    from flask import has_request_context
-
     if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
@@ -88,16 +107,12 @@ def _sqlite_begin(connection) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
-    import matchmaker.models  # noqa: F401  (registers the tables)
-
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         options.setdefault("connect_args", {"timeout": 15})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
-    from matchmaker.mail import register_outbox
-
     register_outbox()
     with app.app_context():
         engine = db.engine
@@ -105,16 +120,12 @@ def register_extensions(app: Flask) -> None:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
-    from matchmaker import uploads
-
     uploads.register(app)  # each page's size limit, before the CSRF check reads the body
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
-    from flask_babel import lazy_gettext as _l
-
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
@@ -122,9 +133,6 @@ def register_extensions(app: Flask) -> None:
 
 def load_user(user_id: str):
     """Flask-Login's loader: the user only while their server-side session is alive."""
-    from matchmaker.models import User
-    from matchmaker.services.accounts import find_session
-
     if not user_id.isdigit():
         return None
     live = find_session(int(user_id), session.get("sid"))
@@ -139,8 +147,6 @@ def load_user(user_id: str):
 
 def select_locale() -> str:
     """The user's preference, else the one chosen in this browser, else the browser's Accept-Language."""
-    from flask import current_app, has_request_context
-
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
@@ -152,32 +158,16 @@ def select_locale() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    from matchmaker.admin.views import bp as admin_bp
-    from matchmaker.auth.views import bp as auth_bp
-    from matchmaker.main.views import bp as main_bp
-    from matchmaker.matches.views import bp as matches_bp
-    from matchmaker.needs.views import bp as needs_bp
-    from matchmaker.offerings.views import bp as offerings_bp
-    from matchmaker.sessions.views import bp as sessions_bp
-
-    for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, matches_bp, sessions_bp, admin_bp):
+    """Every feature's blueprint, then the API."""
+    for blueprint in (main_bp, auth_bp, needs_bp, offerings_bp, matches_bp, sessions_bp, admin_bp, imports_bp,
+                      dashboard_bp, reports_bp):
         app.register_blueprint(blueprint)
-    from matchmaker.api.views import init_api
-    from matchmaker.imports.views import bp as imports_bp
-
-    app.register_blueprint(imports_bp)
-    from matchmaker.dashboard.views import bp as dashboard_bp
-    from matchmaker.reports.views import bp as reports_bp
-
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(reports_bp)
     init_api(app)
 
 
 def register_error_handlers(app: Flask) -> None:
-    from matchmaker.errors import register_error_handlers as register
-
-    register(app)
+    """The domain errors' and HTTP errors' pages (matchmaker/errors.py)."""
+    register_domain_error_handlers(app)
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -185,7 +175,8 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def forget_user(_exc=None) -> None:
-        # The signed-in user and the CSRF token belong to one request, also when an outer app context (a test, a CLI) outlives it.
+        # The signed-in user and the CSRF token belong to one request, also when an outer app context (a test, a
+        # CLI) outlives it.
         for key in ("_login_user", "user_session", app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
             g.pop(key, None)
 
@@ -195,11 +186,6 @@ def register_request_hooks(app: Flask) -> None:
         if live is not None:
             now = datetime.now(UTC)
             if now - live.last_seen_at > timedelta(minutes=5):
-                from sqlalchemy import update
-                from sqlalchemy.exc import OperationalError
-
-                from matchmaker.models import UserSession
-
                 try:
                     db.session.execute(update(UserSession).where(UserSession.id == live.id).values(last_seen_at=now))
                     db.session.commit()
@@ -228,13 +214,6 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from flask_babel import format_decimal, get_locale
-
-    from matchmaker import reference
-    from matchmaker.permissions import can
-    from matchmaker.services import anonymity
-    from matchmaker.utils import format_date, format_datetime
-
     # Globals (not a context processor) so that imported macros see them too.
     app.jinja_env.globals.update(
         can=lambda action, obj=None: can(current_user, action, obj),
@@ -263,15 +242,10 @@ def unread_notifications() -> int:
     """Unread messages in the signed-in user's inbox (shown in the navigation)."""
     if not getattr(current_user, "is_authenticated", False):
         return 0
-    from sqlalchemy import func, select
-
-    from matchmaker.models import Notification
-
     return db.session.scalar(select(func.count(Notification.id)).where(
         Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
 
 
 def register_commands(app: Flask) -> None:
-    from matchmaker.cli import register
-
-    register(app)
+    """The `flask` commands (matchmaker/cli.py)."""
+    register_cli(app)

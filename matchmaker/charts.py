@@ -75,6 +75,55 @@ def _legend(series: Sequence[str], y: float, lines: bool = False) -> tuple[str, 
     return "".join(parts), y
 
 
+BAR_H = 12
+
+
+def _largest(items: Sequence[tuple[str, Sequence[float | None]]], stacked: bool,
+             totals: Sequence[float | None] | None) -> float:
+    """The longest bar (or stack, or published total): the chart's scale."""
+    largest = 0.0
+    for _, values in items:
+        shown = [v for v in values if v is not None]
+        largest = max(largest, sum(shown) if stacked else max(shown or [0]))
+    if stacked and totals is not None:
+        largest = max([largest] + [t for t in totals if t is not None])
+    return largest or 1
+
+
+def _stack(values: Sequence[float | None], total: float | None, y: float, scale: float, hidden_mark: str) -> str:
+    """One stacked bar: a segment per published value, the suppressed ones together in grey, then the total."""
+    parts, x = [], 4.0
+    for i, value in enumerate(values):
+        if value:
+            w = value * scale
+            parts.append(f'<rect x="{x:.1f}" y="{y:g}" width="{w:.1f}" height="{BAR_H}" '
+                         f'fill="{PALETTE[i % len(PALETTE)]}" stroke="#fff" stroke-width="1"/>')
+            x += w
+    hidden = (total or 0) - sum(v for v in values if v is not None)
+    if total is not None and hidden > 0:
+        parts.append(f'<rect x="{x:.1f}" y="{y:g}" width="{hidden * scale:.1f}" height="{BAR_H}" '
+                     f'fill="{HIDDEN_FILL}" stroke="#fff" stroke-width="1"/>')
+        x += hidden * scale
+    text = hidden_mark if total is None else _number(total)
+    if total is not None and any(v is None for v in values):
+        text += f" ({hidden_mark})"
+    parts.append(f'<text x="{x + 4:.1f}" y="{y + 10:g}">{escape(text)}</text>')
+    return "".join(parts)
+
+
+def _group(values: Sequence[float | None], y: float, scale: float, hidden_mark: str) -> tuple[str, float]:
+    """One bar per series, each with its value (the mark where it is suppressed); returns the bars and the next y."""
+    parts = []
+    for i, value in enumerate(values):
+        w = (value or 0) * scale
+        if w:
+            parts.append(f'<rect x="4" y="{y:g}" width="{w:.1f}" height="{BAR_H}" fill="{PALETTE[i % len(PALETTE)]}"/>')
+        text = hidden_mark if value is None else _number(value)
+        parts.append(f'<text x="{4 + w + 4:.1f}" y="{y + 10:g}">{escape(text)}</text>')
+        y += BAR_H + 2
+    return "".join(parts), y + 8
+
+
 def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float | None]]],
          series: Sequence[str], stacked: bool = False, hidden_mark: str = "‡",
          totals: Sequence[float | None] | None = None, hidden_label: str = "") -> Markup:
@@ -82,16 +131,8 @@ def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float
     series, then the item's total from ``totals`` when given). ``None`` is a suppressed value: no bar (or
     segment), the mark instead; in a stack with a published total, the suppressed segments show together as one
     grey segment (their sum is the total less the published segments, so it tells nothing new)."""
-    largest = 0.0
-    for _, values in items:
-        shown = [v for v in values if v is not None]
-        largest = max(largest, sum(shown) if stacked else max(shown or [0]))
-    if stacked and totals is not None:
-        largest = max([largest] + [t for t in totals if t is not None])
-    largest = largest or 1
-    bar_h = 12
     label_room = 40  # right of the longest bar: the value
-    scale = (WIDTH - 8 - label_room) / largest
+    scale = (WIDTH - 8 - label_room) / _largest(items, stacked, totals)
     body, y = [], 4.0
     rest = stacked and totals is not None and any(v is None for _, values in items for v in values)
     if len(series) > 1 or rest:
@@ -108,34 +149,12 @@ def bars(title: str, description: str, items: Sequence[tuple[str, Sequence[float
             y += FONT + 3
         y += 2
         if stacked:
-            x = 4.0
-            for i, value in enumerate(values):
-                if value:
-                    w = value * scale
-                    body.append(f'<rect x="{x:.1f}" y="{y:g}" width="{w:.1f}" height="{bar_h}" '
-                                f'fill="{PALETTE[i % len(PALETTE)]}" stroke="#fff" stroke-width="1"/>')
-                    x += w
             total = sum(v for v in values if v is not None) if totals is None else totals[index]
-            hidden = (total or 0) - sum(v for v in values if v is not None)
-            if total is not None and hidden > 0:
-                body.append(f'<rect x="{x:.1f}" y="{y:g}" width="{hidden * scale:.1f}" height="{bar_h}" '
-                            f'fill="{HIDDEN_FILL}" stroke="#fff" stroke-width="1"/>')
-                x += hidden * scale
-            text = hidden_mark if total is None else _number(total)
-            if total is not None and any(v is None for v in values):
-                text += f" ({hidden_mark})"
-            body.append(f'<text x="{x + 4:.1f}" y="{y + 10:g}">{escape(text)}</text>')
-            y += bar_h + 8
+            body.append(_stack(values, total, y, scale, hidden_mark))
+            y += BAR_H + 8
         else:
-            for i, value in enumerate(values):
-                w = (value or 0) * scale
-                if w:
-                    body.append(f'<rect x="4" y="{y:g}" width="{w:.1f}" height="{bar_h}" '
-                                f'fill="{PALETTE[i % len(PALETTE)]}"/>')
-                text = hidden_mark if value is None else _number(value)
-                body.append(f'<text x="{4 + w + 4:.1f}" y="{y + 10:g}">{escape(text)}</text>')
-                y += bar_h + 2
-            y += 8
+            group, y = _group(values, y, scale, hidden_mark)
+            body.append(group)
     head, tail = _open(y + 4, title, description, "bars")
     # Reviewed: every text in the chart went through escape() above; the rest are numbers and fixed attributes.
     return Markup(head + "".join(body) + tail)  # noqa: S704  # nosec B704
@@ -147,8 +166,21 @@ def _marker(kind: str, x: float, y: float, colour: str) -> str:
     if kind == "square":
         return f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="{colour}"/>'
     if kind == "triangle":
-        return f'<path d="M{x:.1f} {y - 3.5:.1f}L{x + 3.5:.1f} {y + 3:.1f}L{x - 3.5:.1f} {y + 3:.1f}Z" fill="{colour}"/>'
-    return f'<path d="M{x:.1f} {y - 4:.1f}L{x + 4:.1f} {y:.1f}L{x:.1f} {y + 4:.1f}L{x - 4:.1f} {y:.1f}Z" fill="{colour}"/>'
+        return (f'<path d="M{x:.1f} {y - 3.5:.1f}L{x + 3.5:.1f} {y + 3:.1f}L{x - 3.5:.1f} {y + 3:.1f}Z" '
+                f'fill="{colour}"/>')
+    return (f'<path d="M{x:.1f} {y - 4:.1f}L{x + 4:.1f} {y:.1f}L{x:.1f} {y + 4:.1f}L{x - 4:.1f} {y:.1f}Z" '
+            f'fill="{colour}"/>')
+
+
+def _runs(values: Sequence[float | None], x, y) -> list[list[str]]:
+    """The points of each unbroken stretch of a series (a suppressed value breaks the line)."""
+    runs: list[list[str]] = [[]]
+    for i, value in enumerate(values):
+        if value is None:
+            runs.append([])
+        else:
+            runs[-1].append(f"{x(i):.1f},{y(value):.1f}")
+    return [run for run in runs if run]
 
 
 def lines(title: str, description: str, periods: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
@@ -178,19 +210,8 @@ def lines(title: str, description: str, periods: Sequence[str], series: Sequence
             body.append(f'<text x="{x(i):.1f}" y="{base + 16:.1f}" text-anchor="middle">{escape(period)}</text>')
     for s, (_label, values) in enumerate(series):
         colour, dash = PALETTE[s % len(PALETTE)], DASHES[s % len(DASHES)]
-        run: list[str] = []
-        runs = []
-        for i, value in enumerate(values):
-            if value is None:
-                if run:
-                    runs.append(run)
-                run = []
-                continue
-            run.append(f"{x(i):.1f},{y(value):.1f}")
-            body.append(_marker(MARKERS[s % len(MARKERS)], x(i), y(value), colour))
-        if run:
-            runs.append(run)
-        for points in runs:
+        body += [_marker(MARKERS[s % len(MARKERS)], x(i), y(v), colour) for i, v in enumerate(values) if v is not None]
+        for points in _runs(values, x, y):
             if len(points) > 1:
                 body.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"'
                             + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")

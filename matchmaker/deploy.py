@@ -5,6 +5,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 
 from flask import Flask
 
@@ -13,7 +14,8 @@ from config import DEV_SECRET_KEY
 # Known secrets that must never protect a live service.
 WEAK_SECRETS = {DEV_SECRET_KEY, "testing-secret-key", "secret", "changeme", "change-me", ""}
 MIN_SECRET_LENGTH = 32
-MIN_SECRET_BITS = 64  # an estimate: at least 70 for every one of 50,000 secrets.token_hex(16) tried, 27 for "aaaa...bbbb..."
+# An estimate: at least 70 for every one of 50,000 secrets.token_hex(16) tried, 27 for "aaaa...bbbb...".
+MIN_SECRET_BITS = 64
 HOW_TO_MAKE_ONE = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 # OWASP's Password Storage Cheat Sheet: Argon2id with one of these (memory in KiB, passes) or more, 1 lane.
 ARGON2_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
@@ -43,7 +45,7 @@ def _estimated_bits(text: str) -> float:
     run such as "aaaa" adds nothing after its first): an estimate that patterns do not inflate."""
     counts = Counter(text)
     per_character = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
-    changes = 1 + sum(a != b for a, b in zip(text, text[1:]))
+    changes = 1 + sum(a != b for a, b in pairwise(text))
     return per_character * changes
 
 
@@ -59,7 +61,7 @@ def secret_weakness(secret: str) -> str | None:
     period = _shortest_period(secret)
     if period <= len(secret) // 2:
         return f"the same {period} characters repeated"
-    steps = sum(abs(ord(b) - ord(a)) == 1 for a, b in zip(secret, secret[1:]))
+    steps = sum(abs(ord(b) - ord(a)) == 1 for a, b in pairwise(secret))
     if steps >= (len(secret) - 1) / 2:
         return "mostly runs of consecutive characters (0123..., abcd...)"
     bits = _estimated_bits(secret)

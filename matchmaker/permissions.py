@@ -33,8 +33,8 @@ def match_side(user: User, match: Match) -> str | None:
     """Which party of the match this user acts for: 'need', 'offering' or None."""
     if user.role == "delegate" and user.member_id is not None and user.member_id == match.need.member_id:
         return "need"
-    if user.role == "partner" and user.organisation_id is not None \
-            and user.organisation_id == match.offering.organisation_id:
+    if (user.role == "partner" and user.organisation_id is not None
+            and user.organisation_id == match.offering.organisation_id):
         return "offering"
     return None
 
@@ -144,6 +144,23 @@ def session_participant(user: User, session: Any) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
+# Sides: every delegate acts for one member, every partner for one organisation (a matchmaking session's unit).
+SIDE_OF_ROLE = {"delegate": "member", "partner": "organisation"}
+
+
+def side_of(user: User) -> tuple[str, int] | None:
+    """The side a user acts for: ('member', id) for a delegate, ('organisation', id) for a partner."""
+    kind = SIDE_OF_ROLE.get(user.role)
+    side_id = user.member_id if kind == "member" else user.organisation_id if kind == "organisation" else None
+    return (kind, side_id) if side_id is not None else None
+
+
+def acting_for(members, organisations):
+    """A query condition on users: the delegates of these members and the partners of these organisations."""
+    return (((User.role == "delegate") & User.member_id.in_(members))
+            | ((User.role == "partner") & User.organisation_id.in_(organisations)))
+
+
 RULES: dict[str, Callable[[User, Any], bool]] = {
     "need.list": lambda u, _: True,
     "need.create": lambda u, _: u.role == "delegate" and u.member_id is not None,
@@ -174,6 +191,8 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "session.availability": lambda u, s: s is not None and s.status == "planning" and session_participant(u, s),
     "user.invite": lambda u, _: u.role in STAFF,
     "user.manage": lambda u, _: u.role == "admin",
+    # The role an inviter may give (INVITABLE_ROLES below).
+    "user.give_role": lambda u, role: role in INVITABLE_ROLES.get(u.role, ()),
     # Sign-in locks (services/throttle.py): admins see those in force and lift one for an account or an address.
     "sign_in_lock.clear": lambda u, _=None: u.role == "admin",
     "organisation.manage": lambda u, _: u.role == "admin",
@@ -187,9 +206,17 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "need.import": lambda u, m: (u.role == "delegate" and m is not None and u.member_id == m.id)
     or (u.role in STAFF and m is not None),
     "import.view": lambda u, upload: upload.user_id == u.id,
+    # Who may open the needs import at all (a delegate for their member; staff for a member they choose), and who
+    # imports on a member's behalf (those needs stay drafts until the delegation submits them).
+    "need.upload": lambda u, _=None: u.role == "delegate" or u.role in STAFF,
+    "need.import_on_behalf": lambda u, _=None: u.role in STAFF,
     "export.needs": lambda u, _: True,
     "export.offerings": lambda u, _: True,
     "export.matches": lambda u, _: True,
+    # A partner's export of offerings is its organisation's own; staff export every match (their working file),
+    # the parties only the introductions both accepted.
+    "export.own_offerings_only": lambda u, _=None: u.role == "partner",
+    "export.every_match": lambda u, _=None: u.role in STAFF,
 
     # The dashboard's exact figures (and the members behind each theme) are for staff; the non-attributable
     # report is for everyone, and also public (its pages need no sign-in).
@@ -204,6 +231,16 @@ INVITABLE_ROLES = {
     "admin": ("delegate", "partner", "facilitator", "admin"),
     "facilitator": ("delegate", "partner", "facilitator"),
 }
+
+
+def invitable_roles(user: User) -> tuple[str, ...]:
+    """The roles this user may give when inviting someone (none for a user who may not invite)."""
+    return INVITABLE_ROLES.get(user.role, ()) if can(user, "user.invite") else ()
+
+
+def keeps_user_management(role: str) -> bool:
+    """Whether an account with this role still manages users (an admin may not take that away from themself)."""
+    return role == "admin"
 
 
 def can(user: User | None, action: str, obj: Any = None) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, MatchmakingSession, Notification
+from matchmaker.services import session_queries, session_summary
 from matchmaker.services import sessions as service
 from tests.conftest import login
 
@@ -328,14 +329,14 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     for m in session.meetings:
         service.record_outcome(facilitator, session, m, "informative", None)
     db.session.commit()
-    figures = service.summary_figures(session)
+    figures = session_summary.summary_figures(session)
     assert figures["members"] == 4 and figures["meetings"] == 4
     # Payments (one member) is hidden, and so is the smallest other cell, so that no total gives it back.
     assert figures["areas"] == {"e_transactions": 3, "data_protection": None, "payments": None}
     assert figures["outcomes"] == {"informative": 4}
     # Regions: no region has three members here.
     assert set(figures["regions"].values()) == {None}
-    draft = service.draft_public_summary(session)
+    draft = session_summary.draft_public_summary(session)
     for name in ("Benin", "Bénin", "Senegal", "Haiti", "Cambodia", "BJ", "SN", "HT", "KH", people["BJ"].name):
         assert not re.search(rf"\b{re.escape(name)}\b", draft), name
     assert "Bilateral meetings on the agenda: 4;" in draft and "fewer than 3 members (not shown)" in draft
@@ -362,7 +363,7 @@ def test_a_session_with_few_members_gives_no_figures(make, parties):
     people, matches, _offers = parties
     session = _session(make, people["facilitator"])
     _invite(session, people["facilitator"], [matches["BJ-ITU"], matches["HT-OECD"]])
-    draft = service.draft_public_summary(session)
+    draft = session_summary.draft_public_summary(session)
     assert "Fewer than 3 members took part" in draft and "Meetings by region" not in draft
 
 
@@ -438,7 +439,7 @@ def test_hostile_posts_to_the_other_session_forms(app, make, parties, monkeypatc
     for value in (["99"], ["-1"], ["abc"], ["1 OR 1=1"], ["\x00"], ["9" * 30]):
         response = delegate.post(f"/sessions/{session.id}/availability", data={"rounds": value})
         assert response.status_code == 422, value
-    assert service.availability_of(people["BJ"], session) is None
+    assert session_queries.availability_of(people["BJ"], session) is None
     client = app.test_client()
     login(client, facilitator)
     for data in ({}, {"match_ids": ["abc"]}, {"match_ids": ["999999"]}, {"match_ids": [str(matches["BJ-ITU"].id)] * 2000}):

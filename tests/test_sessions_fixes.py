@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, MatchmakingSession
+from matchmaker.services import session_labels
 from matchmaker.services import sessions as service
 from tests.conftest import login
 from tests.test_sessions import _invite, _session, parties  # noqa: F401  (parties is a fixture)
@@ -76,7 +77,7 @@ def test_meetings_that_no_longer_fit_are_named_as_on_the_agenda(app, make, parti
     box = page.split("Meetings that no longer fit", 1)[1].split("</ul>", 1)[0]
     assert not re.search(r"Meeting \d+", box)
     meeting = next(m for m in session.meetings if m.match_id == matches["BJ-ITU"].id)
-    label = service.round_label(session, meeting.round)
+    label = session_labels.round_label(session, meeting.round)
     assert f"#{meeting.match_id}" in box and "BJ ↔ ITU" in box and label in box
     assert f"table {meeting.table_no + 1}" in box and "one of the sides cannot attend" in box
     assert "HT ↔ OECD" not in box

@@ -17,7 +17,7 @@ from matchmaker.extensions import db
 from matchmaker.forms import show_refusal
 from matchmaker.mail import send_mail
 from matchmaker.models import AuditEvent, Match, MatchmakingSession, Member, Need, Offering, Organisation, User
-from matchmaker.permissions import INVITABLE_ROLES, can, require
+from matchmaker.permissions import can, invitable_roles, require
 from matchmaker.reference import (
     AUDIT_FALLBACK_SENTENCE,
     AUDIT_SENTENCES,
@@ -75,7 +75,7 @@ def users():
 def invite():
     require("user.invite")
     form = InviteForm()
-    form.role.choices = options((r, ROLE_LABELS[r]) for r in INVITABLE_ROLES[current_user.role])
+    form.role.choices = options((r, ROLE_LABELS[r]) for r in invitable_roles(current_user))
     _affiliation_choices(form)
     if form.validate_on_submit():
         member, organisation = _affiliation(form)

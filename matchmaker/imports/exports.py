@@ -8,7 +8,7 @@ from matchmaker.extensions import db
 from matchmaker.imports.csv_import import NEED_COLUMNS, OFFERING_COLUMNS
 from matchmaker.imports.spreadsheet import write_csv
 from matchmaker.models import Match, Need, Offering, User
-from matchmaker.permissions import STAFF, can, needs_whose_member_is_known
+from matchmaker.permissions import can, needs_whose_member_is_known
 from matchmaker.services import anonymity
 from matchmaker.services.match_queries import ACCEPTED_STATUSES, visible_matches_query
 from matchmaker.services.need_list import visible_needs_query
@@ -28,7 +28,7 @@ MATCH_EXPORT = ["id", "status", "need_id", "need_title", "member", "region", "is
 def exported_offerings(user: User) -> list[Offering]:
     """A partner's organisation's offerings; for everyone else, the offerings they may see."""
     query = visible_offerings_query(user)
-    if user.role == "partner":
+    if can(user, "export.own_offerings_only"):
         query = query.where(Offering.organisation_id == user.organisation_id)
     return list(db.session.scalars(query.order_by(Offering.id)))
 
@@ -42,7 +42,7 @@ def exported_matches(user: User, accepted_only: bool = False) -> list[Match]:
     """A delegate's member's and a partner's organisation's matches once both parties accepted the introduction
     (and their later stages); facilitators every match (their working file), unless ``accepted_only``."""
     query = visible_matches_query(user)
-    if accepted_only or user.role not in STAFF:
+    if accepted_only or not can(user, "export.every_match"):
         query = query.where(Match.status.in_(ACCEPTED_STATUSES))
     return list(db.session.scalars(query.order_by(Match.id)))
 

@@ -1,29 +1,26 @@
 """Import pages (upload, preview with every problem, confirm: all or nothing) and exports."""
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
-from matchmaker.imports import csv_import, exports, iati
+from matchmaker.imports import csv_import, exports, iati_export, iati_import
 from matchmaker.imports.csv_import import Preview
 from matchmaker.imports.forms import ConfirmForm, CsvUploadForm, IatiUploadForm
 from matchmaker.imports.spreadsheet import FileRefused
-from matchmaker.models import ImportUpload, Member, Offering
-from matchmaker.models.base import utcnow
-from matchmaker.permissions import STAFF, can, require
-from matchmaker.reference import POLICY_AREAS, SUPPORT_KINDS, options
-from matchmaker.services import matching
-from matchmaker.services.audit import record
+from matchmaker.models import ImportUpload, Member
+from matchmaker.permissions import can, require
+from matchmaker.reference import options
+from matchmaker.services import imports
 from matchmaker.uploads import accepts_upload, too_large_message
 from matchmaker.utils import load_or_404
 
@@ -42,7 +39,7 @@ def _upload_limit() -> int:
 def index():
     """What this user may import and export."""
     return render_template("imports/index.html", can_offerings=can(current_user, "offering.import"),
-                           can_needs=current_user.role == "delegate" or current_user.role in STAFF)
+                           can_needs=can(current_user, "need.upload"))
 
 
 @bp.get("/imports/<any(offerings, needs):kind>/template.csv")
@@ -58,28 +55,54 @@ def _member_choices():
 
 
 def _read_form(form_class):
-    """The upload form, or None with a message when the upload is larger than allowed. A body announced larger was
-    refused before this view (matchmaker/uploads.py); this catches one longer than its Content-Length said."""
+    """The upload form, and a message when the upload is larger than allowed (the form is then empty). A body
+    announced larger was refused before this view (matchmaker/uploads.py); this catches one longer than its
+    Content-Length said."""
     try:
         return form_class(), None
     except RequestEntityTooLarge:
-        return None, too_large_message()
+        return form_class(formdata=None), too_large_message()
 
 
-def _store(kind: str, filename: str, data: bytes, rows: int, member: Member | None) -> ImportUpload:
-    user = current_user._get_current_object()
-    # Uploads left unconfirmed for a day are forgotten.
-    db.session.execute(delete(ImportUpload).where(ImportUpload.user_id == user.id, ImportUpload.status == "pending",
-                                                  ImportUpload.created_at < utcnow() - timedelta(days=1)))
-    # The name is the browser's to choose: keep it printable (PostgreSQL refuses NUL) and short.
-    filename = "".join(ch for ch in (filename or "") if ch.isprintable())[:255] or "upload"
-    upload = ImportUpload(user_id=user.id, kind=kind, filename=filename, content=data,
-                          sha256=hashlib.sha256(data).hexdigest(), rows=rows, member_id=member.id if member else None)
-    db.session.add(upload)
-    db.session.flush()
-    record(user, "import.uploaded", upload, kind=kind, filename=upload.filename, rows=rows)
+def _chosen_member(form: CsvUploadForm, kind: str) -> Member | None:
+    """The member the needs are for: the delegate's own, or the one staff chose (None, with a form error, if none)."""
+    if kind != "needs":
+        return None
+    if not can(current_user, "need.import_on_behalf"):
+        return current_user.member
+    member = db.session.scalar(select(Member).where(Member.code == (form.member.data or "")))
+    if member is None:
+        form.member.errors = [_("Choose the member the needs are for.")]
+    return member
+
+
+def _iati_choices(source) -> iati_import.ImportOptions:
+    """The IATI options as the preview's and confirmation's addresses carry them."""
+    return imports.iati_options(source.getlist("default_policy_areas"), source.getlist("support_kinds"))
+
+
+def _store(kind: str, form, preview: Preview, data: bytes, member: Member | None) -> ImportUpload:
+    upload = imports.store_upload(current_user._get_current_object(), kind, form.file.data.filename, data,
+                                  len(preview.rows), member)
     db.session.commit()
     return upload
+
+
+def _csv_upload(kind: str, form: CsvUploadForm):
+    """A redirect to the preview once the CSV is checked and kept; None when the form says what is wrong."""
+    member = _chosen_member(form, kind)
+    if kind == "needs" and member is None:
+        return None
+    if kind == "needs":
+        require("need.import", member)
+    data = form.file.data.read(_upload_limit() + 1)
+    try:
+        preview = imports.check_csv(current_user, kind, data, _upload_limit())
+    except FileRefused as error:
+        form.file.errors = [error.message]
+        return None
+    upload = _store(f"{kind}_csv", form, preview, data, member)
+    return redirect(url_for("imports.preview", upload_id=upload.id))
 
 
 @bp.route("/imports/<any(offerings, needs):kind>/csv", methods=["GET", "POST"])
@@ -87,48 +110,24 @@ def _store(kind: str, filename: str, data: bytes, rows: int, member: Member | No
 @accepts_upload("IMPORT_MAX_BYTES")
 def upload_csv(kind: str):
     """Upload a CSV; it is checked at once and, unless refused as a whole, previewed row by row."""
-    staff = current_user.role in STAFF
-    if kind == "offerings":
-        require("offering.import")
-    elif not (current_user.role == "delegate" or staff):
-        abort(403)
+    require("offering.import" if kind == "offerings" else "need.upload")
+    on_behalf = kind == "needs" and can(current_user, "need.import_on_behalf")
     form, too_large = _read_form(CsvUploadForm)
-    if form is None:
-        form = CsvUploadForm(formdata=None)
-    form.member.choices = _member_choices() if kind == "needs" and staff else []
+    form.member.choices = _member_choices() if on_behalf else []
     status = 200
     if too_large:
         form.file.errors = [too_large]
         status = 413
     elif form.validate_on_submit():
-        member = current_user.member if kind == "needs" and not staff else None
-        if kind == "needs" and staff:
-            member = db.session.scalar(select(Member).where(Member.code == (form.member.data or "")))
-            if member is None:
-                form.member.errors = [_("Choose the member the needs are for.")]
-        if kind == "offerings" or member is not None:
-            if kind == "needs" and not can(current_user, "need.import", member):
-                abort(403)
-            data = form.file.data.read(_upload_limit() + 1)
-            try:
-                preview = csv_import.read_rows(kind, data, _upload_limit(), may_submit=not staff)
-            except FileRefused as error:
-                form.file.errors = [error.message]
-            else:
-                upload = _store(f"{kind}_csv", form.file.data.filename, data, len(preview.rows), member)
-                return redirect(url_for("imports.preview", upload_id=upload.id))
+        done = _csv_upload(kind, form)
+        if done is not None:
+            return done
         status = 422
     elif request.method == "POST":
         status = 422
-    columns = csv_import.COLUMNS[kind]
-    return render_template("imports/upload_csv.html", form=form, kind=kind, columns=columns, staff=staff,
-                           max_rows=csv_import.MAX_ROWS, max_mb=_upload_limit() // (1024 * 1024)), status
-
-
-def _iati_options(source) -> iati.ImportOptions:
-    areas = [code for code in source.getlist("default_policy_areas") if code in POLICY_AREAS]
-    kinds = [code for code in source.getlist("support_kinds") if code in SUPPORT_KINDS]
-    return iati.ImportOptions(default_policy_areas=areas, support_kinds=kinds or ["technical_assistance"])
+    return render_template("imports/upload_csv.html", form=form, kind=kind, columns=csv_import.COLUMNS[kind],
+                           staff=on_behalf, max_rows=csv_import.MAX_ROWS,
+                           max_mb=_upload_limit() // (1024 * 1024)), status
 
 
 @bp.route("/imports/offerings/iati", methods=["GET", "POST"])
@@ -138,8 +137,6 @@ def upload_iati():
     """Upload an IATI activity file; refused files say why, others are previewed activity by activity."""
     require("offering.import")
     form, too_large = _read_form(IatiUploadForm)
-    if form is None:
-        form = IatiUploadForm(formdata=None)
     status = 200
     if too_large:
         form.file.errors = [too_large]
@@ -149,32 +146,18 @@ def upload_iati():
         chosen = {"default_policy_areas": form.default_policy_areas.data or [],
                   "support_kinds": form.support_kinds.data or []}
         try:
-            preview = iati.preview_file(current_user, data, _iati_options(_Args(chosen)), _upload_limit())
+            options = imports.iati_options(chosen["default_policy_areas"], chosen["support_kinds"])
+            preview = imports.check_iati(current_user, data, options, _upload_limit())
         except FileRefused as error:
             form.file.errors = [error.message]
             status = 422
         else:
-            upload = _store("offerings_iati", form.file.data.filename, data, len(preview.rows), None)
+            upload = _store("offerings_iati", form, preview, data, None)
             return redirect(url_for("imports.preview", upload_id=upload.id, **chosen))
     elif request.method == "POST":
         status = 422
     return render_template("imports/upload_iati.html", form=form,
                            max_mb=_upload_limit() // (1024 * 1024)), status
-
-
-class _Args(dict):
-    """A dict of lists that reads like request.args."""
-
-    def getlist(self, key):
-        return list(self.get(key, []))
-
-
-def _preview(upload: ImportUpload) -> Preview:
-    if upload.kind == "offerings_iati":
-        return iati.preview_file(current_user, upload.content, _iati_options(request.args), len(upload.content) + 1)
-    kind = upload.kind.removesuffix("_csv")
-    return csv_import.read_rows(kind, upload.content, len(upload.content) + 1,
-                                may_submit=current_user.role == "delegate")
 
 
 def _load_upload(upload_id: int) -> ImportUpload:
@@ -191,7 +174,7 @@ def preview(upload_id: int):
     """Every row and every problem, by line and column, before anything is written."""
     upload = _load_upload(upload_id)
     try:
-        result = _preview(upload)
+        result = imports.preview_upload(current_user, upload, _iati_choices(request.args))
     except FileRefused as error:
         result, refused = Preview(), error.message
     else:
@@ -201,6 +184,14 @@ def preview(upload_id: int):
                            shown_rows=SHOWN_ROWS, shown_problems=SHOWN_PROBLEMS)
 
 
+def _imported_message(upload: ImportUpload, result: imports.ImportResult) -> str:
+    if upload.kind == "offerings_iati":
+        return _("Offerings imported. Created: %(created)d, updated: %(updated)d, closed: %(closed)d; "
+                 "finished activities skipped: %(skipped)d.", **result.counts)
+    created = result.counts["created"]
+    return ngettext("Imported: %(num)d record created.", "Imported: %(num)d records created.", created)
+
+
 @bp.post("/imports/<int:upload_id>/confirm")
 @login_required
 def confirm(upload_id: int):
@@ -208,42 +199,17 @@ def confirm(upload_id: int):
     upload = _load_upload(upload_id)
     if not ConfirmForm().validate():
         abort(400)
-    user = current_user._get_current_object()
-    published: list[Offering] = []
     try:
-        result = _preview(upload)
-        if upload.kind == "offerings_iati":
-            counts = iati.import_activities(user, result, date.today(), published)
-            message = _("Offerings imported. Created: %(created)d, updated: %(updated)d, closed: %(closed)d; "
-                        "finished activities skipped: %(skipped)d.", **counts)
-            target = url_for("offerings.index")
-        else:
-            kind = upload.kind.removesuffix("_csv")
-            created = csv_import.import_rows(user, kind, result, upload.member, date.today())
-            published = [r for r in created if isinstance(r, Offering) and r.status == "published"]
-            counts = {"created": len(created)}
-            message = ngettext("Imported: %(num)d record created.", "Imported: %(num)d records created.", len(created))
-            target = url_for("offerings.index" if kind == "offerings" else "needs.index")
+        result = imports.confirm_upload(current_user._get_current_object(), upload, _iati_choices(request.args),
+                                        date.today())
     except (DomainError, FileRefused) as error:
-        db.session.rollback()
         flash(_("Nothing was imported. %(reason)s", reason=error.message), "error")
-        return redirect(url_for("imports.preview", upload_id=upload.id, **request.args.to_dict(flat=False)))
-    upload.status, upload.imported_at = "imported", utcnow()
-    record(user, "import.confirmed", upload, kind=upload.kind, **counts)
-    db.session.commit()
-    flash(message, "success")
-    if published:
-        # Once, for every offering the import published: one index update instead of one per row. The import is
-        # already saved: if proposing fails, say so; the next matching run (or any later publication) proposes them.
-        try:
-            matching.propose_for_offerings(published, user, date.today())
-            db.session.commit()
-        except Exception:  # noqa: BLE001  (reported and logged; the import itself stands)
-            db.session.rollback()
-            current_app.logger.exception("Proposing for %d imported offerings failed", len(published))
-            flash(_("The offerings were imported, but no proposals could be made for them yet; facilitators can run "
-                    "matching again from the review queue."), "warning")
-    return redirect(target)
+        return redirect(url_for("imports.preview", upload_id=upload_id, **request.args.to_dict(flat=False)))
+    flash(_imported_message(upload, result), "success")
+    if not result.proposed:
+        flash(_("The offerings were imported, but no proposals could be made for them yet; facilitators can run "
+                "matching again from the review queue."), "warning")
+    return redirect(url_for("offerings.index" if result.kind == "offerings" else "needs.index"))
 
 
 @bp.post("/imports/<int:upload_id>/cancel")
@@ -252,8 +218,7 @@ def cancel(upload_id: int):
     upload = _load_upload(upload_id)
     if not ConfirmForm().validate():
         abort(400)
-    upload.status = "cancelled"
-    record(current_user._get_current_object(), "import.cancelled", upload, kind=upload.kind)
+    imports.cancel_upload(current_user._get_current_object(), upload)
     db.session.commit()
     flash(_("The import was cancelled; nothing was written."), "info")
     return redirect(url_for("imports.index"))
@@ -279,7 +244,7 @@ def export_offerings(fmt: str):
     if fmt == "json":
         return _download(json.dumps(exports.offerings_json(user), ensure_ascii=False, indent=1),
                          f"offerings-{stamp}.json", "application/json")
-    return _download(iati.export_activities(exports.exported_offerings(user)), f"offerings-iati-{stamp}.xml",
+    return _download(iati_export.export_activities(exports.exported_offerings(user)), f"offerings-iati-{stamp}.xml",
                      "application/xml")
 
 
@@ -309,5 +274,5 @@ def export_matches(fmt: str):
     if fmt == "json":
         return _download(json.dumps(exports.matches_json(user), ensure_ascii=False, indent=1),
                          f"matches-{stamp}.json", "application/json")
-    return _download(iati.exported_match_activities(exports.exported_matches(user, accepted_only=True)),
+    return _download(iati_export.exported_match_activities(exports.exported_matches(user, accepted_only=True)),
                      f"matches-iati-{stamp}.xml", "application/xml")

@@ -195,11 +195,17 @@ def themes_csv(report: Report, member_names: Callable[[Any], list[str]] | None =
         row = [theme.number, "; ".join(theme.terms), "; ".join(str(POLICY_AREAS[a]) for a in theme_areas(report, theme)
                                                              if a in POLICY_AREAS),
                needs, members, _("suppressed") if unmet is None else unmet,
-               label(region[0], "region") if region and (not report.public or region[1] >= MIN_MEMBERS) else ""]
+               label(region[0], "region") if shown_region(report, theme) else ""]
         if member_names is not None:
             row.append("; ".join(member_names(theme)))
         rows.append(row)
     return write_csv(header, rows)
+
+
+def shown_region(report: Report, theme) -> tuple[str, int] | None:
+    """A theme's region with most members, and how many; in public, only when at least MIN_MEMBERS are there."""
+    region = theme.main_region
+    return region if region and (not report.public or region[1] >= MIN_MEMBERS) else None
 
 
 def theme_size(theme) -> tuple[int, int]:
@@ -210,7 +216,7 @@ def theme_size(theme) -> tuple[int, int]:
 
 
 def theme_areas(report: Report, theme) -> list[str]:
-    """A theme's main policy areas; in public, only those that at least 3 of its members share."""
+    """A theme's main policy areas; in public, only those that at least MIN_MEMBERS of its members share."""
     if hasattr(theme, "areas"):  # an edition's theme: already chosen
         return list(theme.areas)
     if report.public:

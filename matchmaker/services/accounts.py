@@ -19,7 +19,7 @@ from matchmaker.errors import DomainError, InvalidCredentials, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.models import AccountLink, Member, Organisation, User, UserSession
 from matchmaker.models.base import utcnow
-from matchmaker.permissions import INVITABLE_ROLES
+from matchmaker.permissions import SIDE_OF_ROLE, can, keeps_user_management
 from matchmaker.services import throttle
 from matchmaker.services.audit import record
 
@@ -94,6 +94,30 @@ def link(path: str) -> str:
     return current_app.config["BASE_URL"] + path
 
 
+def _affiliation(role: str, member: Member | None,
+                 organisation: Organisation | None) -> tuple[Member | None, Organisation | None]:
+    """The member or the organisation an account of this role acts for (permissions.SIDE_OF_ROLE), the other
+    None; refused when the one the role needs is missing."""
+    side = SIDE_OF_ROLE.get(role)
+    if side == "member" and member is None:
+        raise DomainError(_("A delegate must act for a member."), field="member")
+    if side == "organisation" and organisation is None:
+        raise DomainError(_("A partner must act for an organisation."), field="organisation")
+    return (member if side == "member" else None), (organisation if side == "organisation" else None)
+
+
+def create_account(*, email: str, name: str, role: str, language: str, member: Member | None,
+                   organisation: Organisation | None, password: str) -> User:
+    """An account with a password, made from the command line (the first admin, say); the caller commits."""
+    member, organisation = _affiliation(role, member, organisation)
+    user = User(email=normalise_email(email), name=name, role=role, language=language, member=member,
+                organisation=organisation, password_hash=hash_password(password), active=True)
+    db.session.add(user)
+    db.session.flush()
+    record(None, "user.created_by_cli", user, role=role)
+    return user
+
+
 def invite_user(
     actor: User,
     *,
@@ -105,24 +129,14 @@ def invite_user(
     organisation: Organisation | None = None,
 ) -> User:
     """Create an account without a password; the invitee sets one through the invitation link."""
-    if role not in INVITABLE_ROLES.get(actor.role, ()):
+    if not can(actor, "user.give_role", role):
         raise NotPermitted(_("You may not invite a user with this role."))
     email = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DomainError(_("An account with this e-mail address already exists."), field="email")
-    if role == "delegate" and member is None:
-        raise DomainError(_("A delegate must act for a member."), field="member")
-    if role == "partner" and organisation is None:
-        raise DomainError(_("A partner must act for an organisation."), field="organisation")
-    user = User(
-        email=email,
-        name=name.strip(),
-        role=role,
-        language=language,
-        member=member if role == "delegate" else None,
-        organisation=organisation if role == "partner" else None,
-        active=True,
-    )
+    member, organisation = _affiliation(role, member, organisation)
+    user = User(email=email, name=name.strip(), role=role, language=language, member=member,
+                organisation=organisation, active=True)
     db.session.add(user)
     db.session.flush()
     record(actor, "user.invited", user, role=role)
@@ -145,19 +159,15 @@ def set_password(user: User, password: str, actor: User | None = None, action: s
 def update_user(actor: User, user: User, *, role: str, active: bool, member: Member | None,
                 organisation: Organisation | None, name: str, language: str) -> None:
     """An admin changes a user's role, affiliation or active flag."""
-    if user.id == actor.id and (not active or role != "admin"):
+    if user.id == actor.id and (not active or not keeps_user_management(role)):
         raise DomainError(_("You cannot demote or disable your own account."))
-    if role == "delegate" and member is None:
-        raise DomainError(_("A delegate must act for a member."), field="member")
-    if role == "partner" and organisation is None:
-        raise DomainError(_("A partner must act for an organisation."), field="organisation")
+    member, organisation = _affiliation(role, member, organisation)
     changes = {}
     for field, value in (("role", role), ("active", active), ("name", name.strip()), ("language", language)):
         if getattr(user, field) != value:
             changes[field] = [getattr(user, field), value]
             setattr(user, field, value)
-    user.member = member if role == "delegate" else None
-    user.organisation = organisation if role == "partner" else None
+    user.member, user.organisation = member, organisation
     if not active:
         end_all_sessions(user)
     record(actor, "user.updated", user, **changes)
@@ -269,9 +279,9 @@ def find_session(user_id: int, token: str | None) -> UserSession | None:
         return None
     now = datetime.now(UTC)
     config = current_app.config
-    if now - row.created_at > timedelta(seconds=config["SESSION_ABSOLUTE_TIMEOUT"]) or now - row.last_seen_at > timedelta(
-        seconds=config["SESSION_IDLE_TIMEOUT"]
-    ):
+    too_old = now - row.created_at > timedelta(seconds=config["SESSION_ABSOLUTE_TIMEOUT"])
+    too_idle = now - row.last_seen_at > timedelta(seconds=config["SESSION_IDLE_TIMEOUT"])
+    if too_old or too_idle:
         return None
     return row
 

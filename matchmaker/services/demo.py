@@ -21,7 +21,8 @@ from sqlalchemy import select
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchmakingSession, Member, Need, Offering, Organisation, User
 from matchmaker.models.base import replayed_at, utcnow
-from matchmaker.services import editions, matching
+from matchmaker.permissions import side_of
+from matchmaker.services import editions, matching, session_summary
 from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
@@ -90,13 +91,13 @@ class Demo:
 
     def delegation(self, member: Member) -> User:
         """The member's delegate: the demo delegate for Benin, a delegation account for the others."""
-        return next((u for u in self.users.values() if u.role == "delegate" and u.member_id == member.id), None) \
+        return next((u for u in self.users.values() if side_of(u) == ("member", member.id)), None) \
             or self._colleague(f"delegation.{member.code.lower()}@example.org", f"Delegation of {member.name_en}",
                                "delegate", member=member, language=_language_of(member))
 
     def team(self, org: Organisation) -> User:
         """The organisation's partner: the demo partner for ITC, a programme team account for the others."""
-        return next((u for u in self.users.values() if u.role == "partner" and u.organisation_id == org.id), None) \
+        return next((u for u in self.users.values() if side_of(u) == ("organisation", org.id)), None) \
             or self._colleague(f"programmes.{org.acronym.lower()}@example.org", f"{org.acronym} programme team",
                                "partner", organisation=org, language="en")
 
@@ -331,14 +332,25 @@ def _story(demo: Demo) -> None:
 def _session(demo: Demo, item: dict) -> None:
     """A matchmaking session planned, its matches invited, availability given, the agenda built; if its day is
     past, held, with each meeting's outcome, the summaries, and closed."""
-    day = demo.now.date() + timedelta(days=item.get("day", item.get("date_in_days", 0)))
-    fields = dict(title=item["title"], theme=item.get("theme"), policy_areas=item["policy_areas"], date=day,
-                  start_time=time.fromisoformat(item["start"]), time_zone=item["time_zone"], mode=item["mode"],
-                  place=item.get("place"), link=item.get("link"), slot_minutes=item["slot_minutes"],
-                  rounds=item["rounds"], tables=item["tables"])
-    pairs = [(m["need"], m["offering"]) for m in item["meetings"]]
     held: dict[str, MatchmakingSession] = {}
+    pairs = [(m["need"], m["offering"]) for m in item["meetings"]]
+    _plan_session(demo, item, held, pairs)
+    if "outcomes" in item:
+        _hold_session(demo, item, held, pairs)
+
+
+def _session_fields(demo: Demo, item: dict) -> dict:
+    day = demo.now.date() + timedelta(days=item.get("day", item.get("date_in_days", 0)))
+    return dict(title=item["title"], theme=item.get("theme"), policy_areas=item["policy_areas"], date=day,
+                start_time=time.fromisoformat(item["start"]), time_zone=item["time_zone"], mode=item["mode"],
+                place=item.get("place"), link=item.get("link"), slot_minutes=item["slot_minutes"],
+                rounds=item["rounds"], tables=item["tables"])
+
+
+def _plan_session(demo: Demo, item: dict, held: dict[str, MatchmakingSession], pairs: list) -> None:
+    """Created, matches invited, each side's availability given, the agenda built (``held`` keeps the session)."""
     facilitator = demo.facilitator
+    fields = _session_fields(demo, item)
 
     def create(_now):
         held["session"] = session_service.create_session(facilitator, fields)
@@ -349,6 +361,20 @@ def _session(demo: Demo, item: dict) -> None:
     def available(pair, side, rounds):
         return lambda _now: session_service.set_availability(demo.side(side, _pair(demo, *pair)), held["session"],
                                                              rounds)
+
+    demo.later(item["created"], 9, create)
+    demo.later(item["invited"], 11, invite)
+    for pair, meeting in zip(pairs, item["meetings"], strict=True):
+        given = meeting.get("availability", {})
+        for side, hour in (("need", 12), ("offering", 15)):
+            if side in given:
+                demo.later(given["day"], hour, available(pair, side, given[side]))
+    demo.later(item["built"], 10, lambda _now: session_service.build_agenda(facilitator, held["session"]))
+
+
+def _hold_session(demo: Demo, item: dict, held: dict[str, MatchmakingSession], pairs: list) -> None:
+    """Held, each meeting's outcome recorded (and what followed), the summaries written, closed."""
+    facilitator = demo.facilitator
 
     def outcome(pair, meeting):
         def run(_now):
@@ -361,20 +387,10 @@ def _session(demo: Demo, item: dict) -> None:
 
     def summarise(_now):
         session_service.save_summary(facilitator, held["session"], item.get("summary"),
-                                     session_service.draft_public_summary(held["session"]))
+                                     session_summary.draft_public_summary(held["session"]))
 
-    demo.later(item["created"], 9, create)
-    demo.later(item["invited"], 11, invite)
-    for pair, meeting in zip(pairs, item["meetings"]):
-        given = meeting.get("availability", {})
-        for side, hour in (("need", 12), ("offering", 15)):
-            if side in given:
-                demo.later(given["day"], hour, available(pair, side, given[side]))
-    demo.later(item["built"], 10, lambda _now: session_service.build_agenda(facilitator, held["session"]))
-    if "outcomes" not in item:
-        return
     demo.later(item["day"], 16, lambda _now: session_service.transition(facilitator, held["session"], "held"))
-    for pair, meeting in zip(pairs, item["meetings"]):
+    for pair, meeting in zip(pairs, item["meetings"], strict=True):
         if meeting.get("outcome"):
             demo.later(item["outcomes"], 9, outcome(pair, meeting))
         for step in meeting.get("then", []):

@@ -13,7 +13,8 @@ from sqlalchemy import func, or_, select
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchmakingSession, Need, Offering, SessionAvailability, SessionMeeting, User
 from matchmaker.models.matches import CAPACITY_STATUSES
-from matchmaker.services import sessions as session_service
+from matchmaker.permissions import side_of
+from matchmaker.services import session_queries
 
 UNDER_WAY = ("accepted", "meeting_held", "agreement_reached", "in_delivery")
 EXPIRING_DAYS = 30
@@ -37,14 +38,15 @@ def _sessions_to_answer(user: User) -> list[MatchmakingSession]:
     """Sessions being planned where this delegate or partner has a meeting and has not said when they can come."""
     answered = set(db.session.scalars(select(SessionAvailability.session_id)
                                       .where(SessionAvailability.user_id == user.id)))
-    return [s for s in session_service.sessions_of(user) if s.status == "planning" and s.id not in answered]
+    return [s for s in session_queries.sessions_of(user) if s.status == "planning" and s.id not in answered]
 
 
 def _party_todos(user: User, side_filter) -> list[Todo]:
     """What both kinds of party have: introductions to answer, matches under way, sessions to answer."""
     mine = select(Match).join(Need, Match.need_id == Need.id).join(Offering, Match.offering_id == Offering.id) \
         .where(side_filter)
-    response = Match.need_response if user.role == "delegate" else Match.offering_response
+    side = side_of(user)
+    response = Match.need_response if side and side[0] == "member" else Match.offering_response
     todos = [
         Todo(_count(mine.where(Match.status == "approved", response == "pending")),
              "", url_for("matches.mine")),

@@ -120,8 +120,9 @@ def proposal_inputs(need: Need, offering: Offering) -> dict:
     """What an engine proposal depends on besides the corpus: the two records' versions, the member's LDC status and
     region (eligibility), the engine's version and the settings."""
     threshold, per_need, _candidates = _settings()
-    return {"need": need.version, "offering": offering.version, "member": [bool(need.member.is_ldc), need.member.region],
-            "engine": ENGINE_VERSION, "settings": [threshold, per_need]}
+    return {"need": need.version, "offering": offering.version,
+            "member": [bool(need.member.is_ldc), need.member.region], "engine": ENGINE_VERSION,
+            "settings": [threshold, per_need]}
 
 
 # The reason recorded when a pending proposal is looked at again: the first of its inputs that changed.
@@ -161,9 +162,31 @@ def _plan(need: Need, ranked: list[Proposal], existing: list[Match], places: dic
     ``partial``: only the ranked offerings are considered (one just published); the need's other proposals stay.
     """
     threshold, per_need, _candidates = _settings()
-    fresh = {p.offering_id: p for p in ranked}
     blocked = {m.offering_id for m in existing if m.origin != "engine" or m.status not in ("proposed", "superseded")}
     superseded = {m.offering_id: m for m in existing if m.origin == "engine" and m.status == "superseded"}
+    steps, held, reopened = _sort_pending(need, existing, places, offerings, today, partial)
+    taken = blocked | {m.offering_id for m in held}
+    candidates = [p for p in ranked if p.score >= threshold and p.offering_id not in taken
+                  and offerings[p.offering_id].is_open(today) and _has_room(places.get(p.offering_id))]
+    fresh = {p.offering_id: p for p in ranked}
+    chosen = _choose(candidates, held, fresh, offerings, per_need, steps)
+    for proposal, reason in chosen:
+        oid = proposal.offering_id
+        if oid in reopened:
+            match, why = reopened.pop(oid)
+            steps.append(_Step("rescored", why, oid, proposal=proposal, match=match))
+        elif oid in superseded:
+            steps.append(_Step("proposed_again", reason, oid, proposal=proposal, match=superseded[oid]))
+        else:
+            steps.append(_Step("proposed", reason, oid, proposal=proposal))
+    steps += [_Step("superseded", why, match.offering_id, match=match) for match, why in reopened.values()]
+    return steps, len(held)
+
+
+def _sort_pending(need: Need, existing: list[Match], places: dict[int, int | None], offerings: dict[int, Offering],
+                  today: date, partial: bool) -> tuple[list[_Step], list[Match], dict[int, tuple[Match, str]]]:
+    """The need's pending engine proposals sorted into those that go (their steps), those held as they are, and
+    those whose inputs changed (ranked again, with the reason)."""
     steps: list[_Step] = []
     held: list[Match] = []
     reopened: dict[int, tuple[Match, str]] = {}
@@ -180,9 +203,13 @@ def _plan(need: Need, ranked: list[Proposal], existing: list[Match], places: dic
             held.append(match)
         else:
             reopened[match.offering_id] = (match, reason)
-    taken = blocked | {m.offering_id for m in held}
-    candidates = [p for p in ranked if p.score >= threshold and p.offering_id not in taken
-                  and offerings[p.offering_id].is_open(today) and _has_room(places.get(p.offering_id))]
+    return steps, held, reopened
+
+
+def _choose(candidates: list[Proposal], held: list[Match], fresh: dict[int, Proposal], offerings: dict[int, Offering],
+            per_need: int, steps: list[_Step]) -> list[tuple[Proposal, str]]:
+    """The candidates that take the need's free places, or replace its weakest held proposal (which leaves
+    ``held``, with its step added to ``steps``); each with why it was chosen."""
 
     def score_now(match: Match) -> float:
         return fresh[match.offering_id].score if match.offering_id in fresh else match.score
@@ -202,17 +229,7 @@ def _plan(need: Need, ranked: list[Proposal], existing: list[Match], places: dic
             steps.append(_Step("superseded", "better_proposal", weakest.offering_id, match=weakest,
                                by=proposal.offering_id))
             chosen.append((proposal, "better_proposal"))
-    for proposal, reason in chosen:
-        oid = proposal.offering_id
-        if oid in reopened:
-            match, why = reopened.pop(oid)
-            steps.append(_Step("rescored", why, oid, proposal=proposal, match=match))
-        elif oid in superseded:
-            steps.append(_Step("proposed_again", reason, oid, proposal=proposal, match=superseded[oid]))
-        else:
-            steps.append(_Step("proposed", reason, oid, proposal=proposal))
-    steps += [_Step("superseded", why, match.offering_id, match=match) for match, why in reopened.values()]
-    return steps, len(held)
+    return chosen
 
 
 def _labelled_terms(need: Need, offering: Offering, proposal: Proposal) -> list[list]:
@@ -327,6 +344,26 @@ def _propose_for_offering(engine: Engine, offering: Offering, actor: User | None
     return result
 
 
+def _flow_matrix(pairs: list[tuple[int, int, float]], n_index: dict[int, int], o_index: dict[int, int]):
+    """The constraints of allocate() over x_p (pairs), a_i and b_i (first and further places of need i): flow
+    conservation at each need (a_i + b_i - sum_p x_p = 0), then the room at each offering (sum_p x_p <= room)."""
+    P, N = len(pairs), len(n_index)
+    rows, cols, vals = [], [], []
+    for p, (n, _, _) in enumerate(pairs):
+        rows.append(n_index[n])
+        cols.append(p)
+        vals.append(-1.0)
+    for i in range(N):
+        rows += [i, i]
+        cols += [P + i, P + N + i]
+        vals += [1.0, 1.0]
+    for p, (_, o, _) in enumerate(pairs):
+        rows.append(N + o_index[o])
+        cols.append(p)
+        vals.append(1.0)
+    return coo_matrix((vals, (rows, cols)), shape=(N + len(o_index), P + 2 * N)).tocsr()
+
+
 def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], room: dict[int, int | None],
              per_need: int) -> list[tuple[int, int]]:
     """Give places globally: as many needs as possible get one; where more needs want an offering than it has room
@@ -357,18 +394,9 @@ def allocate(pairs: list[tuple[int, int, float]], need_is_ldc: dict[int, bool], 
     for p, (n, o, score) in enumerate(pairs):
         c[p] = -(score / max_score + (ldc if need_is_ldc.get(n) and o in contested else 0.0))
     c[P:P + N] = -coverage
-    rows, cols, vals = [], [], []
-    # Flow conservation at each need: a_i + b_i - sum_p x_p = 0.
-    for p, (n, _, _) in enumerate(pairs):
-        rows.append(n_index[n]); cols.append(p); vals.append(-1.0)
-    for i in range(N):
-        rows += [i, i]; cols += [P + i, P + N + i]; vals += [1.0, 1.0]
-    # Room at each offering: sum_p x_p <= room.
-    upper_room = [np.inf if room.get(o) is None else float(room[o]) for o in offerings]
-    for p, (_, o, _) in enumerate(pairs):
-        rows.append(N + o_index[o]); cols.append(p); vals.append(1.0)
-    A = coo_matrix((vals, (rows, cols)), shape=(N + len(offerings), n_vars)).tocsr()
+    A = _flow_matrix(pairs, n_index, o_index)
     lower = np.concatenate([np.zeros(N), np.full(len(offerings), -np.inf)])
+    upper_room = [np.inf if room.get(o) is None else float(room[o]) for o in offerings]
     upper = np.concatenate([np.zeros(N), np.array(upper_room)])
     bounds = Bounds(np.zeros(n_vars), np.concatenate([np.ones(P), np.ones(N), np.full(N, max(0, per_need - 1))]))
     solution = milp(c, constraints=LinearConstraint(A, lower, upper), bounds=bounds,

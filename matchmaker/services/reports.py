@@ -223,25 +223,28 @@ def _days(start: datetime | None, end: datetime | None) -> float | None:
 MAX_PERIODS = {"month": 24, "quarter": 12}
 
 
-def build_report(public: bool, today: date | None = None, threshold: float | None = None,
-                 now: datetime | None = None, earlier: Mapping[str, list[Published]] | None = None,
-                 columns_seen: Iterable[str] = ()) -> Report:
-    """Compute every figure; ``public`` gives the non-attributable version (an edition's content): a need counts
-    under the region and LDC status partners read for it (services/anonymity.py), never finer, and what changed
-    by too few members since the ``earlier`` editions of a table is withheld too. ``columns_seen``: regions that
-    earlier editions showed, kept as columns (a column that vanished would read as zeros)."""
-    today = today or date.today()
-    now = now or datetime.now(UTC)
-    threshold = current_app.config["MATCH_THRESHOLD"] if threshold is None else threshold
-    period = "quarter" if public else "month"
+@dataclass
+class _Records:
+    """What a report is computed from, read once: screened needs (as the reader may know them), matches, the
+    approvals and completions of the audit log, published offerings, and each need's member."""
 
+    needs: list
+    matches: list
+    events: list
+    offerings: list
+    member_of_need: dict[int, int]
+
+    @property
+    def need_by_id(self) -> dict:
+        return {n.id: n for n in self.needs}
+
+
+def _records(public: bool) -> _Records:
     rows = db.session.execute(
         select(Need.id, Need.member_id, Need.status, Need.policy_areas, Need.submitted_at, Need.created_at,
                Member.region, Member.is_ldc, Member.is_developing, Need.language, Need.delivery_languages,
                Need.attributed)
         .join(Member, Need.member_id == Member.id).where(Need.status.in_(SCREENED_NEED_STATUSES))).all()
-    needs = [_as_read(row) for row in rows] if public else rows
-    need_by_id = {n.id: n for n in needs}
     matches = db.session.execute(
         select(Match.id, Match.need_id, Match.offering_id, Match.status, Match.score, Match.origin,
                Match.created_at, Match.need_response, Match.offering_response, Match.need_responded_at,
@@ -253,34 +256,49 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
         select(Offering.id, Offering.status, Offering.deadline, Offering.policy_areas)
         .where(Offering.status == "published")).all()
     member_of_need = dict(db.session.execute(select(Need.id, Need.member_id)).all())
+    needs = [_as_read(row) for row in rows] if public else rows
+    return _Records(needs, matches, events, offerings, member_of_need)
 
-    tables: dict[str, Table] = {}
-    areas = list(POLICY_AREAS)
+
+def _ldc_group(need) -> str:
+    return "ldc" if need.is_ldc else "developing" if need.is_developing else "other"
+
+
+def _demand_tables(needs: list, public: bool, columns_seen: Iterable[str]) -> dict[str, Table]:
+    """Screened needs by policy area and region (a need counts once in each of its policy areas), and by LDC
+    status."""
     regions = [*AREA_OPTIONS, NOT_STATED] if public else list(REGIONS)
-
-    # Demand: screened needs by policy area and region (a need counts once in each of its policy areas).
     used_regions = {n.region for n in needs} | set(columns_seen)
-    tables["needs_by_area_region"] = count_table(
+    by_area_region = count_table(
         "needs_by_area_region", ((a, n.region, n.member_id) for n in needs for a in (n.policy_areas or ()) if a in
-                                 POLICY_AREAS), areas, [r for r in regions if r in used_regions],
+                                 POLICY_AREAS), list(POLICY_AREAS), [r for r in regions if r in used_regions],
         "policy_area", "region", row_totals=True, column_totals=True)
+    by_ldc = count_table("needs_by_ldc", ((_ldc_group(n), "needs", n.member_id) for n in needs),
+                         list(LDC_GROUPS), ["needs"], "ldc", "measure", column_totals=True)
+    return {"needs_by_area_region": by_area_region, "needs_by_ldc": by_ldc}
 
-    def ldc_group(n) -> str:
-        return "ldc" if n.is_ldc else "developing" if n.is_developing else "other"
 
-    tables["needs_by_ldc"] = count_table("needs_by_ldc", ((ldc_group(n), "needs", n.member_id) for n in needs),
-                                         list(LDC_GROUPS), ["needs"], "ldc", "measure", column_totals=True)
+@dataclass
+class _Gaps:
+    """Open needs without a live proposal above the threshold; offerings nobody was proposed to."""
 
-    # Gaps: open needs without a live proposal above the threshold; offerings nobody was proposed to.
-    live = [m for m in matches if m.status not in DEAD_MATCH_STATUSES]
+    open_needs: list
+    unmet: list
+    available: list
+    proposed_offerings: set[int]
+    table: Table
+
+
+def _gaps(records: _Records, threshold: float, today: date) -> _Gaps:
+    live = [m for m in records.matches if m.status not in DEAD_MATCH_STATUSES]
     proposed_needs = {m.need_id for m in live if m.origin == "manual" or m.score >= threshold}
     proposed_offerings = {m.offering_id for m in live}
-    open_needs = [n for n in needs if n.status == "open"]
+    open_needs = [n for n in records.needs if n.status == "open"]
     unmet = [n for n in open_needs if n.id not in proposed_needs]
-    available = [o for o in offerings if o.deadline is None or o.deadline >= today]
+    available = [o for o in records.offerings if o.deadline is None or o.deadline >= today]
     facts = [(a, "open_needs", n.member_id) for n in open_needs for a in (n.policy_areas or ())]
     facts += [(a, "unmet_needs", n.member_id) for n in unmet for a in (n.policy_areas or ())]
-    supply = count_table("supply_demand", (f for f in facts if f[0] in POLICY_AREAS), areas,
+    supply = count_table("supply_demand", (f for f in facts if f[0] in POLICY_AREAS), list(POLICY_AREAS),
                          ["open_needs", "unmet_needs", "offerings", "idle_offerings"], "policy_area", "measure")
     for o in available:
         for a in o.policy_areas or ():
@@ -289,29 +307,42 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
                 if o.id not in proposed_offerings:
                     supply.values[(a, "idle_offerings")] += 1
     supply.offering_columns = ("offerings", "idle_offerings")
-    tables["supply_demand"] = supply
+    return _Gaps(open_needs, unmet, available, proposed_offerings, supply)
 
-    # Activity over time, per month (per quarter in public).
+
+def _earliest(found: dict[int, datetime], need_id: int, at: datetime) -> None:
+    if need_id not in found or at < found[need_id]:
+        found[need_id] = at
+
+
+def _happenings(records: _Records) -> tuple[list[tuple[str, datetime, int]], dict[int, datetime],
+                                            dict[int, datetime]]:
+    """Every step of every match as (series, when, member), and each need's first approval and introduction."""
     happened: list[tuple[str, datetime, int]] = []
     first_introduction: dict[int, datetime] = {}
-    for m in matches:
+    for m in records.matches:
         happened.append(("proposed", m.created_at, m.need_id))
         if m.need_response == "accepted" and m.offering_response == "accepted" \
                 and m.need_responded_at and m.offering_responded_at:
             introduced = max(m.need_responded_at, m.offering_responded_at)
             happened.append(("introduced", introduced, m.need_id))
-            if m.need_id not in first_introduction or introduced < first_introduction[m.need_id]:
-                first_introduction[m.need_id] = introduced
-    match_need = {m.id: m.need_id for m in matches}
+            _earliest(first_introduction, m.need_id, introduced)
+    match_need = {m.id: m.need_id for m in records.matches}
     first_approval: dict[int, datetime] = {}
-    for object_id, action, at in events:
+    for object_id, action, at in records.events:
         need_id = match_need.get(object_id)
         if need_id is None:
             continue
         happened.append(("approved" if action == "match.approve" else "completed", at, need_id))
-        if action == "match.approve" and (need_id not in first_approval or at < first_approval[need_id]):
-            first_approval[need_id] = at
-    happened = [(s, at, member_of_need[n]) for s, at, n in happened if at is not None and n in member_of_need]
+        if action == "match.approve":
+            _earliest(first_approval, need_id, at)
+    members = records.member_of_need
+    happened = [(s, at, members[n]) for s, at, n in happened if at is not None and n in members]
+    return happened, first_approval, first_introduction
+
+
+def _activity_table(happened: list[tuple[str, datetime, int]], period: str, now: datetime) -> Table:
+    """Activity over time, per month (per quarter in public), over the last MAX_PERIODS periods."""
     if happened:
         first = min(_period(at, period) for _, at, _ in happened)
         last = _period(now, period)
@@ -320,12 +351,14 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
         facts = [f for f in facts if f[0] in set(span)]
     else:
         span, facts = [], []
-    tables["activity"] = count_table("activity", facts, span, list(SERIES), period, "series", column_totals=True)
+    return count_table("activity", facts, span, list(SERIES), period, "series", column_totals=True)
 
-    # Delays: median days from a need's submission to its first approval and to its first introduction.
+
+def _delays_table(need_by_id: dict, firsts_by_code: dict[str, dict[int, datetime]]) -> Table:
+    """Median days from a need's submission to its first approval and to its first introduction."""
     delays = Table(key="delays", row_kind="delay", column_kind="measure", rows=list(DELAYS),
                    columns=["median_days", "needs"], values={})
-    for code, firsts in (("approval", first_approval), ("introduction", first_introduction)):
+    for code, firsts in firsts_by_code.items():
         samples = []
         for need_id, at in firsts.items():
             need = need_by_id.get(need_id)
@@ -341,47 +374,73 @@ def build_report(public: bool, today: date | None = None, threshold: float | Non
             by_member[member].append(round(days, 1))
         delays.contributions[(code, "median_days")] = {m: sorted(d) for m, d in by_member.items()}
         delays.contributions[(code, "needs")] = {m: len(d) for m, d in by_member.items()}
-    tables["delays"] = delays
+    return delays
 
-    # Themes shared by several members, among the open needs; how many of their needs have no proposal.
-    themes_failed = False
-    if public:
+
+def _report_themes(open_needs: list, public: bool) -> tuple[list, bool]:
+    """Themes shared among the open needs, and whether computing them failed (only tolerated in public)."""
+    if not public:
+        return _themes(open_needs), False
+    try:
+        return _themes(open_needs), False
+    except Exception:  # noqa: BLE001 - an edition is published without themes rather than not at all
+        current_app.logger.exception("themes could not be computed for the public report")
+        return [], True
+
+
+def _make_public(report: Report, earlier: Mapping[str, list[Published]] | None) -> None:
+    """Suppress what describes too few members in every table (withholding a table that cannot be checked),
+    and the unmet needs of a theme that too few members have."""
+    for key, table in report.tables.items():
         try:
-            themes = _themes(open_needs)
-        except Exception:  # noqa: BLE001 - an edition is published without themes rather than not at all
-            current_app.logger.exception("themes could not be computed for the public report")
-            themes, themes_failed = [], True
-    else:
-        themes = _themes(open_needs)
-    unmet_ids = {n.id for n in unmet}
+            table.apply_suppression(earlier=(earlier or {}).get(key, ()))
+        except Exception:  # noqa: BLE001 - what cannot be checked is withheld, never published
+            current_app.logger.exception("the %s table could not be made safe: withheld", key)
+            table.suppressed = set(table.cells())
+            report.withheld_tables.append(key)
+    for number, members in report.theme_unmet_members.items():
+        if 0 < members < MIN_MEMBERS:
+            report.theme_unmet[number] = None
+
+
+def build_report(public: bool, today: date | None = None, threshold: float | None = None,
+                 now: datetime | None = None, earlier: Mapping[str, list[Published]] | None = None,
+                 columns_seen: Iterable[str] = ()) -> Report:
+    """Compute every figure; ``public`` gives the non-attributable version (an edition's content): a need counts
+    under the region and LDC status partners read for it (services/anonymity.py), never finer, and what changed
+    by too few members since the ``earlier`` editions of a table is withheld too. ``columns_seen``: regions that
+    earlier editions showed, kept as columns (a column that vanished would read as zeros)."""
+    today = today or date.today()
+    now = now or datetime.now(UTC)
+    threshold = current_app.config["MATCH_THRESHOLD"] if threshold is None else threshold
+    period = "quarter" if public else "month"
+    records = _records(public)
+    need_by_id = records.need_by_id
+    tables = _demand_tables(records.needs, public, columns_seen)
+    gaps = _gaps(records, threshold, today)
+    tables["supply_demand"] = gaps.table
+    happened, first_approval, first_introduction = _happenings(records)
+    tables["activity"] = _activity_table(happened, period, now)
+    tables["delays"] = _delays_table(need_by_id, {"approval": first_approval, "introduction": first_introduction})
+    # Themes shared by several members, among the open needs; how many of their needs have no proposal.
+    themes, themes_failed = _report_themes(gaps.open_needs, public)
+    unmet_ids = {n.id for n in gaps.unmet}
     theme_unmet = {t.number: sum(1 for i in t.need_ids if i in unmet_ids) for t in themes}
     theme_unmet_members = {t.number: len({need_by_id[i].member_id for i in t.need_ids if i in unmet_ids})
                            for t in themes}
-    small = 0
-    if public:
-        kept = [t for t in themes if len(t.members) >= MIN_MEMBERS]
-        small = len(themes) - len(kept)
-        themes = kept
-
+    kept = [t for t in themes if len(t.members) >= MIN_MEMBERS] if public else themes
     report = Report(generated_at=now, public=public, threshold=threshold, period=period, tables=tables,
-                    themes=themes, theme_unmet=theme_unmet, theme_unmet_members=theme_unmet_members,
-                    supply_without_demand=[], small_themes=small,
-                    summary={"open_needs": len(open_needs), "unmet_needs": len(unmet), "offerings": len(available),
-                             "idle_offerings": sum(1 for o in available if o.id not in proposed_offerings)})
+                    themes=kept, theme_unmet=theme_unmet, theme_unmet_members=theme_unmet_members,
+                    supply_without_demand=[], small_themes=len(themes) - len(kept),
+                    summary={"open_needs": len(gaps.open_needs), "unmet_needs": len(gaps.unmet),
+                             "offerings": len(gaps.available),
+                             "idle_offerings": sum(1 for o in gaps.available if o.id not in gaps.proposed_offerings)})
     if public:
-        for key, table in tables.items():
-            try:
-                table.apply_suppression(earlier=(earlier or {}).get(key, ()))
-            except Exception:  # noqa: BLE001 - what cannot be checked is withheld, never published
-                current_app.logger.exception("the %s table could not be made safe: withheld", key)
-                table.suppressed = set(table.cells())
-                report.withheld_tables.append(key)
+        _make_public(report, earlier)
         report.themes_withheld = themes_failed
-        for number, members in theme_unmet_members.items():
-            if 0 < members < MIN_MEMBERS:
-                theme_unmet[number] = None
+    supply = gaps.table
     report.supply_without_demand = [
-        a for a in areas if supply.value(a, "offerings") and supply.value(a, "open_needs") == 0]
+        a for a in POLICY_AREAS if supply.value(a, "offerings") and supply.value(a, "open_needs") == 0]
     return report
 
 

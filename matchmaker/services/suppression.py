@@ -35,7 +35,6 @@ Key = Hashable
 # The one home of "a few members": no published figure, and no attribute shown about an anonymous need, may
 # describe fewer than this many members (suppression, k-anonymous attributes, themes, sessions, IATI).
 MIN_MEMBERS = 3
-THRESHOLD = MIN_MEMBERS
 # Published with every table (and read by the attacking tests): a suppressed cell may hide a zero, so the
 # attacker's lower bound for a suppressed cell is 0, not 1.
 ZEROS_MAY_BE_SUPPRESSED = True
@@ -88,7 +87,7 @@ def determined(lines: Iterable[Line], suppressed: Iterable[Key]) -> set[Key]:
     null = vt[rank:]  # rows span the null space
     if null.shape[0] == 0:
         return set(unknown)
-    return {key for key, norm in zip(unknown, np.abs(null).max(axis=0)) if norm < 1e-9}
+    return {key for key, norm in zip(unknown, np.abs(null).max(axis=0), strict=True) if norm < 1e-9}
 
 
 class System:

@@ -64,7 +64,8 @@ class SessionForm(BaseForm):
                        description=_l("The address of the video meeting, starting with https://"))
     slot_minutes = IntegerField(_l("Length of a bilateral meeting (minutes)"), default=20,
                                 validators=[InputRequired(), NumberRange(min=5, max=240)])
-    rounds = IntegerField(_l("Number of time slots"), default=6, validators=[InputRequired(), NumberRange(min=1, max=48)],
+    rounds = IntegerField(_l("Number of time slots"), default=6,
+                          validators=[InputRequired(), NumberRange(min=1, max=48)],
                           description=_l("Rounds of bilateral meetings, one after the other."))
     tables = IntegerField(_l("Parallel tables"), default=5, validators=[InputRequired(), NumberRange(min=1, max=100)])
     version = HiddenField()

@@ -12,7 +12,7 @@ from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.models import MatchmakingSession, SessionMeeting
 from matchmaker.models.matches import FINAL_MATCH_STATUSES
-from matchmaker.permissions import require
+from matchmaker.permissions import can, require, side_of
 from matchmaker.reference import (
     MATCH_STATUS_LABELS,
     OUTCOME_LABELS,
@@ -23,6 +23,7 @@ from matchmaker.reference import (
     options,
 )
 from matchmaker.services import matches as match_service
+from matchmaker.services import session_calendar, session_labels, session_queries, session_summary
 from matchmaker.services import sessions as service
 from matchmaker.sessions.forms import (
     ActionForm,
@@ -41,7 +42,10 @@ bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
 LABELS = dict(status_labels=SESSION_STATUS_LABELS, mode_labels=SESSION_MODE_LABELS,
               outcome_labels=OUTCOME_LABELS, match_status_labels=MATCH_STATUS_LABELS,
-              action_labels=SESSION_ACTION_LABELS)
+              action_labels=SESSION_ACTION_LABELS,
+              # The session in words (services/session_labels.py), for every page.
+              when=session_labels.session_when, round_label=session_labels.round_label,
+              reason_label=session_labels.reason_label, meeting_label=session_labels.meeting_label)
 
 
 def _fail(error: DomainError) -> None:
@@ -69,15 +73,15 @@ def index():
     require("session.manage")
     query = select(MatchmakingSession).order_by(MatchmakingSession.date.desc(), MatchmakingSession.id.desc())
     page = db.paginate(query, page=page_arg(), per_page=25, error_out=False)
-    return render_template("sessions/index.html", page=page, when=service.session_when, **LABELS)
+    return render_template("sessions/index.html", page=page, **LABELS)
 
 
 @bp.get("/mine")
 @login_required
 def mine():
     require("session.mine")
-    sessions = service.sessions_of(current_user)
-    return render_template("sessions/mine.html", sessions=sessions, when=service.session_when, **LABELS)
+    sessions = session_queries.sessions_of(current_user)
+    return render_template("sessions/mine.html", sessions=sessions, **LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -132,30 +136,33 @@ def edit(session_id: int):
 @login_required
 def detail(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.view")
-    service.preload(session)
-    if current_user.role not in ("facilitator", "admin"):
-        meetings = sorted(service.meetings_of(current_user, session),
-                          key=lambda m: (m.round is None, m.round or 0, m.id))
-        return render_template("sessions/participant.html", session=session, meetings=meetings,
-                               mine=service.availability_of(current_user, session),
-                               warnings=service.attendance_warnings(current_user, session, meetings),
-                               round_label=service.round_label, when=service.session_when,
-                               reason_label=service.reason_label, **LABELS)
+    session_queries.preload(session)
+    if not can(current_user, "session.manage"):
+        return _participant_page(session)
     placed = {(m.round, m.table_no): m for m in session.meetings if m.is_placed}
     unplaced = [m for m in session.meetings if not m.is_placed]
     return render_template(
         "sessions/detail.html", session=session, placed=placed, unplaced=unplaced,
-        answered=service.answered_users(session), people=service.people_by_meeting(session),
-        conflicts=service.conflicts(session) if session.is_planning else {}, move=_move_form(session),
-        swap=SwapForm(prefix="swap"), remove=RemoveForm(prefix="remove"), action_form=ActionForm(), outcome_form=_outcome_form(session),
-        round_label=service.round_label, when=service.session_when, reason_label=service.reason_label,
-        meeting_label=service.meeting_label, transitions=service.TRANSITIONS, started=service.has_started(session),
-        **LABELS)
+        answered=session_queries.answered_users(session), people=session_queries.people_by_meeting(session),
+        conflicts=session_queries.conflicts(session) if session.is_planning else {}, move=_move_form(session),
+        swap=SwapForm(prefix="swap"), remove=RemoveForm(prefix="remove"), action_form=ActionForm(),
+        outcome_form=_outcome_form(session),
+        next_steps=service.next_steps(session), started=service.has_started(session), **LABELS)
+
+
+def _participant_page(session: MatchmakingSession):
+    """A party's own meetings of the session, its availability and what it should know about its agenda."""
+    meetings = sorted(session_queries.meetings_of(current_user, session),
+                      key=lambda m: (m.round is None, m.round or 0, m.id))
+    return render_template("sessions/participant.html", session=session, meetings=meetings,
+                           mine=session_queries.availability_of(current_user, session),
+                           warnings=session_queries.attendance_warnings(current_user, session, meetings),
+                           side=side_of(current_user), **LABELS)
 
 
 def _move_form(session: MatchmakingSession) -> MoveForm:
     form = MoveForm(prefix="move")
-    form.round.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=service.round_label(session, r)))
+    form.round.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=session_labels.round_label(session, r)))
                                  for r in range(session.rounds))
     form.table.choices = options([("", _("First free table"))] + [(str(t), _("Table %(n)d", n=t + 1))
                                                                    for t in range(session.tables)])
@@ -175,12 +182,13 @@ def invite(session_id: int):
     if not session.is_planning:
         flash(_("This session is no longer being planned."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id))
-    approved, pending = service.invitable_matches(session)
+    approved, pending = session_queries.invitable_matches(session)
     form = InviteForm()
     form.match_ids.choices = options((m.id, str(m.id)) for m in approved + pending)
     if form.validate_on_submit():
         try:
-            invited, refused = service.invite(current_user, session, service.search_matches(form.match_ids.data))
+            chosen = session_queries.search_matches(form.match_ids.data)
+            invited, refused = service.invite(current_user, session, chosen)
         except DomainError as error:
             _fail(error)
         else:
@@ -219,10 +227,10 @@ def availability(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.view")
     require("session.availability", session)
     form = AvailabilityForm()
-    form.rounds.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=service.round_label(session, r)))
+    form.rounds.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=session_labels.round_label(session, r)))
                                   for r in range(session.rounds))
     if request.method == "GET":
-        mine = service.availability_of(current_user, session)
+        mine = session_queries.availability_of(current_user, session)
         form.rounds.data = list(range(session.rounds)) if mine is None else mine
     if form.validate_on_submit():
         try:
@@ -233,7 +241,7 @@ def availability(session_id: int):
             db.session.commit()
             flash(_("Thank you: your availability was recorded."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
-    return render_template("sessions/availability.html", session=session, form=form, when=service.session_when,
+    return render_template("sessions/availability.html", session=session, form=form,
                            **LABELS), 200 if request.method == "GET" else 422
 
 
@@ -297,7 +305,7 @@ def swap(session_id: int):
 
 
 def _own_meetings(session: MatchmakingSession) -> list[SessionMeeting]:
-    return sorted((m for m in service.meetings_of(current_user, session) if m.is_placed),
+    return sorted((m for m in session_queries.meetings_of(current_user, session) if m.is_placed),
                   key=lambda m: (m.round, m.table_no))
 
 
@@ -305,15 +313,14 @@ def _own_meetings(session: MatchmakingSession) -> list[SessionMeeting]:
 @login_required
 def print_agenda(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.view")
-    return render_template("sessions/print.html", session=session, meetings=_own_meetings(session),
-                           round_label=service.round_label, when=service.session_when, **LABELS)
+    return render_template("sessions/print.html", session=session, meetings=_own_meetings(session), **LABELS)
 
 
 @bp.get("/<int:session_id>/agenda.ics")
 @login_required
 def ics(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.view")
-    return Response(service.agenda_ics(current_user, session), mimetype="text/calendar",
+    return Response(session_calendar.agenda_ics(current_user, session), mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="session-{session.id}.ics"'})
 
 
@@ -366,7 +373,8 @@ def outcome(session_id: int):
             _("Record that the meeting of match #%(n)d found too little interest?", n=meeting.match_id),
             _("The match %(meeting)s ends without result and both parties are told; it cannot be reopened.",
               meeting=_short(meeting)),
-            _("Record the outcome and close the match"), url_for("sessions.detail", session_id=session.id) + "#outcomes")
+            _("Record the outcome and close the match"),
+            url_for("sessions.detail", session_id=session.id) + "#outcomes")
     try:
         fed = service.record_outcome(current_user, session, _meeting_of(session, form.match.data),
                                      form.outcome.data, form.note.data)
@@ -386,13 +394,13 @@ def summary(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.manage")
     form = SummaryForm(obj=session)
     if request.method == "GET" and (request.args.get("draft") == "1" or not session.public_summary):
-        form.public_summary.data = service.draft_public_summary(session)
+        form.public_summary.data = session_summary.draft_public_summary(session)
     if form.is_submitted() and stale(form, session):
         flash(_("This session was changed by someone else while you were editing it, so your changes were not "
                 "saved. Compare with the current version and save again."), "error")
         form.version.data = str(session.version)
         return render_template("sessions/summary.html", session=session, form=form,
-                               figures=service.summary_figures(session), **LABELS), 409
+                               figures=session_summary.summary_figures(session), **LABELS), 409
     status = 200
     if form.validate_on_submit():
         try:
@@ -407,4 +415,4 @@ def summary(session_id: int):
     elif request.method == "POST":
         status = 422
     return render_template("sessions/summary.html", session=session, form=form,
-                           figures=service.summary_figures(session), **LABELS), status
+                           figures=session_summary.summary_figures(session), **LABELS), status
