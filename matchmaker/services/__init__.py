@@ -1,1 +1,2 @@
-"""Domain operations: each takes the acting user, checks the rules, changes state, audits and flushes (never commits)."""
+"""Domain operations: each takes the acting user, checks the rules, changes state, audits and flushes (never
+commits)."""
