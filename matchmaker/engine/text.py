@@ -35,35 +35,8 @@ from operator import not_
 import numpy as np
 import scipy.sparse as sp
 
-from .labels import feature_label, label_match_terms, label_terms, stem_label
-from .lexicons import (
-    REVERSE_LANGUAGES,
-    cognate_stem,
-    concept_label,
-    concept_matches,
-    english_translations,
-    glossary,
-    lexicon,
-    reverse_lexicon,
-)
-from .tokens import (
-    LANGUAGES,
-    SNOWBALL_NAMES,
-    WORD_PATTERN,
-    dropped,
-    lowered_words,
-    stemmer,
-    stems,
-    stop_words,
-    strip_accents,
-    tokens,
-    words,
-)
-
-__all__ = ["AnalyzerSettings", "Analyser", "analyser", "analyze", "LANGUAGES", "WORD_PATTERN", "words", "tokens",
-           "stems", "stemmer", "stop_words", "strip_accents", "lexicon", "reverse_lexicon", "english_translations",
-           "cognate_stem", "glossary", "concept_label", "concept_matches", "feature_label", "stem_label",
-           "label_terms", "label_match_terms"]
+from .lexicons import REVERSE_LANGUAGES, cognate_stem, concept_matches, glossary, lexicon, reverse_lexicon
+from .tokens import LANGUAGES, SNOWBALL_NAMES, dropped, lowered_words, stemmer, stop_words
 
 
 @dataclass(frozen=True)

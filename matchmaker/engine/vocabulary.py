@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import text as T
+from .labels import feature_label
 from .records import POLICY_AREAS, EngineSettings, Record
 from .rules import mask
 
@@ -135,8 +136,7 @@ class Vocabulary:
         if settings.max_df < 1.0:
             # very common features get idf 0: known to the vocabulary (not drift), absent from every vector
             idf[dfa > max(settings.max_df * n, settings.max_df_min_docs)] = 0.0
-        labels = [("concept: " + T.concept_label(f[2:])) if f.startswith("c:") else T.stem_label(f[2:], surface)
-                  for f in features]
+        labels = [("concept: " if f.startswith("c:") else "") + feature_label(f, surface) for f in features]
         fillers = _fillers(corpus, settings)[order] if settings.filler_kl > 0 else None
         return cls(features, labels, idf.astype(np.float32), settings, fillers), column_of
 

@@ -513,7 +513,7 @@ def test_word_splitting_equals_the_unicode_regular_expression():
     (a word's hyphen before a particle left out)."""
     import re
 
-    from matchmaker.engine.text import WORD_PATTERN, words
+    from matchmaker.engine.tokens import WORD_PATTERN, words
     pattern = re.compile(WORD_PATTERN)
     particle = re.compile(r"-(?=(?:up|ups|out|outs|off|offs|down|downs)(?![^\W_]))", re.I)
 
