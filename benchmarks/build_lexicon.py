@@ -25,7 +25,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from matchmaker.engine.text import stemmer, stop_words, strip_accents
+from matchmaker.engine.tokens import stemmer, stop_words, strip_accents
 
 DICTD = Path("/usr/share/dictd")
 APERTIUM = Path("/usr/share/apertium")

@@ -13,7 +13,7 @@ def warm_up(app: Flask) -> None:
     """Compile the templates, read the engine's data files, load the saved matching index (never fit: a fit runs
     in a worker) and compute the dashboard's and the public report's figures. Errors are logged, not raised:
     a cold worker still serves."""
-    from matchmaker.engine import text
+    from matchmaker.engine import lexicons, text, tokens
     from matchmaker.extensions import db
     from matchmaker.services import reports
     from matchmaker.services.match_index import INDEX
@@ -22,9 +22,9 @@ def warm_up(app: Flask) -> None:
         try:
             for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
                 app.jinja_env.get_template(name)        # compiled once, here, for every worker
-            for lang in text.LANGUAGES:
+            for lang in tokens.LANGUAGES:
                 text.analyze("warm", lang)
-            text.english_translations()
+            lexicons.english_translations()
             import sklearn.decomposition  # noqa: F401  # the themes' NMF: a second to import
 
             INDEX.load_saved(date.today())

@@ -473,7 +473,7 @@ def test_a_drift_refit_reads_the_records_in_its_own_thread(make, monkeypatch):
     thread.join(timeout=60)
     assert readers == ["matchmaker-refit"]
     assert "w:blockchain" in engine.vocabulary.col and added.id in engine.ids("offering")
-    assert not engine.refitting
+    assert not thread.is_alive()
 
 
 def test_introduction_is_emailed_to_both_parties_in_their_language(app, make, smtp_server):

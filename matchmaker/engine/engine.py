@@ -53,7 +53,6 @@ class Engine:
         self.new_mass = 0.0
         self.n_at_fit = 0
         self.lock = threading.RLock()
-        self._refit_thread: threading.Thread | None = None
         self._pending_log: list | None = None
 
     # ---------------------------------------------------------------- fitting
@@ -89,28 +88,9 @@ class Engine:
         return (self.changed_since_fit / max(1, self.n_at_fit) >= settings.drift_refit_share
                 or (unknown >= settings.drift_oov_share and self.changed_since_fit >= 10))
 
-    @property
-    def refitting(self) -> bool:
-        thread = self._refit_thread
-        return thread is not None and thread.is_alive()
-
-    def refit_async(self, records) -> threading.Thread:
-        """:meth:`refit` in a background thread; the current index serves until the new one is swapped in."""
-        with self.lock:
-            self._pending_log = []
-        thread = threading.Thread(target=self.refit, args=(records, self._pending_log), name="matchmaker-refit",
-                                  daemon=True)
-        self._refit_thread = thread
-        thread.start()
-        return thread
-
     def refit(self, records, log: list | None = None) -> bool:
-        """Refit on the full record lists and swap the new index in; returns whether it did.
-
-        ``records`` is ``(needs, offerings)`` or a function returning them (reading every record from a
-        database takes a while). Updates made from the start are replayed on the new index before the swap.
-        If reading or fitting fails, the current index stays and the error is logged.
-        """
+        """Refit on ``(needs, offerings)`` (or a function returning them, read here: a database read takes a
+        while) and swap the new index in, replaying the updates made meanwhile; on failure keep the current one."""
         with self.lock:
             if log is None:
                 log = self._pending_log = []

@@ -22,20 +22,13 @@ def stem_label(stem: str, surface: dict[str, str]) -> str:
 
 
 def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) -> list[tuple[str, float]]:
-    """A match's terms with each word labelled by a word of its own two texts.
+    """A match's terms with each word labelled by a word of its own two texts ([(text, language)]).
 
-    The engine labels a stem by one word of the whole corpus ("customs" for the stem of "customers",
-    "operational" for that of "operators", "espectro" for a stem two English texts share through their
-    Spanish translation); a label that is not a word of ``texts`` ([(text, language)]) is replaced by the
-    first word of them that has the label's stem in the text's language, else by the first word one of
-    whose translations it is. Concepts, "N other terms" and labels no word of the texts explains are
-    kept; terms that end up with one label are merged (their shares added, so the parts still sum to the
-    score) and the list is ordered again by share.
+    The engine labels a stem by one word of the whole corpus ("customs" for the stem of "customers"); a label
+    that is not a word of the texts becomes the first of their words with its stem, else with it among its
+    translations. Terms that end up with one label are merged (shares added) and ordered again by share.
     """
-    kept = []                                       # (text, language) of each text, its words
-    for text, lang in texts:
-        lang = lang if lang in SNOWBALL_NAMES else "en"
-        kept.append((text or "", lang))
+    kept = _kept(texts)
     present = set().union(*(_words_by_stem(t, lang)[0] for t, lang in kept))
     out: dict[str, float] = {}
     for label, share in terms:
@@ -50,13 +43,9 @@ def label_terms(terms: list[tuple[str, float]], texts: list[tuple[str, str]]) ->
 
 def label_match_terms(terms: list[tuple[str, float]], need_texts: list[tuple[str, str]],
                       offering_texts: list[tuple[str, str]]) -> list[tuple[str, float]]:
-    """A proposal's terms in the words of each of its two sides (:func:`label_terms`), and only those.
-
-    A term is shown by a word of the need's texts and a word of the offering's texts with its stem (in the
-    text's language) or translating it: one word when the two are alike, else "need's word / offering's
-    word". A term that some side cannot show by a word of its own (a corpus word that reached both texts
-    through translations, say) is counted with the "N other terms": its share is kept, not given to a word
-    present in neither text. Concepts (met by a phrase of each text) are kept as they are.
+    """A proposal's terms in the words of each of its two sides (:func:`label_terms`): one word when the two
+    are alike, else "need's word / offering's word". A term some side cannot show by a word of its own goes to
+    the "N other terms" (its share is not given to a word present in neither text); concepts stay as they are.
     """
     other_count, other_share, out = 0, 0.0, {}
     for label, share in label_terms(terms, need_texts + offering_texts):

@@ -1,26 +1,16 @@
 """Text analysis: a text in English, French or Spanish -> weighted features in one language-neutral space.
 
-A document becomes a bag of features:
+Features of a document: ``w:<stem>`` of its own words (stop words out, Snowball stems without accents: many
+e-commerce words are cognates, so French and English stems often meet); ``w:<english stem>`` of the bilingual
+lexicon (data/README.md), a French or Spanish word voting with a reduced weight split between its
+translations; the same lexicons read backwards for an English word (a smaller weight), so a French need meets
+an English programme on both sides of the dictionary; ``w:<english stem>`` of a French or Spanish word rewritten
+with the Romance -> English suffix rules ("proporción" -> "proportion"); and ``c:<concept>`` of the domain
+glossary's phrases ("signature électronique", "firma electrónica", "e-signature").
 
-* ``w:<stem>`` -- its own words, lower-cased, stop words removed, Snowball-stemmed in the document's
-  language and stripped of accents. Many e-commerce words are cognates ("protection", "commerce",
-  "information"), so a French and an English stem often meet.
-* ``w:<english stem>`` from the bilingual lexicon (FreeDict, see data/README.md): every French or Spanish
-  word the lexicon knows also votes, with a reduced weight split between its translations, for the English
-  stems it translates to.
-* ``w:<french stem>``, ``w:<spanish stem>`` of an English word: the same lexicons read backwards, with a smaller
-  weight split between them. A French need then meets an English programme on both sides of the dictionary.
-* ``w:<english stem>`` of a cognate: a French or Spanish word rewritten with the regular Romance -> English
-  suffix correspondences ("proporción" -> "proportion", "régionaux" -> "regional") and stemmed in English.
-* ``c:<concept>`` from the domain glossary: phrases of e-commerce and development ("signature électronique",
-  "firma electrónica", "e-signature") map to one concept.
-
-How. Every feature of a document is a sum over its distinct words (and glossary phrases) of the word's count
-times what one occurrence of that word gives (its stem 1, each translation a share, its cognate ...). What one
-occurrence gives is worked out once per distinct word and kept as a row of a words x features table; a batch of
-documents is then a words-count matrix times that table, one scipy product for the whole corpus. The same code
-analyses the fit's corpus, each query and the themes' needs (:class:`Analyser`, :func:`analyze`), so a record's
-vector is the same number for number whichever way it is built.
+What one occurrence of a word gives is worked out once per distinct word, as a row of a words x features
+table; a batch of documents is then one scipy product (word counts x table). The same code analyses the fit's
+corpus, each query and the themes' needs, so a record's vector is the same whichever way it is built.
 """
 from __future__ import annotations
 
@@ -35,35 +25,8 @@ from operator import not_
 import numpy as np
 import scipy.sparse as sp
 
-from .labels import feature_label, label_match_terms, label_terms, stem_label
-from .lexicons import (
-    REVERSE_LANGUAGES,
-    cognate_stem,
-    concept_label,
-    concept_matches,
-    english_translations,
-    glossary,
-    lexicon,
-    reverse_lexicon,
-)
-from .tokens import (
-    LANGUAGES,
-    SNOWBALL_NAMES,
-    WORD_PATTERN,
-    dropped,
-    lowered_words,
-    stemmer,
-    stems,
-    stop_words,
-    strip_accents,
-    tokens,
-    words,
-)
-
-__all__ = ["AnalyzerSettings", "Analyser", "analyser", "analyze", "LANGUAGES", "WORD_PATTERN", "words", "tokens",
-           "stems", "stemmer", "stop_words", "strip_accents", "lexicon", "reverse_lexicon", "english_translations",
-           "cognate_stem", "glossary", "concept_label", "concept_matches", "feature_label", "stem_label",
-           "label_terms", "label_match_terms"]
+from .lexicons import REVERSE_LANGUAGES, cognate_stem, concept_matches, glossary, lexicon, reverse_lexicon
+from .tokens import LANGUAGES, SNOWBALL_NAMES, dropped, lowered_words, stemmer, stop_words
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import text as T
+from .labels import feature_label
 from .records import EngineSettings
+from .tokens import LANGUAGES, stems, strip_accents
 
 MAX_THEMES = 12
 TERMS_PER_THEME = 5
@@ -74,7 +76,7 @@ def theme_count(n_needs: int) -> int:
 
 
 def _fold(word: str) -> str:
-    return T.strip_accents(word.lower())
+    return strip_accents(word.lower())
 
 
 def hidden_words(names: list[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -90,12 +92,12 @@ def hidden_words(names: list[str]) -> tuple[frozenset[str], frozenset[str]]:
             if len(folded) >= 3:
                 words.add(folded)
     words -= GENERIC_NAME_WORDS
-    stems = set()
-    for lang in T.LANGUAGES:
+    name_stems = set()
+    for lang in LANGUAGES:
         for word in words:
-            stems.update(_fold(s) for s in T.stems(word, lang) if len(s) >= 3)
+            name_stems.update(_fold(s) for s in stems(word, lang) if len(s) >= 3)
     prefixes = {w for w in words if len(w) >= 4}
-    return frozenset(words | stems), frozenset(prefixes)
+    return frozenset(words | name_stems), frozenset(prefixes)
 
 
 # Words of member names that are ordinary words and identify no member: they may name a theme.
@@ -143,50 +145,32 @@ def _counts(need: ThemeInput, plain: bool, surface: dict[str, str] | None) -> di
 
 
 def _vectors(needs: list[ThemeInput], surface: dict[str, str]) -> tuple[list[str], list[str], sp.csr_matrix]:
-    """TF-IDF rows over the features the languages share.
+    """TF-IDF rows (sublinear tf, smoothed idf, L2) over the features the languages share.
 
     A French or Spanish need keeps its glossary concepts, the English words its words translate to, and those
     of its own words that English needs use too (cognates): its other words would make a theme of every
-    language instead of a theme of every subject.
+    language instead of a theme of every subject. Features in more than half the needs ("need", "support")
+    name no theme.
     """
-    rows = []
-    english_features: set[str] = set()
-    for need in needs:
-        counts = _counts(need, False, surface if need.language == "en" else None)
-        if need.language == "en":
-            english_features.update(counts)
-            rows.append((counts, {}))
-        else:
-            rows.append((counts, _counts(need, True, None)))
+    # scikit-learn's feature extraction takes a second to import: only when themes are computed
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    counts = [_counts(need, False, surface if need.language == "en" else None) for need in needs]
+    english = {feature for need, c in zip(needs, counts, strict=True) if need.language == "en" for feature in c}
     documents = []
-    for counts, own in rows:
-        kept = {}
-        for feature, value in counts.items():
-            value -= own.get(feature, 0.0)
-            if value > 1e-9 or (feature in own and feature in english_features):
-                kept[feature] = counts[feature] if feature in english_features or value > 1e-9 else value
-        documents.append(kept)
-    df = Counter(f for doc in documents for f in doc)
-    n = len(documents)
-    # Words in more than half the needs ("need", "support") name no theme.
-    vocabulary = sorted(f for f, d in df.items() if d <= max(2, n // 2))
-    column = {f: j for j, f in enumerate(vocabulary)}
-    idf = np.array([math.log((1 + n) / (1 + df[f])) + 1 for f in vocabulary])
-    indptr, indices, data = [0], [], []
-    for doc in documents:
-        cols = np.array(sorted(column[f] for f in doc if f in column), dtype=np.int64)
-        if cols.size:
-            tf = np.array([doc[vocabulary[j]] for j in cols])
-            w = (1 + np.log(tf)) * idf[cols]
-            w = np.clip(w, 0, None)
-            norm = np.linalg.norm(w)
-            indices.extend(cols.tolist())
-            data.extend((w / norm if norm > 0 else w).tolist())
-        indptr.append(len(indices))
-    matrix = sp.csr_matrix((np.asarray(data, np.float64), np.asarray(indices, np.int64), np.asarray(indptr)),
-                           shape=(n, len(vocabulary)))
-    labels = [T.feature_label(f, surface) for f in vocabulary]
-    return vocabulary, labels, matrix
+    for need, c in zip(needs, counts, strict=True):
+        own = {} if need.language == "en" else _counts(need, True, None)
+        documents.append({feature: value for feature, value in c.items()
+                          if value - own.get(feature, 0.0) > 1e-9 or (feature in own and feature in english)})
+    vectorizer = DictVectorizer()
+    matrix = vectorizer.fit_transform(documents).tocsr()
+    shared = matrix.getnnz(axis=0) <= max(2, len(documents) // 2)
+    matrix = matrix[:, shared]
+    tfidf = TfidfTransformer().fit(matrix)
+    matrix.data = np.clip(1 + np.log(matrix.data), 0, None)
+    features = vectorizer.get_feature_names_out()[shared].tolist()
+    return features, [feature_label(f, surface) for f in features], tfidf.transform(matrix)
 
 
 _LAST: dict[str, tuple] = {}
@@ -240,7 +224,7 @@ def _cluster(needs: list[ThemeInput], k: int | None, hide: tuple[frozenset[str],
             bare = feature.startswith("w:") and feature[2:] not in surface
             if bare or _fold(label) in VAGUE_WORDS or _hidden(label, feature, exact, prefixes):
                 continue
-            stemmed = tuple(T.stems(label, "en"))
+            stemmed = tuple(stems(label, "en"))
             if stemmed not in seen:  # "payment" and "payments" are one term
                 seen.add(stemmed)
                 terms.append(label)

@@ -11,12 +11,13 @@ measures the drift.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import text as T
+from .labels import feature_label
 from .records import POLICY_AREAS, EngineSettings, Record
 from .rules import mask
 
@@ -42,22 +43,26 @@ class Vocabulary:
             lexicon_weight=settings.lexicon_weight, cognate_weight=settings.cognate_weight,
             reverse_weight=settings.reverse_weight, concept_weight=settings.concept_weight,
             use_lexicon=settings.use_lexicon, use_glossary=settings.use_glossary)
+        self._column_of = np.zeros(0, np.int64)          # the analyser's feature numbers -> columns (-1: unknown)
 
     @property
     def size(self) -> int:
         return len(self.features)
 
-    def counts(self, record: Record, surface: dict[str, str] | None = None) -> dict[str, float]:
-        """Raw feature counts of a record: its description's, plus its title's ``title_weight`` times."""
-        analyser = T.analyser(self.analyzer)
-        done = analyser.analyse([record_parts(record, self.settings)], surface)
-        return dict(zip(map(analyser.names.__getitem__, done.features.tolist()), done.values.tolist(), strict=True))
-
     def vector(self, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
         """(sorted columns, L2-normalised float32 weights, share of feature mass unknown to the vocabulary)."""
-        doc, cols, tfs, unknown_share = self._entries([self.counts(record)])
-        _doc, cols, weights = self._weigh(doc, cols, tfs, 1)
-        return cols.astype(np.int32), weights, float(unknown_share[0])
+        analyser = T.analyser(self.analyzer)
+        done = analyser.analyse([record_parts(record, self.settings)])
+        if self._column_of.size < len(analyser.names):       # the analyser met new features since
+            new = analyser.names[self._column_of.size:]
+            self._column_of = np.concatenate([self._column_of, np.fromiter(map(self.col.get, new, repeat(-1)),
+                                                                           np.int64, len(new))])
+        cols = self._column_of[done.features]
+        known = cols >= 0
+        total = done.values.sum()
+        unknown = float(done.values[~known].sum() / total) if total else 0.0
+        _doc, cols, weights = self._weigh(np.zeros(int(known.sum()), np.int64), cols[known], done.values[known], 1)
+        return cols.astype(np.int32), weights, unknown
 
     def weigh_all(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray, n_docs: int,
                   block: int = 8192) -> sp.csr_matrix:
@@ -74,23 +79,6 @@ class Vocabulary:
             indptr = np.searchsorted(d, np.arange(b - a + 1))
             parts.append(sp.csr_matrix((w, c.astype(np.int32), indptr), shape=(b - a, self.size)))
         return sp.vstack(parts, format="csr") if len(parts) > 1 else parts[0]
-
-    def _entries(self, counts: list[dict[str, float]]):
-        """(document, column, count) of every known feature, and each document's unknown share."""
-        n_docs = len(counts)
-        lengths = np.fromiter(map(len, counts), np.int64, n_docs)
-        n_entries = int(lengths.sum())
-        cols = np.fromiter(map(self.col.get, chain.from_iterable(counts), repeat(-1)), np.int64, n_entries)
-        tfs = np.fromiter(chain.from_iterable(c.values() for c in counts), np.float64, n_entries)
-        doc = np.repeat(np.arange(n_docs), lengths)
-        known = cols >= 0
-        unknown_share = np.zeros(n_docs)
-        if not known.all():
-            total = np.bincount(doc, tfs, minlength=n_docs)
-            unknown = np.bincount(doc[~known], tfs[~known], minlength=n_docs)
-            unknown_share = np.divide(unknown, total, out=unknown_share, where=total != 0)
-            doc, cols, tfs = doc[known], cols[known], tfs[known]
-        return doc, cols, tfs, unknown_share
 
     def _weigh(self, doc: np.ndarray, cols: np.ndarray, tfs: np.ndarray,
                n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -135,8 +123,7 @@ class Vocabulary:
         if settings.max_df < 1.0:
             # very common features get idf 0: known to the vocabulary (not drift), absent from every vector
             idf[dfa > max(settings.max_df * n, settings.max_df_min_docs)] = 0.0
-        labels = [("concept: " + T.concept_label(f[2:])) if f.startswith("c:") else T.stem_label(f[2:], surface)
-                  for f in features]
+        labels = [("concept: " if f.startswith("c:") else "") + feature_label(f, surface) for f in features]
         fillers = _fillers(corpus, settings)[order] if settings.filler_kl > 0 else None
         return cls(features, labels, idf.astype(np.float32), settings, fillers), column_of
 

@@ -11,17 +11,17 @@ import re
 
 from markupsafe import Markup, escape
 
-from matchmaker.engine import text as engine_text
+from matchmaker.engine import lexicons, tokens
 
-_WORD = re.compile(engine_text.WORD_PATTERN)
+_WORD = re.compile(tokens.WORD_PATTERN)
 _CONCEPT = "concept:"
 
 
 def _stems(label: str, languages: tuple[str, ...]) -> set[str]:
     stems = set()
     for lang in languages:
-        stemmer = engine_text.stemmer(lang)
-        for token in engine_text.tokens(label, lang):
+        stemmer = tokens.stemmer(lang)
+        for token in tokens.tokens(label, lang):
             stems.add(stemmer(token))
     return stems
 
@@ -29,7 +29,7 @@ def _stems(label: str, languages: tuple[str, ...]) -> set[str]:
 def _concept_ids(labels: list[str]) -> set[str]:
     """The glossary concepts named by the match's "concept: <English label>" terms."""
     names = {label[len(_CONCEPT):].strip() for label in labels if label.startswith(_CONCEPT)}
-    return {cid for cid, concept in engine_text.glossary()[0].items() if concept.label in names}
+    return {cid for cid, concept in lexicons.glossary()[0].items() if concept.label in names}
 
 
 def _concept_spans(kept: list[tuple[str, int, int]], language: str, wanted: set[str]) -> list[tuple[int, int]]:
@@ -37,31 +37,31 @@ def _concept_spans(kept: list[tuple[str, int, int]], language: str, wanted: set[
     words it keeps)."""
     if not wanted:
         return []
-    matches = engine_text.concept_matches([stem for stem, _s, _e in kept], language)
+    matches = lexicons.concept_matches([stem for stem, _s, _e in kept], language)
     return [(kept[i][1], kept[i + m - 1][2]) for i, m, cid in matches if cid in wanted]
 
 
 def highlight(text: str, language: str, terms: list) -> Markup:
     """The text, escaped, with <mark> around each word or glossary phrase behind one of the match's terms."""
-    language = language if language in engine_text.LANGUAGES else "en"
+    language = language if language in tokens.LANGUAGES else "en"
     labels = [str(label) for label, _share in terms if not str(label).endswith(" other terms")]
     words = [label for label in labels if not label.startswith(_CONCEPT)]
     wanted = set()
     for label in words:
         wanted |= _stems(label, (language, "en"))
-    stemmer = engine_text.stemmer(language)
+    stemmer = tokens.stemmer(language)
     # In French or Spanish, a word also counts when its English translation is one of the terms; in English, when
     # one of its French or Spanish translations is (a term of a French need met by an English programme).
     if language != "en":
-        lexicon = engine_text.lexicon(language)
+        lexicon = lexicons.lexicon(language)
     else:
-        lexicon = engine_text.english_translations()
+        lexicon = lexicons.english_translations()
         for label in words:
             wanted |= _stems(label, ("fr", "es"))
     kept: list[tuple[str, int, int]] = []       # (stem, start, end) of each word the engine keeps
     marks: list[tuple[int, int]] = []
     for found in _WORD.finditer(text):
-        normalised = engine_text.tokens(found.group(0), language)
+        normalised = tokens.tokens(found.group(0), language)
         if not normalised:
             continue
         stem = stemmer(normalised[0])

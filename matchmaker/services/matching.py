@@ -20,7 +20,7 @@ from scipy.sparse import coo_matrix
 from sqlalchemy import func, or_, select
 
 from matchmaker.engine import ENGINE_VERSION, Engine, Proposal, Record
-from matchmaker.engine import text as engine_text
+from matchmaker.engine.labels import label_match_terms
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchingRun, Member, Need, Offering, User
 from matchmaker.models.base import utcnow
@@ -237,7 +237,7 @@ def _labelled_terms(need: Need, offering: Offering, proposal: Proposal) -> list[
     need_texts = [(need.title, need.language), (need.description, need.language)]
     offering_texts = [(offering.title, offering.language), (offering.description, offering.language)]
     return [[label, round(float(share), 6)]
-            for label, share in engine_text.label_match_terms(proposal.terms, need_texts, offering_texts)]
+            for label, share in label_match_terms(proposal.terms, need_texts, offering_texts)]
 
 
 def _proposal_fields(need: Need, offering: Offering, proposal: Proposal) -> dict:

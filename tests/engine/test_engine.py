@@ -284,7 +284,7 @@ def test_an_upsert_is_proposed_at_once_and_a_removal_forgotten(engine):
         engine.remove(9, "offering")
 
 
-def test_drift_flags_a_refit_and_background_refit_swaps(engine):
+def test_drift_flags_a_refit_and_a_refit_swaps(engine):
     assert not engine.needs_refit
     offs = list(OFFERINGS)
     for i in range(3):
@@ -293,10 +293,7 @@ def test_drift_flags_a_refit_and_background_refit_swaps(engine):
         engine.upsert(o, "offering", today=TODAY)
     assert engine.needs_refit
     assert "w:blockchain" not in engine.vocabulary.col
-    assert not engine.refitting
-    t = engine.refit_async((NEEDS, offs))
-    t.join(timeout=30)
-    assert not engine.refitting
+    assert engine.refit((NEEDS, offs))
     assert "w:blockchain" in engine.vocabulary.col and not engine.needs_refit
     n = need(400, "Blockchain", "blockchain traceability for exports")
     assert top_ids(engine.propose_for_need(n, k=3, today=TODAY))[0] in (300, 301, 302)
@@ -315,13 +312,14 @@ def test_background_refit_reads_its_records_in_its_own_thread_and_replays_update
         release.wait(10)
         return NEEDS, offs
 
-    t = engine.refit_async(read)
-    assert started.wait(10) and engine.refitting
+    t = threading.Thread(target=engine.refit, args=(read,), name="matchmaker-refit")
+    t.start()
+    assert started.wait(10)
     late = offering(311, "Blockchain for customs", "Blockchain ledgers for customs and traceability.")
     engine.upsert(late, "offering", today=TODAY)          # while the records are being read
     release.set()
     t.join(timeout=30)
-    assert seen["thread"] == "matchmaker-refit" and not engine.refitting
+    assert seen["thread"] == "matchmaker-refit"
     assert "w:blockchain" in engine.vocabulary.col
     assert {310, 311} <= set(engine.ids("offering"))
     n = need(401, "Blockchain", "blockchain ledgers for customs")
@@ -335,8 +333,8 @@ def test_a_failed_background_refit_keeps_the_index(engine, caplog):
     def read():
         raise OSError("database went away")
 
-    engine.refit_async(read).join(timeout=30)
-    assert not engine.refitting and engine.vocabulary is before
+    assert not engine.refit(read)
+    assert engine.vocabulary is before
     assert "background refit failed" in caplog.text
     engine.upsert(offering(312, "More", "Electronic signature laws."), "offering", today=TODAY)   # no replay log left
     assert engine._pending_log is None
@@ -513,7 +511,7 @@ def test_word_splitting_equals_the_unicode_regular_expression():
     (a word's hyphen before a particle left out)."""
     import re
 
-    from matchmaker.engine.text import WORD_PATTERN, words
+    from matchmaker.engine.tokens import WORD_PATTERN, words
     pattern = re.compile(WORD_PATTERN)
     particle = re.compile(r"-(?=(?:up|ups|out|outs|off|offs|down|downs)(?![^\W_]))", re.I)
 

@@ -64,7 +64,7 @@ def test_every_explanation_term_of_the_demo_is_a_word_of_both_texts(demo_run):
 
 
 def test_a_term_no_word_of_a_side_shows_goes_to_the_other_terms():
-    from matchmaker.engine.text import label_match_terms
+    from matchmaker.engine.labels import label_match_terms
 
     need = [("Paiements", "fr"), ("Les paiements des commerçants", "fr")]
     offering = [("Payments", "en"), ("Mobile payments for traders", "en")]

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from matchmaker.engine import Engine, EngineSettings, Record
+from matchmaker.engine import lexicons as L
 from matchmaker.engine import text as T
+from matchmaker.engine.labels import label_terms
+from matchmaker.engine.tokens import stems, tokens
 
 
 @pytest.mark.parametrize("word, lang, english", [
@@ -16,19 +19,19 @@ from matchmaker.engine import text as T
     ("indicateur", "fr", "indicator"), ("stratégie", "fr", "strategy"), ("capacités", "fr", "capacities"),
 ])
 def test_cognate_stem_meets_the_english_stem(word, lang, english):
-    assert T.cognate_stem(word, lang) == T.stems(english, "en")[0]
+    assert L.cognate_stem(word, lang) == stems(english, "en")[0]
 
 
 def test_no_cognate_for_english_or_short_or_unchanged_words():
-    assert T.cognate_stem("proportion", "en") == ""
-    assert T.cognate_stem("eau", "fr") == ""
-    assert T.cognate_stem("commerce", "fr") == ""        # no rule applies: the word's own stem already meets
+    assert L.cognate_stem("proportion", "en") == ""
+    assert L.cognate_stem("eau", "fr") == ""
+    assert L.cognate_stem("commerce", "fr") == ""        # no rule applies: the word's own stem already meets
 
 
 def test_cognate_feature_weight_is_opt_in_for_the_analyzer():
     off = T.analyze("proporción de mujeres", "es")
     on = T.analyze("proporción de mujeres", "es", T.AnalyzerSettings(cognate_weight=1.0))
-    key = "w:" + T.stems("proportion", "en")[0]
+    key = "w:" + stems("proportion", "en")[0]
     assert on[key] - off.get(key, 0.0) == pytest.approx(1.0)
     assert T.analyze("proportion of women", "en", T.AnalyzerSettings(cognate_weight=1.0)) == \
         T.analyze("proportion of women", "en")
@@ -36,10 +39,10 @@ def test_cognate_feature_weight_is_opt_in_for_the_analyzer():
 
 def test_lexicon_covers_inflected_forms_with_their_own_stem():
     # Snowball stems Spanish "mujer" and "mujeres" differently; both must translate to "woman"
-    lex = T.lexicon("es")
-    woman = T.stems("woman", "en")[0]
+    lex = L.lexicon("es")
+    woman = stems("woman", "en")[0]
     for form in ("mujer", "mujeres"):
-        assert woman in lex[T.stems(form, "es")[0]]
+        assert woman in lex[stems(form, "es")[0]]
 
 
 def _model(settings):
@@ -101,8 +104,8 @@ def test_an_e_prefix_stays_on_its_word_and_glossary_phrases_need_all_their_words
 def test_a_particle_after_a_hyphen_joins_its_word():
     """"start-ups" is the word "startups" (it meets "startups", and "ups" is no term of its own); a "trade-off" is
     not trade, a "roll-out" not a roll."""
-    assert T.stems("Start-ups and startups", "en") == ["startup", "startup"]
-    assert "trade" not in T.stems("the trade-offs of a roll-out", "en")
+    assert stems("Start-ups and startups", "en") == ["startup", "startup"]
+    assert "trade" not in stems("the trade-offs of a roll-out", "en")
     needs, offs = _one_need_two_programmes(Record(1, "Grants for startups", "Seed money for young startups", "en"),
                                            "Start-up grants", "Mentoring and grants for digital start-ups")
     proposal = Engine(EngineSettings()).fit(needs, offs).propose_for_need(needs[0], k=2).proposals[0]
@@ -113,22 +116,22 @@ def test_a_particle_after_a_hyphen_joins_its_word():
 
 def test_modal_verbs_and_adverbs_of_frequency_are_stop_words_in_each_language():
     """As "can", "must" and "often" in English: they are no reason for a match in French or Spanish either."""
-    assert T.tokens("Small firms must often pay", "en") == ["small", "firms", "pay"]
-    assert T.tokens("Les petites entreprises doivent souvent payer", "fr") == ["petites", "entreprises", "payer"]
-    assert T.tokens("Los pequeños negocios a menudo no pueden cobrar", "es") == ["pequeños", "negocios", "cobrar"]
+    assert tokens("Small firms must often pay", "en") == ["small", "firms", "pay"]
+    assert tokens("Les petites entreprises doivent souvent payer", "fr") == ["petites", "entreprises", "payer"]
+    assert tokens("Los pequeños negocios a menudo no pueden cobrar", "es") == ["pequeños", "negocios", "cobrar"]
 
 
 def test_the_reverse_lexicon_reads_each_lexicon_backwards():
     for lang in ("fr", "es"):
-        lex, rev = T.lexicon(lang), T.reverse_lexicon(lang)
+        lex, rev = L.lexicon(lang), L.reverse_lexicon(lang)
         assert sum(map(len, lex.values())) == sum(map(len, rev.values()))
         assert all(english in lex[src] for english, srcs in rev.items() for src in srcs)
         assert all(src in rev[english] for src, englishes in lex.items() for english in englishes)
 
 
 def test_an_english_word_votes_for_its_french_and_spanish_translations():
-    supplier = T.stems("suppliers", "en")[0]
-    fr, es = T.reverse_lexicon("fr")[supplier], T.reverse_lexicon("es")[supplier]
+    supplier = stems("suppliers", "en")[0]
+    fr, es = L.reverse_lexicon("fr")[supplier], L.reverse_lexicon("es")[supplier]
     assert T.analyze("suppliers", "en") == {"w:" + supplier: 1.0}         # off unless asked (the engine asks)
     on = T.analyze("suppliers", "en", T.AnalyzerSettings(reverse_weight=0.4))
     assert on["w:" + supplier] == 1.0
@@ -154,7 +157,7 @@ def test_a_french_need_meets_an_english_programme_on_both_sides_of_the_dictionar
     assert "fournisseurs" in labels and "fournisseur" not in labels
     # with no French text in the corpus, a translation is shown by the English word it came from
     m = Engine().fit([], offs).vocabulary
-    assert m.labels[m.col["w:" + T.stems("fournisseurs", "fr")[0]]] == "suppliers"
+    assert m.labels[m.col["w:" + stems("fournisseurs", "fr")[0]]] == "suppliers"
 
 
 def test_terms_are_labelled_by_words_of_the_two_texts():
@@ -162,20 +165,20 @@ def test_terms_are_labelled_by_words_of_the_two_texts():
     texts = [("Los operadores y el espectro", "es"), ("Reach foreign customers through operators", "en")]
     terms = [("customs", 0.1), ("operational", 0.05), ("concept: market", 0.02), ("espectro", 0.01),
              ("5 other terms", 0.03), ("customers", 0.01), ("unrelated", 0.004)]
-    shown = T.label_terms(terms, texts)
+    shown = label_terms(terms, texts)
     assert shown == [("customers", pytest.approx(0.11)), ("operators", 0.05), ("concept: market", 0.02),
                      ("espectro", 0.01), ("unrelated", 0.004), ("5 other terms", 0.03)]
     assert sum(v for _, v in shown) == pytest.approx(sum(v for _, v in terms))
-    assert T.label_terms([], texts) == []
+    assert label_terms([], texts) == []
     # two English texts meet on a Spanish stem ("spectrum" -> "espectro"): shown by the English word
     english = [("Spectrum rules for rural operators", "en"), ("Licensing and spectrum", "en")]
-    assert T.label_terms([("universal", 0.025), ("spectrum", 0.02), ("espectro", 0.01)], english) == [
+    assert label_terms([("universal", 0.025), ("spectrum", 0.02), ("espectro", 0.01)], english) == [
         ("spectrum", pytest.approx(0.03)), ("universal", 0.025)]
     # and a French need's word by the English word it translates, when the label is an English word of the corpus
-    assert T.label_terms([("suppliers", 0.01)], [("Les fournisseurs", "fr")]) == [("fournisseurs", 0.01)]
+    assert label_terms([("suppliers", 0.01)], [("Les fournisseurs", "fr")]) == [("fournisseurs", 0.01)]
     # a word and its translation, one in each text, are one term
     pair = [("Las reglas de espectro y las redes", "es"), ("Spectrum rules for community networks", "en")]
-    assert T.label_terms([("espectro", 0.015), ("concept: ict regulator", 0.014), ("spectrum", 0.012),
+    assert label_terms([("espectro", 0.015), ("concept: ict regulator", 0.014), ("spectrum", 0.012),
                           ("redes", 0.011), ("3 other terms", 0.02)], pair) == [
         ("espectro / spectrum", pytest.approx(0.027)), ("concept: ict regulator", 0.014), ("redes", 0.011),
         ("3 other terms", 0.02)]
