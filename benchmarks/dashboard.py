@@ -177,7 +177,7 @@ def seed_synthetic(app, needs: int, seed: int = 7) -> dict:
         db.session.execute(insert(Match), match_rows)
         ids = db.session.scalars(select(Match.id).order_by(Match.id)).all()
         events = []
-        for match_id, (fate, approved, completed) in zip(ids, plans):
+        for match_id, (fate, approved, completed) in zip(ids, plans, strict=True):
             if fate in ("approved", "accepted", "completed"):
                 events.append(dict(action="match.approve", object_type="match", object_id=match_id, at=approved,
                                    detail={}))

@@ -56,7 +56,7 @@ def generate(count: int, seed: int) -> None:
     from matchmaker.extensions import db
     from matchmaker.models import AuditEvent, Match, Member, Need, Offering, Organisation, User
     from matchmaker.services.accounts import hash_password
-    from tests.test_non_attribution import public_members
+    from tests.attacks.non_attribution import public_members
 
     rnd = random.Random(seed)
     now = datetime.now(UTC)
@@ -129,19 +129,20 @@ def crawl_counts(app) -> dict:
 
     from matchmaker.extensions import db
     from matchmaker.models import User
-    from tests.test_non_attribution import (
+    from tests.attacks.non_attribution import (
         AREA_CODES,
+        DEMO_PASSWORD,
         REGION_LABELS,
         Shown,
         anonymous_needs,
         list_pages,
         offered,
         public_members,
-        signed_in,
     )
+    from tests.helpers import signed_in_client
 
     partner = db.session.scalar(select(User).where(User.email == "partner@example.org"))
-    client = signed_in(app, "partner@example.org")
+    client = signed_in_client(app, "partner@example.org", DEMO_PASSWORD)
     shown: dict[int, Shown] = {}
 
     def of(need_id):
@@ -187,7 +188,7 @@ def crawl_counts(app) -> dict:
 
 def lp_attack(app) -> dict:
     """Attack 2: the public report solved by linear programming."""
-    from tests.test_non_attribution import attack_report, publish, read_report
+    from tests.attacks.non_attribution import attack_report, publish, read_report
 
     started = time.perf_counter()
     status = publish(app).status_code
@@ -209,12 +210,13 @@ def differencing(app) -> dict:
 
     from matchmaker.extensions import db
     from matchmaker.models import Need
-    from tests.test_non_attribution import changed_cells, publish, read_report, signed_in
+    from tests.attacks.non_attribution import DEMO_PASSWORD, changed_cells, publish, read_report
+    from tests.helpers import signed_in_client
 
     reader = app.test_client()
     first = read_report(reader)
     need = db.session.scalar(select(Need).where(Need.status == "submitted", Need.member.has(code="SB")))
-    facilitator = signed_in(app, "facilitator@example.org")
+    facilitator = signed_in_client(app, "facilitator@example.org", DEMO_PASSWORD)
     page = facilitator.get(f"/needs/{need.id}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     facilitator.post(f"/needs/{need.id}/open", data={"csrf_token": token})

@@ -11,7 +11,6 @@ import pytest
 from config import ProductionConfig
 from matchmaker.app import create_app
 from matchmaker.extensions import db
-from tests.test_crawl import production_app  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-Xq7vB2pL9zR4mT8wK1nD6yF3hJ5sG0cA-never-shown"
@@ -58,7 +57,7 @@ def test_database_down_shows_no_internals(broken_db_app):
     assert statuses["/api/v1/needs"] in (401, 500, 503)
 
 
-def test_exception_inside_a_view_shows_no_internals(production_app):  # noqa: F811
+def test_exception_inside_a_view_shows_no_internals(production_app):
     @production_app.get("/boom")
     def boom():
         raise RuntimeError(f"SELECT password FROM users -- {production_app.config['SECRET_KEY']}")
@@ -71,7 +70,7 @@ def test_exception_inside_a_view_shows_no_internals(production_app):  # noqa: F8
                     if t in response.get_data(as_text=True)] == []
 
 
-def test_bad_host_header_is_refused(production_app):  # noqa: F811
+def test_bad_host_header_is_refused(production_app):
     client = production_app.test_client()
     for host in ("evil.example", "matchmaker.test.evil.example", "evil.example:443", "matchmaker.test@evil.example"):
         with client.get("/login", base_url=f"https://{host}") as response:
@@ -81,7 +80,7 @@ def test_bad_host_header_is_refused(production_app):  # noqa: F811
         assert response.status_code == 200
 
 
-def test_check_deploy_passes_in_production(production_app):  # noqa: F811
+def test_check_deploy_passes_in_production(production_app):
     with production_app.app_context():
         from flask_migrate import upgrade
 

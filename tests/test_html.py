@@ -8,9 +8,8 @@ from collections import Counter
 
 import html5lib
 
-from tests.conftest import login
-from tests.test_crawl import GET_ROUTES
-from tests.test_route_matrix import ROLES, _session_of, world  # noqa: F401  (world is a fixture)
+from tests.helpers import login
+from tests.route_matrix import GET_ROUTES, ROLES, session_of
 
 # Methods and collections of a form element that a control of the same name or id would hide (HTMLFormElement,
 # Element, Node): scripts call them. Attributes read as text (title, action) are left to the forms' own names.
@@ -45,8 +44,8 @@ def test_the_checker_finds_what_it_looks_for():
     assert html_problems('<!doctype html><title>t</title><form><input name="matches"></form>')
 
 
-def test_every_page_parses_without_errors_and_has_unique_ids(app, world, monkeypatch):  # noqa: F811
-    world["ids"].update(_session_of(world, "session"), **_session_of(world, "held_session"))
+def test_every_page_parses_without_errors_and_has_unique_ids(app, world, monkeypatch):
+    world["ids"].update(session_of(world, "session"), **session_of(world, "held_session"))
     found, checked = {}, 0
     for role in ROLES:
         client = app.test_client()

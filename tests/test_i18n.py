@@ -14,7 +14,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from tests.conftest import login
+from tests.factory import Factory
+from tests.helpers import login
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("fr", "es")
@@ -282,7 +283,6 @@ def build(app):
     """Make records in an application context of their own, so that each request below gets a fresh one, as in
     production (Flask-Babel keeps the chosen locale in ``g`` for the life of the context)."""
     from matchmaker.extensions import db
-    from tests.conftest import Factory
 
     def _build(recipe):
         with app.app_context():

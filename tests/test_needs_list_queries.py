@@ -4,7 +4,6 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from matchmaker.extensions import db
-from tests.conftest import login
 
 
 def _statements_for(client, path: str) -> int:
@@ -21,13 +20,12 @@ def _statements_for(client, path: str) -> int:
     return len(seen)
 
 
-def test_a_partner_s_needs_list_costs_the_same_for_3_and_20_needs(app, make):
+def test_a_partner_s_needs_list_costs_the_same_for_3_and_20_needs(app, make, signed_in):
     partner = make.user("partner")
     for _ in range(3):
         make.need("BJ", "open")
     db.session.commit()
-    client = app.test_client()
-    login(client, partner)
+    client = signed_in(partner)
     client.get("/needs/")
     few = _statements_for(client, "/needs/")
     for _ in range(17):

@@ -18,8 +18,8 @@ from matchmaker.services import matches as match_service
 from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
-from tests.conftest import login
-from tests.test_matches import SIGNATURE_NEED, SIGNATURE_OFFERING
+from tests.helpers import login
+from tests.samples import SIGNATURE_NEED, SIGNATURE_OFFERING
 
 
 @pytest.fixture(autouse=True)
@@ -135,7 +135,7 @@ def test_the_allocation_gives_a_contested_place_to_the_ldc_then_to_the_best_fit(
 
 # 2. Every need gets its best chance.
 
-def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_click(app, make, monkeypatch):
+def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_click(app, make, monkeypatch, signed_in):
     monkeypatch.setitem(app.config, "MATCH_THRESHOLD", 0.99)
     org = make.organisation()
     offering = make.offering(org, "published", **SIGNATURE_OFFERING)
@@ -155,8 +155,7 @@ def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_clic
     form = re.search(r'<form method="post" action="/matches/new".*?</form>', near, re.S).group(0)
     assert f'name="need" value="{need.id}"' in form and f'name="offering" value="{offering.id}"' in form
     assert f"/matches/new?need={need.id}&offering={offering.id}" in page
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     response = client.post("/matches/new", data={"need": str(need.id), "offering": str(offering.id)})
     match = db.session.scalar(select(Match).where(Match.need_id == need.id))
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/matches/{match.id}")
@@ -182,7 +181,7 @@ def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, m
     assert "Shown because the member is a least developed country and they share a policy area." in page
 
 
-def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make):
+def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make, signed_in):
     """The only programme above the threshold was rejected: the run says the need got no proposal, and the page
     says why, its best score under the threshold."""
     org = make.organisation()
@@ -193,8 +192,7 @@ def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make):
     match_service.reject(facilitator, db.session.scalar(select(Match).where(Match.need_id == need.id)),
                          "Already covered")
     db.session.commit()
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     message = _text(client.post("/matches/run", data={"scope": "all"}, follow_redirects=True).get_data(as_text=True))
     assert "1 need got no proposal" in message
     assert db.session.scalar(select(MatchingRun.needs_without_proposal).order_by(MatchingRun.id.desc())) == 1
