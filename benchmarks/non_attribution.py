@@ -76,7 +76,7 @@ def generate(count: int, seed: int) -> None:
     languages = {code: row["languages"] for code, row in public_members().items()}  # also before Member had them
     weights = [2 if m.is_ldc else 1 for m in members]
     needs = []
-    for i in range(count):
+    for _ in range(count):
         member = rnd.choices(members, weights)[0]
         spoken = set(languages.get(member.code, ()))
         language = ("fr" if "fr" in spoken and rnd.random() < .6 else

@@ -32,7 +32,8 @@ def _delegates(url: str) -> list[str]:
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        emails = list(conn.execute(text("SELECT email FROM users WHERE role = 'delegate' AND active ORDER BY id")).scalars())
+        emails = list(conn.execute(text(
+            "SELECT email FROM users WHERE role = 'delegate' AND active ORDER BY id")).scalars())
     engine.dispose()
     return emails
 
@@ -70,7 +71,8 @@ def integrity_check(url: str) -> str:
     return "ok" if not problems else "; ".join(problems)
 
 
-def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: str = "demo-password-2026",  # noqa: S107  # the demo accounts  # nosec B107
+def run(url: str, port: int, seconds: float = 25, clients: int = 16,
+        password: str = "demo-password-2026",  # noqa: S107  # the demo accounts  # nosec B107
         kills: int = 20, log=print) -> CrashResult:
     """Kill a worker every second for ``seconds`` and until ``kills`` workers have died (at most 4 x seconds)."""
     server = Server(url, port).start()

@@ -60,7 +60,8 @@ def test_password_change_and_disabling_end_other_sessions(app, make, signed_in):
     first, second = app.test_client(), app.test_client()
     login(first, user)
     login(second, user)
-    response = first.post("/account", data={"password-current": TEST_PASSWORD, "password-password": "a brand new secret",
+    response = first.post("/account", data={"password-current": TEST_PASSWORD,
+                                            "password-password": "a brand new secret",
                                             "password-confirm": "a brand new secret", "password-submit": "1"})
     assert response.status_code == 302
     assert first.get("/account").status_code == 200  # this browser got a fresh session
@@ -142,7 +143,8 @@ def test_invitation_by_email_then_set_password(app, make, smtp_server, signed_in
     client = signed_in(facilitator)
     member_id = make.member("SN").id
     response = client.post("/admin/users/invite", data={"email": "New.Delegate@Example.org", "name": "Awa Ndiaye",
-                                                         "role": "delegate", "member": str(member_id), "language": "fr"})
+                                                         "role": "delegate", "member": str(member_id),
+                                                         "language": "fr"})
     assert response.status_code == 302
     messages = wait_for(smtp_server)
     assert messages and messages[0].rcpt_tos == ["new.delegate@example.org"]
@@ -171,7 +173,8 @@ def test_reset_link_comes_from_configuration_not_the_host_header(app, make, smtp
     url = _link(wait_for(smtp_server)[0])
     assert url.startswith("https://matchmaker.test/reset/") and "evil" not in url
     path = url.replace("https://matchmaker.test", "")
-    assert client.post(path, data={"password": "fresh password 2026", "confirm": "fresh password 2026"}).status_code == 302
+    assert client.post(path, data={"password": "fresh password 2026",
+                                   "confirm": "fresh password 2026"}).status_code == 302
     assert login(app.test_client(), user, "fresh password 2026").status_code == 302
     assert login(app.test_client(), user).status_code == 401
 

@@ -52,7 +52,8 @@ def test_invalid_utf8_and_wrong_content_types(app, make, signed_in):
     assert raw.status_code == 422
     as_json = client.post("/needs/new", json={"title": ["nested"], "policy_areas": {"a": 1}})
     assert as_json.status_code == 422
-    multipart = client.post("/needs/new", data={"title": "x", "file": (__import__("io").BytesIO(b"\x00" * 100), "a.bin")},
+    multipart = client.post("/needs/new", data={"title": "x", "file": (__import__("io").BytesIO(b"\x00" * 100),
+                                                                       "a.bin")},
                             content_type="multipart/form-data")
     assert multipart.status_code == 422
     assert db.session.scalar(select(func.count(Need.id))) == 0
@@ -104,7 +105,8 @@ def test_admin_forms_validate(app, make, signed_in):
     # An admin cannot lock themselves out.
     response = client.post(f"/admin/users/{admin.id}", data={"name": "Me", "role": "delegate", "language": "en",
                                                               "member": str(make.member("BJ").id), "active": "y"})
-    assert response.status_code == 422 and "cannot demote or disable your own account" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "cannot demote or disable your own account" in response.get_data(as_text=True)
 
 
 def test_oversized_request_is_refused(app, make, signed_in):

@@ -31,7 +31,8 @@ def _confirmation_form(body: str) -> tuple[str, dict[str, list[str]], str]:
 @pytest.fixture
 def parties(make):
     org = make.organisation("ITC")
-    return {"org": org, "delegate": make.user("delegate", member="BJ"), "partner": make.user("partner", organisation=org),
+    return {"org": org, "delegate": make.user("delegate", member="BJ"), "partner": make.user("partner",
+                                                                                             organisation=org),
             "facilitator": make.user("facilitator")}
 
 

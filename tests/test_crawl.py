@@ -150,7 +150,8 @@ def test_injection_payloads_are_never_reflected_or_evaluated(app, poisoned):
                     body = response.get_data(as_text=True)
                 checked += 1
                 assert response.status_code < 500, (role, target)
-                if response.mimetype in ("text/csv", "application/json", "application/xml", "text/xml", "text/calendar"):
+                if response.mimetype in ("text/csv", "application/json", "application/xml", "text/xml",
+                                         "text/calendar"):
                     continue  # data files carry the text as it is; they are downloads, never rendered here
                 found = [p for p in DANGEROUS if p in body] + _js_links(body)
                 if found:
@@ -161,12 +162,14 @@ def test_injection_payloads_are_never_reflected_or_evaluated(app, poisoned):
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)",
-                                    "/\\evil.example", "\\\\evil.example", "https:evil.example", "http://127.0.0.1.evil/",
+                                    "/\\evil.example", "\\\\evil.example", "https:evil.example",
+                                    "http://127.0.0.1.evil/",
                                     "/%0d%0aSet-Cookie:x=1", "data:text/html,<script>alert(1)</script>",
                                     " //evil.example", "\t/evil", "///evil.example"])
 def test_next_never_leaves_the_site(app, make, target):
     user = make.user("admin")
-    for url, form in (("/login?next=" + quote(target, safe=""), {"email": user.email, "password": "correct horse battery"}),
+    for url, form in (("/login?next=" + quote(target, safe=""), {"email": user.email,
+                                                                 "password": "correct horse battery"}),
                       ("/language", {"language": "fr", "next": target})):
         response = app.test_client().post(url, data=form)
         assert response.status_code == 302

@@ -47,30 +47,33 @@ def _csv_files() -> dict[str, bytes]:
         "200,000-character field": (CSV_HEADER + csv_row("Long", description="y" * 200_000)).encode(),
         "a million blank rows": CSV_HEADER.encode() + b"\n" * 1_000_000,
         "a million one-cell rows": CSV_HEADER.encode() + b"x\n" * 950_000,
-        "11,000 valid rows": (CSV_HEADER + "".join(csv_row(f"Offering number {n}") for n in range(11_000))).encode()[:2_000_000],
+        "11,000 valid rows": (CSV_HEADER + "".join(csv_row(f"Offering number {n}")
+                                                   for n in range(11_000))).encode()[:2_000_000],
         "over the row limit": (CSV_HEADER + csv_row("x") * 40_000).encode(),
         "over the size limit": (CSV_HEADER + csv_row("x")).encode() + b"x" * (11 * 1024 * 1024),
         "zip renamed .csv": _zip_as_csv(),
-        "formulas": (CSV_HEADER + csv_row("=HYPERLINK(\"https://evil.example\",\"click\")") + csv_row("@SUM(1+1)*cmd|' /C calc'!A0")
-                     + csv_row("+1+1 formula")).encode(),
+        "formulas": (CSV_HEADER + csv_row("=HYPERLINK(\"https://evil.example\",\"click\")")
+                     + csv_row("@SUM(1+1)*cmd|' /C calc'!A0") + csv_row("+1+1 formula")).encode(),
         "header only, many columns": (",".join(f"c{n}" for n in range(20_000)) + "\n").encode(),
         "CR line endings": (CSV_HEADER + good).replace("\n", "\r").encode(),
-        "mixed good and bad rows": (CSV_HEADER + good + csv_row("Bad areas", areas="teleportation") + csv_row("Another good one")).encode(),
+        "mixed good and bad rows": (CSV_HEADER + good + csv_row("Bad areas", areas="teleportation")
+                                    + csv_row("Another good one")).encode(),
     }
 
 
 def _iati_files() -> dict[str, bytes]:
     return {
         "IATI empty": b"",
-        "IATI UTF-16": iati_file(iati_activity()).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
+        "IATI UTF-16": iati_file(iati_activity()).decode().replace('encoding="UTF-8"',
+                                                                   'encoding="UTF-16"').encode("utf-16"),
         "IATI bad UTF-8": iati_file(iati_activity()).replace(b"Digital", b"Digit\xe9l"),
         "IATI NUL": iati_file(iati_activity()).replace(b"Digital", b"Digi\x00tal"),
         "IATI 100,000-character title": iati_file(iati_activity(title_en="T" * 100_000)),
         "IATI deep nesting": b"<?xml version='1.0'?>" + b"<a>" * 100_000 + b"</a>" * 100_000,
         "IATI many activities": iati_file(*(iati_activity(identifier=f"XM-DAC-41301-EC-{n}") for n in range(600))),
         "IATI zip renamed": _zip_as_csv(),
-        "IATI over the size limit": iati_file(iati_activity()).replace(b"</iati-activities>",
-                                                                  b"<!--" + b"x" * (11 * 1024 * 1024) + b"--></iati-activities>"),
+        "IATI over the size limit": iati_file(iati_activity()).replace(
+            b"</iati-activities>", b"<!--" + b"x" * (11 * 1024 * 1024) + b"--></iati-activities>"),
     }
 
 
@@ -98,7 +101,8 @@ def _send(client, url, name, content):
 
 
 # The slow ones run in `make stress` (pytest -m stress); `make test` keeps one file of each kind of hostility.
-HEAVY = {"a million blank rows", "a million one-cell rows", "header only, many columns", "over the row limit", "11,000 valid rows",
+HEAVY = {"a million blank rows", "a million one-cell rows", "header only, many columns", "over the row limit",
+         "11,000 valid rows",
          "IATI many activities", "needs: a million one-cell rows"}
 
 
@@ -115,7 +119,8 @@ def test_hostile_file(app, make, kind, name, signed_in):
     user = make.user("delegate", member="BJ") if kind == "needs" else make.user(
         "partner", organisation=make.organisation())
     client = signed_in(user)
-    url = {"offerings": "/imports/offerings/csv", "needs": "/imports/needs/csv", "iati": "/imports/offerings/iati"}[kind]
+    url = {"offerings": "/imports/offerings/csv", "needs": "/imports/needs/csv",
+           "iati": "/imports/offerings/iati"}[kind]
     before = _records()
     status, body, peak = _send(client, url, name, content)
     body = re.sub(r"\s+", " ", body)

@@ -27,14 +27,16 @@ def html_problems(body: str) -> list[str]:
         for element in form.iter():
             for attribute in ("id", "name"):
                 if element is not form and element.get(attribute) in FORM_PROPERTIES:
-                    problems.append(f"<{element.tag} {attribute}={element.get(attribute)!r}> hides form.{element.get(attribute)}")
+                    value = element.get(attribute)
+                    problems.append(f"<{element.tag} {attribute}={value!r}> hides form.{value}")
     ids = Counter(element.get("id") for element in tree.iter() if element.get("id") is not None)
     problems += [f"id {name!r} used {count} times" for name, count in ids.items() if count > 1]
     return problems
 
 
 def test_the_checker_finds_what_it_looks_for():
-    assert html_problems("<!doctype html><html lang=en><head><title>t</title></head><body><p>ok</p></body></html>") == []
+    assert html_problems("<!doctype html><html lang=en><head><title>t</title></head>"
+                         "<body><p>ok</p></body></html>") == []
     assert any("id 'x' used 2 times" in p for p in html_problems(
         "<!doctype html><title>t</title><p id=x>a</p><p id=x>b</p>"))
     assert html_problems("<!doctype html><title>t</title><div><p>a</span></div>")  # a stray end tag

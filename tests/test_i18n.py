@@ -26,10 +26,12 @@ KEYWORDS = {
 }
 # Translations that are rightly the same as the English: the product's name, and words spelled alike.
 SAME_AS_ENGLISH = {
-    "fr": {"TA Matchmaker", "Code", "Contact", "Description", "Europe", "Note", "Organisation", "Organisations", "Pages",
+    "fr": {"TA Matchmaker", "Code", "Contact", "Description", "Europe", "Note", "Organisation", "Organisations",
+           "Pages",
            "Type", "score %(score)s", "Programme", "Score", "Total",
            # Matchmaking sessions
-           "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d",
+           "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d",
+           "%(where)s, table %(table)d",
            "%(meeting)s (%(time)s, table %(table)d)",
            # Navigation and filters
            "Action", "Administration", "Menu"},

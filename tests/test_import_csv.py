@@ -114,17 +114,20 @@ def test_header_problems_ragged_and_duplicate_rows(ctx):
     messages = {(p.column, p.message.split(";")[0]) for p in bad_header.problems}
     assert ("colour", "Unknown column") in messages and ("title", "This column appears more than once.") in messages
     assert ("description", "This required column is missing.") in messages
-    ragged = read_rows("offerings", (CSV_HEADER + csv_row("Offering one").rstrip("\n") + ",extra\n" + "only,two\n").encode())
+    ragged = read_rows("offerings",
+                       (CSV_HEADER + csv_row("Offering one").rstrip("\n") + ",extra\n" + "only,two\n").encode())
     assert [p.line for p in ragged.problems] == [2, 3]
     assert "7 cells but the header has 6 columns" in ragged.problems[0].message
-    duplicate = read_rows("offerings", (CSV_HEADER + csv_row("Offering one") + csv_row("Offering two") + csv_row("Offering one")).encode())
+    duplicate = read_rows("offerings", (CSV_HEADER + csv_row("Offering one") + csv_row("Offering two")
+                                        + csv_row("Offering one")).encode())
     assert [(p.line, p.message) for p in duplicate.problems] == [(4, "This row repeats line 2.")]
     unbalanced = read_rows("offerings", (CSV_HEADER + 'Offering one,"never closed\n').encode())
     assert not unbalanced.ok
 
 
 def test_control_characters_types_and_cross_column_rules(ctx):
-    header = "title,description,language,policy_areas,support_kinds,delivery_languages,eligibility,eligible_members,capacity,deadline,contact_email\n"
+    header = ("title,description,language,policy_areas,support_kinds,delivery_languages,eligibility,eligible_members,"
+              "capacity,deadline,contact_email\n")
     base = f"Offering one,{CSV_DESCRIPTION},en,skills,training,en"
     preview = read_rows("offerings", (header + base + ",members,ZZ;BJ,0,31/12/2030,nobody\n"
                                       + base.replace("Offering one", "Offering \x07two") + ",regions,,3,,\n").encode())
@@ -171,7 +174,8 @@ def test_facilitators_import_needs_as_drafts_on_a_members_behalf(client, make):
     facilitator = make.user("facilitator")
     login(client, facilitator)
     assert upload(client, "needs", (CSV_HEADER + csv_row("Need for customs training")).encode()).status_code == 422
-    submitted = (CSV_HEADER.rstrip("\n") + ",status\n" + csv_row("Need for customs training").rstrip("\n") + ",submitted\n")
+    submitted = (CSV_HEADER.rstrip("\n") + ",status\n"
+                 + csv_row("Need for customs training").rstrip("\n") + ",submitted\n")
     response = upload(client, "needs", submitted.encode(), member="SN")
     assert "stay drafts" in page_text(client.get(response.headers["Location"]))
     response = upload(client, "needs", (CSV_HEADER + csv_row("Need for customs training")).encode(), member="SN")
@@ -208,7 +212,8 @@ def test_hostile_form_values_never_give_a_500(client, make):
     facilitator = make.user("facilitator")
     login(client, facilitator)
     content = (CSV_HEADER + csv_row("Need for customs training")).encode()
-    response = client.post("/imports/needs/csv", data={"file": (io.BytesIO(content), "a\x00b\u202e" + "x" * 400 + ".csv"),
+    response = client.post("/imports/needs/csv", data={"file": (io.BytesIO(content),
+                                                                "a\x00b\u202e" + "x" * 400 + ".csv"),
                                                        "member": "SN"}, content_type="multipart/form-data")
     assert response.status_code == 302
     stored = db.session.scalar(select(ImportUpload))

@@ -492,7 +492,8 @@ def test_sync_applies_each_change_once(make, monkeypatch):
     engine = matching.INDEX.current(date.today())
     calls = []
     original = engine.upsert
-    monkeypatch.setattr(engine, "upsert", lambda rec, side, **kw: calls.append((side, rec.id)) or original(rec, side, **kw))
+    monkeypatch.setattr(engine, "upsert", lambda rec, side, **kw: calls.append((side, rec.id)) or original(rec, side,
+                                                                                                           **kw))
     matching.INDEX.current(date.today())
     assert calls == []
     offerings[0].title = "Model laws on electronic signatures, second edition"

@@ -78,11 +78,13 @@ def test_eligible_members_by_region_or_by_name(app, make, signed_in):
     finder = next(i for i in tree.iter("input") if i.get("name") == "find_members")
     names = [o.get("value") for o in next(d for d in tree.iter("datalist") if d.get("id") == finder.get("list"))]
     assert "Benin" in names and "Haiti" in names
-    data = dict(OFFERING_FORM, eligibility="members", eligible_regions=[], eligible_members=["SN"], find_members="benin; Haiti")
+    data = dict(OFFERING_FORM, eligibility="members", eligible_regions=[], eligible_members=["SN"],
+                find_members="benin; Haiti")
     assert client.post("/offerings/new", data=data).status_code == 302
     offering = db.session.scalar(select(Offering))
     assert offering.eligible_members == ["SN", "BJ", "HT"]
     response = client.post("/offerings/new", data=dict(data, title="Another programme", find_members="Atlantis"))
-    assert response.status_code == 422 and "No developing member is called “Atlantis”" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "No developing member is called “Atlantis”" in response.get_data(as_text=True)
     edit = client.get(f"/offerings/{offering.id}/edit").get_data(as_text=True)
     assert 'value="HT" id="eligible_members-HT" checked' in edit

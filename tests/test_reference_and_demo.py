@@ -126,7 +126,8 @@ def test_the_demo_shows_the_whole_life_cycle_in_order_and_in_the_past(ctx):
     # The demo accounts have something to do.
     delegate = db.session.scalar(select(User).where(User.email == "delegate@example.org"))
     partner = db.session.scalar(select(User).where(User.email == "partner@example.org"))
-    introduced = db.session.scalar(select(Match).where(Match.status == "approved", Match.need.has(member_id=delegate.member_id),
+    introduced = db.session.scalar(select(Match).where(Match.status == "approved",
+                                                       Match.need.has(member_id=delegate.member_id),
                                                        Match.offering.has(organisation_id=partner.organisation_id)))
     assert introduced is not None and introduced.need_response == introduced.offering_response == "pending"
     assert db.session.scalar(select(Need).where(Need.member_id == delegate.member_id, Need.status == "draft",

@@ -1,4 +1,5 @@
-"""The agenda builder on its own: no double booking, availability, tables, reasons, optimality (also on random inputs)."""
+"""The agenda builder on its own: no double booking, availability, tables, reasons, optimality (also on random
+inputs)."""
 from __future__ import annotations
 
 from collections import Counter

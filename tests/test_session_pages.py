@@ -21,7 +21,8 @@ def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, mo
     people, matches, _offers = parties
     facilitator = people["facilitator"]
     # 10:00 in New York on 1 July 2030 is 14:00 UTC: at 12:00 UTC the session has not started yet.
-    session = plan_session(make, facilitator, date=date(2030, 7, 1), start_time=time(10, 0), time_zone="America/New_York")
+    session = plan_session(make, facilitator, date=date(2030, 7, 1), start_time=time(10, 0),
+                           time_zone="America/New_York")
     invite(session, facilitator, matches.values())
     service.build_agenda(facilitator, session)
     db.session.commit()

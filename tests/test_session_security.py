@@ -69,7 +69,8 @@ def test_old_cookies_are_refused_after_logout_password_change_and_disabling(app,
     # Password change, in the same browser: the cookie it had before the change is dead.
     login(client, user)
     cookie = client.get_cookie("session").value
-    response = client.post("/account", data={"password-current": TEST_PASSWORD, "password-password": "a brand new secret",
+    response = client.post("/account", data={"password-current": TEST_PASSWORD,
+                                             "password-password": "a brand new secret",
                                               "password-confirm": "a brand new secret", "password-submit": "1"})
     assert response.status_code == 302
     assert client.get("/account").status_code == 200

@@ -129,7 +129,8 @@ def test_moves_and_swaps_are_checked_and_announced(app, make, parties, signed_in
     before = {m.id: (m.round, m.table_no) for m in session.meetings}
     # A slot taken at the only table, and ITU double-booked: refused, nothing changes.
     response = client.post(f"/sessions/{session.id}/agenda/move", data={"move-match": bj.match_id,
-                                                                          "move-round": sn.round, "move-table": "0"}, follow_redirects=True)
+                                                                          "move-round": sn.round, "move-table": "0"},
+                                                                          follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "cannot go there" in page and "already in the meeting" in page and "that table is taken" in page
     db.session.expire_all()
@@ -137,18 +138,21 @@ def test_moves_and_swaps_are_checked_and_announced(app, make, parties, signed_in
     # Benin's delegate cannot attend Senegal's slot any more: swapping them is refused for that reason.
     service.set_availability(people["BJ"], session, [bj.round, ht.round])
     db.session.commit()
-    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id, "swap-second": sn.match_id},
+    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id,
+                                                                        "swap-second": sn.match_id},
                            follow_redirects=True)
     assert "cannot attend that slot" in response.get_data(as_text=True)
     # A valid swap: both moved, their sequence bumped, their parties told, the others not.
     counts = {k: _inbox(people[k]) for k in ("BJ", "HT", "OECD")}
     old_bj, old_ht = (bj.round, bj.table_no), (ht.round, ht.table_no)
-    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id, "swap-second": ht.match_id})
+    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id,
+                                                                        "swap-second": ht.match_id})
     assert response.status_code == 302
     db.session.expire_all()
     assert (bj.round, bj.table_no) == old_ht and (ht.round, ht.table_no) == old_bj and bj.sequence == 2
     assert _inbox(people["BJ"]) == counts["BJ"] + 1 and _inbox(people["OECD"]) == counts["OECD"] + 1
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "session.meetings_swapped")) == 1
+    swaps = select(func.count(AuditEvent.id)).where(AuditEvent.action == "session.meetings_swapped")
+    assert db.session.scalar(swaps) == 1
     # Moving to a free slot after widening the session.
     service.update_session(facilitator, session, dict(_fields(session), tables=2))
     db.session.commit()
@@ -298,7 +302,8 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     assert "Bilateral meetings on the agenda: 4;" in page
     response = client.post(f"/sessions/{session.id}/summary", data={
         "summary": "Benin and ITU agreed to meet again.", "public_summary": draft + "\nSénégal was very active."})
-    assert response.status_code == 422 and "remove Senegal" in response.get_data(as_text=True).replace("Sénégal", "Senegal")
+    assert response.status_code == 422 and "remove Senegal" in response.get_data(as_text=True).replace("Sénégal",
+                                                                                                       "Senegal")
     assert client.post(f"/sessions/{session.id}/close", data={"confirm": "1"}).status_code == 302
     assert db.session.get(MatchmakingSession, session.id).status == "held"  # no public summary yet
     response = client.post(f"/sessions/{session.id}/summary", data={"summary": "Benin and ITU agreed to meet again.",
@@ -352,7 +357,8 @@ def test_hostile_session_forms_never_500_and_never_corrupt(app, make, kind, sign
         mutations = [(label, data) for label, data in mutations if label in ("title", "date", "time_zone", "link")]
     checked = 0
     for label, data in mutations + [
-            ("unknown zone", dict(VALID, time_zone="Mars/Olympus_Mons")), ("path zone", dict(VALID, time_zone="../etc")),
+            ("unknown zone", dict(VALID, time_zone="Mars/Olympus_Mons")), ("path zone", dict(VALID,
+                                                                                             time_zone="../etc")),
             ("script link", dict(VALID, mode="online", link="javascript:alert(1)")),
             ("ftp link", dict(VALID, mode="online", link="ftp://example.org/x")),
             ("bad port", dict(VALID, mode="online", link="https://example.org:99999/")),
@@ -387,7 +393,8 @@ def test_hostile_posts_to_the_other_session_forms(app, make, parties, monkeypatc
         assert response.status_code == 422, value
     assert service.availability_of(people["BJ"], session) is None
     client = signed_in(facilitator)
-    for data in ({}, {"match_ids": ["abc"]}, {"match_ids": ["999999"]}, {"match_ids": [str(matches["BJ-ITU"].id)] * 2000}):
+    for data in ({}, {"match_ids": ["abc"]}, {"match_ids": ["999999"]},
+                 {"match_ids": [str(matches["BJ-ITU"].id)] * 2000}):
         assert client.post(f"/sessions/{session.id}/invite", data=data).status_code == 422
     m = str(meeting.match_id)
     for data in ({}, {"move-match": "x", "move-round": "0"}, {"move-match": m, "move-round": "99"},

@@ -1,8 +1,8 @@
 """Cell suppression in published tables: no cell describes fewer than 3 members, and no suppressed cell can be
-worked out from the published ones, by subtraction or otherwise. The attacks (tests/attacks/suppression.py) are written independently
-of the suppression code: repeated subtraction along rows and columns, and linear programming with the totals,
-the fact that counts are non-negative integers, and the zero policy (a suppressed cell may be 0 because no zero
-is ever published beside one: checked), as the threat model's attacker computes it."""
+worked out from the published ones, by subtraction or otherwise. The attacks (tests/attacks/suppression.py) are
+written independently of the suppression code: repeated subtraction along rows and columns, and linear programming
+with the totals, the fact that counts are non-negative integers, and the zero policy (a suppressed cell may be 0
+because no zero is ever published beside one: checked), as the threat model's attacker computes it."""
 from __future__ import annotations
 
 import math
