@@ -44,6 +44,10 @@ def _match(make, parties, status, **kw):
 
 def _case(name, make, parties):
     """(who acts, url, form data, the record and the status it must reach, words of the question)."""
+    if name.startswith("match-"):
+        return _match_case(name, make, parties)
+    if name.startswith("session-"):
+        return _session_case(name, make, parties)
     if name == "need-withdraw":
         need = make.need("BJ", "open")
         return "delegate", f"/needs/{need.id}/withdraw", {"reason": "A bilateral project covers it."}, \
@@ -55,6 +59,10 @@ def _case(name, make, parties):
         offering = make.offering(parties["org"], "published")
         return "partner", f"/offerings/{offering.id}/close", {"reason": "Fully booked"}, \
             (Offering, offering.id, "closed"), "Close the offering"
+    raise ValueError(name)
+
+
+def _match_case(name, make, parties):
     if name == "match-reject":
         match = _match(make, parties, "proposed")
         return "facilitator", f"/matches/{match.id}/decide", {"action": "reject", "reason": "Out of scope"}, \
@@ -85,6 +93,10 @@ def _case(name, make, parties):
                        outcome="cooperation_possible")
         return "partner", f"/matches/{match.id}/progress", {"action": "complete", "note": ""}, \
             (Match, match.id, "completed"), "as completed"
+    raise ValueError(name)
+
+
+def _session_case(name, make, parties):
     session = MatchmakingSession(title="Payments clinic", policy_areas=[], date=date(2026, 1, 7), start_time=time(10),
                                  time_zone="Europe/Zurich", mode="online", link="https://meet.example.org/x",
                                  slot_minutes=20, rounds=2, tables=1, status="planning",

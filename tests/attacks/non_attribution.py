@@ -14,6 +14,7 @@ import numpy as np
 from scipy.optimize import linprog
 from sqlalchemy import select
 
+from matchmaker.api.tokens import create_token
 from matchmaker.extensions import db
 from matchmaker.models import Match, Need, Offering
 from tests.helpers import signed_in_client
@@ -104,38 +105,78 @@ def offered(client, name: str) -> list[str]:
 
 def read_everything(app, client, partner) -> dict[int, Shown]:
     """Crawl what the partner reaches: list, filters, need pages, API (list, filters, one by one), exports."""
-    from matchmaker.api.tokens import create_token
+    reading = Reading(client)
+    reading.lists()
+    reading.filters()
+    reading.need_pages()
+    reading.api(partner)
+    reading.export_json()
+    reading.export_csv()
+    return reading.shown
 
-    shown: dict[int, Shown] = {}
 
-    def of(need_id: int) -> Shown:
-        return shown.setdefault(need_id, Shown())
+class Reading:
+    """What one partner has read so far, need by need."""
 
-    for need_id, meta in list_pages(client).items():
-        parts = [p.strip() for p in meta.split("·")]
-        read_origin(parts[1], of(need_id))
-        of(need_id).languages.add(LANGUAGE_LABELS[parts[2]])
-    # Filters: a need found under a region (or area) is from there; found under "LDCs only" is an LDC.
-    for value in offered(client, "region"):
-        area = AREA_CODES.get(value, {value})
-        for need_id in list_pages(client, f"region={value}"):
-            of(need_id).areas.append(area)
-    if "yes" in offered(client, "ldc"):
-        for need_id in list_pages(client, "ldc=yes"):
-            of(need_id).ldc.add(True)
-    for need_id in list(shown):
-        page = client.get(f"/needs/{need_id}").get_data(as_text=True)
-        meta = html.unescape(re.sub(r"<[^>]+>", " ", re.search(r'<p class="meta">(.*?)</p>', page, re.S).group(1)))
-        read_origin(meta.split("·")[1], of(need_id))
-        languages = re.search(r"Delivery languages</dt><dd>(.*?)</dd>", page, re.S).group(1)
-        of(need_id).languages |= {LANGUAGE_LABELS[t] for t in re.findall(r'class="tag">([^<]+)<', languages)}
-    # The API, as a program of the partner's would read it.
-    _token, secret = create_token(partner, "attack")
-    db.session.commit()
-    api = {"Authorization": f"Bearer {secret}"}
+    def __init__(self, client):
+        self.client = client
+        self.shown: dict[int, Shown] = {}
 
-    def api_record(record: dict) -> None:
-        need = of(record["id"])
+    def of(self, need_id: int) -> Shown:
+        return self.shown.setdefault(need_id, Shown())
+
+    def lists(self) -> None:
+        for need_id, meta in list_pages(self.client).items():
+            parts = [p.strip() for p in meta.split("·")]
+            read_origin(parts[1], self.of(need_id))
+            self.of(need_id).languages.add(LANGUAGE_LABELS[parts[2]])
+
+    def filters(self) -> None:
+        """A need found under a region (or area) is from there; found under "LDCs only" is an LDC."""
+        for value in offered(self.client, "region"):
+            area = AREA_CODES.get(value, {value})
+            for need_id in list_pages(self.client, f"region={value}"):
+                self.of(need_id).areas.append(area)
+        if "yes" in offered(self.client, "ldc"):
+            for need_id in list_pages(self.client, "ldc=yes"):
+                self.of(need_id).ldc.add(True)
+
+    def need_pages(self) -> None:
+        for need_id in list(self.shown):
+            page = self.client.get(f"/needs/{need_id}").get_data(as_text=True)
+            meta = html.unescape(re.sub(r"<[^>]+>", " ", re.search(r'<p class="meta">(.*?)</p>', page, re.S).group(1)))
+            read_origin(meta.split("·")[1], self.of(need_id))
+            languages = re.search(r"Delivery languages</dt><dd>(.*?)</dd>", page, re.S).group(1)
+            self.of(need_id).languages |= {LANGUAGE_LABELS[t] for t in re.findall(r'class="tag">([^<]+)<', languages)}
+
+    def api(self, partner) -> None:
+        """The API, as a program of the partner's would read it: lists (with each region filter), then one by one."""
+        _token, secret = create_token(partner, "attack")
+        db.session.commit()
+        headers = {"Authorization": f"Bearer {secret}"}
+        for region in [*REGION_LABELS.values(), *AREA_CODES, None]:
+            self.api_list(headers, region)
+        for need_id in list(self.shown):
+            self.api_record(self.client.get(f"/api/v1/needs/{need_id}", headers=headers).get_json())
+
+    def api_list(self, headers: dict, region: str | None) -> None:
+        page = 1
+        while True:
+            query = f"per_page=100&page={page}" + (f"&region={region}" if region else "")
+            answer = self.client.get(f"/api/v1/needs?{query}", headers=headers)
+            if answer.status_code != 200:
+                return  # a value the API does not offer
+            items = answer.get_json()["items"]
+            for record in items:
+                self.api_record(record)
+                if region:
+                    self.of(record["id"]).areas.append(AREA_CODES.get(region, {region}))
+            if len(items) < 100:
+                return
+            page += 1
+
+    def api_record(self, record: dict) -> None:
+        need = self.of(record["id"])
         if record["member"]:
             need.names.append(record["member"])
         if record["region"]:
@@ -144,37 +185,21 @@ def read_everything(app, client, partner) -> dict[int, Shown]:
             need.ldc.add(bool(record["is_ldc"]))
         need.languages |= {record["language"], *record["delivery_languages"]}
 
-    for region in [*REGION_LABELS.values(), *AREA_CODES, None]:
-        page = 1
-        while True:
-            query = f"per_page=100&page={page}" + (f"&region={region}" if region else "")
-            answer = client.get(f"/api/v1/needs?{query}", headers=api)
-            if answer.status_code != 200:
-                break  # a value the API does not offer
-            items = answer.get_json()["items"]
-            for record in items:
-                api_record(record)
-                if region:
-                    of(record["id"]).areas.append(AREA_CODES.get(region, {region}))
-            if len(items) < 100:
-                break
-            page += 1
-    for need_id in list(shown):
-        api_record(client.get(f"/api/v1/needs/{need_id}", headers=api).get_json())
-    # Exports.
-    for record in client.get("/exports/needs.json").get_json():
-        api_record(record)
-    text = client.get("/exports/needs.csv").get_data(as_text=True).lstrip("\ufeff")
-    for row in csv.DictReader(io.StringIO(text)):
-        need = of(int(row["id"]))
-        if row["member"]:
-            need.names.append(row["member"])
-        if row["region"]:
-            need.areas.append(AREA_CODES.get(row["region"], {row["region"]}))
-        if row["is_ldc"] in ("yes", "no"):
-            need.ldc.add(row["is_ldc"] == "yes")
-        need.languages |= {row["language"], *filter(None, row["delivery_languages"].split(";"))}
-    return shown
+    def export_json(self) -> None:
+        for record in self.client.get("/exports/needs.json").get_json():
+            self.api_record(record)
+
+    def export_csv(self) -> None:
+        text = self.client.get("/exports/needs.csv").get_data(as_text=True).lstrip("\ufeff")
+        for row in csv.DictReader(io.StringIO(text)):
+            need = self.of(int(row["id"]))
+            if row["member"]:
+                need.names.append(row["member"])
+            if row["region"]:
+                need.areas.append(AREA_CODES.get(row["region"], {row["region"]}))
+            if row["is_ldc"] in ("yes", "no"):
+                need.ldc.add(row["is_ldc"] == "yes")
+            need.languages |= {row["language"], *filter(None, row["delivery_languages"].split(";"))}
 
 
 def anonymous_needs(partner) -> list[Need]:
