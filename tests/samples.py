@@ -84,7 +84,7 @@ HOSTILE_VALUES = [
 ]
 
 
-def mutations(valid: dict):
+def mutations_of(valid: dict):
     """Each field replaced in turn by each hostile value, plus wrong types and unknown choices."""
     for key in valid:
         for value in HOSTILE_VALUES:

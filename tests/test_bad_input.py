@@ -9,7 +9,7 @@ from matchmaker.models import AuditEvent, Need, Offering, Organisation, User
 from tests.helpers import login
 from tests.samples import NEED_FORM as NEED
 from tests.samples import OFFERING_FORM as OFFERING
-from tests.samples import mutations
+from tests.samples import mutations_of
 
 
 def _signature(model):
@@ -33,7 +33,7 @@ def test_hostile_form_posts_never_500_and_never_corrupt(app, make, kind):
         url = "/offerings/new" if kind == "offering_create" else f"/offerings/{offering.id}/edit"
         valid, model = OFFERING, Offering
     checked = 0
-    for label, data in mutations(valid):
+    for label, data in mutations_of(valid):
         before = _signature(model)
         response = client.post(url, data=data)
         assert response.status_code in (302, 422), (label, response.status_code)

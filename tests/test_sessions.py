@@ -16,7 +16,7 @@ from matchmaker.models import AuditEvent, MatchmakingSession, Notification
 from matchmaker.services import sessions as service
 from tests.fixtures.records import DAY, invite, plan_session
 from tests.helpers import wait_for
-from tests.samples import mutations
+from tests.samples import mutations_of
 
 VALID = {
     "title": "E-commerce law clinic", "theme": "Electronic transactions and consumer trust",
@@ -352,13 +352,13 @@ def test_hostile_session_forms_never_500_and_never_corrupt(app, make, kind, sign
         return [(s.id, s.title, s.rounds, s.time_zone, s.version) for s in
                 db.session.scalars(select(MatchmakingSession).order_by(MatchmakingSession.id))]
 
-    mutations = list(mutations(VALID))
+    mutations = list(mutations_of(VALID))
     if kind == "edit":  # the same form: every field on creation, the ones an edit is likeliest to break here
         mutations = [(label, data) for label, data in mutations if label in ("title", "date", "time_zone", "link")]
     checked = 0
     for label, data in mutations + [
-            ("unknown zone", dict(VALID, time_zone="Mars/Olympus_Mons")), ("path zone", dict(VALID,
-                                                                                             time_zone="../etc")),
+            ("unknown zone", dict(VALID, time_zone="Mars/Olympus_Mons")),
+            ("path zone", dict(VALID, time_zone="../etc")),
             ("script link", dict(VALID, mode="online", link="javascript:alert(1)")),
             ("ftp link", dict(VALID, mode="online", link="ftp://example.org/x")),
             ("bad port", dict(VALID, mode="online", link="https://example.org:99999/")),
