@@ -260,3 +260,11 @@ def test_setting_a_password_spends_every_link_sent_before(app, make, signed_in):
                                          "password-submit": "1"}).status_code == 302
     assert app.test_client().get(f"/reset/{third}").status_code == 302
     assert accounts.user_from_token(third, "reset") is None
+
+
+@pytest.mark.parametrize("role, dashboard", [("admin", 200), ("facilitator", 200), ("delegate", 403),
+                                             ("partner", 403), ("anonymous", 302)])
+def test_the_signed_in_fixture_signs_in_each_role_through_the_form(signed_in, role, dashboard):
+    client = signed_in(role)
+    assert client.get("/account").status_code == (302 if role == "anonymous" else 200)
+    assert client.get("/dashboard/").status_code == dashboard
