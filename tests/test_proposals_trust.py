@@ -18,7 +18,6 @@ from matchmaker.services import matches as match_service
 from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
-from tests.helpers import login
 from tests.samples import SIGNATURE_NEED, SIGNATURE_OFFERING
 
 
@@ -40,9 +39,8 @@ def _pending(need) -> set[int]:
                                                                    Match.status == "proposed")))
 
 
-def _page(app, user, path: str) -> str:
-    client = app.test_client()
-    login(client, user)
+def _page(client, path: str) -> str:
+    """A page as the user ``client`` is signed in as reads it."""
     return html.unescape(client.get(path).get_data(as_text=True))
 
 
@@ -69,7 +67,7 @@ def test_a_pending_proposal_takes_no_place_from_a_need_opened_later(make):
     assert _pending(first) == _pending(later) == {offering.id}
 
 
-def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_told_they_compete(app, make):
+def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_told_they_compete(app, make, signed_in):
     org = make.organisation()
     needs = [make.need(code, "open", **SIGNATURE_NEED) for code in ("PE", "BJ")]
     offering = make.offering(org, "draft", capacity=1, **SIGNATURE_OFFERING)
@@ -79,7 +77,7 @@ def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_
     facilitator = make.user("facilitator")
     for need in needs:
         match = db.session.scalar(select(Match).where(Match.need_id == need.id))
-        page = _text(_page(app, facilitator, f"/matches/{match.id}"))
+        page = _text(_page(signed_in(facilitator), f"/matches/{match.id}"))
         assert "2 needs compete for 1 place:" in page
         # Benin (an LDC) is first in line; Peru's proposal says the place goes to another need first
         if need.member.code == "BJ":
@@ -88,13 +86,13 @@ def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_
             assert "the allocation gives them to other needs first" in page
 
 
-def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make):
+def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make, signed_in):
     org = make.organisation()
     offering = make.offering(org, "published", capacity=2, **SIGNATURE_OFFERING)
     needs = [make.need(code, "open", **SIGNATURE_NEED) for code in ("PE", "BJ", "CO")]
     _run()
     assert all(_pending(need) == {offering.id} for need in needs)
-    page = _text(_page(app, make.user("facilitator"), "/matches/"))
+    page = _text(_page(signed_in(make.user("facilitator")), "/matches/"))
     assert page.count("3 needs compete for 2 places:") == 3
     race = matching.competition([offering.id])[offering.id]
     assert (race.needs, race.places) == (3, 2)
@@ -142,7 +140,7 @@ def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_clic
     need = make.need("PE", "open", **SIGNATURE_NEED)
     facilitator = make.user("facilitator")
     assert _run(facilitator).without_proposal == [need.id]
-    page = _page(app, facilitator, f"/needs/{need.id}")
+    page = _page(signed_in(facilitator), f"/needs/{need.id}")
     near = page[page.index('id="near-misses"'):]
     assert "Closest programmes" in page and offering.title in near
     score = db.session.scalar(select(Match.id).where(Match.need_id == need.id))
@@ -162,7 +160,7 @@ def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_clic
     assert match.origin == "manual" and match.status == "proposed"
 
 
-def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, monkeypatch):
+def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, monkeypatch, signed_in):
     """Even when no score reaches the near-miss floor; a need of another member is not."""
     monkeypatch.setitem(app.config, "MATCH_THRESHOLD", 0.99)
     monkeypatch.setitem(app.config, "MATCH_NEAR_MISS", 0.98)
@@ -177,7 +175,7 @@ def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, m
     shown = matching.diagnose(ldc_need).near_misses
     assert [(n.offering.id, n.by_policy_area) for n in shown] == [(same_area.id, True)]
     assert matching.diagnose(other).near_misses == []
-    page = _text(_page(app, facilitator, f"/needs/{ldc_need.id}"))
+    page = _text(_page(signed_in(facilitator), f"/needs/{ldc_need.id}"))
     assert "Shown because the member is a least developed country and they share a policy area." in page
 
 
@@ -196,7 +194,7 @@ def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make, sign
     message = _text(client.post("/matches/run", data={"scope": "all"}, follow_redirects=True).get_data(as_text=True))
     assert "1 need got no proposal" in message
     assert db.session.scalar(select(MatchingRun.needs_without_proposal).order_by(MatchingRun.id.desc())) == 1
-    page = _text(_page(app, facilitator, f"/needs/{need.id}"))
+    page = _text(_page(signed_in(facilitator), f"/needs/{need.id}"))
     assert "Why this need has no proposal" in page
     assert "1 programme above the threshold was already decided for this need, or paired by hand." in page
     assert matching.needs_without_proposal([need.id]) == [need.id]
