@@ -1,5 +1,5 @@
-"""`python -m benchmarks [--quick] [--only quality|speed|sessions|dashboard]`: quality, speed, session-agenda and dashboard tables, also in
-benchmarks/out/."""
+"""`python -m benchmarks [--quick] [--only quality|speed|sessions|dashboard]`: quality, speed, session-agenda and
+dashboard tables, also in benchmarks/out/."""
 from __future__ import annotations
 
 import argparse
@@ -27,8 +27,8 @@ def main(argv=None) -> int:
         print(s, flush=True)
         lines.append(s)
 
-    emit(f"# TA Matchmaker engine benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()}, "
-         f"python {sys.version.split()[0]}, numpy {np.__version__})")
+    emit(f"# TA Matchmaker engine benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, "
+         f"{platform.processor() or platform.machine()}, python {sys.version.split()[0]}, numpy {np.__version__})")
     if args.only in (None, "quality"):
         emit("\n## reviewer-gold (58 providers x 463 papers; loss lower is better; relevant = expertise >= 4)")
         from . import datasets as D

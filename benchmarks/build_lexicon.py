@@ -73,26 +73,11 @@ def build(lang: str, x_en: str, en_x: str) -> dict[str, list[str]]:
     st_x, st_en = stemmer(lang), stemmer("en")
     table: dict[str, list[str]] = {}
     sources: dict[str, list[str]] = {}     # headword -> English stems, for the inflected forms
-
-    def add(src: str, dst: str):
+    for src, dst in _pairs(lang, x_en, en_x):
         s, d = st_x(src), st_en(dst)
-        if not s or not d:
-            return
-        sl = sources.setdefault(src, [])
-        if d not in sl:
-            sl.append(d)
-        lst = table.setdefault(s, [])
-        if d not in lst:
-            lst.append(d)
-
-    for head, senses in entries(x_en):
-        for src in single_words([head], lang):
-            for dst in single_words(senses, "en"):
-                add(src, dst)
-    for head, senses in entries(en_x):
-        for dst in single_words([head], "en"):
-            for src in single_words(senses, lang):
-                add(src, dst)
+        if s and d:
+            _append_new(sources.setdefault(src, []), [d])
+            _append_new(table.setdefault(s, []), [d])
     # Snowball does not always give a word and its inflections one stem (Spanish "mujer" -> "muj",
     # "mujeres" -> "mujer"): the stems of regular plural and feminine forms of a headword get its
     # translations too, unless a headword of their own already gave them some.
@@ -101,11 +86,26 @@ def build(lang: str, x_en: str, en_x: str) -> dict[str, list[str]]:
         for form in inflections(src, lang):
             s = st_x(form)
             if s and s not in heads:
-                lst = table.setdefault(s, [])
-                for d in dsts:
-                    if d not in lst:
-                        lst.append(d)
+                _append_new(table.setdefault(s, []), dsts)
     return {k: v[:MAX_TARGETS] for k, v in table.items()}
+
+
+def _pairs(lang: str, x_en: str, en_x: str):
+    """(word in ``lang``, English word) from both dictionaries, in their order."""
+    for head, senses in entries(x_en):
+        for src in single_words([head], lang):
+            for dst in single_words(senses, "en"):
+                yield src, dst
+    for head, senses in entries(en_x):
+        for dst in single_words([head], "en"):
+            for src in single_words(senses, lang):
+                yield src, dst
+
+
+def _append_new(values: list[str], new: list[str]) -> None:
+    for value in new:
+        if value not in values:
+            values.append(value)
 
 
 def inflections(word: str, lang: str) -> list[str]:

@@ -4,8 +4,8 @@ in benchmarks/out/dashboard.md).
 
 Each figure is the median of a few runs: "build" is the report computed from the database (queries, tables,
 suppression, NMF themes; the texts' analysis and the last clustering are kept between builds while the open
-needs do not change, "from scratch" forgets them), "page" a full GET through Flask (build + template + charts), "cached page" the same
-GET when the data have not changed (REPORT_CACHE_SECONDS), "CSV" one table's export.
+needs do not change, "from scratch" forgets them), "page" a full GET through Flask (build + template + charts),
+"cached page" the same GET when the data have not changed (REPORT_CACHE_SECONDS), "CSV" one table's export.
 """
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def seed_synthetic(app, needs: int, seed: int = 7) -> dict:
                                       .where(Need.status != "draft")).all()
         offering_ids = db.session.scalars(select(Offering.id)).all()
         match_rows, plans = [], []
-        for need_id, status, submitted in need_ids:
+        for need_id, _status, submitted in need_ids:
             for offering_id in rng.sample(offering_ids, 3):
                 created = submitted + timedelta(days=rng.randrange(1, 30))
                 fate = rng.choices(["proposed", "approved", "accepted", "completed", "rejected", "superseded"],
@@ -177,7 +177,7 @@ def seed_synthetic(app, needs: int, seed: int = 7) -> dict:
         db.session.execute(insert(Match), match_rows)
         ids = db.session.scalars(select(Match.id).order_by(Match.id)).all()
         events = []
-        for match_id, (fate, approved, completed) in zip(ids, plans):
+        for match_id, (fate, approved, completed) in zip(ids, plans, strict=True):
             if fate in ("approved", "accepted", "completed"):
                 events.append(dict(action="match.approve", object_type="match", object_id=match_id, at=approved,
                                    detail={}))
@@ -208,7 +208,7 @@ def measure_all(app, label: str, runs: int, facilitator_email: str, password: st
                     f"{seconds * 1000:.0f} ms | |")
         for public in (False, True):
             build_report(public)  # warm-up: imports, first queries
-            seconds = _median_seconds(lambda: build_report(public), runs)
+            seconds = _median_seconds(lambda public=public: build_report(public), runs)
             report = build_report(public)
             suppressed = sum(len(t.suppressed) for t in report.tables.values())
             rows.append(f"| {label} | build, {'public' if public else 'dashboard'} | {seconds * 1000:.0f} ms | "
@@ -222,13 +222,13 @@ def measure_all(app, label: str, runs: int, facilitator_email: str, password: st
                             ("public CSV (demand table)", anonymous, "/reports/needs_by_area_region.csv")):
         response = who.get(path)
         assert response.status_code == 200, (path, response.status_code)
-        seconds = _median_seconds(lambda: who.get(path), runs)
+        seconds = _median_seconds(lambda who=who, path=path: who.get(path), runs)
         rows.append(f"| {label} | {name} | {seconds * 1000:.0f} ms | {len(response.data) / 1024:.0f} KB |")
     app.config["REPORT_CACHE_SECONDS"] = 300
     for name, who, path in (("dashboard page, cached", client, "/dashboard/"),
                             ("public page, cached", anonymous, "/reports/")):
         who.get(path)
-        seconds = _median_seconds(lambda: who.get(path), runs)
+        seconds = _median_seconds(lambda who=who, path=path: who.get(path), runs)
         rows.append(f"| {label} | {name} | {seconds * 1000:.0f} ms | |")
     app.config["REPORT_CACHE_SECONDS"] = 0
     return rows

@@ -117,8 +117,10 @@ def devset_available() -> bool:
 
 
 def devset_raw() -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
-    needs = [json.loads(l) for l in (DEVSET / "needs.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
-    offs = [json.loads(l) for l in (DEVSET / "offerings.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    needs = [json.loads(line) for line in (DEVSET / "needs.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    offs = [json.loads(line) for line in (DEVSET / "offerings.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
     qrels: dict[str, dict[str, int]] = {}
     for line in (DEVSET / "qrels.tsv").read_text(encoding="utf-8").splitlines():
         cells = re.split(r"\t+", line.strip())

@@ -50,15 +50,21 @@ def make_iati(activities: int, status: str = "1") -> bytes:
  <iati-activity last-updated-datetime="2026-01-01T00:00:00Z" xml:lang="en" default-currency="USD">
   <iati-identifier>XM-BENCH-{n:06d}</iati-identifier>
   <reporting-org ref="XM-BENCH" type="40"><narrative>Benchmark Agency</narrative></reporting-org>
-  <title><narrative>Activity {n}: digital trade support</narrative><narrative xml:lang="fr">Activité {n} : appui au commerce numérique</narrative></title>
-  <description type="1"><narrative>Activity {n} supports ministries with e-commerce strategies, paperless trade and training for officials.</narrative>
-   <narrative xml:lang="es">La actividad {n} apoya a los ministerios con estrategias de comercio electrónico.</narrative></description>
+  <title><narrative>Activity {n}: digital trade support</narrative>
+   <narrative xml:lang="fr">Activité {n} : appui au commerce numérique</narrative></title>
+  <description type="1">
+   <narrative>Activity {n} supports ministries with e-commerce strategies, paperless trade and training for
+    officials.</narrative>
+   <narrative xml:lang="es">La actividad {n} apoya a los ministerios con estrategias de comercio
+    electrónico.</narrative>
+  </description>
   <participating-org role="4" type="40"><narrative>Benchmark Agency</narrative></participating-org>
   <activity-status code="{status}"/>
   <activity-date type="1" iso-date="2026-01-01"/><activity-date type="3" iso-date="2029-12-31"/>
   <recipient-region code="{('289', '798', '998')[n % 3]}" vocabulary="1" percentage="100"/>
   <sector vocabulary="1" code="{DAC[n % len(DAC)]}" percentage="100"/>
-  <transaction><transaction-type code="2"/><transaction-date iso-date="2026-01-01"/><value value-date="2026-01-01">{1000 + n}</value></transaction>
+  <transaction><transaction-type code="2"/><transaction-date iso-date="2026-01-01"/>
+   <value value-date="2026-01-01">{1000 + n}</value></transaction>
  </iati-activity>""")
     parts.append("\n</iati-activities>\n")
     return "".join(parts).encode("utf-8")
@@ -206,8 +212,9 @@ def main(argv=None) -> int:
     lines = [f"# Import benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, python "
              f"{sys.version.split()[0]}, database: {args.database or 'SQLite file'})", ""]
     csv_result = _child("csv", args.rows, args.database)
-    lines += [f"CSV, {csv_result['rows']:,} draft offerings ({csv_result['bytes'] / 1e6:.1f} MB): check {csv_result['check_s']} s, "
-              f"write through the services {csv_result['write_s']} s, total {csv_result['total_s']} s; "
+    lines += [f"CSV, {csv_result['rows']:,} draft offerings ({csv_result['bytes'] / 1e6:.1f} MB): "
+              f"check {csv_result['check_s']} s, write through the services {csv_result['write_s']} s, "
+              f"total {csv_result['total_s']} s; "
               f"peak RSS {csv_result['peak_rss_mb']} MB (after set-up {csv_result['baseline_rss_mb']} MB)"]
     published = _child("csv-published", args.published, args.database)
     lines += [f"CSV, {published['rows']:,} offerings published on import, proposed to {OPEN_NEEDS} open needs in one "
@@ -218,7 +225,8 @@ def main(argv=None) -> int:
     iati_result = _child("iati", args.activities, args.database)
     lines += [f"IATI, {args.activities:,} pipeline activities ({iati_result['bytes'] / 1e6:.1f} MB, schema-validated): "
               f"check {iati_result['check_s']} s, write {iati_result['write_s']} s {iati_result['counts']}, "
-              f"total {iati_result['total_s']} s; re-import of the same file: check {iati_result['reimport_check_s']} s, "
+              f"total {iati_result['total_s']} s; re-import of the same file: "
+              f"check {iati_result['reimport_check_s']} s, "
               f"write {iati_result['reimport_write_s']} s {iati_result['reimport_counts']}; peak RSS "
               f"{iati_result['peak_rss_mb']} MB (after set-up {iati_result['baseline_rss_mb']} MB)"]
     OUT.mkdir(exist_ok=True)

@@ -82,7 +82,8 @@ def _add_needs(count: int, rng: random.Random) -> None:
     from matchmaker.models.base import utcnow
 
     demo = db.session.scalars(select(Need)).all()
-    members = db.session.scalars(select(Member).where(Member.wto_status == "member", Member.is_developing.is_(True))).all() or \
+    members = db.session.scalars(select(Member).where(Member.wto_status == "member",
+                                                      Member.is_developing.is_(True))).all() or \
         db.session.scalars(select(Member)).all()
     by_lang: dict[str, list[str]] = {}
     for need in demo:
@@ -194,7 +195,8 @@ def phase(database: str, offerings: int, needs: int, rounds: int) -> dict:
         timed = _time_new_records(rounds, rng)
         result[label] = {
             "needs": counts[0], "offerings": counts[1],
-            "fit_s": round(fit_s, 3), "warm_s": round(warm_s, 3), "run_s": round(first_run_s, 2), "run_proposed": run.proposed,
+            "fit_s": round(fit_s, 3), "warm_s": round(warm_s, 3), "run_s": round(first_run_s, 2),
+            "run_proposed": run.proposed,
             "rerun_s": round(rerun_s, 2), "rerun_kept": rerun.kept, "rerun_proposed": rerun.proposed,
             "need": _summary(timed["need_ms"]), "offering": _summary(timed["offering_ms"]),
             "new_proposals": timed["proposed"],
@@ -224,7 +226,8 @@ def main(argv=None) -> int:
         raise SystemExit(proc.stderr[-3000:])
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     lines = [f"# Matching in the service ({time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, python "
-             f"{sys.version.split()[0]}, database: {'SQLite file' if not args.database else args.database.split('@')[-1]})",
+             f"{sys.version.split()[0]}, "
+             f"database: {'SQLite file' if not args.database else args.database.split('@')[-1]})",
              "", "| data | open needs | published offerings | index fit + save | worker start (saved index) | "
                  "full run (first) | full re-run | propose for a new need | propose for a new offering |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -6,7 +6,7 @@ Builds a fresh SQLite database in a temporary folder: the reference members, an 
 and ``--needs`` needs from the eligible members (LDCs twice as likely; text in French or Spanish where the member
 uses it; delivery languages from the member's and English; 8 % chose to be named; most open, some submitted or
 matched, with matches at every stage). Then, as the threat model's attackers (the same code as
-tests/test_non_attribution.py, through the HTTP interface only):
+tests/attacks/non_attribution.py, through the HTTP interface only):
 
 1. a partner reads the list (every filter), the API and the exports, and counts for each anonymous need the
    eligible members that fit everything shown (and, when the service has the rules, those that the rules would
@@ -56,7 +56,7 @@ def generate(count: int, seed: int) -> None:
     from matchmaker.extensions import db
     from matchmaker.models import AuditEvent, Match, Member, Need, Offering, Organisation, User
     from matchmaker.services.accounts import hash_password
-    from tests.test_non_attribution import public_members
+    from tests.attacks.non_attribution import public_members
 
     rnd = random.Random(seed)
     now = datetime.now(UTC)
@@ -76,7 +76,7 @@ def generate(count: int, seed: int) -> None:
     languages = {code: row["languages"] for code, row in public_members().items()}  # also before Member had them
     weights = [2 if m.is_ldc else 1 for m in members]
     needs = []
-    for i in range(count):
+    for _ in range(count):
         member = rnd.choices(members, weights)[0]
         spoken = set(languages.get(member.code, ()))
         language = ("fr" if "fr" in spoken and rnd.random() < .6 else
@@ -124,60 +124,24 @@ def generate(count: int, seed: int) -> None:
 
 
 def crawl_counts(app) -> dict:
-    """Attack 1: the partner's reading of every anonymous need, through the API, its filters and the exports."""
+    """Attack 1: the partner's reading of every anonymous need, through the list's filters and the JSON export."""
     from sqlalchemy import select
 
     from matchmaker.extensions import db
     from matchmaker.models import User
-    from tests.test_non_attribution import (
-        AREA_CODES,
-        REGION_LABELS,
-        Shown,
-        anonymous_needs,
-        list_pages,
-        offered,
-        public_members,
-        signed_in,
-    )
+    from tests.attacks.non_attribution import DEMO_PASSWORD, Reading, Shown, anonymous_needs, public_members
+    from tests.helpers import signed_in_client
 
     partner = db.session.scalar(select(User).where(User.email == "partner@example.org"))
-    client = signed_in(app, "partner@example.org")
-    shown: dict[int, Shown] = {}
-
-    def of(need_id):
-        return shown.setdefault(need_id, Shown())
-
-    for value in offered(client, "region"):
-        for need_id in list_pages(client, f"region={value}"):
-            of(need_id).areas.append(AREA_CODES.get(value, {value}))
-    if "yes" in offered(client, "ldc"):
-        for need_id in list_pages(client, "ldc=yes"):
-            of(need_id).ldc.add(True)
-    for record in client.get("/exports/needs.json").get_json():
-        need = of(record["id"])
-        if record["member"]:
-            need.names.append(record["member"])
-        if record["region"]:
-            need.areas.append(AREA_CODES.get(record["region"], {record["region"]}))
-        if record["is_ldc"] is not None:
-            need.ldc.add(bool(record["is_ldc"]))
-        need.languages |= {record["language"], *record["delivery_languages"]}
-    assert REGION_LABELS
+    reading = Reading(signed_in_client(app, "partner@example.org", DEMO_PASSWORD))
+    reading.filters()
+    reading.export_json()
     members = public_members()
     counts = []
     for need in anonymous_needs(partner):
-        seen = shown.get(need.id, Shown())
+        seen = reading.shown.get(need.id, Shown())
         counts.append(0 if seen.names else len(seen.fitting(members)))
-    rules = []
-    try:
-        from matchmaker.services import anonymity
-    except ImportError:
-        anonymity = None
-    if anonymity is not None:
-        population = anonymity.population()
-        for need in anonymous_needs(partner):
-            view = anonymity.shown(need.member_id, need.language, need.delivery_languages)
-            rules.append(len(population.candidates(view.origin, view.signature)))
+    rules = _rule_counts(partner)
     return {"anonymous": len(counts), "under3": sum(1 for c in counts if c < 3),
             "ones": sum(1 for c in counts if c <= 1),
             "min": min(counts), "median": statistics.median(counts),
@@ -185,9 +149,26 @@ def crawl_counts(app) -> dict:
             "rules_min": min(rules) if rules else None}
 
 
+def _rule_counts(partner) -> list[int]:
+    """For each anonymous need, how many members the service's rules say fit what is shown (none before the rules
+    existed: the benchmark also runs against older revisions)."""
+    from tests.attacks.non_attribution import anonymous_needs
+
+    try:
+        from matchmaker.services import anonymity
+    except ImportError:
+        return []
+    population = anonymity.population()
+    rules = []
+    for need in anonymous_needs(partner):
+        view = anonymity.shown(need.member_id, need.language, need.delivery_languages)
+        rules.append(len(population.candidates(view.origin, view.signature)))
+    return rules
+
+
 def lp_attack(app) -> dict:
     """Attack 2: the public report solved by linear programming."""
-    from tests.test_non_attribution import attack_report, publish, read_report
+    from tests.attacks.non_attribution import attack_report, publish, read_report
 
     started = time.perf_counter()
     status = publish(app).status_code
@@ -209,12 +190,13 @@ def differencing(app) -> dict:
 
     from matchmaker.extensions import db
     from matchmaker.models import Need
-    from tests.test_non_attribution import changed_cells, publish, read_report, signed_in
+    from tests.attacks.non_attribution import DEMO_PASSWORD, changed_cells, publish, read_report
+    from tests.helpers import signed_in_client
 
     reader = app.test_client()
     first = read_report(reader)
     need = db.session.scalar(select(Need).where(Need.status == "submitted", Need.member.has(code="SB")))
-    facilitator = signed_in(app, "facilitator@example.org")
+    facilitator = signed_in_client(app, "facilitator@example.org", DEMO_PASSWORD)
     page = facilitator.get(f"/needs/{need.id}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     facilitator.post(f"/needs/{need.id}/open", data={"csrf_token": token})

@@ -1,6 +1,6 @@
-"""`python -m benchmarks.proposals [--against REV]`: can a facilitator trust the proposals? Measured through the service on
-the demo data (issue 20's scenario) and on the devset, for this checkout and, with --against, for a git revision, in one
-run (results also in benchmarks/out/proposals.md).
+"""`python -m benchmarks.proposals [--against REV]`: can a facilitator trust the proposals? Measured through the
+service on the demo data (issue 20's scenario) and on the devset, for this checkout and, with --against, for a git
+revision, in one run (results also in benchmarks/out/proposals.md).
 
 Demo scenario: `flask seed-demo` (which runs matching), then a French data-protection need of Benin is submitted and
 opened, a facilitator runs matching for all open needs, re-runs it in the same worker, then in a worker whose index is

@@ -80,7 +80,8 @@ def solver_rows(matches: int, tables: int, runs: int) -> list[dict]:
         start = time.perf_counter()
         agenda = build_agenda(meetings, rounds, tables, availability)
         seconds = time.perf_counter() - start
-        rows.append({"scenario": scenario, "seed": seed, "rounds": rounds, "seconds": seconds, "placed": len(agenda.placed),
+        rows.append({"scenario": scenario, "seed": seed, "rounds": rounds, "seconds": seconds,
+                     "placed": len(agenda.placed),
                      "greedy": first_come_first_served(meetings, rounds, tables, availability),
                      "bound": upper_bound(meetings, rounds, tables, availability), "optimal": agenda.optimal})
     return rows
@@ -157,8 +158,8 @@ def run(emit, matches: int = 200, tables: int = 10, runs: int = 5) -> None:
     emit("| scenario | seed | rounds | solver s | placed | upper bound | first-come-first-served | proven optimal |")
     emit("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        emit(f"| {r['scenario']} | {r['seed']} | {r['rounds']} | {r['seconds']:.3f} | {r['placed']} | {r['bound']} | {r['greedy']} | "
-             f"{'yes' if r['optimal'] else 'no'} |")
+        emit(f"| {r['scenario']} | {r['seed']} | {r['rounds']} | {r['seconds']:.3f} | {r['placed']} | {r['bound']} | "
+             f"{r['greedy']} | {'yes' if r['optimal'] else 'no'} |")
     times = [r["seconds"] for r in rows]
     emit(f"solver: median {statistics.median(times):.3f} s, max {max(times):.3f} s over {len(times)} sessions")
     seconds, placed = service_seconds(matches, tables)

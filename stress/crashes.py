@@ -32,7 +32,8 @@ def _delegates(url: str) -> list[str]:
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        emails = list(conn.execute(text("SELECT email FROM users WHERE role = 'delegate' AND active ORDER BY id")).scalars())
+        emails = list(conn.execute(text(
+            "SELECT email FROM users WHERE role = 'delegate' AND active ORDER BY id")).scalars())
     engine.dispose()
     return emails
 
@@ -70,7 +71,79 @@ def integrity_check(url: str) -> str:
     return "ok" if not problems else "; ".join(problems)
 
 
-def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: str = "demo-password-2026",  # noqa: S107  # the demo accounts  # nosec B107
+def _writer(n: int, base: str, emails: list[str], password: str, stop, out) -> None:
+    """One writer process: signs in and creates needs until ``stop``; puts (titles acknowledged, answers, tries)
+    on ``out``."""
+    browser = Browser(base, timeout=20)
+    email = emails[n % len(emails)]
+    acknowledged: list[str] = []
+    statuses: dict[str, int] = {}
+    attempts = i = 0
+    signed_in = False
+    while not stop.is_set():
+        try:
+            if not signed_in:
+                signed_in = browser.login(email, password)
+                if not signed_in:
+                    time.sleep(0.2)
+                    continue
+            token = browser.token("/needs/new")
+            if token is None:
+                signed_in = False
+                statuses["no form"] = statuses.get("no form", 0) + 1
+                continue
+            title = f"Crash-proof need {n}-{i} {random.randrange(10**9)}"  # a label, not a secret  # nosec B311
+            i += 1
+            attempts += 1
+            status, _ = browser.request("/needs/new", {
+                "csrf_token": token, "title": title, "language": "en",
+                "description": "Written while the server's processes are being killed; it must not be lost.",
+                "policy_areas": "skills", "support_kinds": "training", "delivery_languages": "en",
+                "priority": "medium"})
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if status == 302:
+                acknowledged.append(title)
+        except (OSError, http.client.HTTPException) as error:  # refused, reset or cut short while a process dies
+            statuses[type(error).__name__] = statuses.get(type(error).__name__, 0) + 1
+            time.sleep(0.05)
+    out.put((acknowledged, statuses, attempts))
+
+
+def _kill_while_writing(server: Server, result: CrashResult, seconds: float, kills: int) -> None:
+    """Every second, kill a worker; halfway, kill the master once (and restart the service)."""
+    started = time.monotonic()
+    master_at = started + seconds / 2
+    rng = random.Random(8)  # which worker to kill, not a secret  # nosec B311
+    while (time.monotonic() - started < seconds or result.worker_kills < kills) \
+            and time.monotonic() - started < 4 * seconds:
+        time.sleep(1)
+        if result.master_kills == 0 and time.monotonic() >= master_at:
+            _kill_master(server)
+            result.master_kills += 1
+            continue
+        workers = server.worker_pids()
+        if workers:
+            os.kill(rng.choice(workers), signal.SIGKILL)
+            result.worker_kills += 1
+
+
+def _kill_master(server: Server) -> None:
+    orphans = server.worker_pids()
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=10)
+    # As the service manager does (systemd, KillMode=control-group): the dead master's workers still
+    # hold the listening socket, so they are stopped before the service starts again.
+    for pid in orphans:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    time.sleep(0.5)
+    server.start()
+
+
+def run(url: str, port: int, seconds: float = 25, clients: int = 16,
+        password: str = "demo-password-2026",  # noqa: S107  # the demo accounts  # nosec B107
         kills: int = 20, log=print) -> CrashResult:
     """Kill a worker every second for ``seconds`` and until ``kills`` workers have died (at most 4 x seconds)."""
     server = Server(url, port).start()
@@ -82,72 +155,13 @@ def run(url: str, port: int, seconds: float = 25, clients: int = 16, password: s
     context = multiprocessing.get_context("fork")
     stop = context.Event()
     out = context.Queue()
-
-    def writer(n: int) -> None:
-        browser = Browser(server.base, timeout=20)
-        email = emails[n % len(emails)]
-        acknowledged: list[str] = []
-        statuses: dict[str, int] = {}
-        attempts = i = 0
-        signed_in = False
-        while not stop.is_set():
-            try:
-                if not signed_in:
-                    signed_in = browser.login(email, password)
-                    if not signed_in:
-                        time.sleep(0.2)
-                        continue
-                token = browser.token("/needs/new")
-                if token is None:
-                    signed_in = False
-                    statuses["no form"] = statuses.get("no form", 0) + 1
-                    continue
-                title = f"Crash-proof need {n}-{i} {random.randrange(10**9)}"  # a label, not a secret  # nosec B311
-                i += 1
-                attempts += 1
-                status, _ = browser.request("/needs/new", {
-                    "csrf_token": token, "title": title, "language": "en",
-                    "description": "Written while the server's processes are being killed; it must not be lost.",
-                    "policy_areas": "skills", "support_kinds": "training", "delivery_languages": "en",
-                    "priority": "medium"})
-                statuses[str(status)] = statuses.get(str(status), 0) + 1
-                if status == 302:
-                    acknowledged.append(title)
-            except (OSError, http.client.HTTPException) as error:  # refused, reset or cut short while a process dies
-                statuses[type(error).__name__] = statuses.get(type(error).__name__, 0) + 1
-                time.sleep(0.05)
-        out.put((acknowledged, statuses, attempts))
-
-    threads = [context.Process(target=writer, args=(n,), daemon=True) for n in range(clients)]
+    threads = [context.Process(target=_writer, args=(n, server.base, emails, password, stop, out), daemon=True)
+               for n in range(clients)]
     for thread in threads:
         thread.start()
     time.sleep(2)
-    started = time.monotonic()
-    master_at = started + seconds / 2
-    rng = random.Random(8)  # which worker to kill, not a secret  # nosec B311
     try:
-        while (time.monotonic() - started < seconds or result.worker_kills < kills) \
-                and time.monotonic() - started < 4 * seconds:
-            time.sleep(1)
-            if result.master_kills == 0 and time.monotonic() >= master_at:
-                orphans = server.worker_pids()
-                os.kill(server.process.pid, signal.SIGKILL)
-                server.process.wait(timeout=10)
-                result.master_kills += 1
-                # As the service manager does (systemd, KillMode=control-group): the dead master's workers still
-                # hold the listening socket, so they are stopped before the service starts again.
-                for pid in orphans:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.5)
-                server.start()
-                continue
-            workers = server.worker_pids()
-            if workers:
-                os.kill(rng.choice(workers), signal.SIGKILL)
-                result.worker_kills += 1
+        _kill_while_writing(server, result, seconds, kills)
         time.sleep(2)
         result.seconds = round(time.monotonic() - begun)
     finally:

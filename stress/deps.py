@@ -12,15 +12,16 @@ from importlib.metadata import distributions
 from pathlib import Path
 
 SERVICES = {"pypi": "PyPI's vulnerability data", "osv": "OSV"}
-UNREACHABLE = re.compile(r"ConnectionError|NameResolution|Max retries|timed out|Temporary failure|Network is unreachable")
+UNREACHABLE = re.compile(r"ConnectionError|NameResolution|Max retries|timed out|Temporary failure"
+                         r"|Network is unreachable")
 
 
 def audit(service: str) -> tuple[str, str]:
     """('clean' | 'vulnerable' | 'unreachable' | 'failed', what to print)."""
     pip_audit = Path(sys.executable).with_name("pip-audit")
     try:
-        run = subprocess.run([str(pip_audit), "--progress-spinner", "off", "--desc", "off", "-s", service],  # noqa: S603  # nosec B603
-                             capture_output=True, text=True, timeout=300, check=False)
+        command = [str(pip_audit), "--progress-spinner", "off", "--desc", "off", "-s", service]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603  # nosec B603
     except subprocess.TimeoutExpired:
         return "unreachable", "no answer within 5 minutes"
     output = run.stdout + run.stderr

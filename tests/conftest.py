@@ -1,8 +1,9 @@
-"""Fixtures: one migrated database per run (SQLite, or PostgreSQL via MATCHMAKER_TEST_DB), emptied after every test."""
+"""Fixtures: one migrated database per run (SQLite, or PostgreSQL via MATCHMAKER_TEST_DB), emptied after every test;
+records (``make``); clients signed in as each role (``signed_in``). Fixtures that start servers or build shared worlds
+live in tests/fixtures/ and tests/route_matrix.py, loaded below; plain helpers in tests/helpers.py."""
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from pathlib import Path
 
@@ -11,9 +12,14 @@ from sqlalchemy import create_engine, delete, text
 
 from matchmaker.app import create_app
 from matchmaker.extensions import db
-from matchmaker.models import Member, Need, Offering, Organisation, User
+from matchmaker.models import User
+from tests.factory import Factory
+from tests.helpers import TEST_PASSWORD, csrf_token, login, signed_in_client  # noqa: F401  (also importable from here)
 
-TEST_PASSWORD = "correct horse battery"
+# Fixtures shared by several test modules, grouped by what they set up.
+pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.records", "tests.route_matrix"]
+
+ROLES = ("admin", "facilitator", "delegate", "partner", "anonymous")
 
 
 def normalise_url(url: str) -> str:
@@ -107,95 +113,42 @@ def runner(app):
     return app.test_cli_runner()
 
 
-class Factory:
-    """Builds records with sensible defaults; every call commits."""
-
-    def __init__(self, app):
-        self.app = app
-        self.counter = 0
-
-    def _n(self) -> int:
-        self.counter += 1
-        return self.counter
-
-    def member(self, code: str) -> Member:
-        from sqlalchemy import select
-
-        return db.session.scalar(select(Member).where(Member.code == code))
-
-    def organisation(self, acronym: str | None = None) -> Organisation:
-        n = self._n()
-        org = Organisation(name=f"Organisation {n}", acronym=acronym or f"ORG{n}", kind="intergovernmental")
-        db.session.add(org)
-        db.session.commit()
-        return org
-
-    def user(self, role: str, member: str | None = None, organisation: Organisation | None = None,
-             password: str = TEST_PASSWORD, email: str | None = None, **kw) -> User:
-        from matchmaker.services.accounts import hash_password
-
-        n = self._n()
-        user = User(email=email or f"{role}{n}@example.org", name=f"{role.title()} {n}", role=role,
-                    member=self.member(member) if member else None, organisation=organisation,
-                    password_hash=hash_password(password) if password else None, language=kw.pop("language", "en"),
-                    active=kw.pop("active", True), **kw)
-        db.session.add(user)
-        db.session.commit()
-        return user
-
-    def need(self, member: str = "BJ", status: str = "open", **kw) -> Need:
-        n = self._n()
-        values = dict(title=f"Need number {n} for e-signature law", description="We need help drafting an electronic "
-                      "signatures law and training our regulators on electronic transactions.", language="en",
-                      policy_areas=["e_transactions"], support_kinds=["legal_advice"], delivery_languages=["en", "fr"],
-                      beneficiaries=["regulators"], priority="medium", attributed=False)
-        values.update(kw)
-        need = Need(member=self.member(member), status=status, **values)
-        db.session.add(need)
-        db.session.commit()
-        return need
-
-    def offering(self, organisation: Organisation, status: str = "published", **kw) -> Offering:
-        n = self._n()
-        values = dict(title=f"Offering number {n} on cyber laws", description="Legislative advice on cybercrime "
-                      "laws and training for judges and prosecutors on electronic evidence.", language="en",
-                      policy_areas=["cybersecurity"], support_kinds=["legal_advice", "training"],
-                      delivery_languages=["en", "fr", "es"], eligibility="all_developing", capacity=3)
-        values.update(kw)
-        offering = Offering(organisation=organisation, status=status, **values)
-        db.session.add(offering)
-        db.session.commit()
-        return offering
-
-
-    def match(self, need: Need, offering: Offering, status: str = "proposed", score: float = 0.5, **kw):
-        from matchmaker.models import Match
-
-        values = dict(engine_version="test", origin="engine", terms=[["signature", score]],
-                      shared_facets={"delivery_languages": ["en"]})
-        values.update(kw)
-        match = Match(need=need, offering=offering, status=status, score=score, text_score=score, **values)
-        db.session.add(match)
-        db.session.commit()
-        return match
-
-
 @pytest.fixture
 def make(app, ctx):
     return Factory(app)
 
 
-def login(client, user_or_email, password: str = TEST_PASSWORD):
-    """Sign in through the real form; returns the response."""
-    email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
-    return client.post("/login", data={"email": email, "password": password})
+@pytest.fixture
+def signed_in(app, make):
+    """Test clients signed in through the real sign-in form (with its CSRF token when the app checks them).
+
+    ``signed_in("partner")`` makes a new account of that role (a delegate of Benin, a partner of a new organisation)
+    and signs it in; ``signed_in(user)`` or ``signed_in("someone@example.org", password)`` signs in an existing
+    account; ``signed_in("anonymous")`` is a client signed in as nobody."""
+    def sign_in(who: User | str, password: str = TEST_PASSWORD):
+        if who == "anonymous":
+            return app.test_client()
+        if who in ROLES:
+            who = account(make, who)
+        return signed_in_client(app, who, password)
+    return sign_in
 
 
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
+def account(make: Factory, role: str) -> User:
+    """A new account of ``role``: a delegate of Benin, a partner of a new organisation."""
+    if role == "delegate":
+        return make.user("delegate", member="BJ")
+    if role == "partner":
+        return make.user("partner", organisation=make.organisation())
+    return make.user(role)
+
+
+@pytest.fixture
+def csrf_app(app):
+    """The test app with CSRF checks on, as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield app
+    app.config["WTF_CSRF_ENABLED"] = False
 
 
 @pytest.fixture

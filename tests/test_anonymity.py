@@ -14,7 +14,6 @@ from matchmaker.extensions import db
 from matchmaker.models import Member
 from matchmaker.reference import DELIVERY_LANGUAGES, TEXT_LANGUAGES
 from matchmaker.services import anonymity
-from tests.conftest import login
 
 SUBSETS = [set(c) for n in range(0, 3) for c in combinations(DELIVERY_LANGUAGES, n)]
 
@@ -59,14 +58,13 @@ def test_a_language_too_few_members_speak_is_left_out_of_what_partners_read(ctx)
     assert len(anonymity.population().candidates(view.origin, view.signature)) >= 3
 
 
-def test_partners_filter_on_what_they_read(app, make):
+def test_partners_filter_on_what_they_read(app, make, signed_in):
     org = make.organisation()
     partner = make.user("partner", organisation=org)
     haiti = make.need("HT", "open", language="fr", delivery_languages=["fr"])
     jamaica = make.need("JM", "open", language="en", delivery_languages=["en"])
     named = make.need("HT", "open", language="fr", delivery_languages=["fr"], attributed=True)
-    client = app.test_client()
-    login(client, partner)
+    client = signed_in(partner)
 
     def listed(query: str) -> set[int]:
         body = client.get(f"/needs/?{query}").get_data(as_text=True)
@@ -84,19 +82,17 @@ def test_partners_filter_on_what_they_read(app, make):
     record = client.get(f"/api/v1/needs/{haiti.id}", headers={"Authorization": f"Bearer {secret}"}).get_json()
     assert record["member"] is None and record["region"] is None and record["is_ldc"] is None
     # Staff filter on the members themselves.
-    staff = app.test_client()
-    login(staff, make.user("facilitator"))
+    staff = signed_in(make.user("facilitator"))
     body = staff.get("/needs/?region=caribbean&ldc=yes").get_data(as_text=True)
     assert f'href="/needs/{haiti.id}"' in body and f'href="/needs/{jamaica.id}"' not in body
 
 
-def test_every_language_reads_the_same(app, make):
+def test_every_language_reads_the_same(app, make, signed_in):
     from flask_babel import refresh
 
     partner = make.user("partner", organisation=make.organisation())
     need = make.need("SB", "open", language="en", delivery_languages=["en"])
-    client = app.test_client()
-    login(client, partner)
+    client = signed_in(partner)
     for language, words in (("en", "A member in Pacific"), ("fr", "Un Membre de la région : Pacifique"),
                             ("es", "Un Miembro de la región: Pacífico")):
         partner.language = language  # the account's language, as chosen on the account page

@@ -9,24 +9,8 @@ from sqlalchemy import select
 from matchmaker.api.tokens import create_token, hash_token
 from matchmaker.extensions import db
 from matchmaker.models import ApiToken, AuditEvent, Need, Offering
-from tests.conftest import login
-
-VALID_OFFERING = {
-    "title": "E-signature law drafting support",
-    "description": "Advice on drafting electronic signature and transactions laws, with training for regulators.",
-    "language": "en",
-    "policy_areas": ["e_transactions"],
-    "support_kinds": ["legal_advice"],
-    "delivery_languages": ["en", "fr"],
-}
-VALID_NEED = {
-    "title": "Consumer protection online",
-    "description": "We need a review of our consumer protection law for online purchases and training of staff.",
-    "language": "fr",
-    "policy_areas": ["consumer_protection"],
-    "support_kinds": ["legal_advice", "training"],
-    "delivery_languages": ["fr"],
-}
+from tests.helpers import login
+from tests.samples import API_NEED, API_OFFERING
 
 
 def token_for(user) -> str:
@@ -99,7 +83,7 @@ def test_requests_without_a_valid_token_are_refused_with_401(client, world, head
 def test_a_signed_in_browser_session_does_not_authenticate_the_api(client, world):
     # Cookies are ignored, so a cross-site form cannot act through the API (no CSRF exposure).
     login(client, world["users"]["partner"])
-    assert client.post("/api/v1/offerings", json=VALID_OFFERING).status_code == 401
+    assert client.post("/api/v1/offerings", json=API_OFFERING).status_code == 401
 
 
 def test_a_disabled_users_tokens_stop_working(client, world):
@@ -112,7 +96,7 @@ def test_a_disabled_users_tokens_stop_working(client, world):
 
 def test_partner_creates_updates_publishes_and_closes_an_offering(client, world):
     headers = auth(world["tokens"]["partner"])
-    created = client.post("/api/v1/offerings", json=VALID_OFFERING, headers=headers)
+    created = client.post("/api/v1/offerings", json=API_OFFERING, headers=headers)
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["status"] == "draft" and body["organisation"]["acronym"] == "OWN"
@@ -146,7 +130,7 @@ def test_object_rules_are_the_web_pages_rules(client, world, make):
     other_draft = make.offering(world["other_org"], "draft")
     partner = auth(world["tokens"]["partner"])
     delegate = auth(world["tokens"]["delegate"])
-    assert client.post("/api/v1/offerings", json=VALID_OFFERING, headers=delegate).status_code == 403
+    assert client.post("/api/v1/offerings", json=API_OFFERING, headers=delegate).status_code == 403
     assert client.patch(f"/api/v1/offerings/{other.id}", json={"capacity": 2}, headers=partner).status_code == 403
     assert client.get(f"/api/v1/offerings/{other_draft.id}", headers=partner).status_code == 403
     assert client.get(f"/api/v1/offerings/{own_draft.id}", headers=partner).status_code == 200
@@ -179,7 +163,7 @@ def test_object_rules_are_the_web_pages_rules(client, world, make):
     ({"contact_email": "not an address"}, "contact_email"),
 ])
 def test_invalid_offerings_get_422_with_a_message_per_field(client, world, change, field):
-    response = client.post("/api/v1/offerings", json={**VALID_OFFERING, **change},
+    response = client.post("/api/v1/offerings", json={**API_OFFERING, **change},
                            headers=auth(world["tokens"]["partner"]))
     assert response.status_code == 422, response.get_json()
     body = response.get_json()
@@ -226,7 +210,7 @@ def test_pagination_and_filters(client, world, make):
 
 def test_delegate_manages_their_members_needs(client, world):
     headers = auth(world["tokens"]["delegate"])
-    created = client.post("/api/v1/needs", json={**VALID_NEED, "attributed": True}, headers=headers)
+    created = client.post("/api/v1/needs", json={**API_NEED, "attributed": True}, headers=headers)
     assert created.status_code == 201, created.get_json()
     need = created.get_json()
     assert need["member"] == "BJ" and need["status"] == "draft" and need["attributed"] is True
@@ -247,7 +231,7 @@ def test_delegate_manages_their_members_needs(client, world):
                                           ({"priority": "urgent"}, "priority"),
                                           ({"start_date": "2030-05-01", "end_date": "2030-01-01"}, "end_date")])
 def test_needs_have_strict_types(client, world, change, field):
-    response = client.post("/api/v1/needs", json={**VALID_NEED, **change}, headers=auth(world["tokens"]["delegate"]))
+    response = client.post("/api/v1/needs", json={**API_NEED, **change}, headers=auth(world["tokens"]["delegate"]))
     assert response.status_code == 422 and field in response.get_json()["errors"]
 
 
@@ -263,8 +247,8 @@ def test_partners_see_open_needs_anonymised_as_on_the_web(client, world, make):
     assert items[named.id]["member"] == "SN"
     assert "Benin" not in client.get(f"/api/v1/needs/{hidden.id}", headers=headers).get_data(as_text=True)
     assert client.get(f"/api/v1/needs/{draft.id}", headers=headers).status_code == 403
-    assert client.post("/api/v1/needs", json=VALID_NEED, headers=headers).status_code == 403
-    assert db.session.scalar(select(Need).where(Need.title == VALID_NEED["title"])) is None
+    assert client.post("/api/v1/needs", json=API_NEED, headers=headers).status_code == 403
+    assert db.session.scalar(select(Need).where(Need.title == API_NEED["title"])) is None
 
 
 # ---- reference data, description --------------------------------------------------------------------------------
@@ -297,10 +281,10 @@ def _json_writes(world, make) -> list[tuple[str, str, str, dict]]:
     offering = make.offering(world["own_org"], "draft")
     need = make.need("BJ", "draft")
     match = make.match(make.need("BJ", "open"), make.offering(world["own_org"], "published"), status="approved")
-    return [("partner", "POST", "/api/v1/offerings", VALID_OFFERING),
+    return [("partner", "POST", "/api/v1/offerings", API_OFFERING),
             ("partner", "PATCH", f"/api/v1/offerings/{offering.id}", {"title": "A new title for it"}),
             ("partner", "POST", f"/api/v1/offerings/{offering.id}/transitions", {"action": "publish"}),
-            ("delegate", "POST", "/api/v1/needs", VALID_NEED),
+            ("delegate", "POST", "/api/v1/needs", API_NEED),
             ("delegate", "PATCH", f"/api/v1/needs/{need.id}", {"title": "A new title for it"}),
             ("delegate", "POST", f"/api/v1/needs/{need.id}/transitions", {"action": "submit"}),
             ("delegate", "POST", f"/api/v1/matches/{match.id}/response", {"answer": "accept"}),

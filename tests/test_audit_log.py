@@ -10,7 +10,6 @@ from sqlalchemy import select
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent
 from matchmaker.reference import AUDIT_SENTENCES
-from tests.conftest import login
 
 CODE = re.compile(r"\b(?:user|need|offering|match|matching|session|import|api_token|organisation)\.[a-z_]+\b")
 
@@ -24,7 +23,7 @@ def _dated(action: str, when: datetime, actor, obj_type="need", obj_id=None, rea
                               reason=reason, detail={}))
 
 
-def test_sentences_filters_and_sign_ins_apart(app, make):
+def test_sentences_filters_and_sign_ins_apart(app, make, signed_in):
     facilitator, delegate = make.user("facilitator"), make.user("delegate", member="BJ")
     need = make.need("BJ", "open", title="Electronic signatures law")
     _dated("need.submit", datetime(2026, 3, 2, 9, tzinfo=UTC), delegate, obj_id=need.id)
@@ -32,8 +31,7 @@ def test_sentences_filters_and_sign_ins_apart(app, make):
            reason="Clear and complete.")
     _dated("user.login", datetime(2026, 3, 9, 8, tzinfo=UTC), facilitator, "user", facilitator.id)
     db.session.commit()
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     page = client.get("/admin/audit").get_data(as_text=True)
     rows = _rows(page)
     assert f'{delegate.name} submitted the need <a href="/needs/{need.id}">“Electronic signatures law”</a> for ' \
@@ -55,25 +53,23 @@ def test_sentences_filters_and_sign_ins_apart(app, make):
     assert f"{facilitator.name} signed in" in sign_ins and "submitted" not in sign_ins
 
 
-def test_a_published_edition_reads_by_its_number(app, make):
+def test_a_published_edition_reads_by_its_number(app, make, signed_in):
     facilitator = make.user("facilitator")
     db.session.add(AuditEvent(action="report.publish", at=datetime(2026, 4, 1, 9, tzinfo=UTC),
                               actor_id=facilitator.id, object_type="reportedition", object_id=7, detail={"number": 2}))
     db.session.commit()
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     rows = _rows(client.get("/admin/audit").get_data(as_text=True))
     assert f"{facilitator.name} published edition 2 of the public report" in rows
 
 
-def test_a_lifted_sign_in_lock_names_the_address(app, make):
+def test_a_lifted_sign_in_lock_names_the_address(app, make, signed_in):
     admin = make.user("admin")
     db.session.add(AuditEvent(action="sign_in.lock_cleared", at=datetime(2026, 4, 1, 9, tzinfo=UTC),
                               actor_id=admin.id, object_type="signinlock", object_id=None,
                               detail={"kind": "address", "address": "203.0.113.9", "failures": 20}))
     db.session.commit()
-    client = app.test_client()
-    login(client, admin)
+    client = signed_in(admin)
     rows = _rows(client.get("/admin/audit").get_data(as_text=True))
     assert f"{admin.name} lifted the sign-in lock on 203.0.113.9" in rows
 
@@ -100,7 +96,7 @@ def test_every_action_the_code_records_has_a_sentence():
     assert found - set(AUDIT_SENTENCES) == set()
 
 
-def test_the_match_history_says_who_started_the_engine_not_that_they_proposed(app, make):
+def test_the_match_history_says_who_started_the_engine_not_that_they_proposed(app, make, signed_in):
     from matchmaker.services.matching import propose_for_need
 
     facilitator = make.user("facilitator")
@@ -111,8 +107,7 @@ def test_the_match_history_says_who_started_the_engine_not_that_they_proposed(ap
     propose_for_need(need, facilitator)
     db.session.commit()
     match_id = db.session.scalar(select(AuditEvent.object_id).where(AuditEvent.action == "match.proposed"))
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     page = " ".join(client.get(f"/matches/{match_id}").get_data(as_text=True).split())
     assert "Proposed by the engine by" not in page
     assert f"Proposed by the engine · matching started by {facilitator.name}" in page

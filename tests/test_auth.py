@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import socket
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +10,7 @@ from config import ProductionConfig
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, LoginAttempt, User, UserSession
 from matchmaker.services import accounts
-from tests.conftest import TEST_PASSWORD, login
+from tests.helpers import TEST_PASSWORD, login, wait_for
 
 
 def test_sign_in_and_out(client, make):
@@ -45,10 +43,9 @@ def test_open_redirect_after_login_is_refused(client, make):
     assert response.headers["Location"] == "/needs/"
 
 
-def test_logout_ends_the_session_even_if_the_cookie_is_replayed(app, make):
+def test_logout_ends_the_session_even_if_the_cookie_is_replayed(app, make, signed_in):
     user = make.user("facilitator")
-    client = app.test_client()
-    login(client, user)
+    client = signed_in(user)
     stolen = client.get_cookie("session").value
     assert client.post("/logout").status_code == 302
     replay = app.test_client()
@@ -57,30 +54,29 @@ def test_logout_ends_the_session_even_if_the_cookie_is_replayed(app, make):
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
-def test_password_change_and_disabling_end_other_sessions(app, make):
+def test_password_change_and_disabling_end_other_sessions(app, make, signed_in):
     user = make.user("admin")
     admin = make.user("admin")
     first, second = app.test_client(), app.test_client()
     login(first, user)
     login(second, user)
-    response = first.post("/account", data={"password-current": TEST_PASSWORD, "password-password": "a brand new secret",
+    response = first.post("/account", data={"password-current": TEST_PASSWORD,
+                                            "password-password": "a brand new secret",
                                             "password-confirm": "a brand new secret", "password-submit": "1"})
     assert response.status_code == 302
     assert first.get("/account").status_code == 200  # this browser got a fresh session
     assert second.get("/account").status_code == 302  # the other one was signed out
     # An admin disables the account: its remaining session dies too.
-    boss = app.test_client()
-    login(boss, admin)
+    boss = signed_in(admin)
     response = boss.post(f"/admin/users/{user.id}", data={"name": user.name, "role": "admin", "language": "en"})
     assert response.status_code == 302
     assert first.get("/account").status_code == 302
     assert db.session.scalar(select(func.count(UserSession.id)).where(UserSession.user_id == user.id)) == 0
 
 
-def test_idle_sessions_time_out(app, make):
+def test_idle_sessions_time_out(app, make, signed_in):
     user = make.user("facilitator")
-    client = app.test_client()
-    login(client, user)
+    client = signed_in(user)
     row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
     row.last_seen_at = row.last_seen_at.replace(year=row.last_seen_at.year - 1)
     db.session.commit()
@@ -134,42 +130,6 @@ def test_long_and_non_ascii_passwords(app, make):
         assert login(app.test_client(), user, password).status_code == 302
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(app):
-    """A real SMTP server on loopback that keeps every message it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    yield inbox
-    app.config.update(MAIL_SERVER="")
-    controller.stop()
-
-
-def _wait_for(inbox, count=1):
-    deadline = time.monotonic() + 5
-    while len(inbox.messages) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return inbox.messages
-
-
 def _link(envelope) -> str:
     body = envelope.content.decode("utf-8", "replace").replace("=\r\n", "").replace("=\n", "")
     match = re.search(r"https?://\S+", body)
@@ -178,15 +138,15 @@ def _link(envelope) -> str:
 
 
 @pytest.mark.slow
-def test_invitation_by_email_then_set_password(app, make, smtp_server):
+def test_invitation_by_email_then_set_password(app, make, smtp_server, signed_in):
     facilitator = make.user("facilitator")
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     member_id = make.member("SN").id
     response = client.post("/admin/users/invite", data={"email": "New.Delegate@Example.org", "name": "Awa Ndiaye",
-                                                         "role": "delegate", "member": str(member_id), "language": "fr"})
+                                                         "role": "delegate", "member": str(member_id),
+                                                         "language": "fr"})
     assert response.status_code == 302
-    messages = _wait_for(smtp_server)
+    messages = wait_for(smtp_server)
     assert messages and messages[0].rcpt_tos == ["new.delegate@example.org"]
     url = _link(messages[0])
     assert url.startswith("https://matchmaker.test/invite/")
@@ -210,10 +170,11 @@ def test_reset_link_comes_from_configuration_not_the_host_header(app, make, smtp
     client = app.test_client()
     response = client.post("/reset", data={"email": user.email}, headers={"Host": "evil.example"})
     assert response.status_code == 302
-    url = _link(_wait_for(smtp_server)[0])
+    url = _link(wait_for(smtp_server)[0])
     assert url.startswith("https://matchmaker.test/reset/") and "evil" not in url
     path = url.replace("https://matchmaker.test", "")
-    assert client.post(path, data={"password": "fresh password 2026", "confirm": "fresh password 2026"}).status_code == 302
+    assert client.post(path, data={"password": "fresh password 2026",
+                                   "confirm": "fresh password 2026"}).status_code == 302
     assert login(app.test_client(), user, "fresh password 2026").status_code == 302
     assert login(app.test_client(), user).status_code == 401
 
@@ -236,18 +197,16 @@ def test_expired_and_forged_tokens_are_refused(app, make):
         app.config["INVITE_MAX_AGE"] = 7 * 24 * 3600
 
 
-def test_facilitator_cannot_invite_an_admin(app, make):
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+def test_facilitator_cannot_invite_an_admin(app, make, signed_in):
+    client = signed_in(make.user("facilitator"))
     response = client.post("/admin/users/invite", data={"email": "x@example.org", "name": "X", "role": "admin",
                                                          "language": "en"})
     assert response.status_code == 422
     assert db.session.scalar(select(User).where(User.email == "x@example.org")) is None
 
 
-def test_invite_without_smtp_shows_the_link_to_the_inviter(app, make):
-    client = app.test_client()
-    login(client, make.user("admin"))
+def test_invite_without_smtp_shows_the_link_to_the_inviter(app, make, signed_in):
+    client = signed_in(make.user("admin"))
     org = make.organisation()
     response = client.post("/admin/users/invite", data={"email": "p@example.org", "name": "P", "role": "partner",
                                                          "organisation": str(org.id), "language": "es"},
@@ -284,7 +243,7 @@ def test_invitation_links_cannot_be_forged_with_the_signing_key(app, make):
     assert accounts.user_from_token(token + "x", "invite") is None
 
 
-def test_setting_a_password_spends_every_link_sent_before(app, make):
+def test_setting_a_password_spends_every_link_sent_before(app, make, signed_in):
     user = make.user("partner", organisation=make.organisation())
     first, second = accounts.make_token(user, "reset"), accounts.make_token(user, "reset")
     db.session.commit()
@@ -294,11 +253,18 @@ def test_setting_a_password_spends_every_link_sent_before(app, make):
     # A link sent before the holder changed their password on the account page works no more either.
     third = accounts.make_token(user, "reset")
     db.session.commit()
-    client = app.test_client()
-    login(client, user, "spring rain on baobabs")
+    client = signed_in(user, "spring rain on baobabs")
     assert client.post("/account", data={"password-current": "spring rain on baobabs",
                                          "password-password": "autumn wind in acacias",
                                          "password-confirm": "autumn wind in acacias",
                                          "password-submit": "1"}).status_code == 302
     assert app.test_client().get(f"/reset/{third}").status_code == 302
     assert accounts.user_from_token(third, "reset") is None
+
+
+@pytest.mark.parametrize("role, dashboard", [("admin", 200), ("facilitator", 200), ("delegate", 403),
+                                             ("partner", 403), ("anonymous", 302)])
+def test_the_signed_in_fixture_signs_in_each_role_through_the_form(signed_in, role, dashboard):
+    client = signed_in(role)
+    assert client.get("/account").status_code == (302 if role == "anonymous" else 200)
+    assert client.get("/dashboard/").status_code == dashboard

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from markupsafe import escape
@@ -11,6 +10,7 @@ from sqlalchemy import func, select
 from matchmaker.app import create_app
 from matchmaker.extensions import db
 from matchmaker.models import LoginAttempt, Need, Offering
+from tests.helpers import wait_until
 
 
 def _counts() -> dict[str, int]:
@@ -50,8 +50,7 @@ def test_backup_while_writing_then_restore_boots_and_serves(app, ctx, runner, tm
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
     for thread in threads:
         thread.start()
-    while len(acknowledged) < 30:
-        time.sleep(0.01)
+    wait_until(lambda: len(acknowledged) >= 30 or errors)
     with lock:
         before_backup = set(acknowledged)
     db.session.rollback()
@@ -59,7 +58,7 @@ def test_backup_while_writing_then_restore_boots_and_serves(app, ctx, runner, tm
     path = tmp_path / "matchmaker.backup"
     result = runner.invoke(args=["backup", str(path)])
     during = len(acknowledged) - len(before_backup)
-    time.sleep(0.2)
+    wait_until(lambda: len(acknowledged) > len(before_backup) + during or errors)  # writers go on after the backup
     stop.set()
     for thread in threads:
         thread.join(timeout=60)

@@ -6,37 +6,10 @@ from sqlalchemy import func, select
 
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Need, Offering, Organisation, User
-from tests.conftest import login
-from tests.test_needs import VALID as NEED
-from tests.test_offerings import VALID as OFFERING
-
-HOSTILE_VALUES = [
-    "",
-    " " * 50,
-    "x" * 20000,
-    "nul \x00 inside",
-    "\x07bell\x1b[31m",
-    "<script>alert(1)</script>",
-    "' OR 1=1; DROP TABLE needs; --",
-    "{{ 7*7 }}",
-    "😀" * 300,
-    "\u202e\u200b right-to-left override",
-]
-
-
-def _mutations(valid: dict):
-    """Each field replaced in turn by each hostile value, plus wrong types and unknown choices."""
-    for key in valid:
-        for value in HOSTILE_VALUES:
-            yield key, dict(valid, **{key: value})
-        yield key, {k: v for k, v in valid.items() if k != key}
-        yield key, dict(valid, **{key: ["a", "b", "c"]})
-    yield "unknown choice", dict(valid, language="xx")
-    yield "unknown area", dict(valid, policy_areas=["e_transactions", "teleportation"])
-    yield "number as text", dict(valid, capacity="many")
-    yield "negative", dict(valid, capacity="-3")
-    yield "huge number", dict(valid, capacity="99999999999999999999")
-    yield "bad date", dict(valid, start_date="2027-02-31", deadline="31/12/2027")
+from tests.helpers import login
+from tests.samples import NEED_FORM as NEED
+from tests.samples import OFFERING_FORM as OFFERING
+from tests.samples import mutations_of
 
 
 def _signature(model):
@@ -60,7 +33,7 @@ def test_hostile_form_posts_never_500_and_never_corrupt(app, make, kind):
         url = "/offerings/new" if kind == "offering_create" else f"/offerings/{offering.id}/edit"
         valid, model = OFFERING, Offering
     checked = 0
-    for label, data in _mutations(valid):
+    for label, data in mutations_of(valid):
         before = _signature(model)
         response = client.post(url, data=data)
         assert response.status_code in (302, 422), (label, response.status_code)
@@ -72,33 +45,31 @@ def test_hostile_form_posts_never_500_and_never_corrupt(app, make, kind):
     assert checked > 100
 
 
-def test_invalid_utf8_and_wrong_content_types(app, make):
-    client = app.test_client()
-    login(client, make.user("delegate", member="BJ"))
+def test_invalid_utf8_and_wrong_content_types(app, make, signed_in):
+    client = signed_in(make.user("delegate", member="BJ"))
     raw = client.post("/needs/new", data=b"title=%FF%FE%00&description=\xff\xfe",
                       content_type="application/x-www-form-urlencoded")
     assert raw.status_code == 422
     as_json = client.post("/needs/new", json={"title": ["nested"], "policy_areas": {"a": 1}})
     assert as_json.status_code == 422
-    multipart = client.post("/needs/new", data={"title": "x", "file": (__import__("io").BytesIO(b"\x00" * 100), "a.bin")},
+    multipart = client.post("/needs/new", data={"title": "x", "file": (__import__("io").BytesIO(b"\x00" * 100),
+                                                                       "a.bin")},
                             content_type="multipart/form-data")
     assert multipart.status_code == 422
     assert db.session.scalar(select(func.count(Need.id))) == 0
 
 
-def test_nul_characters_are_refused_with_a_message(app, make):
-    client = app.test_client()
-    login(client, make.user("delegate", member="BJ"))
+def test_nul_characters_are_refused_with_a_message(app, make, signed_in):
+    client = signed_in(make.user("delegate", member="BJ"))
     response = client.post("/needs/new", data=dict(NEED, title="Bad\x00title here"))
     assert response.status_code == 422
     assert "invisible control characters" in response.get_data(as_text=True)
 
 
-def test_forged_ids_and_foreign_keys(app, make):
+def test_forged_ids_and_foreign_keys(app, make, signed_in):
     """Ids that do not exist, or belong to someone else, are refused without a 500."""
     admin = make.user("admin")
-    client = app.test_client()
-    login(client, admin)
+    client = signed_in(admin)
     for member in ("999999", "-1", "abc", "1 OR 1=1"):
         response = client.post("/admin/users/invite", data={"email": "n@example.org", "name": "N", "role": "delegate",
                                                              "member": member, "language": "en"})
@@ -108,10 +79,9 @@ def test_forged_ids_and_foreign_keys(app, make):
         assert client.get(url).status_code == 404, url
 
 
-def test_admin_forms_validate(app, make):
+def test_admin_forms_validate(app, make, signed_in):
     admin = make.user("admin")
-    client = app.test_client()
-    login(client, admin)
+    client = signed_in(admin)
     make.organisation("ITU")
     duplicate = client.post("/admin/organisations/new", data={"name": "Another name", "acronym": "itu",
                                                                "kind": "intergovernmental"})
@@ -135,18 +105,18 @@ def test_admin_forms_validate(app, make):
     # An admin cannot lock themselves out.
     response = client.post(f"/admin/users/{admin.id}", data={"name": "Me", "role": "delegate", "language": "en",
                                                               "member": str(make.member("BJ").id), "active": "y"})
-    assert response.status_code == 422 and "cannot demote or disable your own account" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "cannot demote or disable your own account" in response.get_data(as_text=True)
 
 
-def test_oversized_request_is_refused(app, make):
-    client = app.test_client()
-    login(client, make.user("delegate", member="BJ"))
+def test_oversized_request_is_refused(app, make, signed_in):
+    client = signed_in(make.user("delegate", member="BJ"))
     response = client.post("/needs/new", data=dict(NEED, description="x" * (3 * 1024 * 1024)))
     assert response.status_code == 413
     assert db.session.scalar(select(func.count(Need.id))) == 0
 
 
-def test_concurrent_edit_is_detected(app, make):
+def test_concurrent_edit_is_detected(app, make, signed_in):
     """Two delegates save the same need: the second save, made on a stale copy, is refused with a message."""
     need = make.need("BJ", "open")
     from matchmaker.services import needs as needs_service
@@ -156,8 +126,7 @@ def test_concurrent_edit_is_detected(app, make):
     needs_service.update_need(first, need, {"title": "First delegate's title"})
     db.session.commit()
     assert need.version == stale_version + 1
-    client = app.test_client()
-    login(client, make.user("delegate", member="BJ"))
+    client = signed_in(make.user("delegate", member="BJ"))
     response = client.post(f"/needs/{need.id}/edit", data=dict(NEED, version=str(stale_version)))
     assert response.status_code == 409
     assert "changed by someone else" in response.get_data(as_text=True)

@@ -11,13 +11,6 @@ from sqlalchemy import func, select
 
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Match, MatchmakingSession, Need, Offering, SessionMeeting
-from tests.conftest import login
-
-
-def _signed_in(app, user):
-    client = app.test_client()
-    login(client, user)
-    return client
 
 
 def _events() -> int:
@@ -38,7 +31,8 @@ def _confirmation_form(body: str) -> tuple[str, dict[str, list[str]], str]:
 @pytest.fixture
 def parties(make):
     org = make.organisation("ITC")
-    return {"org": org, "delegate": make.user("delegate", member="BJ"), "partner": make.user("partner", organisation=org),
+    return {"org": org, "delegate": make.user("delegate", member="BJ"), "partner": make.user("partner",
+                                                                                             organisation=org),
             "facilitator": make.user("facilitator")}
 
 
@@ -50,6 +44,10 @@ def _match(make, parties, status, **kw):
 
 def _case(name, make, parties):
     """(who acts, url, form data, the record and the status it must reach, words of the question)."""
+    if name.startswith("match-"):
+        return _match_case(name, make, parties)
+    if name.startswith("session-"):
+        return _session_case(name, make, parties)
     if name == "need-withdraw":
         need = make.need("BJ", "open")
         return "delegate", f"/needs/{need.id}/withdraw", {"reason": "A bilateral project covers it."}, \
@@ -61,6 +59,10 @@ def _case(name, make, parties):
         offering = make.offering(parties["org"], "published")
         return "partner", f"/offerings/{offering.id}/close", {"reason": "Fully booked"}, \
             (Offering, offering.id, "closed"), "Close the offering"
+    raise ValueError(name)
+
+
+def _match_case(name, make, parties):
     if name == "match-reject":
         match = _match(make, parties, "proposed")
         return "facilitator", f"/matches/{match.id}/decide", {"action": "reject", "reason": "Out of scope"}, \
@@ -91,6 +93,10 @@ def _case(name, make, parties):
                        outcome="cooperation_possible")
         return "partner", f"/matches/{match.id}/progress", {"action": "complete", "note": ""}, \
             (Match, match.id, "completed"), "as completed"
+    raise ValueError(name)
+
+
+def _session_case(name, make, parties):
     session = MatchmakingSession(title="Payments clinic", policy_areas=[], date=date(2026, 1, 7), start_time=time(10),
                                  time_zone="Europe/Zurich", mode="online", link="https://meet.example.org/x",
                                  slot_minutes=20, rounds=2, tables=1, status="planning",
@@ -118,9 +124,9 @@ CASES = ["need-withdraw", "need-close", "offering-close", "match-reject", "match
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_an_irreversible_action_asks_first_then_acts_on_confirm(app, make, parties, name):
+def test_an_irreversible_action_asks_first_then_acts_on_confirm(app, make, parties, name, signed_in):
     role, url, data, (model, record_id, target), words = _case(name, make, parties)
-    client = _signed_in(app, parties[role])
+    client = signed_in(parties[role])
     before = _events()
     response = client.post(url, data=data)
     body = response.get_data(as_text=True)
@@ -143,11 +149,11 @@ def test_an_irreversible_action_asks_first_then_acts_on_confirm(app, make, parti
     assert _events() > before
 
 
-def test_steps_that_can_be_corrected_later_act_at_once(app, make, parties):
+def test_steps_that_can_be_corrected_later_act_at_once(app, make, parties, signed_in):
     match = _match(make, parties, "proposed")
-    client = _signed_in(app, parties["facilitator"])
+    client = signed_in(parties["facilitator"])
     assert client.post(f"/matches/{match.id}/decide", data={"action": "approve"}).status_code == 302
-    delegate = _signed_in(app, parties["delegate"])
+    delegate = signed_in(parties["delegate"])
     assert delegate.post(f"/matches/{match.id}/respond", data={"answer": "accept"}).status_code == 302
     draft = make.need("BJ", "draft")
     assert delegate.post(f"/needs/{draft.id}/submit").status_code == 302
@@ -156,10 +162,10 @@ def test_steps_that_can_be_corrected_later_act_at_once(app, make, parties):
     assert db.session.get(Need, draft.id).status == "submitted"
 
 
-def test_a_refused_action_is_not_confirmed_first(app, make, parties):
+def test_a_refused_action_is_not_confirmed_first(app, make, parties, signed_in):
     """A step that no longer applies goes straight to the service's refusal: no question about it."""
     need = make.need("BJ", "withdrawn")
-    client = _signed_in(app, parties["delegate"])
+    client = signed_in(parties["delegate"])
     response = client.post(f"/needs/{need.id}/withdraw", data={"reason": ""})
     assert response.status_code == 302
     assert "This cannot be undone." not in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from matchmaker.extensions import db
 from matchmaker.models import Match
-from tests.conftest import login
-from tests.test_route_matrix import MATRIX, ROLES, _session_of, world  # noqa: F401  (world is a fixture)
+from tests.helpers import login, row_counts
+from tests.route_matrix import GET_ROUTES, ROLES, session_of
 
-GET_ROUTES = [(template, expected) for method, _endpoint, template, _data, expected in MATRIX if method == "GET"]
 API_READS = ["/api/v1/me", "/api/v1/members", "/api/v1/policy-areas", "/api/v1/vocabularies", "/api/v1/offerings",
              "/api/v1/offerings/{published_offering}", "/api/v1/needs", "/api/v1/needs/{open_need}",
              "/api/v1/needs/999999", "/api/v1/offerings/{draft_offering}"]
 TOKEN_ROLES = ("delegate_own", "delegate_other", "partner_own", "partner_other", "facilitator", "admin")
-
-
-def _row_counts() -> dict[str, int]:
-    """Rows of every table, and the sum of versions of versioned records (an update bumps it), in one query."""
-    db.session.rollback()
-    columns = [select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in db.metadata.sorted_tables]
-    for name in ("needs", "offerings", "matches"):
-        table = db.metadata.tables[name]
-        columns.append(select(func.coalesce(func.sum(table.c.version), 0)).scalar_subquery().label(name + ".version"))
-    return dict(db.session.execute(select(*columns)).mappings().one())
 
 
 def header_problems(response, private: bool) -> list[str]:
@@ -62,9 +50,9 @@ def _api_client(app, email):
     return {"Authorization": f"Bearer {secret}"}
 
 
-def test_every_get_as_every_role_writes_nothing_and_sends_security_headers(app, world):  # noqa: F811
+def test_every_get_as_every_role_writes_nothing_and_sends_security_headers(app, world):
     writes, missing, checked = [], [], 0
-    world["ids"].update(_session_of(world, "session"), **_session_of(world, "held_session"))
+    world["ids"].update(session_of(world, "session"), **session_of(world, "held_session"))
     tokens = {role: _api_client(app, world["users"][role]) for role in TOKEN_ROLES}
     for role in ROLES:
         client = app.test_client()
@@ -73,10 +61,10 @@ def test_every_get_as_every_role_writes_nothing_and_sends_security_headers(app, 
         requests = [(template.format(**world["ids"]), {}) for template, _expected in GET_ROUTES]
         requests += [(path.format(**world["ids"]), tokens.get(role, {})) for path in API_READS]
         for url, headers in requests:
-            before = _row_counts()
+            before = row_counts()
             response = client.get(url, headers=headers)
             response.close()
-            after = _row_counts()
+            after = row_counts()
             checked += 1
             if before != after:
                 writes.append((role, url, {k: (before[k], after[k]) for k in before if before[k] != after[k]}))
@@ -97,23 +85,6 @@ def test_production_sends_hsts_and_every_error_page_has_headers(production_app):
             hsts = response.headers.get("Strict-Transport-Security", "")
         assert "max-age=" in hsts and int(re.search(r"max-age=(\d+)", hsts).group(1)) >= 15552000, url
         assert header_problems(response, private=False) == [], url
-
-
-@pytest.fixture
-def production_app(monkeypatch, database_url):
-    """The production configuration, on the test database."""
-    from config import ProductionConfig
-    from matchmaker.app import create_app
-
-    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secrets.token_urlsafe(36))
-    monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_DATABASE_URI", database_url)
-    monkeypatch.setattr(ProductionConfig, "TRUSTED_HOSTS", ["matchmaker.test"])
-    monkeypatch.setattr(ProductionConfig, "TRUSTED_PROXIES", 1)
-    monkeypatch.setattr(ProductionConfig, "BASE_URL", "https://matchmaker.test")
-    application = create_app("production")
-    yield application
-    with application.app_context():
-        db.engine.dispose()
 
 
 # ---- injection ------------------------------------------------------------------------------------------------
@@ -138,7 +109,7 @@ def _js_links(html: str) -> list[str]:
 
 
 @pytest.fixture
-def poisoned(make, world):  # noqa: F811
+def poisoned(make, world):
     """Records whose every free-text field carries a payload, visible to every role."""
     from matchmaker.models import Need, Offering, Organisation, User
 
@@ -162,7 +133,7 @@ def poisoned(make, world):  # noqa: F811
 
 def test_injection_payloads_are_never_reflected_or_evaluated(app, poisoned):
     reflected, checked = [], 0
-    poisoned["ids"].update(_session_of(poisoned, "session"), **_session_of(poisoned, "held_session"))
+    poisoned["ids"].update(session_of(poisoned, "session"), **session_of(poisoned, "held_session"))
     query = "&".join(f"{key}={quote(PAYLOADS[i % len(PAYLOADS)])}" for i, key in
                      enumerate(("q", "status", "region", "policy_area", "page", "sort", "next", "language", "member")))
     for role in ROLES:
@@ -179,7 +150,8 @@ def test_injection_payloads_are_never_reflected_or_evaluated(app, poisoned):
                     body = response.get_data(as_text=True)
                 checked += 1
                 assert response.status_code < 500, (role, target)
-                if response.mimetype in ("text/csv", "application/json", "application/xml", "text/xml", "text/calendar"):
+                if response.mimetype in ("text/csv", "application/json", "application/xml", "text/xml",
+                                         "text/calendar"):
                     continue  # data files carry the text as it is; they are downloads, never rendered here
                 found = [p for p in DANGEROUS if p in body] + _js_links(body)
                 if found:
@@ -190,12 +162,14 @@ def test_injection_payloads_are_never_reflected_or_evaluated(app, poisoned):
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)",
-                                    "/\\evil.example", "\\\\evil.example", "https:evil.example", "http://127.0.0.1.evil/",
+                                    "/\\evil.example", "\\\\evil.example", "https:evil.example",
+                                    "http://127.0.0.1.evil/",
                                     "/%0d%0aSet-Cookie:x=1", "data:text/html,<script>alert(1)</script>",
                                     " //evil.example", "\t/evil", "///evil.example"])
 def test_next_never_leaves_the_site(app, make, target):
     user = make.user("admin")
-    for url, form in (("/login?next=" + quote(target, safe=""), {"email": user.email, "password": "correct horse battery"}),
+    for url, form in (("/login?next=" + quote(target, safe=""), {"email": user.email,
+                                                                 "password": "correct horse battery"}),
                       ("/language", {"language": "fr", "next": target})):
         response = app.test_client().post(url, data=form)
         assert response.status_code == 302
@@ -214,7 +188,7 @@ def _visible(body: str, mimetype: str) -> str:
     return re.sub(r"<[^>]+>", " ", body) if mimetype == "text/html" else body
 
 
-def test_partners_and_the_public_never_learn_who_posted_a_need(app, make, caplog):
+def test_partners_and_the_public_never_learn_who_posted_a_need(app, make, caplog, signed_in):
     """Every page, export and API answer a partner or an anonymous visitor can reach, before approval."""
     import logging
 
@@ -271,8 +245,7 @@ def test_partners_and_the_public_never_learn_who_posted_a_need(app, make, caplog
             if identity in line:
                 leaks.append(("log", line[:80], identity))
     # Nor can a partner find the need by searching for the member or the delegate.
-    client = app.test_client()
-    login(client, partners[0])
+    client = signed_in(partners[0])
     oracle = _api_client(app, partners[0])
     for probe in ("Malawi", "Chikondi", "gov-secret"):
         assert "Electronic signature law" not in client.get(f"/needs/?q={probe}").get_data(as_text=True), probe
@@ -283,6 +256,5 @@ def test_partners_and_the_public_never_learn_who_posted_a_need(app, make, caplog
     # The same scan sees the member once a facilitator approves: the check can fail.
     match_service.approve(make.user("facilitator"), db.session.get(Match, ids["match"]))
     db.session.commit()
-    client = app.test_client()
-    login(client, partners[0])
+    client = signed_in(partners[0])
     assert "Malawi" in client.get(f"/needs/{ids['need']}").get_data(as_text=True)

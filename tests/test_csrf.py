@@ -1,31 +1,17 @@
 """With CSRF on (as in production), forged posts are refused and write nothing."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from matchmaker.extensions import db
 from matchmaker.models import Need
-from tests.conftest import TEST_PASSWORD, csrf_token
-from tests.test_route_matrix import world  # noqa: F401  (fixture)
+from tests.helpers import TEST_PASSWORD, csrf_token, row_counts
+from tests.route_matrix import LOGIN, MATRIX, session_of
 
 NEED = {"title": "Help with online consumer complaints", "description": "Buyers have no way to complain about "
         "online sellers and we want a complaints mechanism.", "language": "en",
         "policy_areas": ["consumer_protection"], "support_kinds": ["policy_advice"], "delivery_languages": ["en"],
         "priority": "medium"}
-
-
-@pytest.fixture
-def csrf_app(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    yield app
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-def _sign_in(client, email):
-    token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": email, "password": TEST_PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
 
 
 def test_login_form_without_token_is_refused(csrf_app, make):
@@ -35,13 +21,11 @@ def test_login_form_without_token_is_refused(csrf_app, make):
     assert "did not come from this site" in response.get_data(as_text=True)
 
 
-def test_forged_posts_write_nothing(csrf_app, make):
+def test_forged_posts_write_nothing(csrf_app, make, signed_in):
     delegate = make.user("delegate", member="BJ")
-    client = csrf_app.test_client()
-    _sign_in(client, delegate.email)
+    client = signed_in(delegate.email)
     # No token, a wrong token, and another session's token.
-    other = csrf_app.test_client()
-    _sign_in(other, make.user("delegate", member="BJ").email)
+    other = signed_in(make.user("delegate", member="BJ").email)
     foreign = csrf_token(other.get("/needs/new").get_data(as_text=True))
     for token in (None, "not-a-token", foreign):
         data = dict(NEED, **({"csrf_token": token} if token else {}))
@@ -59,22 +43,19 @@ def test_forged_posts_write_nothing(csrf_app, make):
     assert client.get("/needs/new").status_code == 200
 
 
-def test_real_token_works(csrf_app, make):
-    client = csrf_app.test_client()
-    _sign_in(client, make.user("delegate", member="BJ").email)
+def test_real_token_works(csrf_app, make, signed_in):
+    client = signed_in(make.user("delegate", member="BJ").email)
     token = csrf_token(client.get("/needs/new").get_data(as_text=True))
     response = client.post("/needs/new", data=dict(NEED, csrf_token=token))
     assert response.status_code == 302, response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Need.id))) == 1
 
 
-def test_every_state_changing_route_refuses_forged_posts(csrf_app, world):  # noqa: F811
+def test_every_state_changing_route_refuses_forged_posts(csrf_app, world, signed_in):
     """Every POST route of the web pages (from the route matrix), as a role allowed to use it: without a token,
     with a wrong one and with another session's token, it answers 400 and writes nothing."""
-    from tests.test_crawl import _row_counts
-    from tests.test_route_matrix import LOGIN, MATRIX, _session_of
 
-    world["ids"].update(_session_of(world, "session"), **_session_of(world, "held_session"))
+    world["ids"].update(session_of(world, "session"), **session_of(world, "held_session"))
     posts = [(template, data, expected) for method, _endpoint, template, data, expected in MATRIX
              if method == "POST" and not template.startswith("/api/")]
     assert len(posts) >= 40
@@ -82,14 +63,10 @@ def test_every_state_changing_route_refuses_forged_posts(csrf_app, world):  # no
 
     def client_for(role):
         if role not in clients:
-            client = csrf_app.test_client()
-            if role != "anon":
-                _sign_in(client, world["users"][role])
-            clients[role] = client
+            clients[role] = csrf_app.test_client() if role == "anon" else signed_in(world["users"][role])
         return clients[role]
 
-    other = csrf_app.test_client()
-    _sign_in(other, world["users"]["admin"])
+    other = signed_in(world["users"]["admin"])
     foreign = csrf_token(other.get("/account").get_data(as_text=True))
     checked, accepted = 0, []
     for template, data, expected in posts:
@@ -99,11 +76,11 @@ def test_every_state_changing_route_refuses_forged_posts(csrf_app, world):  # no
         url = template.format(**world["ids"])
         client = client_for(role)      # signed in before counting: signing in writes a session row
         for token in (None, "forged-token", foreign):
-            before = _row_counts()
+            before = row_counts()
             form = dict(data or {}, **({"csrf_token": token} if token else {}))
             response = client.post(url, data=form)
             checked += 1
-            if response.status_code != 400 or _row_counts() != before:
+            if response.status_code != 400 or row_counts() != before:
                 accepted.append((role, url, token, response.status_code))
     assert accepted == [], accepted
     assert checked == 3 * len(posts)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from matchmaker.extensions import db
 from matchmaker.models import MatchmakingSession, User
-from tests.conftest import login
 
 SHORT_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b")  # 12/5/26 (en), 05/12/2026 (fr), 5/12/26 (es)
 
@@ -24,7 +23,7 @@ def _page(client, url: str, language: str) -> str:
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "es"])
-def test_dashboard_report_and_account_use_the_medium_format(app, make, language):
+def test_dashboard_report_and_account_use_the_medium_format(app, make, language, signed_in):
     from matchmaker.api.tokens import create_token
     from matchmaker.services.reports import cached_report
 
@@ -32,8 +31,7 @@ def test_dashboard_report_and_account_use_the_medium_format(app, make, language)
     token, _secret = create_token(facilitator, "laptop")
     token.last_used_at = datetime(2026, 12, 5, 12, 8, tzinfo=UTC)
     db.session.commit()
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     with app.test_request_context():
         generated = cached_report(public=False).generated_at
     for url in ("/dashboard/", "/reports/", "/account"):
@@ -46,15 +44,14 @@ def test_dashboard_report_and_account_use_the_medium_format(app, make, language)
     assert format_date(generated, "medium", locale=language) in dashboard
 
 
-def test_a_session_date_reads_like_every_other_date(app, make):
+def test_a_session_date_reads_like_every_other_date(app, make, signed_in):
     facilitator = make.user("facilitator")
     session = MatchmakingSession(title="Payments clinic", policy_areas=[], date=date(2026, 12, 7), start_time=time(10),
                                  time_zone="Europe/Zurich", mode="online", link="https://meet.example.org/x",
                                  slot_minutes=20, rounds=6, tables=2, status="planning", created_by=facilitator)
     db.session.add(session)
     db.session.commit()
-    client = app.test_client()
-    login(client, db.session.scalar(select(User).where(User.id == facilitator.id)))
+    client = signed_in(db.session.scalar(select(User).where(User.id == facilitator.id)))
     page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert "Dec 7, 2026, 10:00\u202fAM–12:00\u202fPM (Europe/Zurich)" in page
     assert "Monday" not in page

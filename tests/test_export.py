@@ -7,7 +7,7 @@ import io
 import pytest
 
 from matchmaker.imports.spreadsheet import FORMULA_PREFIXES, safe_cell, unescape_cell
-from tests.conftest import login
+from tests.helpers import login
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+SUM(A1:A2)", "-2+3", "@SUM(1)", "\tTabbed start", "\rReturn start"]
 
@@ -40,7 +40,7 @@ def test_no_exported_cell_starts_a_formula(client, make):
     assert sorted(item["title"] for item in as_json) == sorted(HOSTILE)  # JSON keeps the values as they are
 
 
-def test_each_role_exports_its_own_records(app, make):
+def test_each_role_exports_its_own_records(app, make, signed_in):
     own, other = make.organisation("OWN"), make.organisation("OTHER")
     mine = make.offering(own, "draft")
     theirs = make.offering(other, "published")
@@ -50,8 +50,7 @@ def test_each_role_exports_its_own_records(app, make):
     senegal_open = make.need("SN", "open", attributed=True)
 
     def export(user, what):
-        client = app.test_client()
-        login(client, user)
+        client = signed_in(user)
         return client.get(f"/exports/{what}")
 
     partner = make.user("partner", organisation=own)

@@ -12,7 +12,6 @@ from matchmaker.extensions import db
 from matchmaker.imports import iati, iati_export
 from matchmaker.imports.spreadsheet import FORMULA_PREFIXES, unescape_cell
 from matchmaker.services import matches as match_service
-from tests.conftest import login
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -22,9 +21,8 @@ def official_schema():
     return etree.XMLSchema(etree.parse(str(iati.SCHEMA_PATH)))
 
 
-def download(app, user, path):
-    client = app.test_client()
-    login(client, user)
+def download(client, path):
+    """A file downloaded as the user ``client`` is signed in as."""
     response = client.get(path)
     assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment")
     return response
@@ -70,12 +68,12 @@ def world(make):
             "proposed": proposed, "introduced": introduced, "elsewhere": elsewhere, "other": other}
 
 
-def test_each_role_exports_its_own_matches_safely(app, make, world):
+def test_each_role_exports_its_own_matches_safely(app, make, world, signed_in):
     follow(world["introduced"], ["accept", "meeting_held:cooperation_possible"],
            [world["delegate"], world["partner"]])
-    delegate_rows = csv_rows(download(app, world["delegate"], "/exports/matches.csv"))
+    delegate_rows = csv_rows(download(signed_in(world["delegate"]), "/exports/matches.csv"))
     assert [int(r["id"]) for r in delegate_rows] == [world["introduced"].id]
-    partner_rows = csv_rows(download(app, world["partner"], "/exports/matches.csv"))
+    partner_rows = csv_rows(download(signed_in(world["partner"]), "/exports/matches.csv"))
     assert [int(r["id"]) for r in partner_rows] == [world["introduced"].id]
     row = partner_rows[0]
     # Introduced: the partner knows the member now. Nothing in the file runs as a formula.
@@ -84,19 +82,19 @@ def test_each_role_exports_its_own_matches_safely(app, make, world):
     assert all(not cell.startswith(FORMULA_PREFIXES) for r in partner_rows for cell in r.values())
     other_partner = make.user("partner", organisation=world["other"])
     # Introduced but not (yet) accepted by both parties: not in a party's files, which may travel further.
-    assert download(app, other_partner, "/exports/matches.json").get_json() == []
+    assert download(signed_in(other_partner), "/exports/matches.json").get_json() == []
     follow(world["elsewhere"], ["accept"], [make.user("delegate", member="SN"), other_partner])
-    assert [r["id"] for r in download(app, other_partner, "/exports/matches.json").get_json()] == [
+    assert [r["id"] for r in download(signed_in(other_partner), "/exports/matches.json").get_json()] == [
         world["elsewhere"].id]
-    everything = download(app, world["facilitator"], "/exports/matches.json").get_json()
+    everything = download(signed_in(world["facilitator"]), "/exports/matches.json").get_json()
     assert {m["id"] for m in everything} == {world["proposed"].id, world["introduced"].id, world["elsewhere"].id}
     as_json = {m["id"]: m for m in everything}[world["introduced"].id]
     assert as_json["need_title"].startswith("=HYPERLINK") and as_json["terms"] == ["signature"]
-    assert make.user("admin") and download(app, make.user("delegate", member="TD"), "/exports/matches.csv")
-    assert csv_rows(download(app, make.user("delegate", member="TD"), "/exports/matches.csv")) == []
+    assert make.user("admin") and download(signed_in(make.user("delegate", member="TD")), "/exports/matches.csv")
+    assert csv_rows(download(signed_in(make.user("delegate", member="TD")), "/exports/matches.csv")) == []
 
 
-def test_iati_export_of_approved_matches_validates_and_names_no_member(app, make, world, official_schema):
+def test_iati_export_of_approved_matches_validates_and_names_no_member(app, make, world, official_schema, signed_in):
     users = [world["delegate"], world["partner"]]
     paths = {
         "approved": [], "accepted": ["accept"], "declined": ["decline"],
@@ -122,7 +120,7 @@ def test_iati_export_of_approved_matches_validates_and_names_no_member(app, make
     introduce(world["facilitator"], narrow_match)
 
     for user in (world["facilitator"], world["partner"], world["delegate"]):
-        data = download(app, user, "/exports/matches.xml").data
+        data = download(signed_in(user), "/exports/matches.xml").data
         document = etree.fromstring(data)
         assert official_schema.validate(document), official_schema.error_log
         assert iati.validate_export(data) == []
@@ -130,7 +128,7 @@ def test_iati_export_of_approved_matches_validates_and_names_no_member(app, make
         assert "Benin" not in text and "Bénin" not in text and "BJ" not in text and "confidential" not in text
         assert "recipient-country" not in text
 
-    document = etree.fromstring(download(app, world["facilitator"], "/exports/matches.xml").data)
+    document = etree.fromstring(download(signed_in(world["facilitator"]), "/exports/matches.xml").data)
     parents = document.findall("iati-activity[@hierarchy='1']")
     children = {a.findtext("iati-identifier"): a for a in document.findall("iati-activity[@hierarchy='2']")}
     # Only introductions both parties accepted, and their later stages: not one a party declined, nor one still

@@ -6,8 +6,6 @@ import html
 import re
 from datetime import date, timedelta
 
-from tests.conftest import login
-
 
 def _text(response) -> str:
     return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split()))
@@ -30,10 +28,9 @@ def _world(make):
     return need, itc
 
 
-def test_a_delegate_sees_what_to_do_and_how_many_programmes_are_reviewed(app, make):
+def test_a_delegate_sees_what_to_do_and_how_many_programmes_are_reviewed(app, make, signed_in):
     need, _itc = _world(make)
-    client = app.test_client()
-    login(client, make.user("delegate", member="BJ"))
+    client = signed_in(make.user("delegate", member="BJ"))
     response = client.get("/")
     page, text = response.get_data(as_text=True), _text(response)
     assert "1 need returned by the facilitators" in text and 'href="/needs/?status=draft"' in page
@@ -45,10 +42,9 @@ def test_a_delegate_sees_what_to_do_and_how_many_programmes_are_reviewed(app, ma
     assert "Hidden programme" not in text and "SECRETORG" not in text
 
 
-def test_a_partner_sees_introductions_expiring_offerings_drafts_and_needs_that_fit(app, make):
+def test_a_partner_sees_introductions_expiring_offerings_drafts_and_needs_that_fit(app, make, signed_in):
     _need, itc = _world(make)
-    client = app.test_client()
-    login(client, make.user("partner", organisation=itc))
+    client = signed_in(make.user("partner", organisation=itc))
     response = client.get("/")
     page, text = response.get_data(as_text=True), _text(response)
     assert "1 introduction to accept or decline" in text
@@ -58,10 +54,9 @@ def test_a_partner_sees_introductions_expiring_offerings_drafts_and_needs_that_f
     assert "Published 4" not in text
 
 
-def test_a_facilitator_sees_needs_to_screen_proposals_and_sessions(app, make):
+def test_a_facilitator_sees_needs_to_screen_proposals_and_sessions(app, make, signed_in):
     _world(make)
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     response = client.get("/")
     page, text = response.get_data(as_text=True), _text(response)
     assert "1 need to screen" in text and 'href="/needs/?status=submitted"' in page
@@ -70,7 +65,6 @@ def test_a_facilitator_sees_needs_to_screen_proposals_and_sessions(app, make):
     assert "1 open need without any proposal" in text
 
 
-def test_nothing_to_do_says_so(app, make):
-    client = app.test_client()
-    login(client, make.user("delegate", member="NP"))
+def test_nothing_to_do_says_so(app, make, signed_in):
+    client = signed_in(make.user("delegate", member="NP"))
     assert "Nothing is waiting for you at the moment." in _text(client.get("/"))

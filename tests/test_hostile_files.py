@@ -17,9 +17,7 @@ from sqlalchemy import func, select
 
 from matchmaker.extensions import db
 from matchmaker.models import ImportUpload, Need, Offering
-from tests.conftest import login
-from tests.test_iati import activity, iati_file
-from tests.test_import_csv import DESCRIPTION, HEADER, row
+from tests.samples import CSV_DESCRIPTION, CSV_HEADER, csv_row, iati_activity, iati_file
 
 # Python memory a single upload may take at its peak (tracemalloc), whatever the file: bounded by the request
 # size limit (2 MB), never by what the file claims to contain.
@@ -29,50 +27,53 @@ PEAK_LIMIT = 64 * 1024 * 1024
 def _zip_as_csv() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("offerings.csv", HEADER + row("Inside a zip"))
+        archive.writestr("offerings.csv", CSV_HEADER + csv_row("Inside a zip"))
     return out.getvalue()
 
 
 def _csv_files() -> dict[str, bytes]:
-    good = row("A fine offering on customs")
+    good = csv_row("A fine offering on customs")
     return {
         "empty": b"",
         "bom only": b"\xef\xbb\xbf",
-        "BOM then rows": ("\ufeff" + HEADER + good).encode(),
-        "UTF-16": (HEADER + good).encode("utf-16"),
-        "UTF-16 BE no BOM": (HEADER + good).encode("utf-16-be"),
-        "bad UTF-8": HEADER.encode() + b"Caf\xe9 \xff\xfe,desc,en,trade_logistics,training,en\n",
-        "NUL": (HEADER + good).encode().replace(b"A fine", b"A\x00fine"),
-        "ragged": (HEADER + "only,two\n" + "a,b,c,d,e,f,g,h,i\n" + good).encode(),
-        "unbalanced quote": (HEADER + '"never closed,' + DESCRIPTION + "\n" + good).encode(),
-        "100,000-character field": (HEADER + row("Long " + "x" * 100_000)).encode(),
-        "200,000-character field": (HEADER + row("Long", description="y" * 200_000)).encode(),
-        "a million blank rows": HEADER.encode() + b"\n" * 1_000_000,
-        "a million one-cell rows": HEADER.encode() + b"x\n" * 950_000,
-        "11,000 valid rows": (HEADER + "".join(row(f"Offering number {n}") for n in range(11_000))).encode()[:2_000_000],
-        "over the row limit": (HEADER + row("x") * 40_000).encode(),
-        "over the size limit": (HEADER + row("x")).encode() + b"x" * (11 * 1024 * 1024),
+        "BOM then rows": ("\ufeff" + CSV_HEADER + good).encode(),
+        "UTF-16": (CSV_HEADER + good).encode("utf-16"),
+        "UTF-16 BE no BOM": (CSV_HEADER + good).encode("utf-16-be"),
+        "bad UTF-8": CSV_HEADER.encode() + b"Caf\xe9 \xff\xfe,desc,en,trade_logistics,training,en\n",
+        "NUL": (CSV_HEADER + good).encode().replace(b"A fine", b"A\x00fine"),
+        "ragged": (CSV_HEADER + "only,two\n" + "a,b,c,d,e,f,g,h,i\n" + good).encode(),
+        "unbalanced quote": (CSV_HEADER + '"never closed,' + CSV_DESCRIPTION + "\n" + good).encode(),
+        "100,000-character field": (CSV_HEADER + csv_row("Long " + "x" * 100_000)).encode(),
+        "200,000-character field": (CSV_HEADER + csv_row("Long", description="y" * 200_000)).encode(),
+        "a million blank rows": CSV_HEADER.encode() + b"\n" * 1_000_000,
+        "a million one-cell rows": CSV_HEADER.encode() + b"x\n" * 950_000,
+        "11,000 valid rows": (CSV_HEADER + "".join(csv_row(f"Offering number {n}")
+                                                   for n in range(11_000))).encode()[:2_000_000],
+        "over the row limit": (CSV_HEADER + csv_row("x") * 40_000).encode(),
+        "over the size limit": (CSV_HEADER + csv_row("x")).encode() + b"x" * (11 * 1024 * 1024),
         "zip renamed .csv": _zip_as_csv(),
-        "formulas": (HEADER + row("=HYPERLINK(\"https://evil.example\",\"click\")") + row("@SUM(1+1)*cmd|' /C calc'!A0")
-                     + row("+1+1 formula")).encode(),
+        "formulas": (CSV_HEADER + csv_row("=HYPERLINK(\"https://evil.example\",\"click\")")
+                     + csv_row("@SUM(1+1)*cmd|' /C calc'!A0") + csv_row("+1+1 formula")).encode(),
         "header only, many columns": (",".join(f"c{n}" for n in range(20_000)) + "\n").encode(),
-        "CR line endings": (HEADER + good).replace("\n", "\r").encode(),
-        "mixed good and bad rows": (HEADER + good + row("Bad areas", areas="teleportation") + row("Another good one")).encode(),
+        "CR line endings": (CSV_HEADER + good).replace("\n", "\r").encode(),
+        "mixed good and bad rows": (CSV_HEADER + good + csv_row("Bad areas", areas="teleportation")
+                                    + csv_row("Another good one")).encode(),
     }
 
 
 def _iati_files() -> dict[str, bytes]:
     return {
         "IATI empty": b"",
-        "IATI UTF-16": iati_file(activity()).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
-        "IATI bad UTF-8": iati_file(activity()).replace(b"Digital", b"Digit\xe9l"),
-        "IATI NUL": iati_file(activity()).replace(b"Digital", b"Digi\x00tal"),
-        "IATI 100,000-character title": iati_file(activity(title_en="T" * 100_000)),
+        "IATI UTF-16": iati_file(iati_activity()).decode().replace('encoding="UTF-8"',
+                                                                   'encoding="UTF-16"').encode("utf-16"),
+        "IATI bad UTF-8": iati_file(iati_activity()).replace(b"Digital", b"Digit\xe9l"),
+        "IATI NUL": iati_file(iati_activity()).replace(b"Digital", b"Digi\x00tal"),
+        "IATI 100,000-character title": iati_file(iati_activity(title_en="T" * 100_000)),
         "IATI deep nesting": b"<?xml version='1.0'?>" + b"<a>" * 100_000 + b"</a>" * 100_000,
-        "IATI many activities": iati_file(*(activity(identifier=f"XM-DAC-41301-EC-{n}") for n in range(600))),
+        "IATI many activities": iati_file(*(iati_activity(identifier=f"XM-DAC-41301-EC-{n}") for n in range(600))),
         "IATI zip renamed": _zip_as_csv(),
-        "IATI over the size limit": iati_file(activity()).replace(b"</iati-activities>",
-                                                                  b"<!--" + b"x" * (11 * 1024 * 1024) + b"--></iati-activities>"),
+        "IATI over the size limit": iati_file(iati_activity()).replace(
+            b"</iati-activities>", b"<!--" + b"x" * (11 * 1024 * 1024) + b"--></iati-activities>"),
     }
 
 
@@ -103,7 +104,8 @@ def _send(client, url, name, content):
 
 
 # The slow ones run in `make stress` (pytest -m stress); `make test` keeps one file of each kind of hostility.
-HEAVY = {"a million blank rows", "a million one-cell rows", "header only, many columns", "over the row limit", "11,000 valid rows",
+HEAVY = {"a million blank rows", "a million one-cell rows", "header only, many columns", "over the row limit",
+         "11,000 valid rows",
          "IATI many activities", "needs: a million one-cell rows"}
 
 
@@ -115,13 +117,13 @@ def _case(kind: str, name: str):
 @pytest.mark.parametrize("kind,name", [_case("offerings", n) for n in _csv_files()]
                          + [_case("needs", "mixed good and bad rows"), _case("needs", "a million one-cell rows")]
                          + [_case("iati", n) for n in _iati_files()])
-def test_hostile_file(app, make, kind, name):
+def test_hostile_file(app, make, kind, name, signed_in):
     content = (_iati_files() if kind == "iati" else _csv_files())[name]
     user = make.user("delegate", member="BJ") if kind == "needs" else make.user(
         "partner", organisation=make.organisation())
-    client = app.test_client()
-    login(client, user)
-    url = {"offerings": "/imports/offerings/csv", "needs": "/imports/needs/csv", "iati": "/imports/offerings/iati"}[kind]
+    client = signed_in(user)
+    url = {"offerings": "/imports/offerings/csv", "needs": "/imports/needs/csv",
+           "iati": "/imports/offerings/iati"}[kind]
     before = _records()
     status, body, peak = _send(client, url, name, content)
     body = re.sub(r"\s+", " ", body)

@@ -8,9 +8,8 @@ from collections import Counter
 
 import html5lib
 
-from tests.conftest import login
-from tests.test_crawl import GET_ROUTES
-from tests.test_route_matrix import ROLES, _session_of, world  # noqa: F401  (world is a fixture)
+from tests.helpers import login
+from tests.route_matrix import GET_ROUTES, ROLES, session_of
 
 # Methods and collections of a form element that a control of the same name or id would hide (HTMLFormElement,
 # Element, Node): scripts call them. Attributes read as text (title, action) are left to the forms' own names.
@@ -28,14 +27,16 @@ def html_problems(body: str) -> list[str]:
         for element in form.iter():
             for attribute in ("id", "name"):
                 if element is not form and element.get(attribute) in FORM_PROPERTIES:
-                    problems.append(f"<{element.tag} {attribute}={element.get(attribute)!r}> hides form.{element.get(attribute)}")
+                    value = element.get(attribute)
+                    problems.append(f"<{element.tag} {attribute}={value!r}> hides form.{value}")
     ids = Counter(element.get("id") for element in tree.iter() if element.get("id") is not None)
     problems += [f"id {name!r} used {count} times" for name, count in ids.items() if count > 1]
     return problems
 
 
 def test_the_checker_finds_what_it_looks_for():
-    assert html_problems("<!doctype html><html lang=en><head><title>t</title></head><body><p>ok</p></body></html>") == []
+    assert html_problems("<!doctype html><html lang=en><head><title>t</title></head>"
+                         "<body><p>ok</p></body></html>") == []
     assert any("id 'x' used 2 times" in p for p in html_problems(
         "<!doctype html><title>t</title><p id=x>a</p><p id=x>b</p>"))
     assert html_problems("<!doctype html><title>t</title><div><p>a</span></div>")  # a stray end tag
@@ -45,8 +46,8 @@ def test_the_checker_finds_what_it_looks_for():
     assert html_problems('<!doctype html><title>t</title><form><input name="matches"></form>')
 
 
-def test_every_page_parses_without_errors_and_has_unique_ids(app, world, monkeypatch):  # noqa: F811
-    world["ids"].update(_session_of(world, "session"), **_session_of(world, "held_session"))
+def test_every_page_parses_without_errors_and_has_unique_ids(app, world, monkeypatch):
+    world["ids"].update(session_of(world, "session"), **session_of(world, "held_session"))
     found, checked = {}, 0
     for role in ROLES:
         client = app.test_client()

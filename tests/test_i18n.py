@@ -14,7 +14,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from tests.conftest import login
+from tests.factory import Factory
+from tests.helpers import login
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("fr", "es")
@@ -25,10 +26,12 @@ KEYWORDS = {
 }
 # Translations that are rightly the same as the English: the product's name, and words spelled alike.
 SAME_AS_ENGLISH = {
-    "fr": {"TA Matchmaker", "Code", "Contact", "Description", "Europe", "Note", "Organisation", "Organisations", "Pages",
+    "fr": {"TA Matchmaker", "Code", "Contact", "Description", "Europe", "Note", "Organisation", "Organisations",
+           "Pages",
            "Type", "score %(score)s", "Programme", "Score", "Total",
            # Matchmaking sessions
-           "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d", "%(where)s, table %(table)d",
+           "Actions", "Date", "Format", "Session", "Sessions", "Table", "Table %(n)d", "table %(n)d",
+           "%(where)s, table %(table)d",
            "%(meeting)s (%(time)s, table %(table)d)",
            # Navigation and filters
            "Action", "Administration", "Menu"},
@@ -282,7 +285,6 @@ def build(app):
     """Make records in an application context of their own, so that each request below gets a fresh one, as in
     production (Flask-Babel keeps the chosen locale in ``g`` for the life of the context)."""
     from matchmaker.extensions import db
-    from tests.conftest import Factory
 
     def _build(recipe):
         with app.app_context():

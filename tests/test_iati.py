@@ -16,7 +16,8 @@ from matchmaker.extensions import db
 from matchmaker.imports import iati
 from matchmaker.models import AuditEvent, ImportUpload, Offering
 from matchmaker.reference import POLICY_AREAS
-from tests.conftest import login
+from tests.helpers import login
+from tests.samples import iati_activity, iati_file
 
 # Public IATI files the tests read, copied into the repository (tests/data/iati/README.md says from where).
 IATI_DATA = Path(__file__).resolve().parent / "data" / "iati"
@@ -28,34 +29,6 @@ SHOULD_FAIL = sorted((SAMPLES / "should-fail").glob("*.xml"))
 def official_schema():
     """The reference copy of the IATI 2.03 schema, not the one the service carries."""
     return etree.XMLSchema(etree.parse(str(iati.SCHEMA_PATH)))
-
-
-def activity(identifier="XM-DAC-41301-EC-001", status="2", title_en="Digital trade facilitation programme",
-             extra="", sectors='<sector vocabulary="1" code="33120" percentage="60"/>'
-                               '<sector vocabulary="1" code="15130" percentage="40"/>',
-             recipients='<recipient-region code="289" vocabulary="1" percentage="100"/>') -> str:
-    return f"""
-  <iati-activity last-updated-datetime="2026-01-10T09:00:00Z" xml:lang="en" default-currency="USD">
-    <iati-identifier>{identifier}</iati-identifier>
-    <reporting-org ref="XM-DAC-41301" type="40"><narrative>Food and Agriculture Organization</narrative></reporting-org>
-    <title><narrative>{title_en}</narrative><narrative xml:lang="fr">Programme de facilitation du commerce numérique</narrative></title>
-    <description type="1"><narrative>Support to customs and trade ministries for paperless trade and electronic single windows.</narrative>
-      <narrative xml:lang="fr">Appui aux douanes et aux ministères du commerce pour le commerce sans papier.</narrative></description>
-    <participating-org role="4" type="40"><narrative>FAO</narrative></participating-org>
-    <activity-status code="{status}"/>
-    <activity-date type="1" iso-date="2026-02-01"/>
-    <activity-date type="2" iso-date="2026-03-01"/>
-    <activity-date type="3" iso-date="2028-12-31"/>
-    <contact-info type="1"><person-name><narrative>Ana Ruiz</narrative></person-name><email>ana.ruiz@example.org</email></contact-info>
-    {recipients}
-    {sectors}
-    {extra}
-  </iati-activity>"""
-
-
-def iati_file(*activities: str, version: str = "2.03") -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<iati-activities version="{version}" '
-            f'generated-datetime="2026-01-10T09:00:00Z">{"".join(activities)}\n</iati-activities>').encode()
 
 
 def upload(client, content: bytes, **data):
@@ -116,7 +89,7 @@ def test_older_publisher_files_say_why_each_activity_cannot_be_imported(client, 
 
 
 def test_activity_fields_and_re_import_updates_instead_of_duplicating(client, partner):
-    assert import_file(client, iati_file(activity())).status_code == 302
+    assert import_file(client, iati_file(iati_activity())).status_code == 302
     offering = db.session.scalar(select(Offering))
     assert offering.status == "published" and offering.title == "Digital trade facilitation programme"
     assert offering.policy_areas == ["trade_logistics", "e_transactions", "consumer_protection", "data_protection",
@@ -126,12 +99,12 @@ def test_activity_fields_and_re_import_updates_instead_of_duplicating(client, pa
     assert str(offering.start_date) == "2026-03-01" and str(offering.end_date) == "2028-12-31"
     assert offering.contact_email == "ana.ruiz@example.org" and offering.delivery_languages == ["en", "fr"]
 
-    import_file(client, iati_file(activity(title_en="Digital trade facilitation programme, phase II")))
+    import_file(client, iati_file(iati_activity(title_en="Digital trade facilitation programme, phase II")))
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Offering.id))) == 1
     assert db.session.scalar(select(Offering.title)) == "Digital trade facilitation programme, phase II"
 
-    import_file(client, iati_file(activity(status="4")))
+    import_file(client, iati_file(iati_activity(status="4")))
     db.session.expire_all()
     assert db.session.scalar(select(Offering.status)) == "closed"
     actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "offering")))
@@ -140,7 +113,7 @@ def test_activity_fields_and_re_import_updates_instead_of_duplicating(client, pa
 
 
 def test_french_only_activity_countries_and_pipeline(client, partner):
-    french = activity(identifier="XM-FR-1", status="1", recipients='<recipient-country code="BJ"/>'
+    french = iati_activity(identifier="XM-FR-1", status="1", recipients='<recipient-country code="BJ"/>'
                       '<recipient-country code="FR"/>').replace("<narrative>Digital trade facilitation programme"
                                                                  "</narrative>", "")
     french = french.replace("<narrative>Support to customs", "<narrative xml:lang=\"de\">Unterstützung des Zolls")
@@ -153,7 +126,7 @@ def test_french_only_activity_countries_and_pipeline(client, partner):
 
 def test_identifier_of_another_organisations_offering_and_duplicates(client, partner, make):
     make.offering(make.organisation("OTHER"), iati_identifier="XM-DAC-41301-EC-001")
-    response = upload(client, iati_file(activity(), activity()))
+    response = upload(client, iati_file(iati_activity(), iati_activity()))
     preview = text(client.get(response.headers["Location"]))
     assert "An offering of another organisation already has this iati-identifier." in preview
     assert "The same iati-identifier appears at line 3." in preview
@@ -166,9 +139,10 @@ def test_identifier_of_another_organisations_offering_and_duplicates(client, par
     (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><iati-activities version="2.03">'
      b"<iati-activity><iati-identifier>&xxe;</iati-identifier></iati-activity></iati-activities>", "DTD"),
     (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">'
-     b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;">]><iati-activities version="2.03">&lol3;</iati-activities>', "DTD"),
-    (iati_file(activity(), version="3.01"), "IATI version 3.01 is not supported"),
-    (iati_file(activity()).replace(b"<iati-identifier>", b"<iati-identifier>\x00"), "not well-formed XML"),
+     b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;">]><iati-activities version="2.03">&lol3;</iati-activities>',
+     "DTD"),
+    (iati_file(iati_activity(), version="3.01"), "IATI version 3.01 is not supported"),
+    (iati_file(iati_activity()).replace(b"<iati-identifier>", b"<iati-identifier>\x00"), "not well-formed XML"),
     (b'<?xml version="1.0"?><iati-activities version="2.03" generated-datetime="2026-01-01T00:00:00Z">'
      b"</iati-activities>", "does not follow the IATI 2.03 activity schema"),
 ])
@@ -180,7 +154,7 @@ def test_hostile_and_broken_files_are_refused_clearly(client, partner, content, 
 
 def test_upload_over_the_size_limit(app, client, partner, monkeypatch):
     monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 2048)
-    response = upload(client, iati_file(*(activity(identifier=f"X-{n}") for n in range(60))))
+    response = upload(client, iati_file(*(iati_activity(identifier=f"X-{n}") for n in range(60))))
     assert response.status_code == 413 and "larger than" in text(response)
 
 
@@ -244,7 +218,7 @@ def test_activities_published_by_an_import_are_proposed_after_the_commit(client,
     real_current = matching.IndexHolder.current
     monkeypatch.setattr(matching.IndexHolder, "current",
                         lambda self, today: syncs.append(today) or real_current(self, today))
-    import_file(client, iati_file(activity("XM-DAC-41301-EC-001"), activity("XM-DAC-41301-EC-002")))
+    import_file(client, iati_file(iati_activity("XM-DAC-41301-EC-001"), iati_activity("XM-DAC-41301-EC-002")))
     assert db.session.scalar(select(func.count(Offering.id)).where(Offering.status == "published")) == 2
     assert len(syncs) == 1
     assert {m.status for m in db.session.scalars(select(Match).where(Match.need_id == need.id))} == {"proposed"}

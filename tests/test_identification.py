@@ -11,7 +11,7 @@ from matchmaker.api.tokens import create_token
 from matchmaker.extensions import db
 from matchmaker.models import Member, Need
 from matchmaker.services.identification import names_in
-from tests.conftest import csrf_token, login
+from tests.helpers import csrf_token
 
 
 def member(code: str) -> Member:
@@ -43,10 +43,9 @@ NAMED = {"title": "Aider les artisans haïtiens à vendre en ligne",
          "priority": "medium"}
 
 
-def test_the_delegate_is_told_before_submitting_and_the_facilitator_at_screening(app, make):
+def test_the_delegate_is_told_before_submitting_and_the_facilitator_at_screening(app, make, signed_in):
     delegate = make.user("delegate", member="HT")
-    client = app.test_client()
-    login(client, delegate)
+    client = signed_in(delegate)
     form = client.get("/needs/new").get_data(as_text=True)
     response = client.post("/needs/new", data={**NAMED, "csrf_token": csrf_token(form)}, follow_redirects=True)
     page = response.get_data(as_text=True)
@@ -65,8 +64,7 @@ def test_the_delegate_is_told_before_submitting_and_the_facilitator_at_screening
     # Submitted anyway: the facilitator sees it at screening and returns it with a comment.
     detail = client.get(f"/needs/{need.id}").get_data(as_text=True)
     assert client.post(f"/needs/{need.id}/submit", data={"csrf_token": csrf_token(detail)}).status_code == 302
-    staff = app.test_client()
-    login(staff, make.user("facilitator"))
+    staff = signed_in(make.user("facilitator"))
     screening = staff.get(f"/needs/{need.id}").get_data(as_text=True)
     assert 'id="names-member"' in screening and "return it to the delegation" in screening
     returned = staff.post(f"/needs/{need.id}/return", data={
@@ -76,16 +74,14 @@ def test_the_delegate_is_told_before_submitting_and_the_facilitator_at_screening
     assert need.status == "draft" and need.screening_comment.startswith("Please do not name")
 
 
-def test_nobody_is_told_when_the_member_chose_to_be_named_or_the_text_names_no_one(app, make):
+def test_nobody_is_told_when_the_member_chose_to_be_named_or_the_text_names_no_one(app, make, signed_in):
     delegate = make.user("delegate", member="HT")
-    client = app.test_client()
-    login(client, delegate)
+    client = signed_in(delegate)
     named = make.need("HT", "draft", title="Haïti: paiements en ligne", attributed=True, created_by=delegate)
     plain = make.need("HT", "draft", title="Paiements en ligne pour les artisans", created_by=delegate)
     assert 'id="names-member"' not in client.get(f"/needs/{named.id}").get_data(as_text=True)
     assert 'id="names-member"' not in client.get(f"/needs/{plain.id}").get_data(as_text=True)
     # A partner reading an open need that names its member is not told anything more than the text says.
     opened = make.need("HT", "open", title="Haïti: paiements en ligne")
-    partner = app.test_client()
-    login(partner, make.user("partner", organisation=make.organisation()))
+    partner = signed_in(make.user("partner", organisation=make.organisation()))
     assert not re.search('id="names-member"', partner.get(f"/needs/{opened.id}").get_data(as_text=True))

@@ -1,7 +1,6 @@
 """CSV import: template, upload, preview of every problem by line and column, confirm (all or nothing)."""
 from __future__ import annotations
 
-import csv
 import io
 import re
 
@@ -12,16 +11,8 @@ from matchmaker.extensions import db
 from matchmaker.imports.csv_import import MAX_ROWS, OFFERING_COLUMNS, read_rows, template_csv
 from matchmaker.imports.spreadsheet import FileRefused
 from matchmaker.models import AuditEvent, ImportUpload, Need, Offering
-from tests.conftest import login
-
-HEADER = "title,description,language,policy_areas,support_kinds,delivery_languages\n"
-DESCRIPTION = "Training for customs officers on processing small parcels from cross-border e-commerce."
-
-
-def row(title: str, areas: str = "trade_logistics", description: str = DESCRIPTION) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow([title, description, "en", areas, "training", "en;fr"])
-    return out.getvalue()
+from tests.helpers import login
+from tests.samples import CSV_DESCRIPTION, CSV_HEADER, csv_row
 
 
 def upload(client, kind: str, content: bytes, **data):
@@ -68,8 +59,8 @@ def test_template_imports_as_it_is_and_everything_is_audited(client, partner):
 
 
 def test_one_bad_row_means_nothing_is_written_and_every_problem_is_listed(client, partner):
-    content = (HEADER + row("A valid first offering") + row("Bad", areas="astrology;skills")
-               + row("A valid third offering", description="too short")).encode()
+    content = (CSV_HEADER + csv_row("A valid first offering") + csv_row("Bad", areas="astrology;skills")
+               + csv_row("A valid third offering", description="too short")).encode()
     response = upload(client, "offerings", content)
     preview = page_text(client.get(response.headers["Location"]))
     assert "3 problems" in preview
@@ -83,8 +74,8 @@ def test_one_bad_row_means_nothing_is_written_and_every_problem_is_listed(client
 
 
 def test_quoted_newlines_and_line_numbers(client, partner):
-    content = (HEADER + row("First offering", description="Line one of a long description\nline two of it, "
-                            "which goes on.") + row("Bad", areas="nope")).encode()
+    content = (CSV_HEADER + csv_row("First offering", description="Line one of a long description\nline two of it, "
+                            "which goes on.") + csv_row("Bad", areas="nope")).encode()
     preview = read_rows("offerings", content)
     assert preview.rows[0][1]["description"].count("\n") == 1
     # The second record starts on physical line 4, after the quoted line break.
@@ -94,10 +85,10 @@ def test_quoted_newlines_and_line_numbers(client, partner):
 @pytest.mark.parametrize("content,message", [
     (b"", "The file is empty."),
     (b"   \n", "The file is empty."),
-    (HEADER.encode(), "The file has a header but no rows."),
+    (CSV_HEADER.encode(), "The file has a header but no rows."),
     (("title;description\n" + "x;y\n").encode(), "separated by semicolons"),
-    ((HEADER + row("Offre de formation élargie")).encode("latin-1"), "not in UTF-8"),
-    ((HEADER + row("Offering one")).encode("utf-16"), "UTF-16"),
+    ((CSV_HEADER + csv_row("Offre de formation élargie")).encode("latin-1"), "not in UTF-8"),
+    ((CSV_HEADER + csv_row("Offering one")).encode("utf-16"), "UTF-16"),
     (b"PK\x03\x04\x00\x00binary", "NUL bytes"),
     (b"\n,,,\n", "must name the columns"),
 ])
@@ -109,8 +100,8 @@ def test_files_refused_as_a_whole_say_why(client, partner, content, message):
 
 
 def test_utf8_with_and_without_bom(client, partner):
-    for content in ((HEADER + row("Offre de formation élargie")).encode("utf-8"),
-                    b"\xef\xbb\xbf" + (HEADER + row("Formación ampliada en línea")).encode("utf-8")):
+    for content in ((CSV_HEADER + csv_row("Offre de formation élargie")).encode("utf-8"),
+                    b"\xef\xbb\xbf" + (CSV_HEADER + csv_row("Formación ampliada en línea")).encode("utf-8")):
         response = upload(client, "offerings", content)
         upload_id = int(response.headers["Location"].split("/")[-1])
         client.post(f"/imports/{upload_id}/confirm")
@@ -123,18 +114,21 @@ def test_header_problems_ragged_and_duplicate_rows(ctx):
     messages = {(p.column, p.message.split(";")[0]) for p in bad_header.problems}
     assert ("colour", "Unknown column") in messages and ("title", "This column appears more than once.") in messages
     assert ("description", "This required column is missing.") in messages
-    ragged = read_rows("offerings", (HEADER + row("Offering one").rstrip("\n") + ",extra\n" + "only,two\n").encode())
+    ragged = read_rows("offerings",
+                       (CSV_HEADER + csv_row("Offering one").rstrip("\n") + ",extra\n" + "only,two\n").encode())
     assert [p.line for p in ragged.problems] == [2, 3]
     assert "7 cells but the header has 6 columns" in ragged.problems[0].message
-    duplicate = read_rows("offerings", (HEADER + row("Offering one") + row("Offering two") + row("Offering one")).encode())
+    duplicate = read_rows("offerings", (CSV_HEADER + csv_row("Offering one") + csv_row("Offering two")
+                                        + csv_row("Offering one")).encode())
     assert [(p.line, p.message) for p in duplicate.problems] == [(4, "This row repeats line 2.")]
-    unbalanced = read_rows("offerings", (HEADER + 'Offering one,"never closed\n').encode())
+    unbalanced = read_rows("offerings", (CSV_HEADER + 'Offering one,"never closed\n').encode())
     assert not unbalanced.ok
 
 
 def test_control_characters_types_and_cross_column_rules(ctx):
-    header = "title,description,language,policy_areas,support_kinds,delivery_languages,eligibility,eligible_members,capacity,deadline,contact_email\n"
-    base = f"Offering one,{DESCRIPTION},en,skills,training,en"
+    header = ("title,description,language,policy_areas,support_kinds,delivery_languages,eligibility,eligible_members,"
+              "capacity,deadline,contact_email\n")
+    base = f"Offering one,{CSV_DESCRIPTION},en,skills,training,en"
     preview = read_rows("offerings", (header + base + ",members,ZZ;BJ,0,31/12/2030,nobody\n"
                                       + base.replace("Offering one", "Offering \x07two") + ",regions,,3,,\n").encode())
     problems = {(p.line, p.column) for p in preview.problems}
@@ -143,22 +137,22 @@ def test_control_characters_types_and_cross_column_rules(ctx):
 
 
 def test_too_many_rows(ctx):
-    content = (HEADER + "".join(row(f"Offering number {n}") for n in range(MAX_ROWS + 1))).encode()
+    content = (CSV_HEADER + "".join(csv_row(f"Offering number {n}") for n in range(MAX_ROWS + 1))).encode()
     preview = read_rows("offerings", content)
     assert preview.problems[-1].message == f"The file has more than {MAX_ROWS} rows; split it."
 
 
 def test_upload_larger_than_the_limit_is_refused_with_a_message(app, client, partner, monkeypatch):
     monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 1024)
-    response = upload(client, "offerings", (HEADER + row("Offering one") * 1).encode() + b" " * 200_000)
+    response = upload(client, "offerings", (CSV_HEADER + csv_row("Offering one") * 1).encode() + b" " * 200_000)
     assert response.status_code == 413
     assert "larger than" in page_text(response)
     with pytest.raises(FileRefused):
-        read_rows("offerings", (HEADER + row("Offering one")).encode(), max_bytes=10)
+        read_rows("offerings", (CSV_HEADER + csv_row("Offering one")).encode(), max_bytes=10)
 
 
 def test_formula_cells_are_imported_as_text(client, partner):
-    response = upload(client, "offerings", (HEADER + row("=HYPERLINK(\"http://x\")")).encode())
+    response = upload(client, "offerings", (CSV_HEADER + csv_row("=HYPERLINK(\"http://x\")")).encode())
     upload_id = int(response.headers["Location"].split("/")[-1])
     client.post(f"/imports/{upload_id}/confirm")
     assert db.session.scalar(select(Offering.title)) == '=HYPERLINK("http://x")'
@@ -167,7 +161,7 @@ def test_formula_cells_are_imported_as_text(client, partner):
 def test_needs_by_a_delegate_may_be_submitted(client, make):
     delegate = make.user("delegate", member="BJ")
     login(client, delegate)
-    content = (HEADER.rstrip("\n") + ",status,attributed\n" + row("Need for customs training").rstrip("\n")
+    content = (CSV_HEADER.rstrip("\n") + ",status,attributed\n" + csv_row("Need for customs training").rstrip("\n")
                + ",submitted,yes\n").encode()
     response = upload(client, "needs", content)
     upload_id = int(response.headers["Location"].split("/")[-1])
@@ -179,11 +173,12 @@ def test_needs_by_a_delegate_may_be_submitted(client, make):
 def test_facilitators_import_needs_as_drafts_on_a_members_behalf(client, make):
     facilitator = make.user("facilitator")
     login(client, facilitator)
-    assert upload(client, "needs", (HEADER + row("Need for customs training")).encode()).status_code == 422
-    submitted = (HEADER.rstrip("\n") + ",status\n" + row("Need for customs training").rstrip("\n") + ",submitted\n")
+    assert upload(client, "needs", (CSV_HEADER + csv_row("Need for customs training")).encode()).status_code == 422
+    submitted = (CSV_HEADER.rstrip("\n") + ",status\n"
+                 + csv_row("Need for customs training").rstrip("\n") + ",submitted\n")
     response = upload(client, "needs", submitted.encode(), member="SN")
     assert "stay drafts" in page_text(client.get(response.headers["Location"]))
-    response = upload(client, "needs", (HEADER + row("Need for customs training")).encode(), member="SN")
+    response = upload(client, "needs", (CSV_HEADER + csv_row("Need for customs training")).encode(), member="SN")
     upload_id = int(response.headers["Location"].split("/")[-1])
     client.post(f"/imports/{upload_id}/confirm")
     need = db.session.scalar(select(Need))
@@ -192,21 +187,19 @@ def test_facilitators_import_needs_as_drafts_on_a_members_behalf(client, make):
     assert event.detail == {"on_behalf_of": "SN", "via": "import"}
 
 
-def test_uploads_are_private_and_roles_are_checked(client, make, app):
+def test_uploads_are_private_and_roles_are_checked(client, make, app, signed_in):
     org = make.organisation()
     owner = make.user("partner", organisation=org)
     login(client, owner)
-    response = upload(client, "offerings", (HEADER + row("Offering one")).encode())
+    response = upload(client, "offerings", (CSV_HEADER + csv_row("Offering one")).encode())
     upload_id = int(response.headers["Location"].split("/")[-1])
-    other = app.test_client()
-    login(other, make.user("partner", organisation=org))
+    other = signed_in(make.user("partner", organisation=org))
     assert other.get(f"/imports/{upload_id}").status_code == 403
     assert other.post(f"/imports/{upload_id}/confirm").status_code == 403
     assert other.get("/imports/99999999999").status_code == 404
-    assert upload(other, "needs", (HEADER + row("Offering one")).encode()).status_code == 403
-    delegate = app.test_client()
-    login(delegate, make.user("delegate", member="BJ"))
-    assert upload(delegate, "offerings", (HEADER + row("Offering one")).encode()).status_code == 403
+    assert upload(other, "needs", (CSV_HEADER + csv_row("Offering one")).encode()).status_code == 403
+    delegate = signed_in(make.user("delegate", member="BJ"))
+    assert upload(delegate, "offerings", (CSV_HEADER + csv_row("Offering one")).encode()).status_code == 403
     assert count(Offering) == 0
 
 
@@ -218,8 +211,9 @@ def test_template_of_needs_is_valid(ctx):
 def test_hostile_form_values_never_give_a_500(client, make):
     facilitator = make.user("facilitator")
     login(client, facilitator)
-    content = (HEADER + row("Need for customs training")).encode()
-    response = client.post("/imports/needs/csv", data={"file": (io.BytesIO(content), "a\x00b\u202e" + "x" * 400 + ".csv"),
+    content = (CSV_HEADER + csv_row("Need for customs training")).encode()
+    response = client.post("/imports/needs/csv", data={"file": (io.BytesIO(content),
+                                                                "a\x00b\u202e" + "x" * 400 + ".csv"),
                                                        "member": "SN"}, content_type="multipart/form-data")
     assert response.status_code == 302
     stored = db.session.scalar(select(ImportUpload))
@@ -244,8 +238,8 @@ def test_offerings_published_by_an_import_are_proposed_in_one_batch_after_the_co
     real_current = matching.IndexHolder.current
     monkeypatch.setattr(matching.IndexHolder, "current",
                         lambda self, today: syncs.append(today) or real_current(self, today))
-    header = HEADER.rstrip("\n") + ",status\n"
-    content = header + "".join(row(f"Parcel customs training {n}").rstrip("\n") + ",published\n" for n in range(4))
+    header = CSV_HEADER.rstrip("\n") + ",status\n"
+    content = header + "".join(csv_row(f"Parcel customs training {n}").rstrip("\n") + ",published\n" for n in range(4))
     response = upload(client, "offerings", content.encode())
     upload_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
     assert client.post(f"/imports/{upload_id}/confirm").status_code == 302
@@ -265,8 +259,8 @@ def test_a_failure_to_propose_after_the_import_keeps_the_import_and_says_so(clie
         raise RuntimeError("engine unavailable")
 
     monkeypatch.setattr(matching, "propose_for_offerings", broken)
-    header = HEADER.rstrip("\n") + ",status\n"
-    content = header + "".join(row(f"Parcel customs training {n}").rstrip("\n") + ",published\n" for n in range(2))
+    header = CSV_HEADER.rstrip("\n") + ",status\n"
+    content = header + "".join(csv_row(f"Parcel customs training {n}").rstrip("\n") + ",published\n" for n in range(2))
     response = upload(client, "offerings", content.encode())
     upload_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
     answer = client.post(f"/imports/{upload_id}/confirm", follow_redirects=True)

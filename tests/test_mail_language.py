@@ -5,8 +5,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from tests.conftest import login
-from tests.test_auth import _wait_for, smtp_server  # noqa: F401  (fixture)
+from tests.helpers import wait_for
 
 
 def _read(envelope):
@@ -18,19 +17,18 @@ def test_reset_mail_in_the_account_language(app, make, smtp_server, language, su
     user = make.user("partner", organisation=make.organisation(), language=language)
     client = app.test_client()
     client.post("/reset", data={"email": user.email}, headers={"Accept-Language": "de"})
-    message = _read(_wait_for(smtp_server)[0])
+    message = _read(wait_for(smtp_server)[0])
     assert message["Subject"].startswith(subject), message["Subject"]
 
 
-def test_invitation_in_the_invitee_language(app, make, smtp_server):
+def test_invitation_in_the_invitee_language(app, make, smtp_server, signed_in):
     admin = make.user("admin", language="en")
-    client = app.test_client()
-    login(client, admin)
+    client = signed_in(admin)
     response = client.post("/admin/users/invite", data={
         "email": "nuevo@mincetur.example", "name": "Nuevo Delegado", "role": "delegate", "language": "es",
         "member": str(make.member("PE").id)})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    message = _read(_wait_for(smtp_server)[0])
+    message = _read(wait_for(smtp_server)[0])
     assert message["To"] == "nuevo@mincetur.example"
     assert "Admin" not in message["Subject"] and "TA Matchmaker" in message["Subject"]
     assert message["Subject"] == "Invitación a TA Matchmaker"

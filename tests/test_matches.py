@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -16,24 +15,9 @@ from matchmaker.models.matches import MATCH_STATUSES
 from matchmaker.services import match_index, matching
 from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
-from tests.conftest import login
-from tests.test_auth import _wait_for, smtp_server  # noqa: F401  (fixture)
-
-SIGNATURE_NEED = dict(
-    title="Electronic signatures for online contracts",
-    description="Our courts do not recognise electronic signatures and online contracts. We need a law on "
-                "electronic transactions and signatures, and training for judges.",
-    policy_areas=["e_transactions"], support_kinds=["legal_advice"], delivery_languages=["en", "fr"])
-SIGNATURE_OFFERING = dict(
-    title="Model laws on electronic signatures and electronic transactions",
-    description="Legislative advice to adopt laws on electronic transactions, electronic signatures and online "
-                "contracts, with training for judges and lawyers.",
-    policy_areas=["e_transactions"], support_kinds=["legal_advice", "training"], delivery_languages=["en", "fr"])
-PAYMENT_OFFERING = dict(
-    title="Mobile money and fast payment systems",
-    description="Support to central banks for mobile money regulation, interoperable fast payments and "
-                "merchant payment acceptance.",
-    policy_areas=["payments"], support_kinds=["technical_assistance"], delivery_languages=["en"])
+from tests.fixtures.records import approved_match
+from tests.helpers import wait_for
+from tests.samples import PAYMENT_OFFERING, SIGNATURE_NEED, SIGNATURE_OFFERING
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +34,7 @@ def _run(actor=None):
     return result
 
 
-def test_opening_a_need_proposes_at_once_and_explains(app, make):
+def test_opening_a_need_proposes_at_once_and_explains(app, make, signed_in):
     org = make.organisation()
     # indexed first: the engine labels the stems of "electronic" and "transactions" with its words
     make.need("SN", "open", title="Transacting", description="Electronically transacting; judging bids.")
@@ -73,8 +57,7 @@ def test_opening_a_need_proposes_at_once_and_explains(app, make):
                                              offering.description]).lower()))
     assert all(label in words for label in labels if not label.startswith("concept:") and " " not in label)
     # The match page highlights the terms in both texts.
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert page.count("<mark>") >= 4
 
@@ -153,7 +136,7 @@ def test_allocation_covers_as_many_needs_as_possible():
     assert matching.allocate(tie, {1: False, 2: True}, {10: 1}, per_need=1) == [(2, 10)]
 
 
-def test_need_without_proposal_is_explained(app, make):
+def test_need_without_proposal_is_explained(app, make, signed_in):
     org = make.organisation()
     make.offering(org, "published", eligibility="regions", eligible_regions=["asia"], **SIGNATURE_OFFERING)
     make.offering(org, "published", **dict(SIGNATURE_OFFERING, title="Signatures law, Spanish only",
@@ -163,27 +146,13 @@ def test_need_without_proposal_is_explained(app, make):
     assert result.without_proposal == [need.id]
     diagnosis = matching.diagnose(need)
     assert diagnosis.excluded == {"not_eligible": 1, "no_common_language": 1}
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     page = client.get(f"/needs/{need.id}").get_data(as_text=True)
     assert "the member is not eligible" in page and "no common language" in page
 
 
-def _approved(make, **need_kw):
-    org = make.organisation()
-    offering = make.offering(org, "published", **SIGNATURE_OFFERING)
-    need = make.need("BJ", "open", **dict(SIGNATURE_NEED, **need_kw))
-    match = make.match(need, offering, "proposed")
-    delegate = make.user("delegate", member="BJ", language="fr")
-    partner = make.user("partner", organisation=org)
-    facilitator = make.user("facilitator")
-    match_service.approve(facilitator, match)
-    db.session.commit()
-    return match, delegate, partner, facilitator
-
-
 def test_full_life_cycle_and_need_status(make):
-    match, delegate, partner, facilitator = _approved(make)
+    match, delegate, partner, facilitator = approved_match(make)
     assert match.status == "approved" and match.need.status == "matched"
     match_service.respond(delegate, match, accept=True)
     assert match.status == "approved" and match.need_response == "accepted"
@@ -207,7 +176,7 @@ def test_full_life_cycle_and_need_status(make):
 
 
 def test_meeting_without_interest_closes_and_the_need_reopens(make):
-    match, delegate, partner, _f = _approved(make)
+    match, delegate, partner, _f = approved_match(make)
     match_service.respond(delegate, match, True)
     match_service.respond(partner, match, True)
     match_service.progress(delegate, match, "meeting_held", outcome="insufficient_interest")
@@ -217,7 +186,7 @@ def test_meeting_without_interest_closes_and_the_need_reopens(make):
 
 
 def test_a_decline_ends_the_introduction(make):
-    match, delegate, partner, _f = _approved(make)
+    match, delegate, partner, _f = approved_match(make)
     match_service.respond(partner, match, accept=False, note="Programme fully booked this year")
     assert match.status == "declined" and match.need.status == "open"
 
@@ -295,11 +264,10 @@ def test_approval_respects_capacity(make):
         match_service.approve(facilitator, second)
 
 
-def test_manual_match(app, make):
+def test_manual_match(app, make, signed_in):
     org = make.organisation()
     need, offering = make.need("BJ", "open"), make.offering(org, "published")
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     response = client.post("/matches/new", data={"need": str(need.id), "offering": str(offering.id),
                                                  "reason": "Met them in Geneva"})
     assert response.status_code == 302
@@ -313,14 +281,13 @@ def test_manual_match(app, make):
     assert forged.status_code == 422
 
 
-def test_queue_filters_sorting_and_bulk_approve(app, make):
+def test_queue_filters_sorting_and_bulk_approve(app, make, signed_in):
     org = make.organisation()
     offering = make.offering(org, "published", capacity=None)
     low = make.match(make.need("PE", "open", language="es"), offering, score=0.2)
     high = make.match(make.need("BJ", "open"), offering, score=0.8)
     make.match(make.need("HT", "open"), offering, "rejected", score=0.6)
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     page = client.get("/matches/").get_data(as_text=True)
     assert "2 matches" in page and page.index(f"/matches/{high.id}") < page.index(f"/matches/{low.id}")
     assert "1 match" in client.get("/matches/?language=es").get_data(as_text=True)
@@ -334,10 +301,9 @@ def test_queue_filters_sorting_and_bulk_approve(app, make):
     assert {m.status for m in db.session.scalars(select(Match).where(Match.id.in_([low.id, high.id])))} == {"approved"}
 
 
-def test_parties_see_their_matches_and_what_to_do(app, make):
-    match, delegate, partner, _f = _approved(make)
-    client = app.test_client()
-    login(client, partner)
+def test_parties_see_their_matches_and_what_to_do(app, make, signed_in):
+    match, delegate, partner, _f = approved_match(make)
+    client = signed_in(partner)
     mine = client.get("/matches/mine").get_data(as_text=True)
     assert match.need.title in mine and "accept or decline" in mine
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
@@ -345,8 +311,7 @@ def test_parties_see_their_matches_and_what_to_do(app, make):
     assert client.post(f"/matches/{match.id}/respond", data={"answer": "accept"}).status_code == 302
     db.session.refresh(match)
     assert match.offering_response == "accepted"
-    inbox = app.test_client()
-    login(inbox, delegate)
+    inbox = signed_in(delegate)
     assert "One party accepted" in inbox.get("/inbox").get_data(as_text=True) or \
         db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == delegate.id)) >= 2
 
@@ -356,15 +321,14 @@ def _visible_text(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", html)
 
 
-def test_partner_never_sees_who_posted_a_need_before_approval(app, make):
+def test_partner_never_sees_who_posted_a_need_before_approval(app, make, signed_in):
     org = make.organisation()
     offering = make.offering(org, "published", **SIGNATURE_OFFERING)
     need = make.need("BJ", "open", **SIGNATURE_NEED)
     delegate = make.user("delegate", member="BJ", email="awa.secret@gouv.example")
     make.match(need, offering, "proposed")
     partner = make.user("partner", organisation=org)
-    client = app.test_client()
-    login(client, partner)
+    client = signed_in(partner)
     member = make.member("BJ")
     forbidden = [member.name_en, member.name_fr, member.name_es, delegate.name, delegate.email]
     pages = ["/", "/needs/", f"/needs/{need.id}", "/offerings/", f"/offerings/{offering.id}", "/matches/mine",
@@ -383,7 +347,7 @@ def test_partner_never_sees_who_posted_a_need_before_approval(app, make):
     assert member.name_en in client.get(f"/needs/{need.id}").get_data(as_text=True)
 
 
-def test_concurrent_decisions_one_wins(app, make):
+def test_concurrent_decisions_one_wins(app, make, signed_in):
     """Two facilitators decide the same match at the same moment, many times: exactly one decision wins."""
     org = make.organisation()
     offering = make.offering(org, "published", capacity=None)
@@ -391,8 +355,7 @@ def test_concurrent_decisions_one_wins(app, make):
     match_ids = [make.match(make.need("BJ", "open"), offering).id for _ in range(10)]
     clients = []
     for user in (first, second):
-        client = app.test_client()
-        login(client, user)
+        client = signed_in(user)
         clients.append(client)
     db.session.commit()
 
@@ -400,13 +363,14 @@ def test_concurrent_decisions_one_wins(app, make):
         answers = []
         barrier = threading.Barrier(2)
 
-        def decide(client, data):
+        def decide(client, data, match_id=match_id, barrier=barrier, answers=answers):
             barrier.wait()
             response = client.post(f"/matches/{match_id}/decide", data=data, follow_redirects=True)
             answers.append((response.status_code, response.get_data(as_text=True)))
 
         threads = [threading.Thread(target=decide, args=(clients[0], {"action": "approve"})),
-                   threading.Thread(target=decide, args=(clients[1], {"action": "reject", "reason": "duplicate", "confirm": "1"}))]
+                   threading.Thread(target=decide, args=(clients[1], {"action": "reject", "reason": "duplicate",
+                                                                      "confirm": "1"}))]
         for t in threads:
             t.start()
         for t in threads:
@@ -426,7 +390,7 @@ def test_concurrent_decisions_one_wins(app, make):
 
 
 def test_need_status_is_not_touched_when_withdrawn(make):
-    match, delegate, _p, facilitator = _approved(make)
+    match, delegate, _p, facilitator = approved_match(make)
     needs_service.transition(delegate, match.need, "withdraw")
     match_service.withdraw(facilitator, match, "need withdrawn")
     assert match.need.status == "withdrawn"
@@ -476,7 +440,7 @@ def test_a_drift_refit_reads_the_records_in_its_own_thread(make, monkeypatch):
     assert not thread.is_alive()
 
 
-def test_introduction_is_emailed_to_both_parties_in_their_language(app, make, smtp_server):
+def test_introduction_is_emailed_to_both_parties_in_their_language(app, make, smtp_server, signed_in):
     """Approval through the web page: each party gets an inbox message and an e-mail, in the recipient's language."""
     from email import message_from_bytes, policy
 
@@ -488,12 +452,11 @@ def test_introduction_is_emailed_to_both_parties_in_their_language(app, make, sm
     partner = make.user("partner", organisation=org, language="es", email="socio@itc.example")
     facilitator = make.user("facilitator", language="en")
     db.session.commit()
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     response = client.post(f"/matches/{match.id}/decide", data={"action": "approve"})
     assert response.status_code == 302
     messages = {m.rcpt_tos[0]: message_from_bytes(m.content, policy=policy.default) for m in
-                _wait_for(smtp_server, 2)}
+                wait_for(smtp_server, 2)}
     assert set(messages) == {"delegue@gouv.example", "socio@itc.example"}
     french, spanish = messages["delegue@gouv.example"], messages["socio@itc.example"]
     assert french["Subject"].startswith("Mise en contact\u00a0: ")
@@ -517,7 +480,8 @@ def test_no_email_leaves_when_the_decision_is_rolled_back(app, make, smtp_server
     db.session.commit()
     match_service.approve(make.user("facilitator"), match)
     db.session.rollback()
-    time.sleep(0.3)
+    # The outbox is sent synchronously at the next commit: had the rollback kept the message, it would arrive now.
+    db.session.commit()
     assert smtp_server.messages == []
 
 
@@ -528,7 +492,8 @@ def test_sync_applies_each_change_once(make, monkeypatch):
     engine = matching.INDEX.current(date.today())
     calls = []
     original = engine.upsert
-    monkeypatch.setattr(engine, "upsert", lambda rec, side, **kw: calls.append((side, rec.id)) or original(rec, side, **kw))
+    monkeypatch.setattr(engine, "upsert", lambda rec, side, **kw: calls.append((side, rec.id)) or original(rec, side,
+                                                                                                           **kw))
     matching.INDEX.current(date.today())
     assert calls == []
     offerings[0].title = "Model laws on electronic signatures, second edition"
@@ -538,15 +503,14 @@ def test_sync_applies_each_change_once(make, monkeypatch):
     assert calls == [("offering", offerings[0].id)]
 
 
-def test_facilitator_runs_matching_for_a_selection_of_needs(app, make):
+def test_facilitator_runs_matching_for_a_selection_of_needs(app, make, signed_in):
     org = make.organisation()
     make.offering(org, "published", **SIGNATURE_OFFERING)
     chosen = make.need("BJ", "open", **SIGNATURE_NEED)
     other = make.need("PE", "open", **SIGNATURE_NEED)
     db.session.execute(Match.__table__.delete())
     db.session.commit()
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     page = client.get("/needs/?status=open").get_data(as_text=True)
     assert f'name="need_ids" value="{chosen.id}"' in page and "Run matching for the selected open needs" in page
     nothing = client.post("/matches/run", data={}, follow_redirects=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
@@ -125,7 +126,7 @@ def test_round_trip_on_a_seeded_database_keeps_every_row(empty_database_url):
             states.append(_snapshot(db.engine))
         db.engine.dispose()
     # Each step keeps every row of every table that exists on both sides of it.
-    for before, after in zip(states, states[1:]):
+    for before, after in pairwise(states):
         kept, total, lost = _kept(before, after)
         assert lost == [] and kept == total
     # Back at the head: everything created before 0002/0003 existed is still there, unchanged.

@@ -8,20 +8,9 @@ from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Need
 from matchmaker.services import needs as needs_service
-from tests.conftest import login
-
-VALID = {
-    "title": "Draft a law on electronic signatures",
-    "description": "Our courts do not accept electronically signed contracts; we need a modern law and training.",
-    "language": "fr",
-    "policy_areas": ["e_transactions", "consumer_protection"],
-    "support_kinds": ["legal_advice"],
-    "delivery_languages": ["fr"],
-    "beneficiaries": ["regulators"],
-    "priority": "high",
-    "start_date": "2027-01-10",
-    "end_date": "2027-12-31",
-}
+from tests.fixtures.records import match_at
+from tests.helpers import login
+from tests.samples import NEED_FORM
 
 
 def _events(need_id):
@@ -35,7 +24,7 @@ def test_delegate_creates_submits_and_facilitator_screens(app, make):
     d, f = app.test_client(), app.test_client()
     login(d, delegate)
     login(f, facilitator)
-    response = d.post("/needs/new", data=VALID)
+    response = d.post("/needs/new", data=NEED_FORM)
     assert response.status_code == 302
     need = db.session.scalar(select(Need))
     assert need.status == "draft" and need.member.code == "BJ" and need.created_by_id == delegate.id
@@ -103,37 +92,34 @@ def test_another_member_cannot_act_on_the_need(make):
         needs_service.update_need(other, need, {"title": "Hijacked title"})
 
 
-def test_closed_need_cannot_be_edited(app, make):
+def test_closed_need_cannot_be_edited(app, make, signed_in):
     need = make.need("BJ", "closed")
     delegate = make.user("delegate", member="BJ")
     with pytest.raises(TransitionNotAllowed):
         needs_service.update_need(delegate, need, {"title": "Changed after closing"})
-    client = app.test_client()
-    login(client, delegate)
-    response = client.post(f"/needs/{need.id}/edit", data=VALID)
+    client = signed_in(delegate)
+    response = client.post(f"/needs/{need.id}/edit", data=NEED_FORM)
     assert response.status_code == 302
     db.session.refresh(need)
-    assert need.title != VALID["title"]
+    assert need.title != NEED_FORM["title"]
 
 
-def test_edit_records_changed_fields(app, make):
+def test_edit_records_changed_fields(app, make, signed_in):
     need = make.need("BJ", "open")
-    client = app.test_client()
-    login(client, make.user("delegate", member="BJ"))
-    assert client.post(f"/needs/{need.id}/edit", data=VALID).status_code == 302
+    client = signed_in(make.user("delegate", member="BJ"))
+    assert client.post(f"/needs/{need.id}/edit", data=NEED_FORM).status_code == 302
     db.session.refresh(need)
-    assert need.title == VALID["title"] and need.language == "fr"
+    assert need.title == NEED_FORM["title"] and need.language == "fr"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "need.updated"))
     assert "title" in event.detail["fields"] and "language" in event.detail["fields"]
 
 
-def test_partner_does_not_see_the_member_unless_it_chose_to_be_named(app, make):
+def test_partner_does_not_see_the_member_unless_it_chose_to_be_named(app, make, signed_in):
     hidden = make.need("BJ", "open", title="Hidden origin need for payments")
     named = make.need("SN", "open", title="Named origin need for payments", attributed=True)
     draft = make.need("BJ", "draft", title="A draft nobody else sees")
     partner = make.user("partner", organisation=make.organisation())
-    client = app.test_client()
-    login(client, partner)
+    client = signed_in(partner)
     listing = client.get("/needs/").get_data(as_text=True)
     assert "Hidden origin need" in listing and "A draft nobody else sees" not in listing
     page = client.get(f"/needs/{hidden.id}").get_data(as_text=True)
@@ -145,15 +131,14 @@ def test_partner_does_not_see_the_member_unless_it_chose_to_be_named(app, make):
     assert client.get(f"/needs/{draft.id}").status_code == 403
 
 
-def test_filters_search_and_pagination(app, make):
+def test_filters_search_and_pagination(app, make, signed_in):
     for i in range(25):
         make.need("BJ", "open", title=f"Broadband backbone need {i:02d}", policy_areas=["ict_infrastructure"])
     make.need("HT", "open", title="Paiement mobile pour les marchés", language="fr", policy_areas=["payments"],
               description="Les vendeurs ne peuvent pas être payés par téléphone mobile.")
     make.need("PE", "open", title="Protección del consumidor en línea", language="es",
               policy_areas=["consumer_protection"], description="Los compradores en línea no tienen recursos.")
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
 
     def titles(query):
         html = client.get("/needs/" + query).get_data(as_text=True)
@@ -173,20 +158,18 @@ def test_filters_search_and_pagination(app, make):
     assert bad.status_code == 200 and "<script>" not in bad.get_data(as_text=True)
 
 
-def test_delegate_lists_only_their_members_needs(app, make):
+def test_delegate_lists_only_their_members_needs(app, make, signed_in):
     make.need("BJ", "draft", title="Our own draft need")
     make.need("SN", "open", title="Someone else's open need")
-    client = app.test_client()
-    login(client, make.user("delegate", member="BJ"))
+    client = signed_in(make.user("delegate", member="BJ"))
     html = client.get("/needs/").get_data(as_text=True)
     assert "Our own draft need" in html and "Someone else" not in html
 
 
-def test_end_before_start_is_a_form_error_not_a_crash(app, make):
+def test_end_before_start_is_a_form_error_not_a_crash(app, make, signed_in):
     delegate = make.user("delegate", member="BJ")
-    client = app.test_client()
-    login(client, delegate)
-    response = client.post("/needs/new", data=dict(VALID, start_date="2027-06-01", end_date="2027-01-01"))
+    client = signed_in(delegate)
+    response = client.post("/needs/new", data=dict(NEED_FORM, start_date="2027-06-01", end_date="2027-01-01"))
     assert response.status_code == 422
     assert "The end date must be after the start date." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Need.id))) == 0
@@ -200,7 +183,7 @@ def test_the_audit_log_names_each_record_and_links_only_to_pages_the_reader_may_
     login(d, delegate)
     login(f, facilitator)
     login(a, admin)
-    d.post("/needs/new", data=VALID)
+    d.post("/needs/new", data=NEED_FORM)
     need = db.session.scalar(select(Need))
     page = f.get("/admin/audit").get_data(as_text=True)
     # a draft is the delegation's own: named, not linked, for a facilitator
@@ -218,11 +201,9 @@ def test_the_audit_log_names_each_record_and_links_only_to_pages_the_reader_may_
     assert "matchmakingsession" not in a.get("/admin/audit").get_data(as_text=True).split("<tbody>")[1]
 
 
-def test_the_audit_log_says_what_a_match_event_means(app, make):
-    from tests.test_matches_fixes import _world
-    match, users = _world(make, "proposed")
-    client = app.test_client()
-    login(client, users["facilitator"])
+def test_the_audit_log_says_what_a_match_event_means(app, make, signed_in):
+    match, users = match_at(make, "proposed")
+    client = signed_in(users["facilitator"])
     client.post(f"/matches/{match.id}/decide", data={"action": "approve", "reason": ""})
     page = client.get("/admin/audit?type=match").get_data(as_text=True)
     assert (f'{users["facilitator"].name} approved <a href="/matches/{match.id}">match #{match.id}</a> and introduced '
@@ -230,12 +211,11 @@ def test_the_audit_log_says_what_a_match_event_means(app, make):
     assert "match.approve" not in page.split("<tbody>")[1]
 
 
-def test_a_refused_comment_is_kept_with_the_reason(app, make):
+def test_a_refused_comment_is_kept_with_the_reason(app, make, signed_in):
     """A comment over the limit (the browser's maxlength bypassed) comes back in its box, with its length."""
     delegate = make.user("delegate", member="BJ")
     need = make.need("BJ", "open")
-    client = app.test_client()
-    login(client, delegate)
+    client = signed_in(delegate)
     text = "Covered by a bilateral project. " * 70
     response = client.post(f"/needs/{need.id}/withdraw", data={"reason": text})
     page = response.get_data(as_text=True)

@@ -6,7 +6,6 @@ from sqlalchemy import event
 
 from matchmaker.extensions import db
 from matchmaker.services.audit import record
-from tests.conftest import login
 
 
 def _statements_for(client, path: str) -> int:
@@ -23,13 +22,12 @@ def _statements_for(client, path: str) -> int:
     return len(seen)
 
 
-def test_a_partner_s_needs_list_costs_the_same_for_3_and_20_needs(app, make):
+def test_a_partner_s_needs_list_costs_the_same_for_3_and_20_needs(app, make, signed_in):
     partner = make.user("partner")
     for _ in range(3):
         make.need("BJ", "open")
     db.session.commit()
-    client = app.test_client()
-    login(client, partner)
+    client = signed_in(partner)
     client.get("/needs/")
     few = _statements_for(client, "/needs/")
     for _ in range(17):
@@ -40,7 +38,7 @@ def test_a_partner_s_needs_list_costs_the_same_for_3_and_20_needs(app, make):
     assert many == few, (few, many)
 
 
-def test_the_facilitators_queue_costs_the_same_for_3_and_20_proposals(app, make):
+def test_the_facilitators_queue_costs_the_same_for_3_and_20_proposals(make, signed_in):
     """Each row names its need's member and its offering's organisation: loaded with the page, not row by row."""
     facilitator = make.user("facilitator")
 
@@ -49,8 +47,7 @@ def test_the_facilitators_queue_costs_the_same_for_3_and_20_proposals(app, make)
             make.match(make.need("BJ", "open"), make.offering(make.organisation()))
 
     propose(3)
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     client.get("/matches/")
     db.session.commit()
     db.session.expunge_all()  # the page loads its rows itself, as in a worker (the factory's objects are forgotten)
@@ -61,11 +58,10 @@ def test_the_facilitators_queue_costs_the_same_for_3_and_20_proposals(app, make)
     assert many == few, (few, many)
 
 
-def _same_cost_for_3_and_20(app, user, path: str, add_one) -> None:
+def _same_cost_for_3_and_20(signed_in, user, path: str, add_one) -> None:
     for _ in range(3):
         add_one()
-    client = app.test_client()
-    login(client, user)
+    client = signed_in(user)
     client.get(path)
     db.session.commit()
     db.session.expunge_all()  # the page loads its rows itself, as in a worker (the factory's objects are forgotten)
@@ -78,12 +74,12 @@ def _same_cost_for_3_and_20(app, user, path: str, add_one) -> None:
     assert many == few, (few, many)
 
 
-def test_the_offerings_list_costs_the_same_for_3_and_20_organisations(app, make):
-    _same_cost_for_3_and_20(app, make.user("partner", organisation=make.organisation()), "/offerings/",
+def test_the_offerings_list_costs_the_same_for_3_and_20_organisations(make, signed_in):
+    _same_cost_for_3_and_20(signed_in, make.user("partner", organisation=make.organisation()), "/offerings/",
                             lambda: make.offering(make.organisation()))
 
 
-def test_the_audit_log_costs_the_same_for_3_and_20_actors(app, make):
+def test_the_audit_log_costs_the_same_for_3_and_20_actors(make, signed_in):
     admin = make.user("admin")
 
     def one_event() -> None:
@@ -91,4 +87,4 @@ def test_the_audit_log_costs_the_same_for_3_and_20_actors(app, make):
         record(actor, "need.screened", make.need("BJ", "open"))
         db.session.commit()
 
-    _same_cost_for_3_and_20(app, admin, "/admin/audit", one_event)
+    _same_cost_for_3_and_20(signed_in, admin, "/admin/audit", one_event)

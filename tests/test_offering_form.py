@@ -9,33 +9,31 @@ from sqlalchemy import func, select
 
 from matchmaker.extensions import db
 from matchmaker.models import Offering
-from tests.conftest import login
-from tests.test_offerings import VALID
+from tests.samples import OFFERING_FORM
 
 PAST = "2020-06-30"
 
 
-def _partner(app, make):
+def _partner(make, signed_in):
+    """A partner of UNODC, and a client signed in as them."""
     partner = make.user("partner", organisation=make.organisation("UNODC"))
-    client = app.test_client()
-    login(client, partner)
-    return partner, client
+    return partner, signed_in(partner)
 
 
-def test_a_past_deadline_is_refused_when_a_draft_is_saved(app, make):
-    _partner_user, client = _partner(app, make)
-    response = client.post("/offerings/new", data=dict(VALID, deadline=PAST))
+def test_a_past_deadline_is_refused_when_a_draft_is_saved(app, make, signed_in):
+    _partner_user, client = _partner(make, signed_in)
+    response = client.post("/offerings/new", data=dict(OFFERING_FORM, deadline=PAST))
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "The application deadline has passed" in page
     assert 'id="deadline-error"' in page  # said next to the field, with what was typed kept
     assert db.session.scalar(select(func.count(Offering.id))) == 0
 
 
-def test_editing_keeps_a_deadline_that_passed_but_refuses_a_new_past_one(app, make):
-    partner, client = _partner(app, make)
+def test_editing_keeps_a_deadline_that_passed_but_refuses_a_new_past_one(app, make, signed_in):
+    partner, client = _partner(make, signed_in)
     offering = make.offering(partner.organisation, "published", deadline=date.today() - timedelta(days=3),
                              title="An old call for proposals")
-    form = dict(VALID, deadline=offering.deadline.isoformat(), title="An old call, better described",
+    form = dict(OFFERING_FORM, deadline=offering.deadline.isoformat(), title="An old call, better described",
                 version=str(offering.version))
     assert client.post(f"/offerings/{offering.id}/edit", data=form).status_code == 302
     form = dict(form, deadline=PAST, version=str(db.session.get(Offering, offering.id).version))
@@ -43,13 +41,13 @@ def test_editing_keeps_a_deadline_that_passed_but_refuses_a_new_past_one(app, ma
     assert response.status_code == 422 and "The application deadline has passed" in response.get_data(as_text=True)
 
 
-def test_the_api_and_csv_imports_refuse_a_past_deadline_too(app, make):
+def test_the_api_and_csv_imports_refuse_a_past_deadline_too(app, make, signed_in):
     from matchmaker.api.tokens import create_token
 
-    partner, client = _partner(app, make)
+    partner, client = _partner(make, signed_in)
     _token, secret = create_token(partner, "t")
     db.session.commit()
-    body = {k: v for k, v in VALID.items() if k not in ("capacity", "deadline")}
+    body = {k: v for k, v in OFFERING_FORM.items() if k not in ("capacity", "deadline")}
     response = client.post("/api/v1/offerings", json=dict(body, deadline=PAST),
                            headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 422 and "deadline" in response.get_json()["errors"]
@@ -69,8 +67,8 @@ def test_the_api_and_csv_imports_refuse_a_past_deadline_too(app, make):
     assert "The application deadline has passed" in response.get_data(as_text=True)
 
 
-def test_eligible_members_by_region_or_by_name(app, make):
-    _partner_user, client = _partner(app, make)
+def test_eligible_members_by_region_or_by_name(app, make, signed_in):
+    _partner_user, client = _partner(make, signed_in)
     page = client.get("/offerings/new").get_data(as_text=True)
     tree = html5lib.parse(page, namespaceHTMLElements=False)
     regions = [s for d in tree.iter("details") if "region" in (d.get("class") or "")
@@ -80,11 +78,13 @@ def test_eligible_members_by_region_or_by_name(app, make):
     finder = next(i for i in tree.iter("input") if i.get("name") == "find_members")
     names = [o.get("value") for o in next(d for d in tree.iter("datalist") if d.get("id") == finder.get("list"))]
     assert "Benin" in names and "Haiti" in names
-    data = dict(VALID, eligibility="members", eligible_regions=[], eligible_members=["SN"], find_members="benin; Haiti")
+    data = dict(OFFERING_FORM, eligibility="members", eligible_regions=[], eligible_members=["SN"],
+                find_members="benin; Haiti")
     assert client.post("/offerings/new", data=data).status_code == 302
     offering = db.session.scalar(select(Offering))
     assert offering.eligible_members == ["SN", "BJ", "HT"]
     response = client.post("/offerings/new", data=dict(data, title="Another programme", find_members="Atlantis"))
-    assert response.status_code == 422 and "No developing member is called “Atlantis”" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "No developing member is called “Atlantis”" in response.get_data(as_text=True)
     edit = client.get(f"/offerings/{offering.id}/edit").get_data(as_text=True)
     assert 'value="HT" id="eligible_members-HT" checked' in edit

@@ -10,31 +10,14 @@ from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Offering
 from matchmaker.services import offerings as offerings_service
-from tests.conftest import login
-
-VALID = {
-    "title": "Cybercrime legislation and electronic evidence",
-    "description": "Advice on aligning cybercrime laws with international standards, and training for judges.",
-    "language": "en",
-    "policy_areas": ["cybersecurity"],
-    "support_kinds": ["legal_advice", "training"],
-    "delivery_languages": ["en", "fr"],
-    "beneficiaries": ["law_enforcement"],
-    "eligibility": "regions",
-    "eligible_regions": ["africa", "caribbean"],
-    "capacity": "4",
-    "deadline": (date.today() + timedelta(days=90)).isoformat(),
-    "contact_name": "Jane Doe",
-    "contact_email": "Jane.Doe@Example.org",
-}
+from tests.samples import OFFERING_FORM
 
 
-def test_partner_creates_publishes_and_closes(app, make):
+def test_partner_creates_publishes_and_closes(app, make, signed_in):
     org = make.organisation("UNODC")
     partner = make.user("partner", organisation=org)
-    client = app.test_client()
-    login(client, partner)
-    assert client.post("/offerings/new", data=VALID).status_code == 302
+    client = signed_in(partner)
+    assert client.post("/offerings/new", data=OFFERING_FORM).status_code == 302
     offering = db.session.scalar(select(Offering))
     assert offering.status == "draft" and offering.organisation_id == org.id
     assert offering.eligible_regions == ["africa", "caribbean"] and offering.capacity == 4
@@ -46,41 +29,38 @@ def test_partner_creates_publishes_and_closes(app, make):
     db.session.refresh(offering)
     assert offering.status == "closed"
     # Closed: no more edits.
-    response = client.post(f"/offerings/{offering.id}/edit", data=dict(VALID, title="Changed after closing"))
+    response = client.post(f"/offerings/{offering.id}/edit", data=dict(OFFERING_FORM, title="Changed after closing"))
     assert response.status_code == 302
     db.session.refresh(offering)
-    assert offering.title == VALID["title"]
+    assert offering.title == OFFERING_FORM["title"]
     actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
                if e.object_type == "offering"]
     assert actions == ["offering.created", "offering.publish", "offering.close"]
 
 
-def test_eligibility_by_region_needs_regions(app, make):
-    client = app.test_client()
-    login(client, make.user("partner", organisation=make.organisation()))
-    response = client.post("/offerings/new", data=dict(VALID, eligible_regions=[]))
+def test_eligibility_by_region_needs_regions(app, make, signed_in):
+    client = signed_in(make.user("partner", organisation=make.organisation()))
+    response = client.post("/offerings/new", data=dict(OFFERING_FORM, eligible_regions=[]))
     assert response.status_code == 422
     assert '<p class="error" id="eligible_regions-error">Choose at least one region' in response.get_data(as_text=True)
     assert db.session.scalar(select(Offering)) is None
 
 
-def test_members_eligibility_and_regions_are_cleared_when_not_used(app, make):
-    client = app.test_client()
-    login(client, make.user("partner", organisation=make.organisation()))
-    client.post("/offerings/new", data=dict(VALID, eligibility="members", eligible_members=["BJ", "HT"]))
+def test_members_eligibility_and_regions_are_cleared_when_not_used(app, make, signed_in):
+    client = signed_in(make.user("partner", organisation=make.organisation()))
+    client.post("/offerings/new", data=dict(OFFERING_FORM, eligibility="members", eligible_members=["BJ", "HT"]))
     offering = db.session.scalar(select(Offering))
     assert offering.eligible_members == ["BJ", "HT"] and offering.eligible_regions == []
-    forged = client.post("/offerings/new", data=dict(VALID, eligibility="members", eligible_members=["ZZ"]))
+    forged = client.post("/offerings/new", data=dict(OFFERING_FORM, eligibility="members", eligible_members=["ZZ"]))
     assert forged.status_code == 422
 
 
-def test_expired_offering_is_shown_as_expired_and_not_open(app, make):
+def test_expired_offering_is_shown_as_expired_and_not_open(app, make, signed_in):
     org = make.organisation()
     past = make.offering(org, "published", deadline=date.today() - timedelta(days=1), title="Old call for proposals")
     today = date.today()
     assert past.display_status(today) == "expired" and not past.is_open(today)
-    client = app.test_client()
-    login(client, make.user("delegate", member="BJ"))
+    client = signed_in(make.user("delegate", member="BJ"))
     page = client.get(f"/offerings/{past.id}").get_data(as_text=True)
     assert "Expired" in page and "deadline has passed" in page
     assert "Old call for proposals" in client.get("/offerings/?status=expired").get_data(as_text=True)
@@ -131,24 +111,22 @@ def test_facilitator_may_close_but_not_edit(make):
     assert offering.status == "closed"
 
 
-def test_other_organisations_drafts_are_not_listed(app, make):
+def test_other_organisations_drafts_are_not_listed(app, make, signed_in):
     org, other = make.organisation(), make.organisation()
     make.offering(org, "draft", title="Our unpublished draft")
     make.offering(other, "draft", title="Their unpublished draft")
     make.offering(other, "published", title="Their published programme")
-    client = app.test_client()
-    login(client, make.user("partner", organisation=org))
+    client = signed_in(make.user("partner", organisation=org))
     html = client.get("/offerings/").get_data(as_text=True)
     assert "Our unpublished draft" in html and "Their published programme" in html
     assert "Their unpublished draft" not in html
 
 
-def test_a_refused_closing_comment_is_kept_with_the_reason(app, make):
+def test_a_refused_closing_comment_is_kept_with_the_reason(app, make, signed_in):
     org = make.organisation()
     partner = make.user("partner", organisation=org)
     offering = make.offering(org, "published")
-    client = app.test_client()
-    login(client, partner)
+    client = signed_in(partner)
     text = "x" * 2001
     response = client.post(f"/offerings/{offering.id}/close", data={"reason": text})
     page = response.get_data(as_text=True)

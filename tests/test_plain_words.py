@@ -11,7 +11,6 @@ import pytest
 
 from matchmaker.extensions import db
 from matchmaker.models import MatchmakingSession, SessionMeeting
-from tests.conftest import login
 
 
 def _visible_outside_details(body: str) -> str:
@@ -26,15 +25,14 @@ def _visible_outside_details(body: str) -> str:
 
 
 @pytest.mark.parametrize("role", ["facilitator", "delegate"])
-def test_the_match_page_speaks_plainly_and_keeps_the_engine_details_behind_a_disclosure(app, make, role):
+def test_the_match_page_speaks_plainly_and_keeps_the_engine_details_behind_a_disclosure(app, make, role, signed_in):
     org = make.organisation("ITC")
     offering = make.offering(org, "published")
     need = make.need("BJ", "matched")
     match = make.match(need, offering, "approved", score=0.4321, engine_version="1.5.0",
                        terms=[["concept: electronic signature", 0.21], ["regulators", 0.12]])
     reader = make.user("facilitator") if role == "facilitator" else make.user("delegate", member="BJ")
-    client = app.test_client()
-    login(client, reader)
+    client = signed_in(reader)
     body = client.get(f"/matches/{match.id}").get_data(as_text=True)
     seen = _visible_outside_details(body)
     assert "shared idea: electronic signature" in seen and "regulators" in seen
@@ -44,7 +42,7 @@ def test_the_match_page_speaks_plainly_and_keeps_the_engine_details_behind_a_dis
     assert "1.5.0" in details and "0.432" in details and "Details" in details
 
 
-def test_a_meeting_not_yet_on_the_agenda_is_said_once(app, make):
+def test_a_meeting_not_yet_on_the_agenda_is_said_once(app, make, signed_in):
     org = make.organisation("ITC")
     partner = make.user("partner", organisation=org, language="fr")
     match = make.match(make.need("BJ", "matched"), make.offering(org, "published"), "approved")
@@ -54,8 +52,7 @@ def test_a_meeting_not_yet_on_the_agenda_is_said_once(app, make):
                                  status="planning")
     db.session.add_all([session, SessionMeeting(session=session, match=match)])
     db.session.commit()
-    client = app.test_client()
-    login(client, partner)
+    client = signed_in(partner)
     page = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", client.get(f"/sessions/{session.id}").get_data(
         as_text=True)).split()))
     assert "Pas au programme : pas encore au programme" not in page.replace("\u00a0", " ")

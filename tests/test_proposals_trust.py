@@ -18,8 +18,7 @@ from matchmaker.services import matches as match_service
 from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
-from tests.conftest import login
-from tests.test_matches import SIGNATURE_NEED, SIGNATURE_OFFERING
+from tests.samples import SIGNATURE_NEED, SIGNATURE_OFFERING
 
 
 @pytest.fixture(autouse=True)
@@ -40,9 +39,8 @@ def _pending(need) -> set[int]:
                                                                    Match.status == "proposed")))
 
 
-def _page(app, user, path: str) -> str:
-    client = app.test_client()
-    login(client, user)
+def _page(client, path: str) -> str:
+    """A page as the user ``client`` is signed in as reads it."""
     return html.unescape(client.get(path).get_data(as_text=True))
 
 
@@ -69,7 +67,7 @@ def test_a_pending_proposal_takes_no_place_from_a_need_opened_later(make):
     assert _pending(first) == _pending(later) == {offering.id}
 
 
-def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_told_they_compete(app, make):
+def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_told_they_compete(app, make, signed_in):
     org = make.organisation()
     needs = [make.need(code, "open", **SIGNATURE_NEED) for code in ("PE", "BJ")]
     offering = make.offering(org, "draft", capacity=1, **SIGNATURE_OFFERING)
@@ -79,7 +77,7 @@ def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_
     facilitator = make.user("facilitator")
     for need in needs:
         match = db.session.scalar(select(Match).where(Match.need_id == need.id))
-        page = _text(_page(app, facilitator, f"/matches/{match.id}"))
+        page = _text(_page(signed_in(facilitator), f"/matches/{match.id}"))
         assert "2 needs compete for 1 place:" in page
         # Benin (an LDC) is first in line; Peru's proposal says the place goes to another need first
         if need.member.code == "BJ":
@@ -88,13 +86,13 @@ def test_a_programme_published_is_proposed_to_every_need_it_serves_and_they_are_
             assert "the allocation gives them to other needs first" in page
 
 
-def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make):
+def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make, signed_in):
     org = make.organisation()
     offering = make.offering(org, "published", capacity=2, **SIGNATURE_OFFERING)
     needs = [make.need(code, "open", **SIGNATURE_NEED) for code in ("PE", "BJ", "CO")]
     _run()
     assert all(_pending(need) == {offering.id} for need in needs)
-    page = _text(_page(app, make.user("facilitator"), "/matches/"))
+    page = _text(_page(signed_in(make.user("facilitator")), "/matches/"))
     assert page.count("3 needs compete for 2 places:") == 3
     race = matching.competition([offering.id])[offering.id]
     assert (race.needs, race.places) == (3, 2)
@@ -135,14 +133,14 @@ def test_the_allocation_gives_a_contested_place_to_the_ldc_then_to_the_best_fit(
 
 # 2. Every need gets its best chance.
 
-def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_click(app, make, monkeypatch):
+def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_click(app, make, monkeypatch, signed_in):
     monkeypatch.setitem(app.config, "MATCH_THRESHOLD", 0.99)
     org = make.organisation()
     offering = make.offering(org, "published", **SIGNATURE_OFFERING)
     need = make.need("PE", "open", **SIGNATURE_NEED)
     facilitator = make.user("facilitator")
     assert _run(facilitator).without_proposal == [need.id]
-    page = _page(app, facilitator, f"/needs/{need.id}")
+    page = _page(signed_in(facilitator), f"/needs/{need.id}")
     near = page[page.index('id="near-misses"'):]
     assert "Closest programmes" in page and offering.title in near
     score = db.session.scalar(select(Match.id).where(Match.need_id == need.id))
@@ -155,15 +153,14 @@ def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_clic
     form = re.search(r'<form method="post" action="/matches/new".*?</form>', near, re.S).group(0)
     assert f'name="need" value="{need.id}"' in form and f'name="offering" value="{offering.id}"' in form
     assert f"/matches/new?need={need.id}&offering={offering.id}" in page
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     response = client.post("/matches/new", data={"need": str(need.id), "offering": str(offering.id)})
     match = db.session.scalar(select(Match).where(Match.need_id == need.id))
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/matches/{match.id}")
     assert match.origin == "manual" and match.status == "proposed"
 
 
-def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, monkeypatch):
+def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, monkeypatch, signed_in):
     """Even when no score reaches the near-miss floor; a need of another member is not."""
     monkeypatch.setitem(app.config, "MATCH_THRESHOLD", 0.99)
     monkeypatch.setitem(app.config, "MATCH_NEAR_MISS", 0.98)
@@ -178,11 +175,11 @@ def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, m
     shown = matching.diagnose(ldc_need).near_misses
     assert [(n.offering.id, n.by_policy_area) for n in shown] == [(same_area.id, True)]
     assert matching.diagnose(other).near_misses == []
-    page = _text(_page(app, facilitator, f"/needs/{ldc_need.id}"))
+    page = _text(_page(signed_in(facilitator), f"/needs/{ldc_need.id}"))
     assert "Shown because the member is a least developed country and they share a policy area." in page
 
 
-def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make):
+def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make, signed_in):
     """The only programme above the threshold was rejected: the run says the need got no proposal, and the page
     says why, its best score under the threshold."""
     org = make.organisation()
@@ -193,12 +190,11 @@ def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make):
     match_service.reject(facilitator, db.session.scalar(select(Match).where(Match.need_id == need.id)),
                          "Already covered")
     db.session.commit()
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     message = _text(client.post("/matches/run", data={"scope": "all"}, follow_redirects=True).get_data(as_text=True))
     assert "1 need got no proposal" in message
     assert db.session.scalar(select(MatchingRun.needs_without_proposal).order_by(MatchingRun.id.desc())) == 1
-    page = _text(_page(app, facilitator, f"/needs/{need.id}"))
+    page = _text(_page(signed_in(facilitator), f"/needs/{need.id}"))
     assert "Why this need has no proposal" in page
     assert "1 programme above the threshold was already decided for this need, or paired by hand." in page
     assert matching.needs_without_proposal([need.id]) == [need.id]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC
+from itertools import pairwise
 
 from sqlalchemy import func, select
 
@@ -104,7 +105,7 @@ def test_the_demo_shows_the_whole_life_cycle_in_order_and_in_the_past(ctx):
     # The audit trail tells the same story: each match's events end at its status, every event in the past and
     # in the order it was written.
     events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
-    assert all(a.at <= b.at for a, b in zip(events, events[1:]))
+    assert all(a.at <= b.at for a, b in pairwise(events))
     assert events[-1].at < started and (started - events[0].at).days > 100
     last = {}
     for event in events:
@@ -125,7 +126,8 @@ def test_the_demo_shows_the_whole_life_cycle_in_order_and_in_the_past(ctx):
     # The demo accounts have something to do.
     delegate = db.session.scalar(select(User).where(User.email == "delegate@example.org"))
     partner = db.session.scalar(select(User).where(User.email == "partner@example.org"))
-    introduced = db.session.scalar(select(Match).where(Match.status == "approved", Match.need.has(member_id=delegate.member_id),
+    introduced = db.session.scalar(select(Match).where(Match.status == "approved",
+                                                       Match.need.has(member_id=delegate.member_id),
                                                        Match.offering.has(organisation_id=partner.organisation_id)))
     assert introduced is not None and introduced.need_response == introduced.offering_response == "pending"
     assert db.session.scalar(select(Need).where(Need.member_id == delegate.member_id, Need.status == "draft",

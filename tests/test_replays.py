@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from matchmaker.api.tokens import create_token
 from matchmaker.extensions import db
 from matchmaker.models import Need, Offering
-from tests.conftest import login
-from tests.test_api import VALID_NEED, VALID_OFFERING
-from tests.test_needs import VALID as NEED
-from tests.test_offerings import VALID as OFFERING
+from tests.helpers import login
+from tests.samples import API_NEED, API_OFFERING
+from tests.samples import NEED_FORM as NEED
+from tests.samples import OFFERING_FORM as OFFERING
 
 
 def count(model) -> int:
@@ -35,11 +35,10 @@ def filled_form(client, path: str, values: dict) -> dict:
     ("/needs/new", NEED, Need, ("delegate", {"member": "BJ"})),
     ("/offerings/new", OFFERING, Offering, ("partner", {})),
 ])
-def test_a_form_posted_twice_creates_one_record_and_shows_it_again(app, make, path, values, model, role):
+def test_a_form_posted_twice_creates_one_record_and_shows_it_again(app, make, path, values, model, role, signed_in):
     name, extra = role
     user = make.user(name, **extra) if name == "delegate" else make.user(name, organisation=make.organisation())
-    client = app.test_client()
-    login(client, user)
+    client = signed_in(user)
     form = filled_form(client, path, values)
     first = client.post(path, data=form)
     assert first.status_code == 302
@@ -82,8 +81,8 @@ def test_the_api_takes_an_idempotency_key(app, make):
     partner = make.user("partner", organisation=make.organisation())
     delegate = make.user("delegate", member="BJ")
     client = app.test_client()
-    for user, path, body, model in ((partner, "/api/v1/offerings", VALID_OFFERING, Offering),
-                                    (delegate, "/api/v1/needs", VALID_NEED, Need)):
+    for user, path, body, model in ((partner, "/api/v1/offerings", API_OFFERING, Offering),
+                                    (delegate, "/api/v1/needs", API_NEED, Need)):
         _token, secret = create_token(user, "tests")
         db.session.commit()
         headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "7f3c2a9e-retry-0001"}

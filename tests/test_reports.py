@@ -13,55 +13,14 @@ import pytest
 from matchmaker.engine.themes import Theme
 from matchmaker.extensions import db
 from matchmaker.imports.spreadsheet import FORMULA_PREFIXES
-from matchmaker.models import AuditEvent
 from matchmaker.reports import render
 from matchmaker.services.reports import TOTAL, Report, Table, build_report, cached_report
-from tests.conftest import login
-from tests.test_suppression import check_table
+from tests.attacks.suppression import check_table
+from tests.fixtures.records import approve_event, at
+from tests.helpers import login
 
 NOW = datetime(2026, 4, 30, 12, tzinfo=UTC)
 TODAY = date(2026, 4, 30)
-
-
-def at(month: int, day: int) -> datetime:
-    return datetime(2026, month, day, 12, tzinfo=UTC)
-
-
-def approve_event(match, when):
-    db.session.add(AuditEvent(action="match.approve", object_type="match", object_id=match.id, at=when))
-
-
-@pytest.fixture
-def small_world(make):
-    """Six screened needs of five members, four offerings, five matches with known dates (see the figures)."""
-    jan1 = at(1, 1)
-    n1 = make.need("BJ", "open", policy_areas=["e_transactions"], submitted_at=jan1)
-    n2 = make.need("SN", "open", policy_areas=["e_transactions", "consumer_protection"], submitted_at=jan1)
-    n3 = make.need("KE", "open", policy_areas=["e_transactions"], submitted_at=jan1)
-    n4 = make.need("NP", "matched", policy_areas=["payments"], submitted_at=jan1)
-    n5 = make.need("PE", "in_progress", policy_areas=["payments"], submitted_at=jan1)
-    n6 = make.need("BJ", "fulfilled", policy_areas=["e_transactions"], submitted_at=jan1)
-    make.need("KE", "draft", policy_areas=["payments"])
-    make.need("SN", "submitted", policy_areas=["payments"])
-    make.need("BJ", "withdrawn", policy_areas=["payments"])
-    org = make.organisation()
-    o1 = make.offering(org, "published", policy_areas=["cybersecurity"], deadline=None)
-    o2 = make.offering(org, "published", policy_areas=["e_transactions"], deadline=None)
-    make.offering(org, "draft", policy_areas=["skills"])
-    make.offering(org, "published", policy_areas=["payments"], deadline=date(2026, 1, 1))  # expired
-    make.offering(org, "published", policy_areas=["skills"], deadline=None)
-    make.match(n1, o2, "proposed", score=0.5, created_at=at(3, 15))
-    make.match(n2, o2, "proposed", score=0.1, created_at=at(3, 20))  # under the threshold: n2 is a gap
-    m3 = make.match(n4, o2, "approved", created_at=at(1, 5))
-    m4 = make.match(n5, o2, "accepted", created_at=at(1, 15), need_response="accepted", offering_response="accepted",
-                    need_responded_at=at(2, 1), offering_responded_at=at(2, 5))
-    m5 = make.match(n6, o1, "completed", created_at=at(2, 20), need_response="accepted",
-                    offering_response="accepted", need_responded_at=at(3, 5), offering_responded_at=at(3, 2))
-    approve_event(m3, at(1, 11))
-    approve_event(m4, at(1, 21))
-    approve_event(m5, at(3, 1))
-    db.session.add(AuditEvent(action="match.complete", object_type="match", object_id=m5.id, at=at(4, 10)))
-    db.session.commit()
 
 
 def cells(table: Table) -> dict:
@@ -204,7 +163,7 @@ def publish_edition(make):
     return edition
 
 
-def test_no_report_page_or_export_names_a_member(app, make, named_world):
+def test_no_report_page_or_export_names_a_member(app, make, named_world, signed_in):
     publish_edition(make)
     partner = make.user("partner", organisation=make.organisation())
     for who in (None, partner):
@@ -227,14 +186,12 @@ def test_no_report_page_or_export_names_a_member(app, make, named_world):
         assert len(theme.members) >= 3
         assert all(dict(theme.area_members)[a] >= 3 for a in render.theme_areas(report, theme))
     # The staff dashboard, by contrast, does say which members share a theme.
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     assert _scan(client.get("/dashboard/").get_data(as_text=True), named_world)
 
 
-def test_theme_actions_open_a_prefilled_session(app, make, named_world):
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+def test_theme_actions_open_a_prefilled_session(app, make, named_world, signed_in):
+    client = signed_in(make.user("facilitator"))
     html = client.get("/dashboard/").get_data(as_text=True)
     links = re.findall(r'href="(/sessions/new\?[^"]+)"', html)
     assert links
@@ -254,12 +211,11 @@ def test_theme_actions_open_a_prefilled_session(app, make, named_world):
 HOSTILE = ["=cmd|' /C calc'!A0", "+SUM(A1:A2)", "-2+3", "@SUM(1)", "\tTabbed", "\rReturn"]
 
 
-def test_every_export_is_safe_in_a_spreadsheet(app, make, named_world):
+def test_every_export_is_safe_in_a_spreadsheet(app, make, named_world, signed_in):
     for title in HOSTILE:
         make.need("BJ", "open", title=title, description=title + " customs", policy_areas=["trade_logistics"])
     publish_edition(make)
-    staff = app.test_client()
-    login(staff, make.user("facilitator"))
+    staff = signed_in(make.user("facilitator"))
     for client, prefix in ((staff, "/dashboard"), (app.test_client(), "/reports")):
         for key in render.CSV_KEYS:
             response = client.get(f"{prefix}/{key}.csv")

@@ -1,4 +1,5 @@
-"""The agenda builder on its own: no double booking, availability, tables, reasons, optimality (also on random inputs)."""
+"""The agenda builder on its own: no double booking, availability, tables, reasons, optimality (also on random
+inputs)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -114,7 +115,7 @@ def _best_possible(meetings, rounds, tables, availability) -> int:
     best = 0
     for choice in product(*options):
         used = Counter(r for r in choice if r is not None)
-        busy = Counter((p, r) for m, r in zip(meetings, choice) if r is not None for p in m.parties)
+        busy = Counter((p, r) for m, r in zip(meetings, choice, strict=True) if r is not None for p in m.parties)
         if all(n <= tables for n in used.values()) and all(n == 1 for n in busy.values()):
             best = max(best, sum(r is not None for r in choice))
     return best

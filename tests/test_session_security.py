@@ -10,9 +10,7 @@ from sqlalchemy import func, select
 
 from matchmaker.extensions import db
 from matchmaker.models import LoginAttempt, User, UserSession
-from tests.conftest import TEST_PASSWORD, csrf_token, login
-from tests.test_concurrent_writes import server  # noqa: F401  (a fixture: gunicorn with 4 workers)
-from tests.test_crawl import production_app  # noqa: F401  (a fixture)
+from tests.helpers import TEST_PASSWORD, Browser, csrf_token, login
 
 HTTPS = "https://matchmaker.test"
 
@@ -23,7 +21,7 @@ def _prod_login(client, email, password=TEST_PASSWORD):
                        data={"email": email, "password": password, "csrf_token": token})
 
 
-def test_production_session_cookie_flags(production_app, make):  # noqa: F811
+def test_production_session_cookie_flags(production_app, make):
     user = make.user("facilitator")
     client = production_app.test_client()
     response = _prod_login(client, user.email)
@@ -60,27 +58,26 @@ def _replay(app, cookie):
     return client.get("/account")
 
 
-def test_old_cookies_are_refused_after_logout_password_change_and_disabling(app, make):
+def test_old_cookies_are_refused_after_logout_password_change_and_disabling(app, make, signed_in):
     user, admin = make.user("partner", organisation=make.organisation()), make.user("admin")
     replays = []
     # Logout.
-    client = app.test_client()
-    login(client, user)
+    client = signed_in(user)
     cookie = client.get_cookie("session").value
     client.post("/logout")
     replays.append(("logout", _replay(app, cookie).status_code))
     # Password change, in the same browser: the cookie it had before the change is dead.
     login(client, user)
     cookie = client.get_cookie("session").value
-    response = client.post("/account", data={"password-current": TEST_PASSWORD, "password-password": "a brand new secret",
+    response = client.post("/account", data={"password-current": TEST_PASSWORD,
+                                             "password-password": "a brand new secret",
                                               "password-confirm": "a brand new secret", "password-submit": "1"})
     assert response.status_code == 302
     assert client.get("/account").status_code == 200
     replays.append(("password change", _replay(app, cookie).status_code))
     # Disabling by an admin.
     cookie = client.get_cookie("session").value
-    boss = app.test_client()
-    login(boss, admin)
+    boss = signed_in(admin)
     response = boss.post(f"/admin/users/{user.id}", data={"name": user.name, "role": "partner", "language": "en",
                                                           "organisation": str(user.organisation_id)})
     assert response.status_code == 302
@@ -97,10 +94,9 @@ def test_old_cookies_are_refused_after_logout_password_change_and_disabling(app,
                                               ("last_seen_at", timedelta(hours=2, minutes=1), False),
                                               ("created_at", timedelta(hours=11), True),
                                               ("created_at", timedelta(hours=12, minutes=1), False)])
-def test_idle_and_absolute_timeouts(app, make, field, age, alive):
+def test_idle_and_absolute_timeouts(app, make, field, age, alive, signed_in):
     user = make.user("facilitator")
-    client = app.test_client()
-    login(client, user)
+    client = signed_in(user)
     row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
     setattr(row, field, getattr(row, field) - age)
     if field == "created_at":
@@ -110,10 +106,9 @@ def test_idle_and_absolute_timeouts(app, make, field, age, alive):
 
 
 @pytest.mark.parametrize("password", ["1234567890", "qwertyuiop", "Password12", "1q2w3e4r5t", "basketball"])
-def test_common_passwords_are_refused(app, make, password):
+def test_common_passwords_are_refused(app, make, password, signed_in):
     user = make.user("delegate", member="BJ")
-    client = app.test_client()
-    login(client, user)
+    client = signed_in(user)
     response = client.post("/account", data={"password-current": TEST_PASSWORD, "password-password": password,
                                               "password-confirm": password, "password-submit": "1"})
     assert response.status_code == 422
@@ -132,7 +127,6 @@ def test_common_password_list_is_the_published_one():
 def test_fifty_wrong_passwords_across_four_workers(app, make, server):
     """Wrong passwords for one account sent in parallel to 4 gunicorn workers, each from another address behind the
     proxy (no address or pair limit applies): none is checked beyond the account's limit for unknown devices."""
-    from tests.test_concurrent_writes import Browser
 
     base, log = server
     user = make.user("partner", organisation=make.organisation())

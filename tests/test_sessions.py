@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +15,10 @@ from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, MatchmakingSession, Notification
 from matchmaker.services import session_queries, session_summary
 from matchmaker.services import sessions as service
-from tests.conftest import login
+from tests.fixtures.records import DAY, invite, plan_session
+from tests.helpers import wait_for
+from tests.samples import mutations_of
 
-DAY = date.today() + timedelta(days=30)
 VALID = {
     "title": "E-commerce law clinic", "theme": "Electronic transactions and consumer trust",
     "policy_areas": ["e_transactions"], "date": DAY.isoformat(), "start_time": "10:00", "time_zone": "Europe/Zurich",
@@ -25,54 +27,15 @@ VALID = {
 }
 
 
-def _session(make, facilitator, **kw) -> MatchmakingSession:
-    data = dict(title="Clinic on e-signatures", theme="E-signatures", policy_areas=["e_transactions"], date=DAY,
-                start_time=time(10, 0), time_zone="Europe/Zurich", mode="in_person", place="Geneva, Room S1",
-                link=None, slot_minutes=20, rounds=3, tables=2)
-    data.update(kw)
-    session = service.create_session(facilitator, data)
-    db.session.commit()
-    return session
-
-
-@pytest.fixture
-def parties(make):
-    """Three members and two organisations, one delegate or partner each, and introduced matches between them."""
-    itu, oecd = make.organisation("ITU"), make.organisation("OECD")
-    people = {
-        "BJ": make.user("delegate", member="BJ", language="fr"),
-        "SN": make.user("delegate", member="SN"),
-        "HT": make.user("delegate", member="HT", language="es"),
-        "ITU": make.user("partner", organisation=itu),
-        "OECD": make.user("partner", organisation=oecd),
-        "facilitator": make.user("facilitator"),
-    }
-    offer_itu, offer_oecd = make.offering(itu), make.offering(oecd)
-    matches = {
-        "BJ-ITU": make.match(make.need("BJ", "matched"), offer_itu, "approved"),
-        "SN-ITU": make.match(make.need("SN", "matched"), offer_itu, "accepted", need_response="accepted",
-                             offering_response="accepted"),
-        "HT-OECD": make.match(make.need("HT", "matched"), offer_oecd, "approved"),
-    }
-    return people, matches, {"ITU": offer_itu, "OECD": offer_oecd}
-
-
 def _after_the_session(monkeypatch) -> None:
     """The sessions here are a month ahead; a session is marked held only once it has started."""
     later = datetime.combine(DAY + timedelta(days=1), time(12, 0), tzinfo=ZoneInfo("UTC"))
     monkeypatch.setattr(service, "utcnow", lambda: later)
 
 
-def _invite(session, facilitator, matches):
-    invited, refused = service.invite(facilitator, session, list(matches))
-    db.session.commit()
-    return invited, refused
-
-
-def test_a_facilitator_plans_a_session_and_each_party_gets_an_agenda(app, make, parties):
+def test_a_facilitator_plans_a_session_and_each_party_gets_an_agenda(app, make, parties, signed_in):
     people, matches, _offers = parties
-    client = app.test_client()
-    login(client, people["facilitator"])
+    client = signed_in(people["facilitator"])
     response = client.post("/sessions/new", data=VALID)
     assert response.status_code == 302
     session = db.session.scalar(select(MatchmakingSession))
@@ -84,12 +47,10 @@ def test_a_facilitator_plans_a_session_and_each_party_gets_an_agenda(app, make, 
     note = db.session.scalar(select(Notification).where(Notification.user_id == people["BJ"].id))
     assert note.subject.startswith("Session de mise en relation") and note.link == f"/sessions/{session.id}"
     # Benin's delegate can attend the last slot only; ITU's partner the first two.
-    bj = app.test_client()
-    login(bj, people["BJ"])
+    bj = signed_in(people["BJ"])
     assert bj.get(f"/sessions/{session.id}/availability").status_code == 200
     assert bj.post(f"/sessions/{session.id}/availability", data={"rounds": ["2"]}).status_code == 302
-    itu = app.test_client()
-    login(itu, people["ITU"])
+    itu = signed_in(people["ITU"])
     assert itu.post(f"/sessions/{session.id}/availability", data={"rounds": ["0", "2"]}).status_code == 302
     response = client.post(f"/sessions/{session.id}/agenda/build")
     assert response.status_code == 302
@@ -127,9 +88,8 @@ def test_a_facilitator_plans_a_session_and_each_party_gets_an_agenda(app, make, 
     assert {"session.create", "session.invite", "session.availability", "session.agenda_built"} <= actions
 
 
-def test_the_dashboard_can_prefill_a_new_session(app, make):
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+def test_the_dashboard_can_prefill_a_new_session(app, make, signed_in):
+    client = signed_in(make.user("facilitator"))
     page = client.get("/sessions/new?title=Payments+workshop&theme=mobile+money%2C+QR+codes"
                       "&policy_area=payments&policy_area=skills&policy_area=teleportation").get_data(as_text=True)
     assert 'value="Payments workshop"' in page and "mobile money, QR codes</textarea>" in page
@@ -137,12 +97,12 @@ def test_the_dashboard_can_prefill_a_new_session(app, make):
     assert sorted(a or b for a, b in checked) == ["payments", "skills"]
 
 
-def test_unplaceable_meetings_are_listed_with_the_reason(app, make, parties):
+def test_unplaceable_meetings_are_listed_with_the_reason(app, make, parties, signed_in):
     people, matches, offers = parties
     facilitator = people["facilitator"]
     extra = make.match(make.need("HT", "matched"), offers["ITU"], "approved")
-    session = _session(make, facilitator, rounds=2, tables=5)
-    _invite(session, facilitator, [matches["BJ-ITU"], matches["SN-ITU"], extra, matches["HT-OECD"]])
+    session = plan_session(make, facilitator, rounds=2, tables=5)
+    invite(session, facilitator, [matches["BJ-ITU"], matches["SN-ITU"], extra, matches["HT-OECD"]])
     service.set_availability(people["OECD"], session, [])  # OECD can come at no slot
     agenda = service.build_agenda(facilitator, session)
     db.session.commit()
@@ -152,27 +112,26 @@ def test_unplaceable_meetings_are_listed_with_the_reason(app, make, parties):
     assert list(reasons.values()).count("party_busy") == 1  # ITU has three meetings for two slots
     itu_rounds = [m.round for m in session.meetings if m.is_placed and m.match.offering.organisation.acronym == "ITU"]
     assert sorted(itu_rounds) == [0, 1]
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert "share no time slot they can both attend" in page and "taken by another meeting of one of them" in page
 
 
-def test_moves_and_swaps_are_checked_and_announced(app, make, parties):
+def test_moves_and_swaps_are_checked_and_announced(app, make, parties, signed_in):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
-    session = _session(make, facilitator, rounds=3, tables=1)
-    _invite(session, facilitator, matches.values())
+    session = plan_session(make, facilitator, rounds=3, tables=1)
+    invite(session, facilitator, matches.values())
     service.build_agenda(facilitator, session)
     db.session.commit()
     meeting = {m.match_id: m for m in session.meetings}
     bj, sn, ht = meeting[matches["BJ-ITU"].id], meeting[matches["SN-ITU"].id], meeting[matches["HT-OECD"].id]
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     before = {m.id: (m.round, m.table_no) for m in session.meetings}
     # A slot taken at the only table, and ITU double-booked: refused, nothing changes.
     response = client.post(f"/sessions/{session.id}/agenda/move", data={"move-match": bj.match_id,
-                                                                          "move-round": sn.round, "move-table": "0"}, follow_redirects=True)
+                                                                          "move-round": sn.round, "move-table": "0"},
+                                                                          follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "cannot go there" in page and "already in the meeting" in page and "that table is taken" in page
     db.session.expire_all()
@@ -180,18 +139,21 @@ def test_moves_and_swaps_are_checked_and_announced(app, make, parties):
     # Benin's delegate cannot attend Senegal's slot any more: swapping them is refused for that reason.
     service.set_availability(people["BJ"], session, [bj.round, ht.round])
     db.session.commit()
-    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id, "swap-second": sn.match_id},
+    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id,
+                                                                        "swap-second": sn.match_id},
                            follow_redirects=True)
     assert "cannot attend that slot" in response.get_data(as_text=True)
     # A valid swap: both moved, their sequence bumped, their parties told, the others not.
     counts = {k: _inbox(people[k]) for k in ("BJ", "HT", "OECD")}
     old_bj, old_ht = (bj.round, bj.table_no), (ht.round, ht.table_no)
-    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id, "swap-second": ht.match_id})
+    response = client.post(f"/sessions/{session.id}/agenda/swap", data={"swap-first": bj.match_id,
+                                                                        "swap-second": ht.match_id})
     assert response.status_code == 302
     db.session.expire_all()
     assert (bj.round, bj.table_no) == old_ht and (ht.round, ht.table_no) == old_bj and bj.sequence == 2
     assert _inbox(people["BJ"]) == counts["BJ"] + 1 and _inbox(people["OECD"]) == counts["OECD"] + 1
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "session.meetings_swapped")) == 1
+    swaps = select(func.count(AuditEvent.id)).where(AuditEvent.action == "session.meetings_swapped")
+    assert db.session.scalar(swaps) == 1
     # Moving to a free slot after widening the session.
     service.update_session(facilitator, session, dict(_fields(session), tables=2))
     db.session.commit()
@@ -218,8 +180,8 @@ def _fields(session) -> dict:
 def test_changing_the_times_tells_the_participants_and_drops_what_no_longer_fits(make, parties):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
-    session = _session(make, facilitator, rounds=3, tables=2)
-    _invite(session, facilitator, matches.values())
+    session = plan_session(make, facilitator, rounds=3, tables=2)
+    invite(session, facilitator, matches.values())
     service.build_agenda(facilitator, session)
     db.session.commit()
     before = _inbox(people["HT"])
@@ -233,39 +195,36 @@ def test_changing_the_times_tells_the_participants_and_drops_what_no_longer_fits
     assert "14:00" in body
 
 
-def test_inviting_a_pending_proposal_approves_it_and_only_then_shows_the_member(app, make, parties):
+def test_inviting_a_pending_proposal_approves_it_and_only_then_shows_the_member(app, make, parties, signed_in):
     people, matches, offers = parties
     facilitator = people["facilitator"]
     proposal = make.match(make.need("SN", "open", title="Consumer protection online for Senegal"), offers["OECD"],
                           "proposed", score=0.9)
-    session = _session(make, facilitator)
-    _invite(session, facilitator, [matches["HT-OECD"]])
-    oecd = app.test_client()
-    login(oecd, people["OECD"])
+    session = plan_session(make, facilitator)
+    invite(session, facilitator, [matches["HT-OECD"]])
+    oecd = signed_in(people["OECD"])
     page = oecd.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert "Senegal" not in page
-    listing = app.test_client()
-    login(listing, facilitator)
+    listing = signed_in(facilitator)
     invite_page = listing.get(f"/sessions/{session.id}/invite").get_data(as_text=True)
     assert "Best pending proposals" in invite_page and f'value="{proposal.id}"' in invite_page
-    invited, refused = _invite(session, facilitator, [proposal, matches["HT-OECD"]])
+    invited, refused = invite(session, facilitator, [proposal, matches["HT-OECD"]])
     assert invited == [proposal] and refused == [f"#{matches['HT-OECD'].id}: already invited."]
     assert proposal.status == "approved"
     assert "Senegal" in oecd.get(f"/sessions/{session.id}").get_data(as_text=True)
     # A rejected match cannot be invited.
     rejected = make.match(make.need("BJ", "open"), offers["OECD"], "rejected")
-    assert _invite(session, facilitator, [rejected])[0] == []
+    assert invite(session, facilitator, [rejected])[0] == []
 
 
-def test_who_may_see_and_do_what(app, make, parties):
+def test_who_may_see_and_do_what(app, make, parties, signed_in):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
-    session = _session(make, facilitator)
-    _invite(session, facilitator, [matches["BJ-ITU"]])
+    session = plan_session(make, facilitator)
+    invite(session, facilitator, [matches["BJ-ITU"]])
     outsider = make.user("delegate", member="SN")  # Senegal has no match invited to this session
     for user, expected in ((people["BJ"], 200), (people["ITU"], 200), (outsider, 403), (people["OECD"], 403)):
-        client = app.test_client()
-        login(client, user)
+        client = signed_in(user)
         assert client.get(f"/sessions/{session.id}").status_code == expected
         assert client.get(f"/sessions/{session.id}/agenda.ics").status_code == expected
     with pytest.raises(NotPermitted):
@@ -279,8 +238,7 @@ def test_who_may_see_and_do_what(app, make, parties):
 
     match_service.withdraw(facilitator, matches["BJ-ITU"], "Changed priorities")
     db.session.commit()
-    client = app.test_client()
-    login(client, people["ITU"])
+    client = signed_in(people["ITU"])
     assert client.get(f"/sessions/{session.id}").status_code == 403
     agenda = service.build_agenda(facilitator, session)
     assert list(agenda.unplaced.values()) == ["match_inactive"]
@@ -289,8 +247,8 @@ def test_who_may_see_and_do_what(app, make, parties):
 def test_outcomes_feed_the_match_life_cycle(make, parties, monkeypatch):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
-    session = _session(make, facilitator)
-    _invite(session, facilitator, matches.values())
+    session = plan_session(make, facilitator)
+    invite(session, facilitator, matches.values())
     service.build_agenda(facilitator, session)
     meeting = {m.match_id: m for m in session.meetings}
     with pytest.raises(TransitionNotAllowed):
@@ -314,15 +272,15 @@ def test_outcomes_feed_the_match_life_cycle(make, parties, monkeypatch):
     assert "match.accepted_by_attendance" in actions and actions.count("session.outcome") == 3
 
 
-def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, parties, monkeypatch):
+def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, parties, monkeypatch, signed_in):
     people, matches, offers = parties
     facilitator = people["facilitator"]
     # A fourth member and a need in another area: payments describe one member only.
     matches["KH-OECD"] = make.match(make.need("KH", "matched", policy_areas=["payments"]), offers["OECD"], "approved")
     for key in ("BJ-ITU", "SN-ITU", "HT-OECD"):
         matches[key].need.policy_areas = ["e_transactions", "data_protection"]
-    session = _session(make, facilitator, rounds=4)
-    _invite(session, facilitator, matches.values())
+    session = plan_session(make, facilitator, rounds=4)
+    invite(session, facilitator, matches.values())
     service.build_agenda(facilitator, session)
     _after_the_session(monkeypatch)
     service.transition(facilitator, session, "held")
@@ -340,40 +298,38 @@ def test_the_public_summary_names_nobody_and_hides_small_cells(app, make, partie
     for name in ("Benin", "Bénin", "Senegal", "Haiti", "Cambodia", "BJ", "SN", "HT", "KH", people["BJ"].name):
         assert not re.search(rf"\b{re.escape(name)}\b", draft), name
     assert "Bilateral meetings on the agenda: 4;" in draft and "fewer than 3 members (not shown)" in draft
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     page = client.get(f"/sessions/{session.id}/summary").get_data(as_text=True)
     assert "Bilateral meetings on the agenda: 4;" in page
     response = client.post(f"/sessions/{session.id}/summary", data={
         "summary": "Benin and ITU agreed to meet again.", "public_summary": draft + "\nSénégal was very active."})
-    assert response.status_code == 422 and "remove Senegal" in response.get_data(as_text=True).replace("Sénégal", "Senegal")
+    assert response.status_code == 422 and "remove Senegal" in response.get_data(as_text=True).replace("Sénégal",
+                                                                                                       "Senegal")
     assert client.post(f"/sessions/{session.id}/close", data={"confirm": "1"}).status_code == 302
     assert db.session.get(MatchmakingSession, session.id).status == "held"  # no public summary yet
     response = client.post(f"/sessions/{session.id}/summary", data={"summary": "Benin and ITU agreed to meet again.",
                                                                      "public_summary": draft})
     assert response.status_code == 302
     assert client.post(f"/sessions/{session.id}/close", data={"confirm": "1"}).status_code == 302
-    partner = app.test_client()
-    login(partner, people["OECD"])
+    partner = signed_in(people["OECD"])
     page = partner.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert "Bilateral meetings on the agenda: 4;" in page and "agreed to meet again" not in page
 
 
 def test_a_session_with_few_members_gives_no_figures(make, parties):
     people, matches, _offers = parties
-    session = _session(make, people["facilitator"])
-    _invite(session, people["facilitator"], [matches["BJ-ITU"], matches["HT-OECD"]])
+    session = plan_session(make, people["facilitator"])
+    invite(session, people["facilitator"], [matches["BJ-ITU"], matches["HT-OECD"]])
     draft = session_summary.draft_public_summary(session)
     assert "Fewer than 3 members took part" in draft and "Meetings by region" not in draft
 
 
 def test_agenda_changes_are_emailed_in_the_recipients_language(app, make, parties, smtp_server):
-    from tests.test_auth import _wait_for
 
     people, matches, _offers = parties
-    session = _session(make, people["facilitator"])
-    _invite(session, people["facilitator"], [matches["BJ-ITU"]])
-    messages = _wait_for(smtp_server, 2)
+    session = plan_session(make, people["facilitator"])
+    invite(session, people["facilitator"], [matches["BJ-ITU"]])
+    messages = wait_for(smtp_server, 2)
     recipients = sorted(r for m in messages for r in m.rcpt_tos)
     assert recipients == sorted([people["BJ"].email, people["ITU"].email])
     french = next(m for m in messages if m.rcpt_tos == [people["BJ"].email]).content.decode("utf-8", "replace")
@@ -381,18 +337,15 @@ def test_agenda_changes_are_emailed_in_the_recipients_language(app, make, partie
     assert f"/sessions/{session.id}" in french
 
 
-from tests.test_auth import smtp_server  # noqa: E402,F401  (the loopback SMTP server fixture)
 
 # --- Bad input on every form -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["create", "edit"])
-def test_hostile_session_forms_never_500_and_never_corrupt(app, make, kind):
-    from tests.test_bad_input import _mutations
+def test_hostile_session_forms_never_500_and_never_corrupt(app, make, kind, signed_in):
 
     facilitator = make.user("facilitator")
-    session = _session(make, facilitator)
-    client = app.test_client()
-    login(client, facilitator)
+    session = plan_session(make, facilitator)
+    client = signed_in(facilitator)
     url = "/sessions/new" if kind == "create" else f"/sessions/{session.id}/edit"
 
     def signature():
@@ -400,12 +353,13 @@ def test_hostile_session_forms_never_500_and_never_corrupt(app, make, kind):
         return [(s.id, s.title, s.rounds, s.time_zone, s.version) for s in
                 db.session.scalars(select(MatchmakingSession).order_by(MatchmakingSession.id))]
 
-    mutations = list(_mutations(VALID))
+    mutations = list(mutations_of(VALID))
     if kind == "edit":  # the same form: every field on creation, the ones an edit is likeliest to break here
         mutations = [(label, data) for label, data in mutations if label in ("title", "date", "time_zone", "link")]
     checked = 0
     for label, data in mutations + [
-            ("unknown zone", dict(VALID, time_zone="Mars/Olympus_Mons")), ("path zone", dict(VALID, time_zone="../etc")),
+            ("unknown zone", dict(VALID, time_zone="Mars/Olympus_Mons")),
+            ("path zone", dict(VALID, time_zone="../etc")),
             ("script link", dict(VALID, mode="online", link="javascript:alert(1)")),
             ("ftp link", dict(VALID, mode="online", link="ftp://example.org/x")),
             ("bad port", dict(VALID, mode="online", link="https://example.org:99999/")),
@@ -425,24 +379,23 @@ def test_hostile_session_forms_never_500_and_never_corrupt(app, make, kind):
     assert past.status_code == 422 and "The date is in the past." in past.get_data(as_text=True)
 
 
-def test_hostile_posts_to_the_other_session_forms(app, make, parties, monkeypatch):
+def test_hostile_posts_to_the_other_session_forms(app, make, parties, monkeypatch, signed_in):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
-    session = _session(make, facilitator)
-    _invite(session, facilitator, [matches["BJ-ITU"]])
+    session = plan_session(make, facilitator)
+    invite(session, facilitator, [matches["BJ-ITU"]])
     service.build_agenda(facilitator, session)
     db.session.commit()
     meeting = session.meetings[0]
     before = (meeting.round, meeting.table_no)
-    delegate = app.test_client()
-    login(delegate, people["BJ"])
+    delegate = signed_in(people["BJ"])
     for value in (["99"], ["-1"], ["abc"], ["1 OR 1=1"], ["\x00"], ["9" * 30]):
         response = delegate.post(f"/sessions/{session.id}/availability", data={"rounds": value})
         assert response.status_code == 422, value
     assert session_queries.availability_of(people["BJ"], session) is None
-    client = app.test_client()
-    login(client, facilitator)
-    for data in ({}, {"match_ids": ["abc"]}, {"match_ids": ["999999"]}, {"match_ids": [str(matches["BJ-ITU"].id)] * 2000}):
+    client = signed_in(facilitator)
+    for data in ({}, {"match_ids": ["abc"]}, {"match_ids": ["999999"]},
+                 {"match_ids": [str(matches["BJ-ITU"].id)] * 2000}):
         assert client.post(f"/sessions/{session.id}/invite", data=data).status_code == 422
     m = str(meeting.match_id)
     for data in ({}, {"move-match": "x", "move-round": "0"}, {"move-match": m, "move-round": "99"},
@@ -479,5 +432,5 @@ def test_slot_times_are_computed_across_a_change_to_summer_time():
     starts = [session.round_start(r) for r in range(3)]
     assert [s.strftime("%H:%M %Z") for s in starts] == ["01:30 CET", "03:00 CEST", "03:30 CEST"]
     utc = ZoneInfo("UTC")  # (the difference of two times in one zone is wall-clock time in Python)
-    assert all(b.astimezone(utc) - a.astimezone(utc) == timedelta(minutes=30) for a, b in zip(starts, starts[1:]))
+    assert all(b.astimezone(utc) - a.astimezone(utc) == timedelta(minutes=30) for a, b in pairwise(starts))
     assert session.ends_at.strftime("%H:%M") == "04:00"

@@ -11,11 +11,9 @@ from sqlalchemy import func, select
 from matchmaker.api.tokens import create_token
 from matchmaker.extensions import db
 from matchmaker.models import Need, Offering, Organisation, User
-from tests.conftest import login
-from tests.test_api import VALID_OFFERING
-from tests.test_iati import activity, iati_file
-from tests.test_import_csv import DESCRIPTION, HEADER
-from tests.test_needs import VALID as NEED
+from tests.helpers import login
+from tests.samples import API_OFFERING, CSV_DESCRIPTION, CSV_HEADER, iati_activity, iati_file
+from tests.samples import NEED_FORM as NEED
 
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
 MESSAGE = "Remove the invisible direction controls"
@@ -30,16 +28,14 @@ def page(response) -> str:
 
 
 @pytest.mark.parametrize("char", BIDI)
-def test_forms_refuse_direction_controls_in_titles_and_names(app, make, char):
-    delegate = app.test_client()
-    login(delegate, make.user("delegate", member="BJ"))
+def test_forms_refuse_direction_controls_in_titles_and_names(app, make, char, signed_in):
+    delegate = signed_in(make.user("delegate", member="BJ"))
     response = delegate.post("/needs/new", data=dict(NEED, title=spoofed(char)))
     assert response.status_code == 422 and MESSAGE in page(response)
     response = delegate.post("/account", data={"profile-name": spoofed(char), "profile-language": "en",
                                                 "profile-submit": "1"})
     assert response.status_code == 422 and MESSAGE in page(response)
-    admin = app.test_client()
-    login(admin, make.user("admin"))
+    admin = signed_in(make.user("admin"))
     response = admin.post("/admin/organisations/new", data={"name": spoofed(char), "acronym": "SPOOF",
                                                             "kind": "intergovernmental"})
     assert response.status_code == 422 and MESSAGE in page(response)
@@ -54,16 +50,16 @@ def test_the_api_and_the_imports_refuse_them_too(app, make, char):
     _token, secret = create_token(partner, "tests")
     db.session.commit()
     client = app.test_client()
-    response = client.post("/api/v1/offerings", json=dict(VALID_OFFERING, title=spoofed(char)),
+    response = client.post("/api/v1/offerings", json=dict(API_OFFERING, title=spoofed(char)),
                            headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 422 and MESSAGE in response.get_json()["errors"]["title"][0]
     login(client, partner)
-    csv = (HEADER + f"{spoofed(char)},{DESCRIPTION},en,trade_logistics,training,en\n").encode()
+    csv = (CSV_HEADER + f"{spoofed(char)},{CSV_DESCRIPTION},en,trade_logistics,training,en\n").encode()
     response = client.post("/imports/offerings/csv", data={"file": (io.BytesIO(csv), "o.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 302  # previewed: the row is listed with its problem, and cannot be imported
     assert MESSAGE in page(client.get(response.headers["Location"]))
-    response = client.post("/imports/offerings/iati", data={"file": (io.BytesIO(iati_file(activity(
+    response = client.post("/imports/offerings/iati", data={"file": (io.BytesIO(iati_file(iati_activity(
         title_en=f"Digital trade {char}programme"))), "a.xml")}, content_type="multipart/form-data")
     assert response.status_code == 302  # previewed: the activity is listed with its problem, and cannot be imported
     preview = page(client.get(response.headers["Location"]))

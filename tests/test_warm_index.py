@@ -11,8 +11,8 @@ from flask import current_app
 from matchmaker.engine import Engine
 from matchmaker.extensions import db
 from matchmaker.services import match_index, matching
-from tests.conftest import login
-from tests.test_matches import PAYMENT_OFFERING, SIGNATURE_NEED, SIGNATURE_OFFERING
+from tests.helpers import login
+from tests.samples import PAYMENT_OFFERING, SIGNATURE_NEED, SIGNATURE_OFFERING
 
 TODAY = date.today()
 

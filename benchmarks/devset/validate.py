@@ -78,64 +78,11 @@ def main() -> int:
         if not cond:
             errors.append(msg)
 
-    off_ids = [o["id"] for o in offerings]
-    need_ids = [n["id"] for n in needs]
-    check(len(set(off_ids)) == len(off_ids), "duplicate offering ids")
-    check(len(set(need_ids)) == len(need_ids), "duplicate need ids")
     by_off = {o["id"]: o for o in offerings}
-    by_need = {n["id"]: n for n in needs}
-
-    for o in offerings:
-        words = len(o["description"].split())
-        check(50 <= words <= 200, f"{o['id']}: description has {words} words")
-        check(o["language"] in TEXT_LANGUAGES, f"{o['id']}: language")
-        check(bool(o["policy_areas"]) and set(o["policy_areas"]) <= POLICY_AREAS, f"{o['id']}: policy_areas")
-        check(bool(o["support_kinds"]) and set(o["support_kinds"]) <= SUPPORT_KINDS, f"{o['id']}: support_kinds")
-        check(bool(o["delivery_languages"]) and set(o["delivery_languages"]) <= DELIVERY_LANGUAGES,
-              f"{o['id']}: delivery_languages")
-        check(o["eligibility"] in ELIGIBILITY, f"{o['id']}: eligibility")
-        check(set(o["eligible_regions"]) <= REGIONS, f"{o['id']}: eligible_regions")
-        check((o["eligibility"] == "regions") == bool(o["eligible_regions"]), f"{o['id']}: regions/eligibility")
-        check((o["eligibility"] == "members") == bool(o["eligible_members"]), f"{o['id']}: members/eligibility")
-        check(o["capacity_left"] is None or isinstance(o["capacity_left"], int), f"{o['id']}: capacity_left")
-        if o["deadline"] is not None:
-            date.fromisoformat(o["deadline"])
-
-    for n in needs:
-        words = len(n["description"].split())
-        check(40 <= words <= 200, f"{n['id']}: description has {words} words")
-        check(n["language"] in TEXT_LANGUAGES, f"{n['id']}: language")
-        check(len(n["member"]) == 2 and n["member"].isupper(), f"{n['id']}: member")
-        check(isinstance(n["member_is_ldc"], bool), f"{n['id']}: member_is_ldc")
-        check(n["member_region"] in REGIONS, f"{n['id']}: member_region")
-        check(bool(n["policy_areas"]) and set(n["policy_areas"]) <= POLICY_AREAS, f"{n['id']}: policy_areas")
-        check(bool(n["support_kinds"]) and set(n["support_kinds"]) <= SUPPORT_KINDS, f"{n['id']}: support_kinds")
-        check(bool(n["delivery_languages"]) and set(n["delivery_languages"]) <= DELIVERY_LANGUAGES,
-              f"{n['id']}: delivery_languages")
-    members: dict[str, tuple] = {}
-    for n in needs:
-        key = (n["member_is_ldc"], n["member_region"])
-        check(members.setdefault(n["member"], key) == key, f"{n['id']}: member {n['member']} inconsistent")
-
-    for nid, judged in qrels.items():
-        check(nid in by_need, f"qrels: unknown need {nid}")
-        for oid, grade in judged.items():
-            check(oid in by_off, f"qrels: unknown offering {oid}")
-            check(grade in (1, 2, 3), f"qrels: grade {grade} for {nid}/{oid}")
-    for nid in need_ids:
-        check(max(qrels.get(nid, {}).values(), default=0) >= 2, f"{nid}: no offering graded >= 2")
-    for nid in VOCABULARY_GAP:
-        check(nid in by_need, f"vocabulary-gap list: unknown need {nid}")
-
-    # Eligibility-derived statistics.
-    best_ineligible, no_eligible_relevant = [], []
-    for n in needs:
-        judged = qrels.get(n["id"], {})
-        top = max(judged.values())
-        if all(ineligibility_reasons(n, by_off[o]) for o, g in judged.items() if g == top):
-            best_ineligible.append(n["id"])
-        if all(ineligibility_reasons(n, by_off[o]) for o, g in judged.items() if g >= 2):
-            no_eligible_relevant.append(n["id"])
+    check_offerings(offerings, check)
+    members = check_needs(needs, check)
+    check_qrels(qrels, needs, by_off, check)
+    best_ineligible, no_eligible_relevant = ineligible_best(needs, qrels, by_off)
     cross_language = [n["id"] for n in needs if n["language"] != "en"
                       and any(by_off[o]["language"] == "en" for o, g in qrels[n["id"]].items() if g >= 2)]
 
@@ -164,6 +111,74 @@ def main() -> int:
     for e in errors:
         print("ERROR:", e, file=sys.stderr)
     return 1 if errors else 0
+
+
+def check_offerings(offerings: list[dict], check) -> None:
+    off_ids = [o["id"] for o in offerings]
+    check(len(set(off_ids)) == len(off_ids), "duplicate offering ids")
+    for o in offerings:
+        words = len(o["description"].split())
+        check(50 <= words <= 200, f"{o['id']}: description has {words} words")
+        check(o["language"] in TEXT_LANGUAGES, f"{o['id']}: language")
+        check(bool(o["policy_areas"]) and set(o["policy_areas"]) <= POLICY_AREAS, f"{o['id']}: policy_areas")
+        check(bool(o["support_kinds"]) and set(o["support_kinds"]) <= SUPPORT_KINDS, f"{o['id']}: support_kinds")
+        check(bool(o["delivery_languages"]) and set(o["delivery_languages"]) <= DELIVERY_LANGUAGES,
+              f"{o['id']}: delivery_languages")
+        check(o["eligibility"] in ELIGIBILITY, f"{o['id']}: eligibility")
+        check(set(o["eligible_regions"]) <= REGIONS, f"{o['id']}: eligible_regions")
+        check((o["eligibility"] == "regions") == bool(o["eligible_regions"]), f"{o['id']}: regions/eligibility")
+        check((o["eligibility"] == "members") == bool(o["eligible_members"]), f"{o['id']}: members/eligibility")
+        check(o["capacity_left"] is None or isinstance(o["capacity_left"], int), f"{o['id']}: capacity_left")
+        if o["deadline"] is not None:
+            date.fromisoformat(o["deadline"])
+
+
+def check_needs(needs: list[dict], check) -> dict[str, tuple]:
+    """Checks every need; returns each member's (LDC, region), which its needs must agree on."""
+    need_ids = [n["id"] for n in needs]
+    check(len(set(need_ids)) == len(need_ids), "duplicate need ids")
+    for n in needs:
+        words = len(n["description"].split())
+        check(40 <= words <= 200, f"{n['id']}: description has {words} words")
+        check(n["language"] in TEXT_LANGUAGES, f"{n['id']}: language")
+        check(len(n["member"]) == 2 and n["member"].isupper(), f"{n['id']}: member")
+        check(isinstance(n["member_is_ldc"], bool), f"{n['id']}: member_is_ldc")
+        check(n["member_region"] in REGIONS, f"{n['id']}: member_region")
+        check(bool(n["policy_areas"]) and set(n["policy_areas"]) <= POLICY_AREAS, f"{n['id']}: policy_areas")
+        check(bool(n["support_kinds"]) and set(n["support_kinds"]) <= SUPPORT_KINDS, f"{n['id']}: support_kinds")
+        check(bool(n["delivery_languages"]) and set(n["delivery_languages"]) <= DELIVERY_LANGUAGES,
+              f"{n['id']}: delivery_languages")
+    members: dict[str, tuple] = {}
+    for n in needs:
+        key = (n["member_is_ldc"], n["member_region"])
+        check(members.setdefault(n["member"], key) == key, f"{n['id']}: member {n['member']} inconsistent")
+    return members
+
+
+def check_qrels(qrels: dict, needs: list[dict], by_off: dict, check) -> None:
+    by_need = {n["id"]: n for n in needs}
+    for nid, judged in qrels.items():
+        check(nid in by_need, f"qrels: unknown need {nid}")
+        for oid, grade in judged.items():
+            check(oid in by_off, f"qrels: unknown offering {oid}")
+            check(grade in (1, 2, 3), f"qrels: grade {grade} for {nid}/{oid}")
+    for nid in by_need:
+        check(max(qrels.get(nid, {}).values(), default=0) >= 2, f"{nid}: no offering graded >= 2")
+    for nid in VOCABULARY_GAP:
+        check(nid in by_need, f"vocabulary-gap list: unknown need {nid}")
+
+
+def ineligible_best(needs: list[dict], qrels: dict, by_off: dict) -> tuple[list[str], list[str]]:
+    """Needs whose best-graded offerings are all ineligible, and those with no eligible offering graded >= 2."""
+    best_ineligible, no_eligible_relevant = [], []
+    for n in needs:
+        judged = qrels.get(n["id"], {})
+        top = max(judged.values())
+        if all(ineligibility_reasons(n, by_off[o]) for o, g in judged.items() if g == top):
+            best_ineligible.append(n["id"])
+        if all(ineligibility_reasons(n, by_off[o]) for o, g in judged.items() if g >= 2):
+            no_eligible_relevant.append(n["id"])
+    return best_ineligible, no_eligible_relevant
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_matchmaking_sessions_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_matchmaking_sessions_created_by_id_users'),
+                            ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_matchmaking_sessions'))
     )
     with op.batch_alter_table('matchmaking_sessions', schema=None) as batch_op:
@@ -50,8 +51,10 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('rounds', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['session_id'], ['matchmaking_sessions.id'], name=op.f('fk_session_availability_session_id_matchmaking_sessions'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_session_availability_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['matchmaking_sessions.id'],
+                            name=op.f('fk_session_availability_session_id_matchmaking_sessions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_session_availability_user_id_users'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_session_availability')),
     sa.UniqueConstraint('session_id', 'user_id', name='uq_session_availability_session_user')
     )
@@ -71,9 +74,12 @@ def upgrade():
     sa.Column('outcome_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('invited_by_id', sa.Integer(), nullable=True),
     sa.Column('invited_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['invited_by_id'], ['users.id'], name=op.f('fk_session_meetings_invited_by_id_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['match_id'], ['matches.id'], name=op.f('fk_session_meetings_match_id_matches'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['session_id'], ['matchmaking_sessions.id'], name=op.f('fk_session_meetings_session_id_matchmaking_sessions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['invited_by_id'], ['users.id'], name=op.f('fk_session_meetings_invited_by_id_users'),
+                            ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['match_id'], ['matches.id'], name=op.f('fk_session_meetings_match_id_matches'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['matchmaking_sessions.id'],
+                            name=op.f('fk_session_meetings_session_id_matchmaking_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_session_meetings')),
     sa.UniqueConstraint('session_id', 'match_id', name='uq_session_meetings_session_match'),
     sa.UniqueConstraint('session_id', 'round', 'table_no', name='uq_session_meetings_slot')

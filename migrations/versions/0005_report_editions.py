@@ -27,7 +27,8 @@ def upgrade():
     sa.Column('published_by_id', sa.Integer(), nullable=True),
     sa.Column('content', sa.JSON(), nullable=False),
     sa.Column('private', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['published_by_id'], ['users.id'], name=op.f('fk_report_editions_published_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['published_by_id'], ['users.id'], name=op.f('fk_report_editions_published_by_id_users'),
+                            ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_editions')),
     sa.UniqueConstraint('number', name=op.f('uq_report_editions_number'))
     )

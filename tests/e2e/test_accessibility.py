@@ -10,7 +10,8 @@ def test_axe_check_finds_what_it_should(browser):
     # The check the page tests rely on, on a page built to fail it.
     page = browser.new_page()
     try:
-        page.set_content('<html><body><img src="x.png"><input type="text"><p style="color:#bbb">faint</p></body></html>')
+        page.set_content('<html><body><img src="x.png"><input type="text">'
+                         '<p style="color:#bbb">faint</p></body></html>')
         found = {v["id"]: v["impact"] for v in run_axe(page)}
     finally:
         page.close()

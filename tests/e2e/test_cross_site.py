@@ -42,7 +42,8 @@ def test_a_cross_site_form_post_is_refused_and_writes_nothing(sign_in, live_serv
     context = sign_in("delegate")
     try:
         page = context.new_page()
-        with page.expect_response(lambda r: r.url == f"{live_server}/needs/new" and r.request.method == "POST") as posted:
+        with page.expect_response(
+                lambda r: r.url == f"{live_server}/needs/new" and r.request.method == "POST") as posted:
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
         assert posted.value.status == 400
         page.wait_for_load_state()   # the refusal page, in the delegate's language (French for the demo delegate)

@@ -100,7 +100,8 @@ def facilitator_finds_and_opens_it_in_spanish(journey: Journey) -> None:
     # The need keeps its own language inside the Spanish page, so that screen readers pronounce it in French.
     assert page.get_attribute("html", "lang") == "es" and page.get_attribute(".text", "lang") == "fr"
     assert page.inner_text(".meta") == "Enviada · Benin"  # the WTO writes Benin in Spanish too
-    page.get_by_label("Comentario (opcional) — Abrir al emparejamiento").fill("Necesidad clara; se abre al emparejamiento.")
+    page.get_by_label("Comentario (opcional) — Abrir al emparejamiento").fill(
+        "Necesidad clara; se abre al emparejamiento.")
     page.get_by_role("button", name="Abrir al emparejamiento").click()
     assert "la necesidad está ahora «Abierta»" in page.inner_text(".flashes")
     journey.shot(page, "3-facilitator-opened-es")

@@ -1,5 +1,5 @@
-"""Defects found on the match pages in a walkthrough: pairing by hand, over-long texts, meetings that did not take place,
-and plurals in the messages."""
+"""The match pages: pairing by hand, over-long or malformed texts kept and explained, meetings that did not take place,
+and counts in the singular in the messages."""
 from __future__ import annotations
 
 import html
@@ -12,8 +12,8 @@ from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Match
 from matchmaker.services import matches as match_service
 from matchmaker.services import matching
-from tests.conftest import login
-from tests.test_matches import SIGNATURE_NEED, SIGNATURE_OFFERING, _approved
+from tests.fixtures.records import match_at
+from tests.samples import SIGNATURE_NEED, SIGNATURE_OFFERING
 
 
 @pytest.fixture(autouse=True)
@@ -21,13 +21,6 @@ def fresh_index():
     matching.INDEX.reset()
     yield
     matching.INDEX.reset()
-
-
-def _signed_in(app, user):
-    """A test client signed in as ``user``."""
-    client = app.test_client()
-    login(client, user)
-    return client
 
 
 def _events(match) -> list[str]:
@@ -41,21 +34,12 @@ def _select(page: str, name: str) -> str:
     return found.group(1)
 
 
-def _accepted(make):
-    match, delegate, partner, facilitator = _approved(make)
-    match_service.respond(delegate, match, True)
-    match_service.respond(partner, match, True)
-    db.session.commit()
-    return match, delegate, partner, facilitator
-
-
 # 1. Pairing by hand: nothing is chosen until the facilitator chooses.
 
-def test_pair_by_hand_starts_with_nothing_chosen_and_refuses_until_both_are(app, make):
+def test_pair_by_hand_starts_with_nothing_chosen_and_refuses_until_both_are(app, make, signed_in):
     org = make.organisation()
     need, offering = make.need("BJ", "open"), make.offering(org, "published")
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     page = client.get("/matches/new").get_data(as_text=True)
     for name in ("need", "offering"):
         first = re.search(r"<option([^>]*)>", _select(page, name)).group(1)
@@ -79,12 +63,11 @@ def test_pair_by_hand_starts_with_nothing_chosen_and_refuses_until_both_are(app,
     assert db.session.scalar(select(func.count(Match.id))) == 1
 
 
-def test_pair_by_hand_keeps_a_choice_passed_in_the_address(app, make):
+def test_pair_by_hand_keeps_a_choice_passed_in_the_address(app, make, signed_in):
     org = make.organisation()
     need = make.need("BJ", "open")
     make.offering(org, "published")
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     page = client.get(f"/matches/new?need={need.id}").get_data(as_text=True)
     assert re.search(rf'<option selected value="{need.id}"|<option value="{need.id}" selected', _select(page, "need"))
 
@@ -92,19 +75,6 @@ def test_pair_by_hand_keeps_a_choice_passed_in_the_address(app, make):
 # 2. Over-long texts: kept, and the refusal says why.
 
 LONG = ("Too long for the field. " * 100).strip() + "!"  # 2,400 characters
-
-
-def _world(make, status):
-    if status == "proposed":
-        org = make.organisation()
-        match = make.match(make.need("BJ", "open", **SIGNATURE_NEED),
-                           make.offering(org, "published", **SIGNATURE_OFFERING))
-        return match, {"facilitator": make.user("facilitator")}
-    if status == "approved":
-        match, delegate, partner, facilitator = _approved(make)
-    else:
-        match, delegate, partner, facilitator = _accepted(make)
-    return match, {"delegate": delegate, "partner": partner, "facilitator": facilitator}
 
 
 @pytest.mark.parametrize("status, who, path, data, field_id", [
@@ -117,11 +87,10 @@ def _world(make, status):
     ("accepted", "delegate", "progress", {"action": "close", "note": LONG}, "note-close"),
     ("accepted", "partner", "progress", {"action": "not_held", "note": LONG}, "note-not_held"),
 ])
-def test_overlong_text_is_kept_and_explained(app, make, status, who, path, data, field_id):
-    match, users = _world(make, status)
+def test_overlong_text_is_kept_and_explained(app, make, status, who, path, data, field_id, signed_in):
+    match, users = match_at(make, status)
     before = _events(match)
-    client = app.test_client()
-    login(client, users[who])
+    client = signed_in(users[who])
     response = client.post(f"/matches/{match.id}/{path}", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -138,17 +107,17 @@ def test_overlong_text_is_kept_and_explained(app, make, status, who, path, data,
     assert db.session.get(Match, match.id).status == status and _events(match) == before
 
 
-def test_control_characters_are_refused_with_the_text_kept(app, make):
-    match, users = _world(make, "proposed")
-    client = _signed_in(app, users["facilitator"])
+def test_control_characters_are_refused_with_the_text_kept(app, make, signed_in):
+    match, users = match_at(make, "proposed")
+    client = signed_in(users["facilitator"])
     response = client.post(f"/matches/{match.id}/decide", data={"action": "reject", "reason": "bell \x07 here"})
     assert response.status_code == 422 and "invisible control characters" in response.get_data(as_text=True)
     assert db.session.get(Match, match.id).status == "proposed"
 
 
-def test_a_refusal_by_the_service_keeps_what_was_typed(app, make):
-    match, users = _world(make, "accepted")
-    client = _signed_in(app, users["partner"])
+def test_a_refusal_by_the_service_keeps_what_was_typed(app, make, signed_in):
+    match, users = match_at(make, "accepted")
+    client = signed_in(users["partner"])
     # The browser requires an outcome; without it the service refuses and the note stays on the page.
     response = client.post(f"/matches/{match.id}/progress", data={"action": "meeting_held", "note": "We met twice"})
     page = response.get_data(as_text=True)
@@ -156,9 +125,9 @@ def test_a_refusal_by_the_service_keeps_what_was_typed(app, make):
     assert db.session.get(Match, match.id).status == "accepted"
 
 
-def test_forged_actions_still_redirect_with_a_message(app, make):
-    match, users = _world(make, "proposed")
-    client = _signed_in(app, users["facilitator"])
+def test_forged_actions_still_redirect_with_a_message(app, make, signed_in):
+    match, users = match_at(make, "proposed")
+    client = signed_in(users["facilitator"])
     response = client.post(f"/matches/{match.id}/decide", data={"action": "explode"}, follow_redirects=True)
     assert response.status_code == 200 and "Choose a valid decision." in response.get_data(as_text=True)
     assert db.session.get(Match, match.id).status == "proposed"
@@ -166,9 +135,9 @@ def test_forged_actions_still_redirect_with_a_message(app, make):
 
 # 3. A meeting that did not take place is not a meeting held.
 
-def test_meeting_outcomes_offered_are_coherent(app, make):
-    match, users = _world(make, "accepted")
-    client = _signed_in(app, users["partner"])
+def test_meeting_outcomes_offered_are_coherent(app, make, signed_in):
+    match, users = match_at(make, "accepted")
+    client = signed_in(users["partner"])
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     outcomes = _select(page, "outcome")
     assert 'value="did_not_take_place"' not in outcomes
@@ -177,9 +146,9 @@ def test_meeting_outcomes_offered_are_coherent(app, make):
     assert 'value="not_held"' in page and "The meeting did not take place: close the match" in page
 
 
-def test_a_meeting_that_did_not_take_place_closes_the_match_and_says_so(app, make):
-    match, users = _world(make, "accepted")
-    client = _signed_in(app, users["partner"])
+def test_a_meeting_that_did_not_take_place_closes_the_match_and_says_so(app, make, signed_in):
+    match, users = match_at(make, "accepted")
+    client = signed_in(users["partner"])
     forged = client.post(f"/matches/{match.id}/progress", data={"action": "meeting_held",
                                                                  "outcome": "did_not_take_place"})
     assert forged.status_code == 422
@@ -197,36 +166,35 @@ def test_a_meeting_that_did_not_take_place_closes_the_match_and_says_so(app, mak
     assert "Outcome of the meeting: Did not take place" not in page
 
 
-def test_history_says_when_a_meeting_closed_the_match(app, make):
-    match, users = _world(make, "accepted")
+def test_history_says_when_a_meeting_closed_the_match(app, make, signed_in):
+    match, users = match_at(make, "accepted")
     match_service.progress(users["delegate"], match, "meeting_held", outcome="insufficient_interest")
     db.session.commit()
-    client = _signed_in(app, users["partner"])
+    client = signed_in(users["partner"])
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "Meeting held (Insufficient interest): the match was closed without result" in page
 
 
-def test_history_names_an_acceptance_by_attendance(app, make):
-    match, users = _world(make, "approved")
+def test_history_names_an_acceptance_by_attendance(app, make, signed_in):
+    match, users = match_at(make, "approved")
     from matchmaker.services.audit import record
 
     record(users["facilitator"], "match.accepted_by_attendance", match, session_id=1)
     db.session.commit()
-    client = _signed_in(app, users["partner"])
+    client = signed_in(users["partner"])
     page = client.get(f"/matches/{match.id}").get_data(as_text=True)
     assert "match.accepted_by_attendance" not in page and "by taking part in a matchmaking session" in page
 
 
 # 4. Plurals.
 
-def test_run_matching_message_counts_in_the_singular(app, make):
+def test_run_matching_message_counts_in_the_singular(app, make, signed_in):
     org = make.organisation()
     make.offering(org, "published", **SIGNATURE_OFFERING)
     need = make.need("BJ", "open", **SIGNATURE_NEED)
     db.session.execute(Match.__table__.delete())
     db.session.commit()
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     page = client.post("/matches/run", data={"scope": "all"}, follow_redirects=True).get_data(as_text=True)
     assert "Matching ran over 1 need:" in page and "1 new proposal," in page, page
     assert "1 needs" not in page and "1 new proposals" not in page
@@ -234,21 +202,19 @@ def test_run_matching_message_counts_in_the_singular(app, make):
     assert db.session.scalar(select(Match.need_id)) == need.id
 
 
-def test_bulk_approve_message_counts_in_the_singular(app, make):
+def test_bulk_approve_message_counts_in_the_singular(app, make, signed_in):
     org = make.organisation()
     match = make.match(make.need("BJ", "open"), make.offering(org, "published", capacity=None))
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     page = client.post("/matches/bulk-approve", data={"ids": [str(match.id)]},
                        follow_redirects=True).get_data(as_text=True)
     assert "1 proposal approved" in page and "1 proposals" not in page
 
 
-def test_bulk_approve_says_when_the_comment_is_too_long(app, make):
+def test_bulk_approve_says_when_the_comment_is_too_long(app, make, signed_in):
     org = make.organisation()
     match = make.match(make.need("BJ", "open"), make.offering(org, "published", capacity=None))
-    client = app.test_client()
-    login(client, make.user("facilitator"))
+    client = signed_in(make.user("facilitator"))
     page = client.post("/matches/bulk-approve", data={"ids": [str(match.id)], "reason": "z" * 600},
                        follow_redirects=True).get_data(as_text=True)
     assert "This text is too long: 600 characters, the limit is 500." in page and "Tick at least one" not in page

@@ -1,4 +1,4 @@
-"""Matchmaking sessions, fixes from QA: held only once started, meetings named as on the agenda, a party's own
+"""The pages of a matchmaking session: held only once started, meetings named as on the agenda, a party's own
 agenda flags slots it cannot attend, no "0 of 0 people", and plurals in the session's counts."""
 from __future__ import annotations
 
@@ -11,24 +11,23 @@ from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, MatchmakingSession
 from matchmaker.services import session_labels
 from matchmaker.services import sessions as service
-from tests.conftest import login
-from tests.test_sessions import _invite, _session, parties  # noqa: F401  (parties is a fixture)
+from tests.fixtures.records import invite, plan_session
 
 
 def _events(action: str) -> int:
     return db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == action))
 
 
-def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, monkeypatch):
+def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, monkeypatch, signed_in):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
     # 10:00 in New York on 1 July 2030 is 14:00 UTC: at 12:00 UTC the session has not started yet.
-    session = _session(make, facilitator, date=date(2030, 7, 1), start_time=time(10, 0), time_zone="America/New_York")
-    _invite(session, facilitator, matches.values())
+    session = plan_session(make, facilitator, date=date(2030, 7, 1), start_time=time(10, 0),
+                           time_zone="America/New_York")
+    invite(session, facilitator, matches.values())
     service.build_agenda(facilitator, session)
     db.session.commit()
-    client = app.test_client()
-    login(client, facilitator)
+    client = signed_in(facilitator)
     monkeypatch.setattr(service, "utcnow", lambda: datetime(2030, 7, 1, 12, 0, tzinfo=UTC))
     version = session.version
     # not offered before the start; refused if posted all the same
@@ -49,7 +48,7 @@ def test_a_session_cannot_be_marked_held_before_it_starts(app, make, parties, mo
     db.session.expire_all()
     assert db.session.get(MatchmakingSession, session.id).status == "held" and _events("session.held") == 1
     # A future session can still be cancelled.
-    future = _session(make, facilitator, date=date(2031, 1, 1))
+    future = plan_session(make, facilitator, date=date(2031, 1, 1))
     assert client.post(f"/sessions/{future.id}/cancel", data={"confirm": "1"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(MatchmakingSession, future.id).status == "cancelled"
@@ -60,8 +59,8 @@ def _conflicted(make, parties):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
     make.need("SN")  # so that meeting ids and match ids differ
-    session = _session(make, facilitator, rounds=3, tables=2)
-    _invite(session, facilitator, matches.values())
+    session = plan_session(make, facilitator, rounds=3, tables=2)
+    invite(session, facilitator, matches.values())
     service.build_agenda(facilitator, session)
     db.session.commit()
     service.set_availability(people["ITU"], session, [])
@@ -69,10 +68,9 @@ def _conflicted(make, parties):
     return people, matches, session
 
 
-def test_meetings_that_no_longer_fit_are_named_as_on_the_agenda(app, make, parties):
+def test_meetings_that_no_longer_fit_are_named_as_on_the_agenda(app, make, parties, signed_in):
     people, matches, session = _conflicted(make, parties)
-    client = app.test_client()
-    login(client, people["facilitator"])
+    client = signed_in(people["facilitator"])
     page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
     box = page.split("Meetings that no longer fit", 1)[1].split("</ul>", 1)[0]
     assert not re.search(r"Meeting \d+", box)
@@ -83,19 +81,16 @@ def test_meetings_that_no_longer_fit_are_named_as_on_the_agenda(app, make, parti
     assert "HT ↔ OECD" not in box
 
 
-def test_a_party_sees_which_of_its_meetings_it_cannot_attend(app, make, parties):
+def test_a_party_sees_which_of_its_meetings_it_cannot_attend(app, make, parties, signed_in):
     people, matches, session = _conflicted(make, parties)
-    itu = app.test_client()
-    login(itu, people["ITU"])
+    itu = signed_in(people["ITU"])
     page = itu.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert page.count("You said you cannot attend at this time") == 2  # its two meetings
     assert "You said you cannot attend any time slot." in page
     # The other side of one of them is told the meeting will move; a party with no problem sees no warning.
-    bj = app.test_client()
-    login(bj, people["BJ"])
+    bj = signed_in(people["BJ"])
     assert "The other side cannot attend at this time" in bj.get(f"/sessions/{session.id}").get_data(as_text=True)
-    ht = app.test_client()
-    login(ht, people["HT"])
+    ht = signed_in(people["HT"])
     page = ht.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert "cannot attend at this time" not in page
     # A colleague at ITU who can come at every slot: the organisation can attend, the meetings stay, and says so.
@@ -106,30 +101,28 @@ def test_a_party_sees_which_of_its_meetings_it_cannot_attend(app, make, parties)
     assert page.count("a colleague said they can") == 2 and "the facilitator will move" not in page
 
 
-def test_availability_of_parties_without_accounts_is_not_0_of_0(app, make, parties):
+def test_availability_of_parties_without_accounts_is_not_0_of_0(app, make, parties, signed_in):
     people, matches, offers = parties
     facilitator = people["facilitator"]
     nobody = make.match(make.need("KH", "matched"), make.offering(make.organisation("UNDP")), "approved")
-    session = _session(make, facilitator)
-    _invite(session, facilitator, [nobody, matches["BJ-ITU"]])
-    client = app.test_client()
-    login(client, facilitator)
+    session = plan_session(make, facilitator)
+    invite(session, facilitator, [nobody, matches["BJ-ITU"]])
+    client = signed_in(facilitator)
     page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert "0 of 0" not in page and "No party has an account yet" in page and "0 of 2 people" in page
 
 
-def test_counts_in_the_session_pages_agree_with_their_number(app, make, parties):
+def test_counts_in_the_session_pages_agree_with_their_number(app, make, parties, signed_in):
     people, matches, _offers = parties
     facilitator = people["facilitator"]
-    session = _session(make, facilitator, rounds=1, tables=1)
-    client = app.test_client()
-    login(client, facilitator)
+    session = plan_session(make, facilitator, rounds=1, tables=1)
+    client = signed_in(facilitator)
     response = client.post(f"/sessions/{session.id}/invite", data={"match_ids": [matches["HT-OECD"].id]},
                            follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "1 slot of 20 minutes, 1 table in parallel" in page and "1 match invited;" in page
     page = client.post(f"/sessions/{session.id}/agenda/build", follow_redirects=True).get_data(as_text=True)
     assert "1 meeting placed" in page and "1 meetings" not in page
-    other = _session(make, facilitator, rounds=3, tables=2)
+    other = plan_session(make, facilitator, rounds=3, tables=2)
     page = client.get(f"/sessions/{other.id}").get_data(as_text=True)
     assert "3 slots of 20 minutes, 2 tables in parallel" in page
