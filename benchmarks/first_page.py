@@ -33,7 +33,8 @@ def _prepare(url: str, env: dict, offerings: int, needs: int) -> None:
     script = ("import random\nfrom benchmarks.matching import _app, _add_needs, _add_offerings\n"
               "from matchmaker.extensions import db\nfrom matchmaker.services.matching import run_matching\n"
               f"app = _app({url!r})\nrng = random.Random(20261123)\n"
-              f"_add_offerings({offerings}, rng) if {offerings} else None\n_add_needs({needs}, rng) if {needs} else None\n"
+              f"_add_offerings({offerings}, rng) if {offerings} else None\n"
+              f"_add_needs({needs}, rng) if {needs} else None\n"
               "run_matching(None)\ndb.session.commit()\n")
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
