@@ -167,6 +167,8 @@ def _vectors(needs: list[ThemeInput], surface: dict[str, str]) -> tuple[list[str
     matrix = vectorizer.fit_transform(documents).tocsr()
     shared = matrix.getnnz(axis=0) <= max(2, len(documents) // 2)
     matrix = matrix[:, shared]
+    if matrix.shape[1] == 0:  # every feature is in more than half the needs: no theme to name
+        return [], [], matrix
     tfidf = TfidfTransformer().fit(matrix)
     matrix.data = np.clip(1 + np.log(matrix.data), 0, None)
     features = vectorizer.get_feature_names_out()[shared].tolist()
