@@ -32,7 +32,7 @@ from matchmaker.needs.views import bp as needs_bp
 from matchmaker.offerings.views import bp as offerings_bp
 from matchmaker.permissions import can
 from matchmaker.reports.views import bp as reports_bp
-from matchmaker.services import anonymity
+from matchmaker.services import anonymity, suppression
 from matchmaker.services.accounts import find_session
 from matchmaker.sessions.views import bp as sessions_bp
 from matchmaker.utils import format_date, format_datetime
@@ -223,6 +223,7 @@ def register_template_helpers(app: Flask) -> None:
         format_decimal=format_decimal,
         unread_count=unread_notifications,
         shown_need=lambda need: anonymity.for_reader(current_user, need),
+        min_members=suppression.MIN_MEMBERS,  # the reports' and summaries' texts name the one threshold
     )
 
     @app.context_processor

@@ -24,6 +24,7 @@ from matchmaker.reference import (
 from matchmaker.services.matches import PROGRESS as MATCH_PROGRESS
 from matchmaker.services.needs import TRANSITIONS as NEED_TRANSITIONS
 from matchmaker.services.offerings import TRANSITIONS as OFFERING_TRANSITIONS
+from matchmaker.services.suppression import MIN_MEMBERS
 
 
 class ErrorSchema(ma.Schema):
@@ -209,7 +210,7 @@ class NeedPatchSchema(NeedInSchema):
 
 
 ORIGIN_REGION = ("The member's region; when the member is not named, the region or wider area (americas, "
-                 "asia_pacific, europe_cis) that at least 3 members fit, or null")
+                 f"asia_pacific, europe_cis) that at least {MIN_MEMBERS} members fit, or null")
 ORIGIN_LDC = "Whether the member is an LDC; when it is not named, true or null (not stated)"
 
 

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from matchmaker.forms import BaseForm, MultiCheckboxField, strip_filter
 from matchmaker.reference import OUTCOME_LABELS, POLICY_AREAS, SESSION_MODE_LABELS, choices, options
+from matchmaker.services.suppression import MIN_MEMBERS
 
 MAX_DAY_MINUTES = 16 * 60
 
@@ -146,8 +147,8 @@ class SummaryForm(BaseForm):
     public_summary = TextAreaField(
         _l("Non-attributable summary (shared with the participants)"), filters=[strip_filter],
         validators=[Optional(), Length(max=20000)],
-        description=_l("Chatham House rule: name no member and no participant. Figures about fewer than 3 members "
-                       "are left out."))
+        description=_l("Chatham House rule: name no member and no participant. Figures about fewer than %(min)d "
+                       "members are left out.", min=MIN_MEMBERS))
     version = HiddenField()
     submit = SubmitField(_l("Save the summaries"))
 
