@@ -94,3 +94,11 @@ def test_each_role_acts_for_its_side(make, role, side):
     user = make.user(role, member="BJ" if role == "delegate" else None, organisation=organisation)
     found = side_of(user)
     assert (found[0] if found else None) == side
+
+
+def test_the_reports_texts_name_the_threshold_of_suppression(app, monkeypatch, signed_in):
+    """The dashboard says "fewer than N members" with N read from the one rule, never a number of its own."""
+    assert app.jinja_env.globals["min_members"] == suppression.MIN_MEMBERS
+    monkeypatch.setitem(app.jinja_env.globals, "min_members", 4)
+    page = signed_in("facilitator").get("/dashboard/").get_data(as_text=True)
+    assert "fewer than 4 members" in page and "fewer than 3 members" not in page
