@@ -127,7 +127,7 @@ def _shown(today, qrels: dict | None = None) -> dict:
     from matchmaker.extensions import db
     from matchmaker.models import Match, Need
     from matchmaker.models.matches import CAPACITY_STATUSES
-    from matchmaker.services import matching
+    from matchmaker.services.diagnosis import diagnose
 
     out = {"open": 0, "open_ldc": 0, "without_proposal": 0, "without_proposal_ldc": 0, "nothing_shown": 0,
            "nothing_shown_ldc": 0, "near_misses": 0, "relevant_shown": 0, "judged": 0}
@@ -141,7 +141,7 @@ def _shown(today, qrels: dict | None = None) -> dict:
         if not live:
             out["without_proposal"] += 1
             out["without_proposal_ldc"] += ldc
-            near = [n.offering.id for n in getattr(matching.diagnose(need, today), "near_misses", [])]
+            near = [n.offering.id for n in getattr(diagnose(need, today), "near_misses", [])]
             out["near_misses"] += len(near)
             shown += near
             if not near:
@@ -241,9 +241,9 @@ def phase_demo(database: str) -> dict:
 
     from matchmaker.extensions import db
     from matchmaker.models import Match, Member, Need, Offering, User
-    from matchmaker.services import matching
     from matchmaker.services import needs as needs_service
     from matchmaker.services.demo import seed_demo
+    from matchmaker.services.diagnosis import diagnose
 
     today = date.today()
     _app(database)
@@ -269,7 +269,7 @@ def phase_demo(database: str) -> dict:
         need = db.session.scalar(select(Need).join(Member).where(Member.code == code, Need.status == "open"))
         if need is not None:
             live = db.session.scalar(select(Match.id).where(Match.need_id == need.id, Match.status == "proposed"))
-            near = getattr(matching.diagnose(need, today), "near_misses", []) if live is None else []
+            near = getattr(diagnose(need, today), "near_misses", []) if live is None else []
             figures[f"{code}_shown"] = "proposal" if live else ", ".join(
                 f"{n.offering.organisation.acronym} {n.score:.2f}" for n in near) or "nothing"
     figures["absent_terms"] = _absent_terms()

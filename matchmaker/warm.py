@@ -15,8 +15,8 @@ def warm_up(app: Flask) -> None:
     a cold worker still serves."""
     from matchmaker.engine import lexicons, text, tokens
     from matchmaker.extensions import db
-    from matchmaker.services import reports
     from matchmaker.services.match_index import INDEX
+    from matchmaker.services.report_cache import cached_report
 
     with app.app_context():
         try:
@@ -29,7 +29,7 @@ def warm_up(app: Flask) -> None:
 
             INDEX.load_saved(date.today())
             for public in (False, True):
-                reports.cached_report(public)
+                cached_report(public)
         except Exception as error:          # e.g. a database not migrated yet: workers will start cold
             _log.warning("warming the application failed (%s); workers will start cold", error)
         finally:

@@ -25,7 +25,7 @@ def _page(client, url: str, language: str) -> str:
 @pytest.mark.parametrize("language", ["en", "fr", "es"])
 def test_dashboard_report_and_account_use_the_medium_format(app, make, language, signed_in):
     from matchmaker.api.tokens import create_token
-    from matchmaker.services.reports import cached_report
+    from matchmaker.services.report_cache import cached_report
 
     facilitator = make.user("facilitator")
     token, _secret = create_token(facilitator, "laptop")

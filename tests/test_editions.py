@@ -79,12 +79,12 @@ def test_a_change_by_one_member_is_withheld_and_said_so(app, make, small_world, 
 
 
 def test_a_table_that_cannot_be_checked_is_withheld_whole(app, make, small_world, monkeypatch, signed_in):
-    from matchmaker.services import reports
+    from matchmaker.services import report_tables, reports
 
     def broken(*args, **kwargs):
         raise ValueError("the solver failed")
 
-    monkeypatch.setattr(reports, "suppress", broken)
+    monkeypatch.setattr(report_tables, "suppress", broken)
     monkeypatch.setattr(reports, "_themes", broken)
     _client, done = publish_as(signed_in(make.user("facilitator")))
     assert done.status_code == 302

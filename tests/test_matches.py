@@ -12,9 +12,10 @@ from matchmaker.errors import DomainError, NotPermitted, TransitionNotAllowed
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Match, MatchingRun, Need, Notification
 from matchmaker.models.matches import MATCH_STATUSES
-from matchmaker.services import match_index, matching
+from matchmaker.services import allocation, match_index, matching
 from matchmaker.services import matches as match_service
 from matchmaker.services import needs as needs_service
+from matchmaker.services.diagnosis import diagnose
 from tests.fixtures.records import approved_match
 from tests.helpers import wait_for
 from tests.samples import PAYMENT_OFFERING, SIGNATURE_NEED, SIGNATURE_OFFERING
@@ -119,7 +120,7 @@ def test_capacity_is_taken_by_commitments_not_by_proposals(make):
     for m in db.session.scalars(select(Match).where(Match.status == "proposed")):
         by_need.setdefault(m.need_id, set()).add(m.offering_id)
     assert by_need == {ldc_need.id: {scarce.id, plenty.id}, other_need.id: {scarce.id, plenty.id}}
-    race = matching.competition([scarce.id, plenty.id])
+    race = allocation.competition([scarce.id, plenty.id])
     assert set(race) == {scarce.id}
     assert (race[scarce.id].needs, race[scarce.id].places, race[scarce.id].first) == (2, 1, {ldc_need.id})
 
@@ -127,13 +128,13 @@ def test_capacity_is_taken_by_commitments_not_by_proposals(make):
 def test_allocation_covers_as_many_needs_as_possible():
     """A greedy pass by score would give offering 1 to need A and leave need B with nothing."""
     pairs = [(1, 10, 0.9), (1, 11, 0.5), (2, 10, 0.8)]
-    chosen = matching.allocate(pairs, {1: False, 2: False}, {10: 1, 11: 1}, per_need=1)
+    chosen = allocation.allocate(pairs, {1: False, 2: False}, {10: 1, 11: 1}, per_need=1)
     assert chosen == [(1, 11), (2, 10)]
     # With room for both, each need keeps its best.
-    assert matching.allocate(pairs, {1: False, 2: False}, {10: 2, 11: 1}, per_need=1) == [(1, 10), (2, 10)]
+    assert allocation.allocate(pairs, {1: False, 2: False}, {10: 2, 11: 1}, per_need=1) == [(1, 10), (2, 10)]
     # Ties in coverage go to the LDC.
     tie = [(1, 10, 0.9), (2, 10, 0.5)]
-    assert matching.allocate(tie, {1: False, 2: True}, {10: 1}, per_need=1) == [(2, 10)]
+    assert allocation.allocate(tie, {1: False, 2: True}, {10: 1}, per_need=1) == [(2, 10)]
 
 
 def test_need_without_proposal_is_explained(app, make, signed_in):
@@ -144,7 +145,7 @@ def test_need_without_proposal_is_explained(app, make, signed_in):
     need = make.need("BJ", "open", **SIGNATURE_NEED)
     result = _run()
     assert result.without_proposal == [need.id]
-    diagnosis = matching.diagnose(need)
+    diagnosis = diagnose(need)
     assert diagnosis.excluded == {"not_eligible": 1, "no_common_language": 1}
     client = signed_in(make.user("facilitator"))
     page = client.get(f"/needs/{need.id}").get_data(as_text=True)

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Match, MatchingRun
 from matchmaker.models.base import utcnow
+from matchmaker.services import allocation, matching
 from matchmaker.services import matches as match_service
-from matchmaker.services import matching
 from matchmaker.services import needs as needs_service
 from matchmaker.services import offerings as offerings_service
+from matchmaker.services.diagnosis import diagnose
 from tests.samples import SIGNATURE_NEED, SIGNATURE_OFFERING
 
 
@@ -94,14 +95,14 @@ def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make, si
     assert all(_pending(need) == {offering.id} for need in needs)
     page = _text(_page(signed_in(make.user("facilitator")), "/matches/"))
     assert page.count("3 needs compete for 2 places:") == 3
-    race = matching.competition([offering.id])[offering.id]
+    race = allocation.competition([offering.id])[offering.id]
     assert (race.needs, race.places) == (3, 2)
     assert next(n for n in needs if n.member.code == "BJ").id in race.first
     # an approval takes a place: 2 needs left for 1 place
     match_service.approve(make.user("facilitator"), db.session.scalar(
         select(Match).where(Match.need_id == needs[0].id)))
     db.session.commit()
-    race = matching.competition([offering.id])[offering.id]
+    race = allocation.competition([offering.id])[offering.id]
     assert (race.needs, race.places) == (2, 1)
 
 
@@ -123,12 +124,12 @@ def test_a_programme_whose_places_are_all_committed_is_no_longer_proposed(make):
 def test_the_allocation_gives_a_contested_place_to_the_ldc_then_to_the_best_fit():
     # Both needs have another option; the one place of offering 10 goes to the LDC's need (2), not the better fit.
     pairs = [(1, 10, 0.9), (1, 11, 0.5), (2, 10, 0.6), (2, 11, 0.4)]
-    assert matching.allocate(pairs, {1: False, 2: True}, {10: 1, 11: None}, per_need=1) == [(1, 11), (2, 10)]
+    assert allocation.allocate(pairs, {1: False, 2: True}, {10: 1, 11: None}, per_need=1) == [(1, 11), (2, 10)]
     # Between two needs of LDCs, the better fit.
-    assert matching.allocate(pairs, {1: True, 2: True}, {10: 1, 11: None}, per_need=1) == [(1, 10), (2, 11)]
+    assert allocation.allocate(pairs, {1: True, 2: True}, {10: 1, 11: None}, per_need=1) == [(1, 10), (2, 11)]
     # Covering one more need still comes first.
     only = [(1, 10, 0.9), (2, 10, 0.6), (2, 11, 0.4)]
-    assert matching.allocate(only, {1: False, 2: True}, {10: 1, 11: 1}, per_need=1) == [(1, 10), (2, 11)]
+    assert allocation.allocate(only, {1: False, 2: True}, {10: 1, 11: 1}, per_need=1) == [(1, 10), (2, 11)]
 
 
 # 2. Every need gets its best chance.
@@ -145,7 +146,7 @@ def test_a_need_without_proposal_shows_its_near_misses_and_pairs_one_in_one_clic
     assert "Closest programmes" in page and offering.title in near
     score = db.session.scalar(select(Match.id).where(Match.need_id == need.id))
     assert score is None
-    diagnosis = matching.diagnose(need)
+    diagnosis = diagnose(need)
     assert [n.offering.id for n in diagnosis.near_misses] == [offering.id]
     shown = diagnosis.near_misses[0]
     assert f"{shown.score:.2f}" in near and any(label in near for label, _share in shown.terms)
@@ -172,9 +173,9 @@ def test_an_ldc_need_is_always_shown_a_programme_of_its_policy_area(app, make, m
     other = make.need("JM", "open", **SIGNATURE_NEED)          # Jamaica
     facilitator = make.user("facilitator")
     assert _run(facilitator).without_proposal == sorted([ldc_need.id, other.id])
-    shown = matching.diagnose(ldc_need).near_misses
+    shown = diagnose(ldc_need).near_misses
     assert [(n.offering.id, n.by_policy_area) for n in shown] == [(same_area.id, True)]
-    assert matching.diagnose(other).near_misses == []
+    assert diagnose(other).near_misses == []
     page = _text(_page(signed_in(facilitator), f"/needs/{ldc_need.id}"))
     assert "Shown because the member is a least developed country and they share a policy area." in page
 
@@ -198,7 +199,7 @@ def test_the_page_and_the_run_count_needs_without_proposal_alike(app, make, sign
     assert "Why this need has no proposal" in page
     assert "1 programme above the threshold was already decided for this need, or paired by hand." in page
     assert matching.needs_without_proposal([need.id]) == [need.id]
-    diagnosis = matching.diagnose(need)
+    diagnosis = diagnose(need)
     assert diagnosis.decided == 1 and offering.id not in {n.offering.id for n in diagnosis.near_misses}
     assert diagnosis.best_score is None or diagnosis.best_score < diagnosis.threshold
 

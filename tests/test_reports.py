@@ -14,7 +14,9 @@ from matchmaker.engine.themes import Theme
 from matchmaker.extensions import db
 from matchmaker.imports.spreadsheet import FORMULA_PREFIXES
 from matchmaker.reports import render
-from matchmaker.services.reports import TOTAL, Report, Table, build_report, cached_report
+from matchmaker.services.report_cache import cached_report
+from matchmaker.services.report_tables import TOTAL, Table
+from matchmaker.services.reports import Report, build_report
 from tests.attacks.suppression import check_table
 from tests.fixtures.records import approve_event, at
 from tests.helpers import login

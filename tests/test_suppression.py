@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from matchmaker.services.reports import TOTAL, Table, count_table
+from matchmaker.services.report_tables import TOTAL, Table, count_table
 from matchmaker.services.suppression import Line, determined, suppress
 from tests.attacks.suppression import check_table, pinned_by_linear_programming, subtraction_attack
 
@@ -139,7 +139,7 @@ facts_and_change = st.tuples(facts_strategy, st.integers(0, 4), st.integers(0, 3
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(case=facts_and_change, totals=st.sampled_from([(True, True), (True, False), (False, True)]))
 def test_one_member_s_change_cannot_be_read_from_two_editions(case, totals):
-    from matchmaker.services.reports import Published
+    from matchmaker.services.report_tables import Published
 
     facts, row, column = case
     facts = [(f"r{r % 3}", f"c{c % 3}", m) for r, c, m in facts]

@@ -12,7 +12,7 @@ from matchmaker.extensions import db
 from matchmaker.models import Member
 from matchmaker.permissions import require
 from matchmaker.reports import render
-from matchmaker.services.reports import cached_report
+from matchmaker.services.report_cache import cached_report
 
 bp = Blueprint("dashboard", __name__)
 

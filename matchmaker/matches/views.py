@@ -32,8 +32,8 @@ from matchmaker.reference import (
     OUTCOME_LABELS,
     RESPONSE_LABELS,
 )
+from matchmaker.services import allocation, matching
 from matchmaker.services import matches as match_service
-from matchmaker.services import matching
 from matchmaker.services.json_lists import json_list_contains
 from matchmaker.services.match_queries import visible_matches_query
 from matchmaker.utils import load_or_404, page_arg
@@ -81,7 +81,7 @@ def _competition(matches) -> dict:
     """For facilitators: the competition for the places of the offerings of these pending proposals."""
     if not can(current_user, "match.review"):
         return {}
-    return matching.competition({m.offering_id for m in matches if m.status == "proposed"})
+    return allocation.competition({m.offering_id for m in matches if m.status == "proposed"})
 
 
 def _invalid(match: Match, posted: str, **forms):

@@ -17,6 +17,7 @@ from matchmaker.permissions import can, know_members_of_page, require
 from matchmaker.reference import ACTION_LABELS, NEED_STATUS_LABELS
 from matchmaker.services import matching, need_list, submissions
 from matchmaker.services import needs as needs_service
+from matchmaker.services.diagnosis import diagnose
 from matchmaker.services.need_list import NeedFilters
 from matchmaker.utils import load_or_404, page_arg, stale
 
@@ -77,7 +78,7 @@ def _detail_page(need: Need, form: TransitionForm | None = None, posted: str | N
     diagnosis = None
     if can(current_user, "match.review") and need.status in matching.INDEXED_NEED_STATUSES and \
             matching.needs_without_proposal([need.id]):
-        diagnosis = matching.diagnose(need)
+        diagnosis = diagnose(need)
     return render_template("needs/detail.html", need=need, actions=actions, labels=ACTION_LABELS,
                            form=form or TransitionForm(formdata=None), posted=posted, matches=matches,
                            diagnosis=diagnosis, names=needs_service.names_shown_to(current_user, need)), status

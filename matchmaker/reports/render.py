@@ -17,7 +17,8 @@ from matchmaker import charts
 from matchmaker.imports.spreadsheet import write_csv
 from matchmaker.reference import AREA_OPTIONS, POLICY_AREAS, REGIONS
 from matchmaker.services.anonymity import NOT_STATED
-from matchmaker.services.reports import TOTAL, Report, Table
+from matchmaker.services.report_tables import TOTAL, Table
+from matchmaker.services.reports import Report
 from matchmaker.services.suppression import MIN_MEMBERS
 
 # Regions, the wider areas an anonymous need may be described by, and "not stated" (services/anonymity.py).

@@ -24,7 +24,8 @@ from matchmaker.extensions import db
 from matchmaker.models import ReportEdition, User
 from matchmaker.permissions import can
 from matchmaker.services.audit import record
-from matchmaker.services.reports import Published, Report, Table, build_report
+from matchmaker.services.report_tables import Published, Table
+from matchmaker.services.reports import Report, build_report
 from matchmaker.services.suppression import MIN_MEMBERS, ZEROS_MAY_BE_SUPPRESSED
 
 

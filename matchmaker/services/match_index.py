@@ -28,6 +28,7 @@ from sqlalchemy import select, text
 from matchmaker.engine import Engine, EngineSettings, Record, store
 from matchmaker.extensions import db
 from matchmaker.models import Need, Offering
+from matchmaker.services.match_inputs import capacity_left, need_record, offering_record
 
 # Changes committed by other workers are picked up with this much overlap, so none is missed.
 SYNC_OVERLAP = timedelta(seconds=60)
@@ -261,8 +262,6 @@ class IndexHolder:
 
     def _apply(self, need_ids: list[int], offering_ids: list[int], today: date) -> None:
         """Upsert or remove each of these records as it now is in the database."""
-        from matchmaker.services.matching import capacity_left, need_record, offering_record
-
         engine = self.engine
         for side, model, ids in (("need", Need, need_ids), ("offering", Offering, offering_ids)):
             if not ids:
@@ -294,8 +293,6 @@ def _indexed(side: str, row=None, today: date | None = None, status: str | None 
 
 def read_records(today: date, seen: dict | None = None) -> tuple[list[Record], list[Record]]:
     """Every indexed record; ``seen`` receives the (updated_at, status) of each."""
-    from matchmaker.services.matching import capacity_left, need_record, offering_record
-
     needs = db.session.scalars(select(Need).where(Need.status.in_(INDEXED_NEED_STATUSES))).all()
     offerings = [o for o in db.session.scalars(select(Offering).where(Offering.status == "published"))
                  if _indexed("offering", o, today)]

@@ -4,6 +4,7 @@ Both are built by :func:`build_report` from the same queries. The facilitators' 
 version names no member, drops themes shared by fewer than three members, counts activity per quarter instead
 of per month, and suppresses every cell that describes fewer than three members, together with the cells that
 would let a suppressed one be worked out by subtraction (:mod:`matchmaker.services.suppression`).
+The tables live in services/report_tables.py; the cached report of the pages in services/report_cache.py.
 
 What the words mean here:
 
@@ -18,16 +19,14 @@ What the words mean here:
 """
 from __future__ import annotations
 
-import math
-import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from statistics import median
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from matchmaker.engine.themes import Theme, ThemeInput, cluster, hidden_words
 from matchmaker.extensions import db
@@ -35,129 +34,15 @@ from matchmaker.models import AuditEvent, Match, Member, Need, Offering
 from matchmaker.reference import AREA_OPTIONS, POLICY_AREAS, REGIONS
 from matchmaker.services import anonymity
 from matchmaker.services.anonymity import NOT_STATED
-from matchmaker.services.suppression import MIN_MEMBERS, Line, intervals, suppress
+from matchmaker.services.report_tables import Published, Table, count_table
+from matchmaker.services.suppression import MIN_MEMBERS
 
-TOTAL = "total"
 SCREENED_NEED_STATUSES = ("open", "matched", "in_progress", "fulfilled")
 SERIES = ("proposed", "approved", "introduced", "completed")
 LDC_GROUPS = ("ldc", "developing", "other")
 DELAYS = ("approval", "introduction")
 # Matches that no longer stand for a possible engagement.
 DEAD_MATCH_STATUSES = ("rejected", "superseded", "withdrawn", "declined", "closed_no_result")
-
-
-@dataclass
-class Table:
-    """A table of figures: row and column codes, a value per cell, and how many members each cell describes.
-
-    With ``row_totals`` the last column is the sum of the others; with ``column_totals`` the last row is the
-    sum of the rows above. ``suppressed`` cells are never shown or exported.
-    """
-
-    key: str
-    row_kind: str
-    column_kind: str
-    rows: list[str]
-    columns: list[str]
-    values: dict[tuple[str, str], float]
-    members: dict[tuple[str, str], int] = field(default_factory=dict)
-    row_totals: bool = False
-    column_totals: bool = False
-    suppressed: set[tuple[str, str]] = field(default_factory=set)
-    # Columns whose figures are about offerings: they describe no member, and are never suppressed.
-    offering_columns: tuple[str, ...] = ()
-    # What each member brings to each cell (a count, or its delays): the change between two editions is
-    # judged by the members whose contribution changed.
-    contributions: dict[tuple[str, str], dict[int, object]] = field(default_factory=dict)
-    # How many cells are withheld only because they changed by too few members since an earlier edition
-    # (which ones is not said: that would tell where a change happened).
-    withheld_count: int = 0
-    # The attacker's feasible interval of each suppressed cell (kept with an edition for the next ones).
-    intervals: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
-
-    def value(self, row: str, column: str) -> float | None:
-        """The published value of a cell: None when it is suppressed."""
-        if (row, column) in self.suppressed:
-            return None
-        return self.values.get((row, column), 0)
-
-    def lines(self) -> list[Line]:
-        lines = []
-        if self.row_totals:
-            parts = [c for c in self.columns if c != TOTAL]
-            lines += [Line((r, TOTAL), tuple((r, c) for c in parts)) for r in self.rows]
-        if self.column_totals:
-            parts = [r for r in self.rows if r != TOTAL]
-            lines += [Line((TOTAL, c), tuple((r, c) for r in parts)) for c in self.columns]
-        return lines
-
-    def cells(self) -> dict[tuple[str, str], float]:
-        return {(r, c): self.values.get((r, c), 0) for r in self.rows for c in self.columns}
-
-    def apply_suppression(self, threshold: int = MIN_MEMBERS, earlier: Iterable[Published] = ()) -> None:
-        """Suppress what describes too few members, and what changed by too few members since ``earlier``
-        editions of this table; keep the attacker's interval of every suppressed cell."""
-        cells = self.cells()
-        changed, anchors = self.changes(earlier, threshold)
-        self.suppressed = suppress(cells, self.members, self.lines(), threshold, primary=changed, anchors=anchors)
-        self.withheld_count = sum(1 for k in changed if not 0 < self.members.get(k, 0) < threshold)
-        self.intervals = intervals(cells, self.lines(), self.suppressed)
-
-    def changes(self, earlier: Iterable[Published], threshold: int) -> tuple[set, dict[tuple[str, str], list]]:
-        """The cells that changed by 1 to ``threshold - 1`` members since one of the ``earlier`` editions, and for
-        each what the attacker knew of it in those editions (its value, or its interval; 0 if it was absent)."""
-        changed: set[tuple[str, str]] = set()
-        anchors: dict[tuple[str, str], list] = defaultdict(list)
-        for before in earlier:
-            for cell in self.cells():
-                if cell[1] in self.offering_columns:
-                    continue
-                now, then = self.contributions.get(cell, {}), before.contributions.get(cell, {})
-                moved = sum(1 for m in set(now) | set(then) if now.get(m) != then.get(m))
-                if 0 < moved < threshold:
-                    changed.add(cell)
-                    anchors[cell].append(before.known(cell))
-        return changed, dict(anchors)
-
-
-@dataclass
-class Published:
-    """What an earlier edition told readers about one table, and what each member brought to each cell."""
-
-    values: dict[tuple[str, str], float | None]
-    intervals: dict[tuple[str, str], tuple[float, float]]
-    contributions: dict[tuple[str, str], dict[int, object]]
-
-    def known(self, cell: tuple[str, str]) -> tuple[float, float]:
-        """What the attacker knew of a cell: its value, its feasible interval when suppressed, 0 when absent."""
-        if cell not in self.values:
-            return (0, 0)
-        value = self.values[cell]
-        return (value, value) if value is not None else self.intervals.get(cell, (0, math.inf))
-
-
-def count_table(key: str, facts: Iterable[tuple[str, str, int]], rows: list[str], columns: list[str],
-                row_kind: str, column_kind: str, row_totals: bool = False, column_totals: bool = False) -> Table:
-    """A table counting facts (row, column, member): each cell counts its facts and the members they concern."""
-    counts: Counter = Counter()
-    members: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    for row, column, member in facts:
-        cells = [(row, column)]
-        if row_totals:
-            cells.append((row, TOTAL))
-        if column_totals:
-            cells.append((TOTAL, column))
-        if row_totals and column_totals:
-            cells.append((TOTAL, TOTAL))
-        for cell in cells:
-            counts[cell] += 1
-            members[cell][member] += 1
-    rows = list(rows) + ([TOTAL] if column_totals else [])
-    columns = list(columns) + ([TOTAL] if row_totals else [])
-    return Table(key=key, row_kind=row_kind, column_kind=column_kind, rows=rows, columns=columns,
-                 values={(r, c): counts.get((r, c), 0) for r in rows for c in columns},
-                 members={cell: len(m) for cell, m in members.items()}, row_totals=row_totals,
-                 column_totals=column_totals, contributions={cell: dict(m) for cell, m in members.items()})
 
 
 @dataclass
@@ -480,39 +365,3 @@ def _themes(open_needs) -> list[Theme]:
     names = [name for row in db.session.execute(select(Member.name_en, Member.name_fr, Member.name_es))
              for name in row]
     return cluster(inputs, hide=hidden_words(names))
-
-
-# One computed report per kind, reused while the data it was computed from is unchanged (within a time limit).
-_CACHE: dict[bool, tuple[tuple, float, Report]] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def _fingerprint(today: date) -> tuple:
-    """Changes whenever a need, offering, match or relevant audit event is added, changed or removed."""
-    parts = [today, current_app.config["MATCH_THRESHOLD"], str(db.engine.url)]
-    for model in (Need, Offering, Match):
-        parts.extend(db.session.execute(
-            select(func.count(model.id), func.max(model.id), func.max(model.updated_at),
-                   func.coalesce(func.sum(model.version), 0))).one())
-    parts.extend(db.session.execute(select(func.count(AuditEvent.id), func.max(AuditEvent.id))
-                                    .where(AuditEvent.object_type == "match")).one())
-    return tuple(parts)
-
-
-def cached_report(public: bool) -> Report:
-    """The report, recomputed when the data changed or after REPORT_CACHE_SECONDS (0: every time)."""
-    import time
-
-    seconds = current_app.config.get("REPORT_CACHE_SECONDS", 0)
-    if not seconds:
-        return build_report(public)
-    today = date.today()
-    key = _fingerprint(today)
-    with _CACHE_LOCK:
-        hit = _CACHE.get(public)
-        if hit and hit[0] == key and time.monotonic() - hit[1] < seconds:
-            return hit[2]
-    report = build_report(public, today=today)
-    with _CACHE_LOCK:
-        _CACHE[public] = (key, time.monotonic(), report)
-    return report

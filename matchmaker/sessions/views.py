@@ -10,18 +10,10 @@ from sqlalchemy import select
 from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
-from matchmaker.models import MatchmakingSession, SessionMeeting
+from matchmaker.models import MatchmakingSession
 from matchmaker.models.matches import FINAL_MATCH_STATUSES
 from matchmaker.permissions import can, require, side_of
-from matchmaker.reference import (
-    MATCH_STATUS_LABELS,
-    OUTCOME_LABELS,
-    POLICY_AREAS,
-    SESSION_ACTION_LABELS,
-    SESSION_MODE_LABELS,
-    SESSION_STATUS_LABELS,
-    options,
-)
+from matchmaker.reference import POLICY_AREAS, SESSION_STATUS_LABELS, options
 from matchmaker.services import matches as match_service
 from matchmaker.services import session_calendar, session_labels, session_queries, session_summary
 from matchmaker.services import sessions as service
@@ -29,43 +21,24 @@ from matchmaker.sessions.forms import (
     ActionForm,
     AvailabilityForm,
     InviteForm,
-    MoveForm,
-    OutcomeForm,
     RemoveForm,
     SessionForm,
     SummaryForm,
     SwapForm,
 )
+from matchmaker.sessions.helpers import (
+    LABELS,
+    confirm_transition,
+    fail,
+    meeting_of,
+    move_form,
+    outcome_form,
+    own_meetings,
+    short_name,
+)
 from matchmaker.utils import load_or_404, page_arg, stale
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
-
-LABELS = dict(status_labels=SESSION_STATUS_LABELS, mode_labels=SESSION_MODE_LABELS,
-              outcome_labels=OUTCOME_LABELS, match_status_labels=MATCH_STATUS_LABELS,
-              action_labels=SESSION_ACTION_LABELS,
-              # The session in words (services/session_labels.py), for every page.
-              when=session_labels.session_when, round_label=session_labels.round_label,
-              reason_label=session_labels.reason_label, meeting_label=session_labels.meeting_label)
-
-
-def _fail(error: DomainError) -> None:
-    db.session.rollback()
-    if error.status_code == 403:
-        abort(403)
-    flash(error.message, "error")
-
-
-def _meeting_of(session: MatchmakingSession, match_id: int) -> SessionMeeting:
-    """The session's meeting for this match number; a number not on the session is the user's mistake, not a 404."""
-    meeting = next((m for m in session.meetings if m.match_id == match_id), None)
-    if meeting is None:
-        raise DomainError(_("Match #%(n)d is not invited to this session.", n=match_id))
-    return meeting
-
-
-def _short(meeting: SessionMeeting) -> str:
-    return f"#{meeting.match_id} {meeting.match.need.member.code} ↔ {meeting.match.offering.organisation.acronym}"
-
 
 @bp.get("/")
 @login_required
@@ -99,7 +72,7 @@ def create():
         try:
             session = service.create_session(current_user, form.fields_dict())
         except DomainError as error:
-            _fail(error)
+            fail(error)
         else:
             db.session.commit()
             flash(_("The session was created. Now invite the matches that should meet there."), "success")
@@ -124,7 +97,7 @@ def edit(session_id: int):
         try:
             changed = service.update_session(current_user, session, form.fields_dict())
         except DomainError as error:
-            _fail(error)
+            fail(error)
         else:
             db.session.commit()
             flash(_("Your changes were saved.") if changed else _("Nothing was changed."), "success")
@@ -144,9 +117,9 @@ def detail(session_id: int):
     return render_template(
         "sessions/detail.html", session=session, placed=placed, unplaced=unplaced,
         answered=session_queries.answered_users(session), people=session_queries.people_by_meeting(session),
-        conflicts=session_queries.conflicts(session) if session.is_planning else {}, move=_move_form(session),
+        conflicts=session_queries.conflicts(session) if session.is_planning else {}, move=move_form(session),
         swap=SwapForm(prefix="swap"), remove=RemoveForm(prefix="remove"), action_form=ActionForm(),
-        outcome_form=_outcome_form(session),
+        outcome_form=outcome_form(session),
         next_steps=service.next_steps(session), started=service.has_started(session), **LABELS)
 
 
@@ -158,21 +131,6 @@ def _participant_page(session: MatchmakingSession):
                            mine=session_queries.availability_of(current_user, session),
                            warnings=session_queries.attendance_warnings(current_user, session, meetings),
                            side=side_of(current_user), **LABELS)
-
-
-def _move_form(session: MatchmakingSession) -> MoveForm:
-    form = MoveForm(prefix="move")
-    form.round.choices = options((r, _("Slot %(n)d, %(time)s", n=r + 1, time=session_labels.round_label(session, r)))
-                                 for r in range(session.rounds))
-    form.table.choices = options([("", _("First free table"))] + [(str(t), _("Table %(n)d", n=t + 1))
-                                                                   for t in range(session.tables)])
-    return form
-
-
-def _outcome_form(session: MatchmakingSession) -> OutcomeForm:
-    form = OutcomeForm()
-    form.match.choices = options((m.match_id, _short(m)) for m in session.meetings if m.is_placed and not m.outcome)
-    return form
 
 
 @bp.route("/<int:session_id>/invite", methods=["GET", "POST"])
@@ -190,7 +148,7 @@ def invite(session_id: int):
             chosen = session_queries.search_matches(form.match_ids.data)
             invited, refused = service.invite(current_user, session, chosen)
         except DomainError as error:
-            _fail(error)
+            fail(error)
         else:
             db.session.commit()
             flash(ngettext("%(num)d match invited; its parties were asked for their availability.",
@@ -212,9 +170,9 @@ def uninvite(session_id: int):
         flash(_("Give the number of a match invited to this session."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id) + "#invited")
     try:
-        service.uninvite(current_user, session, _meeting_of(session, form.match.data))
+        service.uninvite(current_user, session, meeting_of(session, form.match.data))
     except DomainError as error:
-        _fail(error)
+        fail(error)
     else:
         db.session.commit()
         flash(_("The match was taken off the session."), "success")
@@ -236,7 +194,7 @@ def availability(session_id: int):
         try:
             service.set_availability(current_user, session, form.rounds.data or [])
         except DomainError as error:
-            _fail(error)
+            fail(error)
         else:
             db.session.commit()
             flash(_("Thank you: your availability was recorded."), "success")
@@ -255,7 +213,7 @@ def build(session_id: int):
     try:
         agenda = service.build_agenda(current_user, session)
     except DomainError as error:
-        _fail(error)
+        fail(error)
     else:
         db.session.commit()
         flash(_("Agenda built: %(placed)s, %(unplaced)s.",
@@ -270,15 +228,15 @@ def build(session_id: int):
 @login_required
 def move(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.manage")
-    form = _move_form(session)
+    form = move_form(session)
     if not form.validate():
         flash(_("Give a match number and choose a time slot from the list."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id) + "#change")
     try:
         table = int(form.table.data) if form.table.data else None
-        service.move(current_user, session, _meeting_of(session, form.match.data), form.round.data, table)
+        service.move(current_user, session, meeting_of(session, form.match.data), form.round.data, table)
     except DomainError as error:
-        _fail(error)
+        fail(error)
     else:
         db.session.commit()
         flash(_("The meeting was moved; its parties were told."), "success")
@@ -294,26 +252,21 @@ def swap(session_id: int):
         flash(_("Give the numbers of two matches on the agenda."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id) + "#change")
     try:
-        service.swap(current_user, session, _meeting_of(session, form.first.data),
-                     _meeting_of(session, form.second.data))
+        service.swap(current_user, session, meeting_of(session, form.first.data),
+                     meeting_of(session, form.second.data))
     except DomainError as error:
-        _fail(error)
+        fail(error)
     else:
         db.session.commit()
         flash(_("The two meetings were swapped; their parties were told."), "success")
     return redirect(url_for("sessions.detail", session_id=session.id) + "#agenda")
 
 
-def _own_meetings(session: MatchmakingSession) -> list[SessionMeeting]:
-    return sorted((m for m in session_queries.meetings_of(current_user, session) if m.is_placed),
-                  key=lambda m: (m.round, m.table_no))
-
-
 @bp.get("/<int:session_id>/agenda/print")
 @login_required
 def print_agenda(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.view")
-    return render_template("sessions/print.html", session=session, meetings=_own_meetings(session), **LABELS)
+    return render_template("sessions/print.html", session=session, meetings=own_meetings(session), **LABELS)
 
 
 @bp.get("/<int:session_id>/agenda.ics")
@@ -334,35 +287,22 @@ def transition(session_id: int, action: str):
         flash(_("The form expired: please try again."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id))
     if action in ("cancel", "close") and session.status in service.TRANSITIONS[action][0] and not confirmed():
-        return _confirm_transition(session, action)
+        return confirm_transition(session, action)
     try:
         service.transition(current_user, session, action)
     except DomainError as error:
-        _fail(error)
+        fail(error)
     else:
         db.session.commit()
         flash(_("Done: the session is now “%(status)s”.", status=SESSION_STATUS_LABELS[session.status]), "success")
     return redirect(url_for("sessions.detail", session_id=session.id))
 
 
-def _confirm_transition(session: MatchmakingSession, action: str):
-    """Cancelling or closing a session: say what happens before doing it."""
-    if action == "cancel":
-        texts = (_("Cancel the session “%(title)s”?", title=session.title),
-                 _("Everyone invited is told that the session is cancelled, and it cannot be planned again."),
-                 _("Cancel the session"))
-    else:
-        texts = (_("Close the session “%(title)s” and share its summary?", title=session.title),
-                 _("The non-attributable summary is shared with every participant, and nothing more can be recorded "
-                   "on the session."), _("Close and share the summary"))
-    return confirmation_page(*texts, url_for("sessions.detail", session_id=session.id))
-
-
 @bp.post("/<int:session_id>/outcome")
 @login_required
 def outcome(session_id: int):
     session = load_or_404(MatchmakingSession, session_id, "session.manage")
-    form = _outcome_form(session)
+    form = outcome_form(session)
     if not form.validate():
         flash(_("Choose a meeting and its outcome (and keep the note under 2,000 characters)."), "error")
         return redirect(url_for("sessions.detail", session_id=session.id) + "#outcomes")
@@ -372,14 +312,14 @@ def outcome(session_id: int):
         return confirmation_page(
             _("Record that the meeting of match #%(n)d found too little interest?", n=meeting.match_id),
             _("The match %(meeting)s ends without result and both parties are told; it cannot be reopened.",
-              meeting=_short(meeting)),
+              meeting=short_name(meeting)),
             _("Record the outcome and close the match"),
             url_for("sessions.detail", session_id=session.id) + "#outcomes")
     try:
-        fed = service.record_outcome(current_user, session, _meeting_of(session, form.match.data),
+        fed = service.record_outcome(current_user, session, meeting_of(session, form.match.data),
                                      form.outcome.data, form.note.data)
     except DomainError as error:
-        _fail(error)
+        fail(error)
     else:
         db.session.commit()
         flash(_("Outcome recorded; the match moved on accordingly.") if fed else
@@ -406,7 +346,7 @@ def summary(session_id: int):
         try:
             service.save_summary(current_user, session, form.summary.data, form.public_summary.data)
         except DomainError as error:
-            _fail(error)
+            fail(error)
             status = 422 if error.status_code == 400 else error.status_code
         else:
             db.session.commit()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from scipy.optimize import linprog
 
-from matchmaker.services.reports import Table
+from matchmaker.services.report_tables import Table
 from matchmaker.services.suppression import Line
 
 
