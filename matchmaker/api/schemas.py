@@ -105,6 +105,24 @@ class PaginationSchema(ma.Schema):
     pages = fields.Integer(required=True)
 
 
+class Page(ma.Schema):
+    """One page of a list: the subclass says what its items are."""
+
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class Transition(Strict):
+    """A life-cycle step: the subclass says which actions there are."""
+
+    reason = text("comment", allow_none=True)
+
+
+def version_sent():
+    """The version a PATCH was read at (services compare it with the stored one)."""
+    return StrictInteger(validate=validate.Range(min=1, max=2**31 - 1),
+                         metadata={"description": "The version you read; a newer stored version gives 409"})
+
+
 # ---- offerings -----------------------------------------------------------------------------------------------------
 
 class OfferingInSchema(Strict):
@@ -138,8 +156,7 @@ class OfferingInSchema(Strict):
 
 
 class OfferingPatchSchema(OfferingInSchema):
-    version = StrictInteger(validate=validate.Range(min=1, max=2**31 - 1),
-                            metadata={"description": "The version you read; a newer stored version gives 409"})
+    version = version_sent()
 
 
 class OfferingSchema(ma.Schema):
@@ -171,14 +188,12 @@ class OfferingSchema(ma.Schema):
     version = fields.Integer(required=True)
 
 
-class OfferingPageSchema(ma.Schema):
+class OfferingPageSchema(Page):
     items = fields.List(fields.Nested(OfferingSchema), required=True)
-    pagination = fields.Nested(PaginationSchema, required=True)
 
 
-class OfferingTransitionSchema(Strict):
+class OfferingTransitionSchema(Transition):
     action = fields.String(required=True, validate=validate.OneOf(list(OFFERING_TRANSITIONS)))
-    reason = text("comment", allow_none=True)
 
 
 # ---- needs ---------------------------------------------------------------------------------------------------------
@@ -204,8 +219,7 @@ class NeedInSchema(Strict):
 
 
 class NeedPatchSchema(NeedInSchema):
-    version = StrictInteger(validate=validate.Range(min=1, max=2**31 - 1),
-                            metadata={"description": "The version you read; a newer stored version gives 409"})
+    version = version_sent()
 
 
 ORIGIN_REGION = ("The member's region; when the member is not named, the region or wider area (americas, "
@@ -241,14 +255,12 @@ class NeedSchema(ma.Schema):
                        "member although partners are not to know it (reword, or return for rewording); else []"})
 
 
-class NeedPageSchema(ma.Schema):
+class NeedPageSchema(Page):
     items = fields.List(fields.Nested(NeedSchema), required=True)
-    pagination = fields.Nested(PaginationSchema, required=True)
 
 
-class NeedTransitionSchema(Strict):
+class NeedTransitionSchema(Transition):
     action = fields.String(required=True, validate=validate.OneOf(list(NEED_TRANSITIONS)))
-    reason = text("comment", allow_none=True)
 
 
 # ---- matches -------------------------------------------------------------------------------------------------------
@@ -332,9 +344,8 @@ class MatchSchema(ma.Schema):
     version = fields.Integer(required=True)
 
 
-class MatchPageSchema(ma.Schema):
+class MatchPageSchema(Page):
     items = fields.List(fields.Nested(MatchSchema), required=True)
-    pagination = fields.Nested(PaginationSchema, required=True)
 
 
 class MatchResponseInSchema(Strict):
