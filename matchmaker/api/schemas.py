@@ -125,8 +125,8 @@ def version_sent():
 
 # ---- offerings -----------------------------------------------------------------------------------------------------
 
-class OfferingInSchema(Strict):
-    """A new offering (saved as a draft), or the fields to change with PATCH."""
+class DescriptionIn(Strict):
+    """What offerings and needs both start with: the text and what it is about."""
 
     title = text("title", required=True)
     description = text("description", required=True)
@@ -135,6 +135,11 @@ class OfferingInSchema(Strict):
     support_kinds = codes(SUPPORT_KINDS, 1, required=True)
     delivery_languages = codes(DELIVERY_LANGUAGES, 1, required=True)
     beneficiaries = codes(BENEFICIARIES)
+
+
+class OfferingInSchema(DescriptionIn):
+    """A new offering (saved as a draft), or the fields to change with PATCH."""
+
     eligibility = fields.String(validate=validate.OneOf(list(ELIGIBILITY)))
     eligible_regions = codes(REGIONS)
     eligible_members = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
@@ -198,14 +203,7 @@ class OfferingTransitionSchema(Transition):
 
 # ---- needs ---------------------------------------------------------------------------------------------------------
 
-class NeedInSchema(Strict):
-    title = text("title", required=True)
-    description = text("description", required=True)
-    language = fields.String(required=True, validate=validate.OneOf(list(TEXT_LANGUAGES)))
-    policy_areas = codes(POLICY_AREAS, 1, required=True)
-    support_kinds = codes(SUPPORT_KINDS, 1, required=True)
-    delivery_languages = codes(DELIVERY_LANGUAGES, 1, required=True)
-    beneficiaries = codes(BENEFICIARIES)
+class NeedInSchema(DescriptionIn):
     start_date = fields.Date(allow_none=True)
     end_date = fields.Date(allow_none=True)
     priority = fields.String(validate=validate.OneOf(list(PRIORITIES)))
