@@ -108,9 +108,11 @@ class FormEmail:
 
 # ---- marshmallow: the same limits in the API ---------------------------------------------------------------------
 
-class ApiLength(validate.Length):
-    """marshmallow's Length with the bounds of ``LIMITS[name]`` when it checks; the bounds it holds (as of start-up)
-    go into the OpenAPI description."""
+class _LimitedBy:
+    """A marshmallow bounds validator (``checker``) with the bounds of ``LIMITS[name]`` when it checks; the bounds
+    it holds (as of start-up) go into the OpenAPI description."""
+
+    checker: type[validate.Length] | type[validate.Range]
 
     def __init__(self, name: str):
         self.name = name
@@ -119,20 +121,19 @@ class ApiLength(validate.Length):
 
     def __call__(self, value):
         bounds = LIMITS[self.name]
-        return validate.Length(min=bounds.min, max=bounds.max)(value)
+        return self.checker(min=bounds.min, max=bounds.max)(value)
 
 
-class ApiRange(validate.Range):
-    """marshmallow's Range with the bounds of ``LIMITS[name]`` when it checks (see ApiLength)."""
+class ApiLength(_LimitedBy, validate.Length):
+    """marshmallow's Length with the bounds of ``LIMITS[name]``."""
 
-    def __init__(self, name: str):
-        self.name = name
-        bounds = LIMITS[name]
-        super().__init__(min=bounds.min, max=bounds.max)
+    checker = validate.Length
 
-    def __call__(self, value):
-        bounds = LIMITS[self.name]
-        return validate.Range(min=bounds.min, max=bounds.max)(value)
+
+class ApiRange(_LimitedBy, validate.Range):
+    """marshmallow's Range with the bounds of ``LIMITS[name]``."""
+
+    checker = validate.Range
 
 
 class ApiEmail(validate.Validator):

@@ -116,6 +116,14 @@ PRIORITIES: dict[str, object] = {
 }
 
 
+# The controlled vocabularies by the name the API publishes them under (GET /api/v1/vocabularies).
+VOCABULARIES: dict[str, dict[str, object]] = {
+    "policy_areas": POLICY_AREAS, "support_kinds": SUPPORT_KINDS, "beneficiaries": BENEFICIARIES,
+    "text_languages": TEXT_LANGUAGES, "delivery_languages": DELIVERY_LANGUAGES, "regions": REGIONS,
+    "eligibility": ELIGIBILITY, "priorities": PRIORITIES,
+}
+
+
 def choices(vocabulary: dict[str, object]) -> list[SelectChoice]:
     """WTForms choices for a vocabulary, in its declared order."""
     return [SelectChoice(code, label) for code, label in vocabulary.items()]

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from matchmaker.extensions import db
-from matchmaker.imports.csv_import import MAX_ROWS, OFFERING_COLUMNS, read_rows, template_csv
+from matchmaker.imports.csv_columns import OFFERING_COLUMNS
+from matchmaker.imports.csv_import import MAX_ROWS, read_rows, template_csv
 from matchmaker.imports.spreadsheet import FileRefused
 from matchmaker.models import AuditEvent, ImportUpload, Need, Offering
 from tests.helpers import login

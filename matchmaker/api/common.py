@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from matchmaker.api import schemas
-from matchmaker.api.errors import ERRORS, error_response, register_error_handlers
+from matchmaker.api.errors import ERRORS, error_response, flatten, register_error_handlers
 from matchmaker.api.parsing import StrictJsonParser
 from matchmaker.api.tokens import user_for_token
 from matchmaker.extensions import db
@@ -96,6 +96,38 @@ def idempotency_claim(kind: str):
     if not re.match(submissions.KEY_PATTERN, "api:" + key):
         invalid({"Idempotency-Key": [_("Send 12 to 76 letters, digits or the characters - _ . : as the key.")]})
     return submissions.claim(actor(), "api:" + key, kind)
+
+
+def create_once(kind: str, model, create, seen):
+    """Create a ``kind`` record with ``create(actor)`` unless the request's Idempotency-Key already did (then the
+    first record, 201 and Idempotent-Replayed); commit and answer the record as ``seen`` makes it."""
+    claimed, first = idempotency_claim(kind)
+    if first is not None:
+        return seen(load(model, first, f"{kind}.view")), 201, REPLAYED
+    record = create(actor())
+    submissions.settle(claimed, record)
+    db.session.commit()
+    return seen(record)
+
+
+def check_version(record, data: dict, conflict) -> None:
+    """409 with ``conflict(stored_version)`` when the PATCH sends a version other than the stored one; takes the
+    version out of ``data``."""
+    version = data.pop("version", None)
+    if version is not None and version != record.version:
+        abort(409, message=conflict(record.version))
+
+
+def apply_patch(record, data: dict, editable: tuple[str, ...], in_schema, update) -> None:
+    """Merge the sent fields over the stored ``editable`` ones, check the whole with ``in_schema`` (422), then
+    ``update(actor, record, fields)`` and commit."""
+    fields = {name: getattr(record, name) for name in editable}
+    fields.update(data)
+    problems = in_schema().validate(jsonable(fields))
+    if problems:
+        invalid(flatten(problems))
+    update(actor(), record, fields)
+    db.session.commit()
 
 
 def jsonable(fields: dict) -> dict:

@@ -2,27 +2,24 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_smorest import abort
 
 from matchmaker.api import schemas
 from matchmaker.api.common import (
-    REPLAYED,
     Seen,
     actor,
+    apply_patch,
     bp,
+    check_version,
+    create_once,
     document_errors,
-    idempotency_claim,
-    invalid,
-    jsonable,
     load,
     paginate,
 )
-from matchmaker.api.errors import flatten
 from matchmaker.extensions import db
 from matchmaker.imports.exports import origin_fields
 from matchmaker.models import Need
 from matchmaker.permissions import can
-from matchmaker.services import anonymity, need_list, submissions
+from matchmaker.services import anonymity, need_list
 from matchmaker.services import needs as needs_service
 from matchmaker.services.need_list import NeedFilters
 
@@ -54,13 +51,7 @@ def list_needs(args):
 def create_need(data):
     """A delegate drafts a need for their member. Send an `Idempotency-Key` header (12 to 76 characters) to make the
     request safe to retry: the same key gives back the need the first request created."""
-    claimed, first = idempotency_claim("need")
-    if first is not None:
-        return need_seen(load(Need, first, "need.view")), 201, REPLAYED
-    need = needs_service.create_need(actor(), dict(data))
-    submissions.settle(claimed, need)
-    db.session.commit()
-    return need_seen(need)
+    return create_once("need", Need, lambda user: needs_service.create_need(user, dict(data)), need_seen)
 
 
 @bp.route("/needs/<int:need_id>", methods=["GET"])
@@ -78,17 +69,10 @@ def get_need(need_id: int):
 def update_need(data, need_id: int):
     """Change some fields of one of your member's needs (not once it is closed)."""
     need = load(Need, need_id, "need.edit")
-    version = data.pop("version", None)
-    if version is not None and version != need.version:
-        abort(409, message=_("The need was changed since you read it (version %(stored)d); read it again "
-                             "and send the new version.", stored=need.version))
-    fields = {name: getattr(need, name) for name in needs_service.EDITABLE_FIELDS}
-    fields.update(data)
-    problems = schemas.NeedInSchema().validate(jsonable(fields))
-    if problems:
-        invalid(flatten(problems))
-    needs_service.update_need(actor(), need, fields)
-    db.session.commit()
+    check_version(need, data, lambda stored: _(
+        "The need was changed since you read it (version %(stored)d); read it again and send the new version.",
+        stored=stored))
+    apply_patch(need, data, needs_service.EDITABLE_FIELDS, schemas.NeedInSchema, needs_service.update_need)
     return need_seen(need)
 
 

@@ -4,26 +4,23 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from flask_smorest import abort
 
 from matchmaker.api import schemas
 from matchmaker.api.common import (
-    REPLAYED,
     Seen,
     actor,
+    apply_patch,
     bp,
     check_members_exist,
+    check_version,
+    create_once,
     document_errors,
-    idempotency_claim,
-    invalid,
-    jsonable,
     load,
     paginate,
 )
-from matchmaker.api.errors import flatten
 from matchmaker.extensions import db
 from matchmaker.models import Offering
-from matchmaker.services import offering_list, submissions
+from matchmaker.services import offering_list
 from matchmaker.services import offerings as offerings_service
 from matchmaker.services.offering_list import OfferingFilters
 
@@ -52,13 +49,8 @@ def create_offering(data):
     """A partner creates a draft offering for their organisation. Send an `Idempotency-Key` header (12 to 76
     characters) to make the request safe to retry: the same key gives back the offering the first request created."""
     check_members_exist(data.get("eligible_members", []))
-    claimed, first = idempotency_claim("offering")
-    if first is not None:
-        return offering_seen(load(Offering, first, "offering.view")), 201, REPLAYED
-    offering = offerings_service.create_offering(actor(), dict(data))
-    submissions.settle(claimed, offering)
-    db.session.commit()
-    return offering_seen(offering)
+    return create_once("offering", Offering, lambda user: offerings_service.create_offering(user, dict(data)),
+                       offering_seen)
 
 
 @bp.route("/offerings/<int:offering_id>", methods=["GET"])
@@ -76,18 +68,12 @@ def get_offering(offering_id: int):
 def update_offering(data, offering_id: int):
     """Change some fields of one of your organisation's offerings (not once it is closed)."""
     offering = load(Offering, offering_id, "offering.edit")
-    version = data.pop("version", None)
-    if version is not None and version != offering.version:
-        abort(409, message=_("The offering was changed since you read it (version %(stored)d); read it "
-                             "again and send the new version.", stored=offering.version))
+    check_version(offering, data, lambda stored: _(
+        "The offering was changed since you read it (version %(stored)d); read it again and send the new version.",
+        stored=stored))
     check_members_exist(data.get("eligible_members", []))
-    fields = {name: getattr(offering, name) for name in offerings_service.EDITABLE_FIELDS}
-    fields.update(data)
-    problems = schemas.OfferingInSchema().validate(jsonable(fields))
-    if problems:
-        invalid(flatten(problems))
-    offerings_service.update_offering(actor(), offering, fields)
-    db.session.commit()
+    apply_patch(offering, data, offerings_service.EDITABLE_FIELDS, schemas.OfferingInSchema,
+                offerings_service.update_offering)
     return offering_seen(offering)
 
 

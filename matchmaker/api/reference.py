@@ -7,22 +7,7 @@ from matchmaker.api import schemas
 from matchmaker.api.common import Seen, actor, bp, document_errors
 from matchmaker.extensions import db
 from matchmaker.models import Member
-from matchmaker.reference import (
-    BENEFICIARIES,
-    DELIVERY_LANGUAGES,
-    ELIGIBILITY,
-    POLICY_AREAS,
-    PRIORITIES,
-    REGIONS,
-    SUPPORT_KINDS,
-    TEXT_LANGUAGES,
-)
-
-VOCABULARIES = {
-    "policy_areas": POLICY_AREAS, "support_kinds": SUPPORT_KINDS, "beneficiaries": BENEFICIARIES,
-    "text_languages": TEXT_LANGUAGES, "delivery_languages": DELIVERY_LANGUAGES, "regions": REGIONS,
-    "eligibility": ELIGIBILITY, "priorities": PRIORITIES,
-}
+from matchmaker.reference import POLICY_AREAS, VOCABULARIES
 
 VocabulariesSchema = schemas.ma.Schema.from_dict(
     {name: schemas.fields.List(schemas.fields.Nested(schemas.VocabularyItemSchema), required=True)

@@ -106,10 +106,28 @@ class PaginationSchema(ma.Schema):
     pages = fields.Integer(required=True)
 
 
+class Page(ma.Schema):
+    """One page of a list: the subclass says what its items are."""
+
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class Transition(Strict):
+    """A life-cycle step: the subclass says which actions there are."""
+
+    reason = text("comment", allow_none=True)
+
+
+def version_sent():
+    """The version a PATCH was read at (services compare it with the stored one)."""
+    return StrictInteger(validate=validate.Range(min=1, max=2**31 - 1),
+                         metadata={"description": "The version you read; a newer stored version gives 409"})
+
+
 # ---- offerings -----------------------------------------------------------------------------------------------------
 
-class OfferingInSchema(Strict):
-    """A new offering (saved as a draft), or the fields to change with PATCH."""
+class DescriptionIn(Strict):
+    """What offerings and needs both start with: the text and what it is about."""
 
     title = text("title", required=True)
     description = text("description", required=True)
@@ -118,6 +136,11 @@ class OfferingInSchema(Strict):
     support_kinds = codes(SUPPORT_KINDS, 1, required=True)
     delivery_languages = codes(DELIVERY_LANGUAGES, 1, required=True)
     beneficiaries = codes(BENEFICIARIES)
+
+
+class OfferingInSchema(DescriptionIn):
+    """A new offering (saved as a draft), or the fields to change with PATCH."""
+
     eligibility = fields.String(validate=validate.OneOf(list(ELIGIBILITY)))
     eligible_regions = codes(REGIONS)
     eligible_members = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]{2}$")),
@@ -139,8 +162,7 @@ class OfferingInSchema(Strict):
 
 
 class OfferingPatchSchema(OfferingInSchema):
-    version = StrictInteger(validate=validate.Range(min=1, max=2**31 - 1),
-                            metadata={"description": "The version you read; a newer stored version gives 409"})
+    version = version_sent()
 
 
 class OfferingSchema(ma.Schema):
@@ -172,26 +194,17 @@ class OfferingSchema(ma.Schema):
     version = fields.Integer(required=True)
 
 
-class OfferingPageSchema(ma.Schema):
+class OfferingPageSchema(Page):
     items = fields.List(fields.Nested(OfferingSchema), required=True)
-    pagination = fields.Nested(PaginationSchema, required=True)
 
 
-class OfferingTransitionSchema(Strict):
+class OfferingTransitionSchema(Transition):
     action = fields.String(required=True, validate=validate.OneOf(list(OFFERING_TRANSITIONS)))
-    reason = text("comment", allow_none=True)
 
 
 # ---- needs ---------------------------------------------------------------------------------------------------------
 
-class NeedInSchema(Strict):
-    title = text("title", required=True)
-    description = text("description", required=True)
-    language = fields.String(required=True, validate=validate.OneOf(list(TEXT_LANGUAGES)))
-    policy_areas = codes(POLICY_AREAS, 1, required=True)
-    support_kinds = codes(SUPPORT_KINDS, 1, required=True)
-    delivery_languages = codes(DELIVERY_LANGUAGES, 1, required=True)
-    beneficiaries = codes(BENEFICIARIES)
+class NeedInSchema(DescriptionIn):
     start_date = fields.Date(allow_none=True)
     end_date = fields.Date(allow_none=True)
     priority = fields.String(validate=validate.OneOf(list(PRIORITIES)))
@@ -205,8 +218,7 @@ class NeedInSchema(Strict):
 
 
 class NeedPatchSchema(NeedInSchema):
-    version = StrictInteger(validate=validate.Range(min=1, max=2**31 - 1),
-                            metadata={"description": "The version you read; a newer stored version gives 409"})
+    version = version_sent()
 
 
 ORIGIN_REGION = ("The member's region; when the member is not named, the region or wider area (americas, "
@@ -242,14 +254,12 @@ class NeedSchema(ma.Schema):
                        "member although partners are not to know it (reword, or return for rewording); else []"})
 
 
-class NeedPageSchema(ma.Schema):
+class NeedPageSchema(Page):
     items = fields.List(fields.Nested(NeedSchema), required=True)
-    pagination = fields.Nested(PaginationSchema, required=True)
 
 
-class NeedTransitionSchema(Strict):
+class NeedTransitionSchema(Transition):
     action = fields.String(required=True, validate=validate.OneOf(list(NEED_TRANSITIONS)))
-    reason = text("comment", allow_none=True)
 
 
 # ---- matches -------------------------------------------------------------------------------------------------------
@@ -333,9 +343,8 @@ class MatchSchema(ma.Schema):
     version = fields.Integer(required=True)
 
 
-class MatchPageSchema(ma.Schema):
+class MatchPageSchema(Page):
     items = fields.List(fields.Nested(MatchSchema), required=True)
-    pagination = fields.Nested(PaginationSchema, required=True)
 
 
 class MatchResponseInSchema(Strict):

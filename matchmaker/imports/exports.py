@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from matchmaker.extensions import db
-from matchmaker.imports.csv_import import NEED_COLUMNS, OFFERING_COLUMNS
+from matchmaker.imports.csv_columns import NEED_COLUMNS, OFFERING_COLUMNS
 from matchmaker.imports.spreadsheet import write_csv
 from matchmaker.models import Match, Need, Offering, User
 from matchmaker.permissions import can, needs_whose_member_is_known

@@ -232,20 +232,26 @@ def _download(body: str | bytes, filename: str, mimetype: str) -> Response:
                              "X-Content-Type-Options": "nosniff"})
 
 
+def _export(kind: str, fmt: str, writers: dict) -> Response:
+    """The signed-in user's ``kind`` export in ``fmt``, named with today's date; ``writers`` gives, for each format,
+    what makes it from the user (csv: text, json: data, xml: the IATI file)."""
+    body = writers[fmt](current_user._get_current_object())
+    stamp = date.today().isoformat()
+    if fmt == "csv":
+        return _download(body, f"{kind}-{stamp}.csv", "text/csv; charset=utf-8")
+    if fmt == "json":
+        return _download(json.dumps(body, ensure_ascii=False, indent=1), f"{kind}-{stamp}.json", "application/json")
+    return _download(body, f"{kind}-iati-{stamp}.xml", "application/xml")
+
+
 @bp.get("/exports/offerings.<any(csv, json, xml):fmt>")
 @login_required
 def export_offerings(fmt: str):
     """A partner's organisation's offerings; everyone else, the offerings they may see."""
     require("export.offerings")
-    user = current_user._get_current_object()
-    stamp = date.today().isoformat()
-    if fmt == "csv":
-        return _download(exports.offerings_csv(user), f"offerings-{stamp}.csv", "text/csv; charset=utf-8")
-    if fmt == "json":
-        return _download(json.dumps(exports.offerings_json(user), ensure_ascii=False, indent=1),
-                         f"offerings-{stamp}.json", "application/json")
-    return _download(iati_export.export_activities(exports.exported_offerings(user)), f"offerings-iati-{stamp}.xml",
-                     "application/xml")
+    return _export("offerings", fmt, {
+        "csv": exports.offerings_csv, "json": exports.offerings_json,
+        "xml": lambda user: iati_export.export_activities(exports.exported_offerings(user))})
 
 
 @bp.get("/exports/needs.<any(csv, json):fmt>")
@@ -253,12 +259,7 @@ def export_offerings(fmt: str):
 def export_needs(fmt: str):
     """A delegate's member's needs; facilitators all; partners the open needs, anonymised."""
     require("export.needs")
-    user = current_user._get_current_object()
-    stamp = date.today().isoformat()
-    if fmt == "csv":
-        return _download(exports.needs_csv(user), f"needs-{stamp}.csv", "text/csv; charset=utf-8")
-    return _download(json.dumps(exports.needs_json(user), ensure_ascii=False, indent=1), f"needs-{stamp}.json",
-                     "application/json")
+    return _export("needs", fmt, {"csv": exports.needs_csv, "json": exports.needs_json})
 
 
 @bp.get("/exports/matches.<any(csv, json, xml):fmt>")
@@ -267,12 +268,6 @@ def export_matches(fmt: str):
     """A party's matches once both parties accepted the introduction; facilitators every match. The IATI file
     holds those accepted introductions only, with their later stages, and names no member (it is published)."""
     require("export.matches")
-    user = current_user._get_current_object()
-    stamp = date.today().isoformat()
-    if fmt == "csv":
-        return _download(exports.matches_csv(user), f"matches-{stamp}.csv", "text/csv; charset=utf-8")
-    if fmt == "json":
-        return _download(json.dumps(exports.matches_json(user), ensure_ascii=False, indent=1),
-                         f"matches-{stamp}.json", "application/json")
-    return _download(iati_export.exported_match_activities(exports.exported_matches(user, accepted_only=True)),
-                     f"matches-iati-{stamp}.xml", "application/xml")
+    return _export("matches", fmt, {
+        "csv": exports.matches_csv, "json": exports.matches_json,
+        "xml": lambda user: iati_export.exported_match_activities(exports.exported_matches(user, accepted_only=True))})

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
+from matchmaker.form_saves import create_once, save_edit
 from matchmaker.forms import show_refusal
 from matchmaker.models import Match, Need
 from matchmaker.models.needs import NEED_FINAL_STATUSES
@@ -45,22 +46,17 @@ def create():
         form.language.data = current_user.language if current_user.language in ("en", "fr", "es") else "en"
         form.submission.data = submissions.new_key()
     if form.validate_on_submit():
-        claimed, first = submissions.claim(current_user, form.submission.data, "need")
-        if first is not None:
-            flash(_("This form was already sent: here is the need it created."), "info")
-            return redirect(url_for("needs.detail", need_id=first))
-        try:
-            need = needs_service.create_need(current_user, form.fields_dict())
-        except DomainError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            submissions.settle(claimed, need)
-            db.session.commit()
-            flash(_("Your need was saved as a draft. Submit it when it is ready."), "success")
-            _flag_names(need)
-            return redirect(url_for("needs.detail", need_id=need.id))
+        done = create_once(form, "need", needs_service.create_need,
+                           replayed=_("This form was already sent: here is the need it created."),
+                           saved=_("Your need was saved as a draft. Submit it when it is ready."),
+                           page_of=_need_page, after=_flag_names)
+        if done is not None:
+            return done
     return render_template("needs/form.html", form=form, need=None), 200 if request.method == "GET" else 422
+
+
+def _need_page(need_id: int) -> str:
+    return url_for("needs.detail", need_id=need_id)
 
 
 @bp.get("/<int:need_id>")
@@ -98,15 +94,9 @@ def edit(need_id: int):
         form.version.data = str(need.version)
         return render_template("needs/form.html", form=form, need=need), 409
     if form.validate_on_submit():
-        try:
-            needs_service.update_need(current_user, need, form.fields_dict())
-        except DomainError as error:
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Your changes were saved."), "success")
-            _flag_names(need)
-            return redirect(url_for("needs.detail", need_id=need.id))
+        done = save_edit(form, need, needs_service.update_need, page_of=_need_page, after=_flag_names)
+        if done is not None:
+            return done
     names = needs_service.names_shown_to(current_user, need)
     return render_template("needs/form.html", form=form, need=need, names=names), \
         200 if request.method == "GET" else 422

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
 from matchmaker.extensions import db
-from matchmaker.forms import show_refusal
+from matchmaker.form_saves import create_once, save_edit
 from matchmaker.models import Member, Offering, Organisation
 from matchmaker.needs.forms import TransitionForm
 from matchmaker.offerings.forms import OfferingFilterForm, OfferingForm
@@ -75,22 +75,18 @@ def create():
         form.language.data = "en"
         form.submission.data = submissions.new_key()
     if form.validate_on_submit():
-        claimed, first = submissions.claim(current_user, form.submission.data, "offering")
-        if first is not None:
-            flash(_("This form was already sent: here is the offering it created."), "info")
-            return redirect(url_for("offerings.detail", offering_id=first))
-        try:
-            offering = offerings_service.create_offering(current_user, form.fields_dict())
-        except DomainError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            submissions.settle(claimed, offering)
-            db.session.commit()
-            flash(_("The offering was saved as a draft. Publish it when it is ready."), "success")
-            return redirect(url_for("offerings.detail", offering_id=offering.id))
+        done = create_once(form, "offering", offerings_service.create_offering,
+                           replayed=_("This form was already sent: here is the offering it created."),
+                           saved=_("The offering was saved as a draft. Publish it when it is ready."),
+                           page_of=_offering_page)
+        if done is not None:
+            return done
     return render_template("offerings/form.html", form=form, offering=None, groups=member_groups(form.members)), \
         200 if request.method == "GET" else 422
+
+
+def _offering_page(offering_id: int) -> str:
+    return url_for("offerings.detail", offering_id=offering_id)
 
 
 @bp.get("/<int:offering_id>")
@@ -129,14 +125,9 @@ def edit(offering_id: int):
         return render_template("offerings/form.html", form=form, offering=offering,
                                groups=member_groups(form.members)), 409
     if form.validate_on_submit():
-        try:
-            offerings_service.update_offering(current_user, offering, form.fields_dict())
-        except DomainError as error:
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Your changes were saved."), "success")
-            return redirect(url_for("offerings.detail", offering_id=offering.id))
+        done = save_edit(form, offering, offerings_service.update_offering, page_of=_offering_page)
+        if done is not None:
+            return done
     return render_template("offerings/form.html", form=form, offering=offering, groups=member_groups(form.members)), \
         200 if request.method == "GET" else 422
 

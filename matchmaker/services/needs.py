@@ -12,6 +12,7 @@ from matchmaker.models.base import utcnow
 from matchmaker.permissions import can
 from matchmaker.services import identification
 from matchmaker.services.audit import record
+from matchmaker.services.life_cycle import Steps, allowed_steps, step_target, write_changes
 from matchmaker.services.matching import propose_for_need
 
 EDITABLE_FIELDS = (
@@ -20,7 +21,7 @@ EDITABLE_FIELDS = (
 )
 
 # action -> (statuses it may start from, status it leads to, permission it needs)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+TRANSITIONS: Steps = {
     "submit": (("draft",), "submitted", "need.submit"),
     "withdraw": (("draft", "submitted", "open", "matched", "in_progress"), "withdrawn", "need.withdraw"),
     "open": (("submitted",), "open", "need.screen"),
@@ -55,30 +56,18 @@ def update_need(actor: User, need: Need, fields: dict[str, Any]) -> None:
     if need.is_final:
         raise TransitionNotAllowed(_("This need is closed and can no longer be edited."))
     _check_fields(fields)
-    changed = sorted(k for k in EDITABLE_FIELDS if k in fields and getattr(need, k) != fields[k])
-    for key in changed:
-        setattr(need, key, fields[key])
-    if changed:
-        record(actor, "need.updated", need, fields=changed)
+    write_changes(actor, need, fields, EDITABLE_FIELDS, "need.updated")
 
 
 def allowed_transitions(actor: User, need: Need) -> list[str]:
     """The actions this user can take on this need now (for buttons)."""
-    return [
-        action for action, (sources, _target, permission) in TRANSITIONS.items()
-        if need.status in sources and can(actor, permission, need)
-    ]
+    return allowed_steps(actor, need, TRANSITIONS)
 
 
 def transition(actor: User, need: Need, action: str, reason: str | None = None) -> None:
     """Move a need along its life cycle; refuses skipped or illegal steps."""
-    if action not in TRANSITIONS:
-        raise TransitionNotAllowed(_("Unknown action."))
-    sources, target, permission = TRANSITIONS[action]
-    if not can(actor, permission, need):
-        raise NotPermitted(_("You may not do this to this need."))
-    if need.status not in sources:
-        raise TransitionNotAllowed(_("This need is no longer in a state where that can be done."))
+    target = step_target(actor, need, action, TRANSITIONS, refused=_("You may not do this to this need."),
+                         too_late=_("This need is no longer in a state where that can be done."))
     reason = (reason or "").strip() or None
     if action == "return" and not reason:
         raise DomainError(_("Say why the need is returned, so that the delegation can improve it."), field="reason")

@@ -12,6 +12,7 @@ from matchmaker.models import Offering, User
 from matchmaker.models.base import today, utcnow
 from matchmaker.permissions import can
 from matchmaker.services.audit import record
+from matchmaker.services.life_cycle import Steps, allowed_steps, step_target, write_changes
 from matchmaker.services.matching import propose_for_offering
 
 EDITABLE_FIELDS = (
@@ -20,7 +21,7 @@ EDITABLE_FIELDS = (
     "contact_name", "contact_email",
 )
 
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+TRANSITIONS: Steps = {
     "publish": (("draft",), "published", "offering.publish"),
     "close": (("published",), "closed", "offering.close"),
 }
@@ -73,18 +74,11 @@ def update_offering(actor: User, offering: Offering, fields: dict[str, Any]) -> 
     if "deadline" in fields and fields["deadline"] != offering.deadline:
         # A deadline that passed while the offering was listed stays; a new one must be in the future.
         _check_deadline(fields["deadline"])
-    changed = sorted(k for k in EDITABLE_FIELDS if k in fields and getattr(offering, k) != fields[k])
-    for key in changed:
-        setattr(offering, key, fields[key])
-    if changed:
-        record(actor, "offering.updated", offering, fields=changed)
+    write_changes(actor, offering, fields, EDITABLE_FIELDS, "offering.updated")
 
 
 def allowed_transitions(actor: User, offering: Offering) -> list[str]:
-    return [
-        action for action, (sources, _target, permission) in TRANSITIONS.items()
-        if offering.status in sources and can(actor, permission, offering)
-    ]
+    return allowed_steps(actor, offering, TRANSITIONS)
 
 
 def transition(actor: User, offering: Offering, action: str, today: date, reason: str | None = None,
@@ -93,13 +87,8 @@ def transition(actor: User, offering: Offering, action: str, today: date, reason
 
     A publication proposes the offering to open needs at once, unless ``propose`` is False: an import publishes
     many and proposes them together afterwards (services.matching.propose_for_offerings)."""
-    if action not in TRANSITIONS:
-        raise TransitionNotAllowed(_("Unknown action."))
-    sources, target, permission = TRANSITIONS[action]
-    if not can(actor, permission, offering):
-        raise NotPermitted(_("You may not do this to this offering."))
-    if offering.status not in sources:
-        raise TransitionNotAllowed(_("This offering is no longer in a state where that can be done."))
+    target = step_target(actor, offering, action, TRANSITIONS, refused=_("You may not do this to this offering."),
+                         too_late=_("This offering is no longer in a state where that can be done."))
     if action == "publish" and deadline_passed(offering.deadline, today):
         raise DomainError(_("The application deadline has passed; set a later one before publishing."))
     previous = offering.status
