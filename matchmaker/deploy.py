@@ -7,9 +7,13 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from config import DEV_SECRET_KEY
+from matchmaker.extensions import db
 
 # Known secrets that must never protect a live service.
 WEAK_SECRETS = {DEV_SECRET_KEY, "testing-secret-key", "secret", "changeme", "change-me", ""}
@@ -120,11 +124,7 @@ def deployment_checks(app: Flask) -> list[Check]:
 
 
 def _database_checks(app: Flask) -> list[Check]:
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from sqlalchemy.exc import SQLAlchemyError
 
-    from matchmaker.extensions import db
 
     with app.app_context():
         try:

@@ -11,6 +11,7 @@ from wtforms.validators import Optional, Regexp
 
 from matchmaker.field_rules import LIMITS
 from matchmaker.safe_text import text_problem
+from matchmaker.services.submissions import KEY_PATTERN
 
 
 class BaseForm(FlaskForm):
@@ -36,7 +37,6 @@ class BaseForm(FlaskForm):
 
 def submission_key() -> HiddenField:
     """A create form's one-time key: the same form posted twice gives back the first record (services/submissions)."""
-    from matchmaker.services.submissions import KEY_PATTERN
 
     return HiddenField(validators=[Optional(), Regexp(KEY_PATTERN)])
 

@@ -5,6 +5,8 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 
 def mail_configured() -> bool:
@@ -62,9 +64,6 @@ def _drop_outbox(session, _transaction=None) -> None:
 
 
 def register_outbox() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
     if not event.contains(Session, "after_commit", _flush_outbox):
         event.listen(Session, "after_commit", _flush_outbox)
         event.listen(Session, "after_soft_rollback", _drop_outbox)

@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import abort, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
+from matchmaker.extensions import db, login_manager
 from matchmaker.models import Match, Need, Offering, User
 from matchmaker.models.matches import CAPACITY_STATUSES
+from matchmaker.models.sessions import SessionMeeting
 
 STAFF = ("facilitator", "admin")
 # Need statuses a partner may see (anonymised unless the member chose to be named).
@@ -41,9 +43,6 @@ def match_side(user: User, match: Match) -> str | None:
 
 def _introduced_query(user: User):
     """The ids of the needs a partner's organisation was introduced to (a facilitator approved a match)."""
-    from sqlalchemy import select
-
-    from matchmaker.models.matches import CAPACITY_STATUSES
 
     return select(Match.need_id).join(Offering, Match.offering_id == Offering.id).where(
         Offering.organisation_id == user.organisation_id,
@@ -52,9 +51,6 @@ def _introduced_query(user: User):
 
 def needs_whose_member_is_known(user: User, need_ids: list[int]) -> set[int]:
     """Of these needs, those whose member ``user`` may know ("need.see_member"), in two queries for a list."""
-    from sqlalchemy import select
-
-    from matchmaker.extensions import db
 
     if not need_ids or not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
@@ -124,11 +120,6 @@ def session_participant(user: User, session: Any) -> bool:
     """A delegate or partner whose member or organisation has an introduced match invited to this session."""
     if user.role not in ("delegate", "partner") or session is None:
         return False
-    from sqlalchemy import select
-
-    from matchmaker.extensions import db
-    from matchmaker.models.matches import CAPACITY_STATUSES
-    from matchmaker.models.sessions import SessionMeeting
 
     query = select(SessionMeeting.id).join(Match, SessionMeeting.match_id == Match.id).where(
         SessionMeeting.session_id == session.id, Match.status.in_(CAPACITY_STATUSES + ("declined", "closed_no_result")))
@@ -264,8 +255,6 @@ def role_required(*roles: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from matchmaker.extensions import login_manager
-
                 return login_manager.unauthorized()
             if current_user.role not in roles:
                 abort(403)

@@ -11,14 +11,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from matchmaker.api.forms import ApiTokenForm, RevokeTokenForm
+from matchmaker.api.tokens import create_token, revoke_token, tokens_of
 from matchmaker.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, ResetRequestForm, SetPasswordForm
 from matchmaker.errors import DomainError, InvalidCredentials, LoginThrottled
 from matchmaker.extensions import db
 from matchmaker.mail import send_mail
-from matchmaker.models import User
+from matchmaker.models import ApiToken, User
 from matchmaker.services import accounts, throttle
 from matchmaker.services.audit import record
-from matchmaker.utils import client_address, safe_next
+from matchmaker.utils import client_address, load_or_404, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -196,9 +198,6 @@ def account():
 
 
 def _account_page(profile=None, password=None, status: int = 200, token_form=None, new_secret: str | None = None):
-    from matchmaker.api.forms import ApiTokenForm, RevokeTokenForm
-    from matchmaker.api.tokens import tokens_of
-
     if profile is None:
         profile = ProfileForm(obj=current_user, prefix="profile")
     if password is None:
@@ -213,9 +212,6 @@ def _account_page(profile=None, password=None, status: int = 200, token_form=Non
 @login_required
 def create_api_token():
     """Create a personal API token; its secret is shown on this one page and never again."""
-    from matchmaker.api.forms import ApiTokenForm
-    from matchmaker.api.tokens import create_token
-    from matchmaker.errors import DomainError
 
     form = ApiTokenForm(prefix="token")
     if form.validate():
@@ -236,12 +232,6 @@ def create_api_token():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_api_token(token_id: int):
-    from matchmaker.api.forms import RevokeTokenForm
-    from matchmaker.api.tokens import revoke_token
-    from matchmaker.errors import DomainError
-    from matchmaker.models import ApiToken
-    from matchmaker.utils import load_or_404
-
     token = load_or_404(ApiToken, token_id, "api_token.revoke")
     if RevokeTokenForm().validate():
         try:
