@@ -106,6 +106,26 @@ def test_the_queue_says_how_many_needs_compete_for_how_many_places(app, make, si
     assert (race.needs, race.places) == (2, 1)
 
 
+def test_the_allocation_is_solved_once_per_state_of_the_data(make, monkeypatch):
+    """The queue asks on every page; the integer programme runs again only when a match or an offering changed."""
+    org = make.organisation()
+    offering = make.offering(org, "published", capacity=1, **SIGNATURE_OFFERING)
+    for code in ("PE", "BJ"):
+        make.need(code, "open", **SIGNATURE_NEED)
+    _run()
+    solved = []
+    solve = allocation.allocate
+    monkeypatch.setattr(allocation, "allocate", lambda *args, **kw: solved.append(1) or solve(*args, **kw))
+    first = allocation.competition([offering.id])
+    assert allocation.competition([offering.id]) == first and len(solved) == 1
+    offering.capacity = 2                       # a change of the offering: solved again, with the new room
+    db.session.commit()
+    assert allocation.competition([offering.id]) == {} and len(solved) == 1  # no contest left: nothing to solve
+    offering.capacity = 1
+    db.session.commit()
+    assert allocation.competition([offering.id]) == first and len(solved) == 2
+
+
 def test_a_programme_whose_places_are_all_committed_is_no_longer_proposed(make):
     org = make.organisation()
     offering = make.offering(org, "published", capacity=1, **SIGNATURE_OFFERING)

@@ -3,16 +3,17 @@ should get them (as many needs as possible, LDCs' first, then the best fit), sol
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from matchmaker.extensions import db
-from matchmaker.models import Match, Member, Need
+from matchmaker.models import Match, Member, Need, Offering
 from matchmaker.services.match_inputs import capacity_left, match_settings
 
 
@@ -98,7 +99,43 @@ def competition(offering_ids) -> dict[int, Competition]:
     offering_ids = set(offering_ids)
     if not offering_ids:
         return {}
-    _threshold, per_need, _candidates = match_settings()
+    contests = every_contest()
+    return {o: contests[o] for o in offering_ids & contests.keys()}
+
+
+# The last allocation, by the state it was computed from: the review queue asks on every page, and at 10,000 needs
+# and offerings the integer programme takes half a second, while the state it reads changes far less often.
+_LAST: dict[tuple, dict[int, Competition]] = {}
+_LAST_LOCK = threading.Lock()
+
+
+def _state() -> tuple:
+    """What the allocation reads, in three cheap aggregates: every ORM change of a match or an offering raises its
+    version and its time of change (a new one, the count), and the members' LDC status is the reference data's.
+    The times tell two databases of the same shape apart (a restored backup, the tests' fresh databases)."""
+    matches = db.session.execute(select(func.count(Match.id), func.max(Match.id), func.sum(Match.version),
+                                        func.max(Match.updated_at))).one()
+    offerings = db.session.execute(select(func.count(Offering.id), func.max(Offering.id),
+                                          func.sum(Offering.version), func.max(Offering.updated_at))).one()
+    ldcs = db.session.scalar(select(func.count(Member.id)).where(Member.is_ldc.is_(True)))
+    return (tuple(matches), tuple(offerings), ldcs, match_settings()[1])
+
+
+def every_contest() -> dict[int, Competition]:
+    """Each offering whose places more needs want than it has, with the needs the global allocation gives them to
+    (computed once per state of the data, in each process; warm.py computes it before gunicorn forks)."""
+    state = _state()
+    with _LAST_LOCK:
+        if state in _LAST:
+            return _LAST[state]
+    found = _contests(state[-1])
+    with _LAST_LOCK:
+        _LAST.clear()
+        _LAST[state] = found
+    return found
+
+
+def _contests(per_need: int) -> dict[int, Competition]:
     pending = db.session.execute(select(Match.need_id, Match.offering_id, Match.score)
                                  .where(Match.status == "proposed").order_by(Match.need_id, Match.offering_id)).all()
     places = capacity_left(sorted({o for _, o, _ in pending}))
@@ -107,12 +144,25 @@ def competition(offering_ids) -> dict[int, Competition]:
         if places.get(o) is not None:
             competitors.setdefault(o, set()).add(n)
     contested = {o for o, ns in competitors.items() if len(ns) > places[o]}
-    if not contested & offering_ids:
+    if not contested:
         return {}
     # the component of the contested offerings: their needs, these needs' other limited offerings, and so on
     by_need: dict[int, list[tuple[int, int, float]]] = {}
     for n, o, score in pending:
         by_need.setdefault(n, []).append((n, o, score))
+    seen_needs = _component(contested, competitors, by_need)
+    pairs = [pair for n in sorted(seen_needs) for pair in by_need[n]]
+    ldc = dict(db.session.execute(select(Need.id, Member.is_ldc).join(Member, Need.member_id == Member.id)
+                                  .where(Need.id.in_(sorted(seen_needs)))).all())
+    given: dict[int, set[int]] = {}
+    for n, o in allocate(pairs, ldc, places, per_need):
+        given.setdefault(o, set()).add(n)
+    return {o: Competition(len(competitors[o]), places[o], frozenset(given.get(o, ()))) for o in contested}
+
+
+def _component(contested: set[int], competitors: dict[int, set[int]],
+               by_need: dict[int, list[tuple[int, int, float]]]) -> set[int]:
+    """The needs connected to the contested offerings through their pending proposals for limited offerings."""
     seen_offerings, seen_needs, todo = set(contested), set(), list(contested)
     while todo:
         for n in competitors[todo.pop()] - seen_needs:
@@ -121,11 +171,4 @@ def competition(offering_ids) -> dict[int, Competition]:
                 if o in competitors and o not in seen_offerings:
                     seen_offerings.add(o)
                     todo.append(o)
-    pairs = [pair for n in sorted(seen_needs) for pair in by_need[n]]
-    ldc = dict(db.session.execute(select(Need.id, Member.is_ldc).join(Member, Need.member_id == Member.id)
-                                  .where(Need.id.in_(sorted(seen_needs)))).all())
-    given: dict[int, set[int]] = {}
-    for n, o in allocate(pairs, ldc, places, per_need):
-        given.setdefault(o, set()).add(n)
-    return {o: Competition(len(competitors[o]), places[o], frozenset(given.get(o, ())))
-            for o in contested & offering_ids}
+    return seen_needs
