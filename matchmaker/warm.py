@@ -11,12 +11,12 @@ _log = logging.getLogger("matchmaker.warm")
 
 def warm_up(app: Flask) -> None:
     """Compile the templates, read the engine's data files, load the saved matching index (never fit: a fit runs
-    in a worker) and compute the dashboard's and the public report's figures and the competition for places. Errors are logged, not raised:
-    a cold worker still serves."""
+    in a worker) and compute the dashboard's and the public report's figures and the competition for places.
+    Errors are logged, not raised: a cold worker still serves."""
     from matchmaker.engine import lexicons, text, tokens
     from matchmaker.extensions import db
     from matchmaker.services.allocation import every_contest
-from matchmaker.services.match_index import INDEX
+    from matchmaker.services.match_index import INDEX
     from matchmaker.services.report_cache import cached_report
 
     with app.app_context():
