@@ -259,7 +259,7 @@ def _audit_filters(sign_ins: bool) -> AuditFilterForm:
 
 def _filtered(query, form: AuditFilterForm):
     """The events the valid filters keep, latest first (a filter with an unknown value is left out)."""
-    data = {name: (field.data if not field.errors else None) for name, field in form._fields.items()}
+    data = {field.short_name: (field.data if not field.errors else None) for field in form}
     if data["person"]:
         query = query.where(AuditEvent.actor_id == int(data["person"]))
     if data["action"]:
