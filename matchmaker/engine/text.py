@@ -192,7 +192,11 @@ class Analyser:
 
 def renumber(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct values in order, each value's position among them) of non-negative integers below ``size``:
-    ``np.unique(values, return_inverse=True)`` in linear time."""
+    ``np.unique(values, return_inverse=True)`` in linear time in ``size``: for a few values (one query's words
+    among a vocabulary of 10,000 documents) the sort is cheaper, and gives the same arrays."""
+    if values.size * 32 < size:
+        distinct, inverse = np.unique(values, return_inverse=True)
+        return distinct, inverse.reshape(-1)
     present = np.zeros(size, bool)
     present[values] = True
     position = np.cumsum(present) - 1
