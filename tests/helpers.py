@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -107,3 +113,31 @@ class Browser:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def gunicorn(env: dict, port: int, workers: int, log: Path) -> Iterator[subprocess.Popen]:
+    """gunicorn serving wsgi:app on 127.0.0.1:port until the block ends (then SIGTERM); fails the test if it does not
+    listen within 30 s, with its error log."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--error-logfile", str(log), "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise AssertionError("gunicorn did not start: " + (log.read_text() if log.exists() else ""))
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

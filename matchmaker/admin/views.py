@@ -219,23 +219,24 @@ def members():
 @bp.get("/audit")
 @login_required
 def audit():
-    return _event_log("admin/audit.html", sign_ins=False)
+    return _event_log(sign_ins=False)
 
 
 @bp.get("/sign-ins")
 @login_required
 def sign_ins():
-    return _event_log("admin/sign_ins.html", sign_ins=True)
+    return _event_log(sign_ins=True)
 
 
-def _event_log(template: str, sign_ins: bool):
+def _event_log(sign_ins: bool):
     """The audit log's changes, or its sign-ins and sign-outs: filtered, a page of 50, each event in a sentence."""
     require("audit.view")
     form = _audit_filters(sign_ins=sign_ins)
     sign_in = AuditEvent.action.in_(SIGN_IN_ACTIONS)
     query = select(AuditEvent).where(sign_in if sign_ins else AuditEvent.action.not_in(SIGN_IN_ACTIONS))
     page = db.paginate(_filtered(query, form), page=page_arg(), per_page=50, error_out=False)
-    return render_template(template, page=page, form=form, sentences=_sentences(page.items), args=_filter_args())
+    return render_template("admin/events.html", page=page, form=form, sentences=_sentences(page.items),
+                           args=_filter_args(), sign_ins=sign_ins)
 
 
 def _filter_args() -> dict[str, str]:

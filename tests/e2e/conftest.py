@@ -11,15 +11,14 @@ import functools
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.helpers import free_port, gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,12 +66,6 @@ def _browser_available():
         pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """test-artifacts/: screenshots and the figures of the last run (git-ignored)."""
@@ -87,7 +80,7 @@ def artifacts() -> Path:
 def live_server(tmp_path_factory) -> str:
     """The demo, migrated and seeded by the real CLI, served by gunicorn on a free loopback port."""
     folder = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{folder / 'e2e.db'}", SECRET_KEY="browser-test-secret",
                MATCHMAKER_ENV="development", BASE_URL=base, FLASK_APP="wsgi.py")
@@ -97,22 +90,8 @@ def live_server(tmp_path_factory) -> str:
         done = subprocess.run(flask + command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"flask {' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
     log = folder / "gunicorn.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--error-logfile",
-         str(log), "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("gunicorn did not start: " + (log.read_text() if log.exists() else ""))
-    yield base
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
+    with gunicorn(env, port, 2, log):
+        yield base
     text = log.read_text() if log.exists() else ""
     assert "Traceback" not in text, text
 
