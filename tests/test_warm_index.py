@@ -168,3 +168,45 @@ def test_a_refused_index_is_read_once(make, fits, monkeypatch):
     worker.current(TODAY)
     worker.current(TODAY)
     assert len(reads) == 1 and worker.refused == 1 and worker.generation == 2
+
+
+def test_a_need_opened_while_a_refit_reads_stays_in_the_index(app, make):
+    """A request opens a need and syncs it into the index; the drift refit that sync starts reads the records in
+    its own session before the request commits: the need must not be lost from the index (its proposals would
+    then be withdrawn by the next matching run)."""
+    org = make.organisation()
+    for _ in range(10):
+        make.offering(org, "published", **SIGNATURE_OFFERING)
+    need = make.need("BJ", "submitted", **SIGNATURE_NEED)
+    holder = match_index.IndexHolder()
+    engine = holder.current(TODAY)
+    need.status = "open"                              # the request opening it, not committed yet
+    db.session.flush()
+    assert holder.current(TODAY).ids("need") == [need.id]
+    holder._refit_in_background(app, engine, TODAY)   # the refit's own session does not see the open need
+    db.session.commit()
+    assert holder.current(TODAY).ids("need") == [need.id]
+    other = match_index.IndexHolder()                 # another worker, from the index the refit published
+    assert other.load_saved(TODAY) and other.current(TODAY).ids("need") == [need.id]
+
+
+def test_a_fit_that_ends_after_a_reset_installs_and_publishes_nothing(make, monkeypatch):
+    """A fit still running when the index is reset (a restore, a test's cleanup) read records that may be gone."""
+    make.offering(make.organisation(), "published", **SIGNATURE_OFFERING)
+    make.need("BJ", "open", **SIGNATURE_NEED)
+    holder = match_index.IndexHolder()
+    real = match_index.read_records
+
+    def read_then_reset(today, seen=None):
+        found = real(today, seen)
+        holder.reset()
+        return found
+
+    monkeypatch.setattr(match_index, "read_records", read_then_reset)
+    holder._fit(match_index.database_identity(), TODAY)
+    assert holder.engine is None and store_generation() is None
+
+
+def store_generation():
+    from matchmaker.engine import store
+    return store.published(match_index.index_folder())

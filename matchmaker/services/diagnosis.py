@@ -80,6 +80,7 @@ def diagnose(need: Need, today: date | None = None) -> Diagnosis:
     candidates = [p for p in with_room if p.offering_id not in paired]
     shown = _near_misses(need, candidates, current_app.config["MATCH_NEAR_MISS"], per_need)
     offerings = rows_by_id(Offering, [p.offering_id for p, _ in shown])
+    shown = [(p, ldc) for p, ldc in shown if p.offering_id in offerings]    # a worker's index may lag a restore
     near = [NearMiss(offerings[p.offering_id], p.score, labelled_terms(need, offerings[p.offering_id], p),
                      {key: sorted(values) for key, values in p.shared_facets.items()}, p.score >= threshold, ldc)
             for p, ldc in shown]

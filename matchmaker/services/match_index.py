@@ -84,10 +84,12 @@ class IndexHolder:
         self.fits = 0                    # fits this process ran (a warm worker runs none)
         self._fitting: threading.Thread | None = None
         self._refitting: threading.Thread | None = None
+        self.epoch = 0                   # raised by reset: a fit started before it installs nothing
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
+            self.epoch += 1
             self.engine: Engine | None = None
             self.synced_at: datetime | None = None
             self.database: str | None = None
@@ -200,12 +202,14 @@ class IndexHolder:
             self._fit(identity, today)
 
     def _fit(self, identity: str, today: date) -> None:
-        now = datetime.now(UTC)
+        now, epoch = datetime.now(UTC), self.epoch
         seen: dict[tuple[str, int], tuple] = {}
         needs, offerings = read_records(today, seen)
         engine = Engine().fit(needs, offerings)
         self.fits += 1
         with self.lock:
+            if self.epoch != epoch:
+                return                          # reset meanwhile: these records may be gone
             self.engine, self.seen, self.database, self.synced_at = engine, seen, identity, now
             self.generation = None
             self._publish()
@@ -236,13 +240,22 @@ class IndexHolder:
                         newer = store.published(index_folder()) not in (None, self.generation, self.refused)
                         if newer and self._load(database_identity(), today):
                             return
-                    if engine.refit(background_reader(today)):
+                    started, read = datetime.now(UTC), {}
+                    if engine.refit(background_reader(today, read)):
                         self.fits += 1
                         with self.lock:
                             if self.engine is engine:
+                                self._check_again(read, started)
                                 self._publish()
             finally:
                 db.session.remove()
+
+    def _check_again(self, read: dict, started: datetime) -> None:
+        """After a refit: the records its read does not confirm are read again at the next sync. The refit read
+        them in its own session, which does not see what a request had applied but not yet committed (a need
+        being opened): the fresh index would lack it while ``seen`` says it was applied."""
+        self.seen = {key: state for key, state in self.seen.items() if read.get(key) == state}
+        self.synced_at = min(self.synced_at, started) if self.synced_at else started
 
     # ---------------------------------------------------------------- syncing
     def _sync(self, today: date) -> None:
@@ -303,14 +316,15 @@ def read_records(today: date, seen: dict | None = None) -> tuple[list[Record], l
     return [need_record(n) for n in needs], [offering_record(o, capacity.get(o.id)) for o in offerings]
 
 
-def background_reader(today: date):
-    """A function reading every indexed record in a refit's own thread, application context and session."""
+def background_reader(today: date, seen: dict | None = None):
+    """A function reading every indexed record in a refit's own thread, application context and session; ``seen``
+    receives the (updated_at, status) of each."""
     app = current_app._get_current_object()
 
     def read() -> tuple[list, list]:
         with app.app_context():
             try:
-                return read_records(today)
+                return read_records(today, seen)
             finally:
                 db.session.remove()
     return read
