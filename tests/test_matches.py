@@ -521,3 +521,18 @@ def test_facilitator_runs_matching_for_a_selection_of_needs(app, make, signed_in
     assert {m.need_id for m in db.session.scalars(select(Match))} == {chosen.id}
     client.post("/matches/run", data={"scope": "all"})
     assert {m.need_id for m in db.session.scalars(select(Match))} == {chosen.id, other.id}
+
+
+def test_a_run_proposes_for_an_open_need_missing_from_the_index(make):
+    """Whatever made the index lag (a record applied but not committed, a restore), a matching run ranks an open
+    need the index lacks on its own rather than leaving it without proposals."""
+    offering = make.offering(make.organisation(), "published", **SIGNATURE_OFFERING)
+    need = make.need("BJ", "open", **SIGNATURE_NEED)
+    matching.INDEX.current(date.today()).remove(need.id, "need")     # the need is unchanged in the database
+    result = _run()
+    assert result.proposed == 1 and _proposed(need) == [offering.id]
+
+
+def _proposed(need: Need) -> list[int]:
+    return list(db.session.scalars(select(Match.offering_id).where(Match.need_id == need.id,
+                                                                   Match.status == "proposed")))

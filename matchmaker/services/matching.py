@@ -283,11 +283,12 @@ def run_matching(actor: User | None, need_ids: list[int] | None = None, today: d
     if need_ids is not None:
         query = query.where(Need.id.in_(need_ids))
     needs = {n.id: n for n in db.session.scalars(query)}
+    rankings = {}
     if need_ids is None:
         rankings = {nid: r.proposals for nid, r in engine.all_pairs(k=candidates, today=today).items() if nid in needs}
-    else:
-        rankings = {nid: engine.propose_for_need(need_record(n), k=candidates, today=today).proposals
-                    for nid, n in needs.items()}
+    # a need the index does not hold (it lags: a change applied but rolled back, a restore) is ranked on its own
+    for nid in sorted(needs.keys() - rankings.keys()):
+        rankings[nid] = engine.propose_for_need(need_record(needs[nid]), k=candidates, today=today).proposals
     result = RunResult(needs=len(needs))
     _propose(list(needs.values()), rankings, actor, today, result)
     result.without_proposal = needs_without_proposal(needs)
