@@ -7,7 +7,7 @@ that weighs most in it, and a theme is named by its heaviest features. The same 
 themes: the needs are taken in id order, NMF starts from a deterministic SVD (``nndsvd``) with a fixed
 random_state.
 
-Pure: numpy, scipy and scikit-learn only, like the rest of the engine.
+A feature of the reports (services/reports.py), not of the matcher: it reads the engine's text analysis only.
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-from . import text as T
-from .labels import feature_label
-from .records import EngineSettings
-from .tokens import LANGUAGES, stems, strip_accents
+from matchmaker.engine import EngineSettings
+from matchmaker.engine import text as T
+from matchmaker.engine.labels import feature_label
+from matchmaker.engine.tokens import LANGUAGES, stems, strip_accents
 
 MAX_THEMES = 12
 TERMS_PER_THEME = 5
