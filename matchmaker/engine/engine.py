@@ -177,9 +177,6 @@ class Engine:
             self.changed_since_fit += 1
 
     # ---------------------------------------------------------------- reading
-    def __len__(self) -> int:
-        return sum(int(s.alive.sum()) for s in self.sides.values())
-
     def ids(self, side: str) -> list[int]:
         index = self.sides[_check_side(side)]
         return sorted(int(i) for i in index.ids[index.alive])
