@@ -73,7 +73,8 @@ def top_k(need_rows: sp.csr_matrix, needs: SideIndex, offerings: SideIndex, post
           today: dt.date, settings: EngineSettings, candidates: int = 0) -> TopK:
     """Top-k offerings (postings: features x offering rows) of every need row (need_rows: rows x features)."""
     n, n_offerings = need_rows.shape[0], postings.shape[1]
-    out = TopK(np.full((n, k), -1, np.int64), np.zeros((n, k)), np.zeros((n, k)), *_no_exclusions())
+    out = TopK(np.full((n, k), -1, np.int64), np.zeros((n, k)), np.zeros((n, k)), np.zeros(0, np.int64),
+               np.zeros(0, np.int64), np.zeros(0, np.int8))
     if n == 0 or n_offerings == 0 or k <= 0:
         return out
     first = min(n_offerings, candidates or 12 * k + 8)
@@ -81,7 +82,7 @@ def top_k(need_rows: sp.csr_matrix, needs: SideIndex, offerings: SideIndex, post
     pending = np.arange(n)
     exclusions = []
     for top_n in tiers:
-        batch = max(1, 4_000_000 // (top_n or n_offerings) if top_n else 20_000_000 // n_offerings)
+        batch = max(1, 4_000_000 // top_n if top_n else 20_000_000 // n_offerings)
         left = []
         for a in range(0, pending.size, batch):
             rows = pending[a:a + batch]
@@ -95,10 +96,6 @@ def top_k(need_rows: sp.csr_matrix, needs: SideIndex, offerings: SideIndex, post
     out.excluded_need, out.excluded_offering, out.excluded_reason = (np.concatenate([e[i] for e in exclusions])[order]
                                                                      for i in range(3))
     return out
-
-
-def _no_exclusions():
-    return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8)
 
 
 def _rank(block: sp.csr_matrix, rows: np.ndarray, needs: SideIndex, offerings: SideIndex, postings: sp.csr_matrix,

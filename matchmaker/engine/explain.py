@@ -16,13 +16,13 @@ MERGE_SPAN = 8     # features beyond the listed ones whose labels may merge into
 
 
 def terms_of(labels: list[str], cols: np.ndarray, contributions: np.ndarray, texts: list[float],
-             n_terms: int, fillers: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
+             n_terms: int, fillers: np.ndarray) -> list[list[tuple[str, float]]]:
     """The terms of each column of ``contributions`` (query features x proposals), with one sort for all; a
     filler word (``fillers``, by column) is never listed: its part of the score is among the "N other terms"."""
     by_proposal = contributions.T
     proposal, feature = np.nonzero(by_proposal)
     totals = np.bincount(proposal, minlength=len(texts))
-    if fillers is not None and fillers.any():
+    if fillers.any():
         listed = ~fillers[cols[feature]]
         proposal, feature = proposal[listed], feature[listed]
     value = by_proposal[proposal, feature].astype(np.float64)
