@@ -7,6 +7,8 @@ term; the rest is one "N other terms" entry; every part is scaled so that the pa
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from .records import DELIVERY_LANGUAGES, POLICY_AREAS, SUPPORT_KINDS, EngineSettings, Proposal
@@ -46,13 +48,11 @@ def finish_terms(head: list[tuple[str, float]], total: int, text: float, n: int)
         out = head[:n]
         shown = len(out)
     else:
-        merged: dict[str, float] = {}
-        members: dict[str, int] = {}
+        merged: dict[str, float] = {}             # in order of first appearance: the sort below keeps it for ties
         for label, value in head:
             merged[label] = merged.get(label, 0.0) + value
-            members[label] = members.get(label, 0) + 1
-        first = {label: i for i, (label, _) in reversed(list(enumerate(head)))}
-        ranked = sorted(merged, key=lambda label: (-round(merged[label] * ROUND), first[label]))
+        members = Counter(label for label, _ in head)
+        ranked = sorted(merged, key=lambda label: -round(merged[label] * ROUND))
         out = [(label, merged[label]) for label in ranked[:n]]
         shown = sum(members[label] for label, _ in out)
     rest = text - sum(value for _, value in out)
