@@ -191,8 +191,8 @@ def seed_synthetic(app, needs: int, seed: int = 7) -> dict:
 
 
 def measure_all(app, label: str, runs: int, facilitator_email: str, password: str) -> list[str]:
-    from matchmaker.engine import themes
     from matchmaker.extensions import db
+    from matchmaker.services import themes
     from matchmaker.services.reports import build_report
 
     def from_scratch():

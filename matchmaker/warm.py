@@ -29,7 +29,7 @@ def warm_up(app: Flask) -> None:
             lexicons.english_translations()
             for code in app.config["LANGUAGES"]:        # Babel's CLDR data (dates, numbers): ~40 ms a locale
                 localedata.load(code)
-            import sklearn.decomposition  # noqa: F401  # the themes' NMF: a second to import
+            import sklearn.decomposition  # noqa: F401  # services/themes.py's NMF: a second to import
 
             INDEX.load_saved(date.today())
             for public in (False, True):

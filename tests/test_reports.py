@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from matchmaker.engine.themes import Theme
 from matchmaker.extensions import db
 from matchmaker.imports.spreadsheet import FORMULA_PREFIXES
 from matchmaker.reports import render
 from matchmaker.services.report_cache import cached_report
 from matchmaker.services.report_tables import TOTAL, Table
 from matchmaker.services.reports import Report, build_report
+from matchmaker.services.themes import Theme
 from tests.attacks.suppression import check_table
 from tests.fixtures.records import approve_event, at
 from tests.helpers import login

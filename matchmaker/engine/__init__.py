@@ -1,6 +1,6 @@
 """TA Matchmaker matching engine: explainable, multilingual TF-IDF matching of needs and offerings.
 
-A pure package (numpy, scipy, scikit-learn, sparse_dot_topn, the standard library and a Snowball stemmer): it
+A pure package (numpy, scipy, sparse_dot_topn, the standard library and a Snowball stemmer): it
 imports neither Flask nor SQLAlchemy. See :mod:`matchmaker.engine.engine` for the map of its modules.
 """
 from .engine import ENGINE_VERSION, Engine

@@ -20,15 +20,20 @@ so nearly every need is certified at once (0.46 s against 10.1 s without the thr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
-from .index import SideIndex
-from .records import EngineSettings
-from .rules import ROUND, largest_boost, pair_finals, pair_reasons
+from . import explain
+from .index import SideIndex, posting_contributions
+from .records import REASONS, EngineSettings, Exclusion, Ranking
+from .rules import ROUND, facet_masks, largest_boost, pair_finals, pair_reasons
+from .vocabulary import Vocabulary
+
+THREADS = 2            # the product's threads: the service's machines have two cores
 
 
 @dataclass
@@ -54,11 +59,22 @@ class _Ranked:
     certified: np.ndarray
 
 
+def all_pairs(vocabulary: Vocabulary, settings: EngineSettings, needs: SideIndex, offerings: SideIndex, k: int,
+              today: dt.date, explain_terms: bool, candidates: int) -> AllPairs:
+    """The top-k offerings of every live need, as a mapping need id -> Ranking (see :class:`AllPairs`)."""
+    need_rows = needs.rows_matrix()
+    postings = offerings.rows_matrix().T.tocsr()
+    postings.sort_indices()
+    found = top_k(need_rows, needs, offerings, postings, k, today, settings, candidates)
+    return AllPairs(found, vocabulary, settings, needs, offerings, need_rows, postings if explain_terms else None)
+
+
 def top_k(need_rows: sp.csr_matrix, needs: SideIndex, offerings: SideIndex, postings: sp.csr_matrix, k: int,
-          today: dt.date, settings: EngineSettings, candidates: int = 0, threads: int = 2) -> TopK:
+          today: dt.date, settings: EngineSettings, candidates: int = 0) -> TopK:
     """Top-k offerings (postings: features x offering rows) of every need row (need_rows: rows x features)."""
     n, n_offerings = need_rows.shape[0], postings.shape[1]
-    out = TopK(np.full((n, k), -1, np.int64), np.zeros((n, k)), np.zeros((n, k)), *_no_exclusions())
+    out = TopK(np.full((n, k), -1, np.int64), np.zeros((n, k)), np.zeros((n, k)), np.zeros(0, np.int64),
+               np.zeros(0, np.int64), np.zeros(0, np.int8))
     if n == 0 or n_offerings == 0 or k <= 0:
         return out
     first = min(n_offerings, candidates or 12 * k + 8)
@@ -66,11 +82,11 @@ def top_k(need_rows: sp.csr_matrix, needs: SideIndex, offerings: SideIndex, post
     pending = np.arange(n)
     exclusions = []
     for top_n in tiers:
-        batch = max(1, 4_000_000 // (top_n or n_offerings) if top_n else 20_000_000 // n_offerings)
+        batch = max(1, 4_000_000 // top_n if top_n else 20_000_000 // n_offerings)
         left = []
         for a in range(0, pending.size, batch):
             rows = pending[a:a + batch]
-            ranked = _rank(need_rows[rows], rows, needs, offerings, postings, top_n, k, today, settings, threads)
+            ranked = _rank(need_rows[rows], rows, needs, offerings, postings, top_n, k, today, settings)
             exclusions.append(_write(out, ranked, k, settings.max_exclusions))
             left.append(rows[~ranked.certified])
         pending = np.concatenate(left)
@@ -82,17 +98,13 @@ def top_k(need_rows: sp.csr_matrix, needs: SideIndex, offerings: SideIndex, post
     return out
 
 
-def _no_exclusions():
-    return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8)
-
-
 def _rank(block: sp.csr_matrix, rows: np.ndarray, needs: SideIndex, offerings: SideIndex, postings: sp.csr_matrix,
-          top_n: int | None, k: int, today: dt.date, settings: EngineSettings, threads: int) -> _Ranked:
+          top_n: int | None, k: int, today: dt.date, settings: EngineSettings) -> _Ranked:
     """The candidates of a block of need rows, ranked by (need, final score descending, offering id)."""
     if top_n is None:
         product = (block @ postings).tocsr()
     else:
-        product = sp_matmul_topn(block, postings, top_n=top_n, n_threads=threads if threads > 1 else None,
+        product = sp_matmul_topn(block, postings, top_n=top_n, n_threads=THREADS,
                                  threshold=settings.min_score)
     per_row = np.diff(product.indptr)
     local = np.repeat(np.arange(rows.size), per_row)
@@ -145,3 +157,49 @@ def _write(out: TopK, ranked: _Ranked, k: int, max_exclusions: int):
     excluded = (ranked.final >= 0) & ~passing & (rank < k)
     excluded &= _running_count(excluded, ranked.need_row) <= max_exclusions
     return ranked.need_row[excluded], ranked.offering_row[excluded], ranked.reason[excluded]
+
+
+class AllPairs(Mapping):
+    """need id -> Ranking of every live need. A Ranking (with its explanations) is built when first read, from
+    copies of the facets and ids the tables were computed on: upserts write the index in place."""
+
+    def __init__(self, found: TopK, vocabulary: Vocabulary, settings: EngineSettings, needs: SideIndex,
+                 offerings: SideIndex, need_rows: sp.csr_matrix, postings: sp.csr_matrix | None):
+        self._found, self._need_rows, self._postings = found, need_rows, postings
+        self._vocabulary, self._settings = vocabulary, settings
+        self._need_facets = {name: values.copy() for name, values in needs.facets.items()}
+        self._offering_facets = {name: values.copy() for name, values in offerings.facets.items()}
+        self._offering_ids = offerings.ids.copy()
+        alive = needs.alive
+        self._row_of = {int(i): r for r, i in enumerate(needs.ids.tolist()) if alive[r]}
+        self._built: dict[int, Ranking] = {}
+
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    def __iter__(self):
+        return iter(self._row_of)
+
+    def __getitem__(self, need_id: int) -> Ranking:
+        if need_id not in self._built:
+            self._built[need_id] = self._build(need_id, self._row_of[need_id])
+        return self._built[need_id]
+
+    def _build(self, need_id: int, row: int) -> Ranking:
+        found, vocabulary = self._found, self._vocabulary
+        chosen = found.rows[row][found.rows[row] >= 0]
+        texts, finals = found.text[row, :chosen.size].tolist(), found.final[row, :chosen.size].tolist()
+        terms = [[] for _ in texts]
+        if self._postings is not None and texts:
+            a, b = self._need_rows.indptr[row], self._need_rows.indptr[row + 1]
+            cols, vals = self._need_rows.indices[a:b], self._need_rows.data[a:b]
+            contributions = posting_contributions(self._postings, cols, vals, chosen)
+            terms = explain.terms_of(vocabulary.labels, cols, contributions, texts, self._settings.explain_terms,
+                                     vocabulary.fillers)
+        proposals = explain.proposals([need_id] * len(texts), self._offering_ids[chosen].tolist(),
+                                      facet_masks(self._need_facets, np.full(chosen.size, row)),
+                                      facet_masks(self._offering_facets, chosen), texts, finals, terms, self._settings)
+        lo, hi = np.searchsorted(found.excluded_need, [row, row + 1])
+        excluded = zip(self._offering_ids[found.excluded_offering[lo:hi]].tolist(),
+                       found.excluded_reason[lo:hi].tolist(), strict=True)
+        return Ranking("need", int(need_id), proposals, [Exclusion(i, REASONS[r]) for i, r in excluded])

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import allpairs, explain
-from .index import SideIndex, posting_contributions
+from . import allpairs
+from .index import SideIndex
 from .ranking import rank_one
-from .records import REASONS, SIDES, EngineSettings, Exclusion, Ranking, Record
+from .records import SIDES, EngineSettings, Ranking, Record
 from .rules import facet_arrays, member_codes
 from .vocabulary import Corpus, Vocabulary
 
@@ -88,12 +88,11 @@ class Engine:
         return (self.changed_since_fit / max(1, self.n_at_fit) >= settings.drift_refit_share
                 or (unknown >= settings.drift_oov_share and self.changed_since_fit >= 10))
 
-    def refit(self, records, log: list | None = None) -> bool:
+    def refit(self, records) -> bool:
         """Refit on ``(needs, offerings)`` (or a function returning them, read here: a database read takes a
         while) and swap the new index in, replaying the updates made meanwhile; on failure keep the current one."""
         with self.lock:
-            if log is None:
-                log = self._pending_log = []
+            log = self._pending_log = []
         try:
             needs, offerings = records() if callable(records) else records
             fresh = Engine(self.settings).fit(needs, offerings)
@@ -127,19 +126,14 @@ class Engine:
             cols, vals, _unknown = vocabulary.vector(record)
             return rank_one(record, side, (cols, vals), vocabulary, other, k, today or dt.date.today())
 
-    def all_pairs(self, k: int = 10, today: dt.date | None = None, explain: bool = True, candidates: int = 0,
-                  threads: int = 2) -> Mapping[int, Ranking]:
-        """Top-k offerings of every live need (see :mod:`matchmaker.engine.allpairs`): a read-only mapping need id
-        -> Ranking whose Proposal objects (and explanations) are built when read."""
+    def all_pairs(self, k: int = 10, today: dt.date | None = None, explain: bool = True,
+                  candidates: int = 0) -> Mapping[int, Ranking]:
+        """Top-k offerings of every live need: a read-only mapping need id -> Ranking whose proposals (and
+        explanations, unless ``explain`` is False) are built when read; see :mod:`matchmaker.engine.allpairs`."""
         self._require_fit()
         with self.lock:
-            needs, offerings = self.sides["need"], self.sides["offering"]
-            need_rows = needs.rows_matrix()
-            postings = offerings.rows_matrix().T.tocsr()
-            postings.sort_indices()
-            found = allpairs.top_k(need_rows, needs, offerings, postings, k, today or dt.date.today(), self.settings,
-                                   candidates, threads)
-            return AllPairs(self, found, need_rows, postings if explain else None)
+            return allpairs.all_pairs(self.vocabulary, self.settings, self.sides["need"], self.sides["offering"], k,
+                                      today or dt.date.today(), explain, candidates)
 
     # ---------------------------------------------------------------- updates
     def upsert(self, record: Record, side: str, today: dt.date | None = None) -> None:
@@ -183,9 +177,6 @@ class Engine:
             self.changed_since_fit += 1
 
     # ---------------------------------------------------------------- reading
-    def __len__(self) -> int:
-        return sum(int(s.alive.sum()) for s in self.sides.values())
-
     def ids(self, side: str) -> list[int]:
         index = self.sides[_check_side(side)]
         return sorted(int(i) for i in index.ids[index.alive])
@@ -201,54 +192,4 @@ class Engine:
     def _require_fit(self) -> None:
         if self.vocabulary is None:
             raise RuntimeError("the engine has no index: fit() it or load a saved one first")
-
-
-class AllPairs(Mapping):
-    """need id -> Ranking of :meth:`Engine.all_pairs`; Proposal objects (and their explanations) are built on
-    first access, from the sides and vocabulary the tables were computed on."""
-
-    def __init__(self, engine: Engine, found: allpairs.TopK, need_rows, postings):
-        self._found, self._need_rows, self._postings = found, need_rows, postings
-        self._vocabulary, self._settings = engine.vocabulary, engine.settings
-        needs, offerings = engine.sides["need"], engine.sides["offering"]
-        self._need_facets = {name: values.copy() for name, values in needs.facets.items()}
-        self._offering_facets = {name: values.copy() for name, values in offerings.facets.items()}
-        self._offering_ids = offerings.ids.copy()
-        alive = needs.alive
-        self._row_of = {int(i): r for r, i in enumerate(needs.ids.tolist()) if alive[r]}
-        self._built: dict[int, Ranking] = {}
-
-    def __len__(self) -> int:
-        return len(self._row_of)
-
-    def __iter__(self):
-        return iter(self._row_of)
-
-    def __getitem__(self, need_id: int) -> Ranking:
-        ranking = self._built.get(need_id)
-        if ranking is None:
-            ranking = self._built[need_id] = self._build(need_id, self._row_of[need_id])
-        return ranking
-
-    def _build(self, need_id: int, row: int) -> Ranking:
-        found = self._found
-        chosen = found.rows[row][found.rows[row] >= 0]
-        texts, finals = found.text[row, :chosen.size].tolist(), found.final[row, :chosen.size].tolist()
-        terms = [[] for _ in texts]
-        if self._postings is not None and texts:
-            a, b = self._need_rows.indptr[row], self._need_rows.indptr[row + 1]
-            cols, vals = self._need_rows.indices[a:b], self._need_rows.data[a:b]
-            contributions = posting_contributions(self._postings, cols, vals, chosen)
-            terms = explain.terms_of(self._vocabulary.labels, cols, contributions, texts,
-                                     self._settings.explain_terms, self._vocabulary.fillers)
-        need_masks = [tuple(int(self._need_facets[name][row]) for name in ("pa", "sk", "lang"))] * len(texts)
-        offering_masks = list(zip(*(self._offering_facets[name][chosen].tolist() for name in ("pa", "sk", "lang")),
-                                  strict=True))
-        proposals = explain.proposals([need_id] * len(texts), self._offering_ids[chosen].tolist(), need_masks,
-                                      offering_masks, texts, finals, terms, self._settings)
-        lo, hi = np.searchsorted(found.excluded_need, [row, row + 1])
-        exclusions = [Exclusion(int(self._offering_ids[c]), REASONS[int(r)]) for c, r in
-                      zip(found.excluded_offering[lo:hi].tolist(), found.excluded_reason[lo:hi].tolist(),
-                                             strict=True)]
-        return Ranking("need", int(need_id), proposals, exclusions)
 

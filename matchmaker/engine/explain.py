@@ -7,6 +7,8 @@ term; the rest is one "N other terms" entry; every part is scaled so that the pa
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from .records import DELIVERY_LANGUAGES, POLICY_AREAS, SUPPORT_KINDS, EngineSettings, Proposal
@@ -16,13 +18,13 @@ MERGE_SPAN = 8     # features beyond the listed ones whose labels may merge into
 
 
 def terms_of(labels: list[str], cols: np.ndarray, contributions: np.ndarray, texts: list[float],
-             n_terms: int, fillers: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
+             n_terms: int, fillers: np.ndarray) -> list[list[tuple[str, float]]]:
     """The terms of each column of ``contributions`` (query features x proposals), with one sort for all; a
     filler word (``fillers``, by column) is never listed: its part of the score is among the "N other terms"."""
     by_proposal = contributions.T
     proposal, feature = np.nonzero(by_proposal)
     totals = np.bincount(proposal, minlength=len(texts))
-    if fillers is not None and fillers.any():
+    if fillers.any():
         listed = ~fillers[cols[feature]]
         proposal, feature = proposal[listed], feature[listed]
     value = by_proposal[proposal, feature].astype(np.float64)
@@ -46,13 +48,11 @@ def finish_terms(head: list[tuple[str, float]], total: int, text: float, n: int)
         out = head[:n]
         shown = len(out)
     else:
-        merged: dict[str, float] = {}
-        members: dict[str, int] = {}
+        merged: dict[str, float] = {}             # in order of first appearance: the sort below keeps it for ties
         for label, value in head:
             merged[label] = merged.get(label, 0.0) + value
-            members[label] = members.get(label, 0) + 1
-        first = {label: i for i, (label, _) in reversed(list(enumerate(head)))}
-        ranked = sorted(merged, key=lambda label: (-round(merged[label] * ROUND), first[label]))
+        members = Counter(label for label, _ in head)
+        ranked = sorted(merged, key=lambda label: -round(merged[label] * ROUND))
         out = [(label, merged[label]) for label in ranked[:n]]
         shown = sum(members[label] for label, _ in out)
     rest = text - sum(value for _, value in out)

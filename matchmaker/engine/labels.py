@@ -47,13 +47,14 @@ def label_match_terms(terms: list[tuple[str, float]], need_texts: list[tuple[str
     are alike, else "need's word / offering's word". A term some side cannot show by a word of its own goes to
     the "N other terms" (its share is not given to a word present in neither text); concepts stay as they are.
     """
+    need_kept, offering_kept = _kept(need_texts), _kept(offering_texts)
     other_count, other_share, out = 0, 0.0, {}
     for label, share in label_terms(terms, need_texts + offering_texts):
         if label.endswith(" other terms"):
             other_count += int(label.split()[0])
             other_share += share
             continue
-        shown = label if label.startswith("concept: ") else _both_sides(label, need_texts, offering_texts)
+        shown = label if label.startswith("concept: ") else _both_sides(label, need_kept, offering_kept)
         if shown is None:
             other_count += 1
             other_share += share
@@ -63,9 +64,8 @@ def label_match_terms(terms: list[tuple[str, float]], need_texts: list[tuple[str
     return ranked + ([(f"{other_count} other terms", other_share)] if other_count else [])
 
 
-def _both_sides(label: str, need_texts: list[tuple[str, str]], offering_texts: list[tuple[str, str]]) -> str | None:
+def _both_sides(label: str, need_kept: list[tuple[str, str]], offering_kept: list[tuple[str, str]]) -> str | None:
     """The label in the words of each side ("word" or "need's word / offering's word"), None if a side has none."""
-    need_kept, offering_kept = _kept(need_texts), _kept(offering_texts)
     parts = label.split(" / ")
     candidates = [(parts[0], parts[-1]), (parts[-1], parts[0])] if len(parts) == 2 else [(label, label)]
     for need_label, offering_label in candidates:
@@ -85,22 +85,18 @@ def _pair_translations(terms: dict[str, float], kept: list[tuple[str, str]]) -> 
     langs = {lang for _t, lang in kept}
     if "en" not in langs or langs == {"en"}:
         return terms
-    where: dict[str, tuple[str, str]] = {}          # (language, stem) of each term that is a word of one of the texts
+    where = {}                      # (language, stem) of each term that is a word of one of the texts (the first)
     for label in terms:
-        for text, lang in kept:
-            if label in _words_by_stem(text, lang)[0]:
-                where[label] = (lang, stemmer(lang)(label))
-                break
-
+        lang = next((lang for text, lang in kept if label in _words_by_stem(text, lang)[0]), None)
+        if lang is not None:
+            where[label] = (lang, stemmer(lang)(label))
     out: dict[str, float] = {}
     taken: set[str] = set()
     for label, share in terms.items():
         if label in taken:
             continue
-        twin = None
-        if label in where:
-            twin = next((b for b in where if b != label and b not in taken and _translates(where[label], where[b])),
-                        None)
+        twin = next((b for b in where if label in where and b != label and b not in taken
+                     and _translates(where[label], where[b])), None)
         if twin is None:
             out[label] = share
         else:

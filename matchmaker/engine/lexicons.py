@@ -50,48 +50,24 @@ def english_translations() -> dict[str, tuple[str, ...]]:
 
 
 # --------------------------------------------------------------------------- cognates
-# Regular spelling correspondences between French / Spanish words and their English cognates
-# (textbook Romance -> English suffix rules, longest suffix first). A rewritten word is stemmed
-# in English: "proporción" -> "proportion" -> "proport", "régionaux" -> "regional" -> "region".
-_COGNATE_SUFFIXES = {
-    "fr": (("isations", "izations"), ("isation", "ization"), ("tionnelles", "tional"), ("tionnels", "tional"),
-           ("tionnelle", "tional"), ("tionnel", "tional"), ("elles", "al"), ("elle", "al"), ("els", "al"),
-           ("el", "al"), ("aux", "al"), ("ales", "al"), ("ale", "al"), ("iques", "ic"), ("ique", "ic"),
-           ("euses", "ous"), ("euse", "ous"), ("eux", "ous"), ("aires", "ary"), ("aire", "ary"),
-           ("ives", "ive"), ("ifs", "ive"), ("if", "ive"), ("ites", "ity"), ("ite", "ity"), ("tes", "ty"),
-           ("te", "ty"), ("ies", "ies"), ("ie", "y"), ("teurs", "tors"), ("teur", "tor"), ("istes", "ists"),
-           ("iste", "ist"), ("ismes", "isms"), ("isme", "ism"), ("iser", "ize"), ("ises", "ized"),
-           ("ise", "ized"), ("ement", "ment"), ("ees", "ed"), ("ee", "ed")),
-    "es": (("izaciones", "izations"), ("izacion", "ization"), ("cionales", "tional"), ("cional", "tional"),
-           ("ciones", "tions"), ("cion", "tion"), ("siones", "sions"), ("sion", "sion"),
-           ("idades", "ities"), ("idad", "ity"), ("dades", "ties"),
-           ("dad", "ty"), ("icos", "ic"), ("icas", "ic"), ("ico", "ic"), ("ica", "ic"), ("osos", "ous"),
-           ("osas", "ous"), ("oso", "ous"), ("osa", "ous"), ("arios", "ary"), ("arias", "ary"),
-           ("ario", "ary"), ("aria", "ary"), ("ivos", "ive"), ("ivas", "ive"), ("ivo", "ive"), ("iva", "ive"),
-           ("mente", "ly"), ("izar", "ize"), ("istas", "ists"), ("ista", "ist"), ("ismos", "isms"),
-           ("ismo", "ism"), ("encias", "ences"), ("encia", "ence"), ("ancias", "ances"), ("ancia", "ance"),
-           ("entes", "ents"), ("ente", "ent"), ("antes", "ants"), ("ante", "ant"), ("ales", "al"),
-           ("uras", "ures"), ("ura", "ure"), ("ias", "ies"), ("ia", "y"), ("ados", "ated"),
-           ("adas", "ated"), ("ado", "ated"), ("ada", "ated")),
-}
-
-
-# per language: suffix lengths, longest first, and suffix -> replacement (the longest matching suffix wins,
-# as in the ordered lists above)
-_COGNATE_TABLES = {lang: (sorted({len(s) for s, _ in rules}, reverse=True), dict(reversed(rules)))
-                   for lang, rules in _COGNATE_SUFFIXES.items()}
+@cache
+def _cognate_rules(lang: str) -> tuple[list[int], dict[str, str]]:
+    """Suffix lengths, longest first, and suffix -> English spelling (the first listed wins), from
+    data/cognates.tsv: regular French / Spanish -> English suffix correspondences (textbook rules)."""
+    rules = [line.split("\t")[1:] for line in data_text("cognates.tsv").splitlines() if line.startswith(lang + "\t")]
+    return sorted({len(suffix) for suffix, _ in rules}, reverse=True), dict(reversed(rules))
 
 
 @lru_cache(maxsize=200_000)
 def cognate_stem(token: str, lang: str) -> str:
-    """English stem of the English-looking spelling of a French / Spanish word ('' if no rule applies)."""
-    table = _COGNATE_TABLES.get(lang)
-    if not table or len(token) < 5:
+    """English stem of the English-looking spelling of a French / Spanish word ('' if no rule applies):
+    "proporción" -> "proportion" -> "proport", "régionaux" -> "regional" -> "region"."""
+    if lang not in REVERSE_LANGUAGES or len(token) < 5:
         return ""
     base = w = strip_accents(token)
     if lang == "es" and len(w) > 5 and w.startswith("es") and w[2] not in "aeiou":
         w = w[1:]                  # "estrategia" -> "strategia": English has no prosthetic e-
-    lengths, rules = table
+    lengths, rules = _cognate_rules(lang)
     for n in lengths:
         if len(w) - n >= 3:
             rep = rules.get(w[-n:])

@@ -13,7 +13,7 @@ import numpy as np
 from . import explain
 from .index import SideIndex
 from .records import REASONS, EngineSettings, Exclusion, Ranking, Record
-from .rules import closed, facet_arrays, member_codes, member_keys, pair_finals, pair_reasons
+from .rules import closed, facet_arrays, facet_masks, member_codes, member_keys, pair_finals, pair_reasons
 from .vocabulary import Vocabulary
 
 
@@ -50,10 +50,8 @@ class Pairs:
                             self.offering_rows[at], today)
 
     def masks(self, at: np.ndarray) -> tuple[list, list]:
-        """(policy areas, kinds of support, languages) masks of the need and of the offering of each pair."""
-        def of(facets, rows):
-            return list(zip(*(facets[name][rows].tolist() for name in ("pa", "sk", "lang")), strict=True))
-        return of(self.needs, self.need_rows[at]), of(self.offerings, self.offering_rows[at])
+        """The facet masks (:func:`~matchmaker.engine.rules.facet_masks`) of the need and the offering of each pair."""
+        return facet_masks(self.needs, self.need_rows[at]), facet_masks(self.offerings, self.offering_rows[at])
 
 
 def rank_one(record: Record, side: str, vector: tuple[np.ndarray, np.ndarray], vocabulary: Vocabulary,

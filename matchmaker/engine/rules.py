@@ -68,6 +68,11 @@ def facet_arrays(records: list[Record]) -> dict[str, np.ndarray]:
     return {name: np.array([v[name] for v in values], dtype) for name, dtype in FACET_DTYPES.items()}
 
 
+def facet_masks(facets: dict[str, np.ndarray], rows: np.ndarray) -> list[tuple[int, int, int]]:
+    """(policy areas, kinds of support, languages) masks of the given rows, as explanations show them."""
+    return list(zip(*(facets[name][rows].tolist() for name in ("pa", "sk", "lang")), strict=True))
+
+
 def member_keys(members: dict[int, list[int]]) -> np.ndarray:
     """Sorted ``row * 1024 + member code`` of every listed member of every 'members' offering."""
     return np.array(sorted(r * 1024 + c for r, codes in members.items() for c in codes if c >= 0), np.int64)

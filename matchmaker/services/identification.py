@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import pycountry
 
-from matchmaker.engine.themes import GENERIC_NAME_WORDS
+from matchmaker.services.themes import GENERIC_NAME_WORDS
 
 # Endings that turn a name into its demonym in English, French or Spanish (after accents are stripped).
 DEMONYM_ENDINGS = (

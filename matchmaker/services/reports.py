@@ -28,7 +28,6 @@ from statistics import median
 from flask import current_app
 from sqlalchemy import select
 
-from matchmaker.engine.themes import Theme, ThemeInput, cluster, hidden_words
 from matchmaker.extensions import db
 from matchmaker.models import AuditEvent, Match, Member, Need, Offering
 from matchmaker.reference import AREA_OPTIONS, POLICY_AREAS, REGIONS
@@ -36,6 +35,7 @@ from matchmaker.services import anonymity
 from matchmaker.services.anonymity import NOT_STATED
 from matchmaker.services.report_tables import Published, Table, count_table
 from matchmaker.services.suppression import MIN_MEMBERS
+from matchmaker.services.themes import Theme, ThemeInput, cluster, hidden_words
 
 SCREENED_NEED_STATUSES = ("open", "matched", "in_progress", "fulfilled")
 SERIES = ("proposed", "approved", "introduced", "completed")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import random
 
-from matchmaker.engine import themes
-from matchmaker.engine.themes import ThemeInput, cluster, hidden_words, theme_count
+from matchmaker.services import themes
+from matchmaker.services.themes import ThemeInput, cluster, hidden_words, theme_count
 
 SUBJECTS = {
     "signatures": [

@@ -7,7 +7,7 @@ that weighs most in it, and a theme is named by its heaviest features. The same 
 themes: the needs are taken in id order, NMF starts from a deterministic SVD (``nndsvd``) with a fixed
 random_state.
 
-Pure: numpy, scipy and scikit-learn only, like the rest of the engine.
+A feature of the reports (services/reports.py), not of the matcher: it reads the engine's text analysis only.
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-from . import text as T
-from .labels import feature_label
-from .records import EngineSettings
-from .tokens import LANGUAGES, stems, strip_accents
+from matchmaker.engine import EngineSettings
+from matchmaker.engine import text as T
+from matchmaker.engine.labels import feature_label
+from matchmaker.engine.tokens import LANGUAGES, stems, strip_accents
 
 MAX_THEMES = 12
 TERMS_PER_THEME = 5
@@ -208,42 +208,51 @@ def _cluster(needs: list[ThemeInput], k: int | None, hide: tuple[frozenset[str],
         return []
     factor = NMF(n_components=k, init="nndsvd", random_state=0, max_iter=400, tol=1e-4)
     weights = factor.fit_transform(matrix)
-    components = factor.components_
     assigned = np.where(weights.max(axis=1) > 1e-9, weights.argmax(axis=1), -1)
-    exact, prefixes = hide
     themes = []
     for t in range(k):
         rows = np.flatnonzero(assigned == t)
-        if rows.size == 0:
-            continue
-        terms: list[str] = []
-        seen: set[tuple[str, ...]] = set()
-        for j in np.argsort(-components[t], kind="stable"):
-            if components[t, j] <= 0 or len(terms) >= TERMS_PER_THEME:
-                break
-            feature, label = features[j], labels[j]
-            # A bare stem ("industri") is no name: only words seen in an English need, and glossary concepts.
-            bare = feature.startswith("w:") and feature[2:] not in surface
-            if bare or _fold(label) in VAGUE_WORDS or _hidden(label, feature, exact, prefixes):
-                continue
-            stemmed = tuple(stems(label, "en"))
-            if stemmed not in seen:  # "payment" and "payments" are one term
-                seen.add(stemmed)
-                terms.append(label)
-        members_by_region: dict[str, set[int]] = {}
-        members_by_area: dict[str, set[int]] = {}
-        areas: Counter = Counter()
-        for r in rows:
-            need = needs[r]
-            members_by_region.setdefault(need.region, set()).add(need.member)
-            areas.update(need.policy_areas)
-            for area in need.policy_areas:
-                members_by_area.setdefault(area, set()).add(need.member)
-        regions = tuple(sorted(((region, len(m)) for region, m in members_by_region.items() if region),
-                               key=lambda item: (-item[1], item[0])))
-        ordered = tuple(a for a, _ in sorted(areas.items(), key=lambda i: (-i[1], i[0])))
-        themes.append(Theme(number=0, terms=tuple(terms), need_ids=tuple(needs[r].id for r in rows),
-                            members=frozenset(needs[r].member for r in rows), policy_areas=ordered,
-                            regions=regions, area_members=tuple((a, len(members_by_area[a])) for a in ordered)))
+        if rows.size:
+            terms = _terms(factor.components_[t], features, labels, surface, hide)
+            themes.append(_theme([needs[r] for r in rows], terms))
     themes.sort(key=lambda t: (-len(t.members), -len(t.need_ids), t.need_ids[0]))
     return [replace(t, number=i + 1) for i, t in enumerate(themes)]
+
+
+def _terms(weights: np.ndarray, features: list[str], labels: list[str], surface: dict[str, str],
+           hide: tuple[frozenset[str], frozenset[str]]) -> tuple[str, ...]:
+    """A theme's name: its heaviest features, but no bare stem ("industri": only words seen in an English need,
+    and glossary concepts), no vague or hidden word, one term per English stem ("payment", "payments")."""
+    exact, prefixes = hide
+    terms: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for j in np.argsort(-weights, kind="stable"):
+        if weights[j] <= 0 or len(terms) >= TERMS_PER_THEME:
+            break
+        feature, label = features[j], labels[j]
+        bare = feature.startswith("w:") and feature[2:] not in surface
+        if bare or _fold(label) in VAGUE_WORDS or _hidden(label, feature, exact, prefixes):
+            continue
+        stemmed = tuple(stems(label, "en"))
+        if stemmed not in seen:
+            seen.add(stemmed)
+            terms.append(label)
+    return tuple(terms)
+
+
+def _theme(needs: list[ThemeInput], terms: tuple[str, ...]) -> Theme:
+    """The theme of these needs (numbered later): its members, and its regions and policy areas, most first."""
+    members_by_region: dict[str, set[int]] = {}
+    members_by_area: dict[str, set[int]] = {}
+    areas: Counter = Counter()
+    for need in needs:
+        members_by_region.setdefault(need.region, set()).add(need.member)
+        areas.update(need.policy_areas)
+        for area in need.policy_areas:
+            members_by_area.setdefault(area, set()).add(need.member)
+    regions = tuple(sorted(((region, len(m)) for region, m in members_by_region.items() if region),
+                           key=lambda item: (-item[1], item[0])))
+    ordered = tuple(a for a, _ in sorted(areas.items(), key=lambda i: (-i[1], i[0])))
+    return Theme(number=0, terms=terms, need_ids=tuple(n.id for n in needs), members=frozenset(n.member for n in needs),
+                 policy_areas=ordered, regions=regions,
+                 area_members=tuple((a, len(members_by_area[a])) for a in ordered))
