@@ -10,6 +10,7 @@ from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Optional, Regexp
 
 from matchmaker.field_rules import LIMITS
+from matchmaker.i18n import form_translations
 from matchmaker.safe_text import text_problem
 from matchmaker.services.submissions import KEY_PATTERN
 
@@ -23,6 +24,9 @@ class BaseForm(FlaskForm):
             if field.type == "CSRFTokenField":
                 return Markup('<input type="hidden" name="%s" value="%s">') % (field.name, field._value())
             return super().render_field(field, render_kw)
+
+        def get_translations(self, form):
+            return form_translations(super().get_translations(form))
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
