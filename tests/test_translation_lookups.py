@@ -50,3 +50,33 @@ def test_wtforms_messages_are_read_once_per_language_and_still_translated(app, m
                 assert not form.validate()
                 assert form.kind.errors == [message]
     assert read.count("wtforms") == 2
+
+
+def test_drop_down_lists_are_built_once_with_wtforms_own_markup(app, monkeypatch):
+    """A list page's filters: the same markup as WTForms' Select, built once per language, choices and selection."""
+    from wtforms import widgets
+
+    from matchmaker.needs.forms import NeedFilterForm
+
+    built = []
+    render_option = widgets.Select.render_option.__func__
+    monkeypatch.setattr(widgets.Select, "render_option",
+                        classmethod(lambda cls, choice, **kw: built.append(1) or render_option(cls, choice, **kw)))
+    pages = {}
+    for _ in range(2):
+        for language, query in (("fr", "status=open&region=americas"), ("en", "status=open"), ("fr", "")):
+            with app.test_request_context(f"/needs/?{query}", headers={"Accept-Language": language}):
+                form = NeedFilterForm(request.args)
+                form.validate()
+                markup = [str(field(**{"aria-describedby": "hint"})) for field in form if field.type == "SelectField"]
+                plain = [str(widgets.Select()(field, **{"aria-describedby": "hint"}))
+                         for field in form if field.type == "SelectField"]
+                assert markup == plain
+                pages.setdefault((language, query), markup)
+                assert pages[(language, query)] == markup
+    assert 'selected value="open"' in pages[("fr", "status=open&region=americas")][0]
+    assert ">Ouvert<" in pages[("fr", "")][0] and ">Open<" in pages[("en", "status=open")][0]
+    shown = sum(select.count("<option") for markup in pages.values() for select in markup)
+    distinct = {(language, select) for (language, _), markup in pages.items() for select in markup}
+    # each distinct list built once, and WTForms' own lists on every pass (the comparison)
+    assert len(built) == sum(select.count("<option") for _, select in distinct) + 2 * shown
