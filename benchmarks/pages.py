@@ -4,7 +4,8 @@ statements per request of every page the load test (stress/locustfile.py) opens,
 Each checkout (default: this one) is measured in a fresh process with its own .venv when it has one, as gunicorn's
 worker sees it: a development app on a seeded SQLite file (`flask seed-demo`), CSRF on, warmed (warm.py) as
 gunicorn's master does before it forks (gc.freeze() included). "first" is each request's CPU the first time, in the
-locustfile's order (each role signs in, opens its lists, then each of its pages): what every worker pays once. Then
+locustfile's order (each role signs in, opens its lists, then each of its pages), in a child forked from that app as a
+gunicorn worker is (median of 5 children, each after what gunicorn's post_fork does): what every worker pays once. Then
 the median of N requests of each page, and of N/10 of the posts that can be repeated (a sign-in, a new need, a
 matching run). Several checkouts run side by side and take turns page by page (10 rounds), so that a busy machine
 weighs on each alike. --profile PAGE prints cProfile's top functions for one page of this checkout instead.
@@ -120,6 +121,15 @@ def _need_form(client) -> dict:
             "priority": "medium"}
 
 
+def _post_fork(app) -> None:
+    """What gunicorn.conf.py's post_fork does in a new worker, in checkouts that have it (before the first request)."""
+    try:
+        from matchmaker.warm import warm_worker
+    except ImportError:
+        return
+    warm_worker(app)
+
+
 class World:
     """One checkout's app on the demo data, with a signed-in client per role, answering the parent's commands."""
 
@@ -138,6 +148,8 @@ class World:
             spent[f"{role} sign-in: GET /login"], _ = _timed(client, "GET", "/login", self.counter)
             spent[f"{role} sign-in: POST /login"], _ = _timed(client, "POST", "/login", self.counter, data={
                 "email": email, "password": PASSWORD, "csrf_token": _token(client, "/login")})
+            for path in ("/needs/", "/offerings/"):    # the locustfile's on_start reads the ids there
+                spent[f"{role} on start: GET {path}"], _ = _timed(client, "GET", path, self.counter)
             headers = _api_token(client) if role == "partner" else {}
             ids = _ids(client)
             for pattern in PAGES[role]:
@@ -147,6 +159,28 @@ class World:
                                        {"headers": headers if path.startswith("/api/") else {}})
                 spent[name], _ = _timed(*self.requests[name][:3], self.counter, **self.requests[name][3])
         return spent
+
+    def forked_first_passes(self, count: int) -> dict[str, float]:
+        """The median of ``count`` first passes, each in a child forked from the warmed app as gunicorn forks a
+        worker (its database connections its own)."""
+        from matchmaker.extensions import db
+
+        passes = []
+        for _ in range(count):
+            reader, writer = os.pipe()
+            pid = os.fork()
+            if pid == 0:                            # the "worker"
+                os.close(reader)
+                with self.app.app_context():
+                    db.engine.dispose(close=False)
+                _post_fork(self.app)
+                os.write(writer, json.dumps(self.first_pass()).encode())
+                os._exit(0)
+            os.close(writer)
+            with os.fdopen(reader, "rb") as answer:
+                passes.append(json.loads(answer.read()))
+            os.waitpid(pid, 0)
+        return {name: statistics.median(p[name] for p in passes) for name in passes[0]}
 
     def page(self, name: str, count: int) -> list[tuple[float, int]]:
         client, method, path, kwargs = self.requests[name]
@@ -212,7 +246,9 @@ def compare(checkouts: list[str], requests: int, rounds: int = 10) -> dict[str, 
     on all of them alike: per checkout and page, the first request's CPU ms and the median of ``requests``."""
     children = {c: Child(c) for c in checkouts}
     try:
-        firsts = {c: child.ask("first_pass") for c, child in children.items()}
+        firsts = {c: child.ask("forked_first_passes", FORKS) for c, child in children.items()}
+        for child in children.values():
+            child.ask("first_pass")                 # the clients the pages below are asked with
         runs: dict[str, dict[str, list]] = {c: {} for c in checkouts}
         for _ in range(rounds):
             for name in PAGE_NAMES:
@@ -235,6 +271,7 @@ def _summary(first: float | None, done: list | None) -> dict[str, float]:
             "statements": statistics.median(r[1] for r in done) if done else nan}
 
 
+FORKS = 5                                           # first passes, each in a forked "worker"
 PAGE_NAMES = [f"{role} GET {pattern}" for role, patterns in PAGES.items() for pattern in patterns]
 
 
