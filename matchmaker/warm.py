@@ -49,11 +49,21 @@ def warm_up(app: Flask) -> None:
 def warm_worker(app: Flask) -> None:
     """In each worker, just after the fork (gunicorn.conf.py's post_fork): what the fork cannot share. Argon2 works in
     19 MiB of the worker's own memory, which the worker's first sign-in used to write first (page faults: ~11 ms of
-    CPU here, in the busiest second of a start); one verification here writes it before the worker serves."""
+    CPU here, in the busiest second of a start); one verification here writes it before the worker serves. And the
+    worker's first database connection (the master's were disposed) is opened here, left in the pool."""
+    from sqlalchemy import text
+
+    from matchmaker.extensions import db
     from matchmaker.services.accounts import dummy_hash, verify_password
 
     with app.app_context():
         verify_password(dummy_hash(), "warm-up")
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception as error:          # a database not reachable yet: the first request connects
+            _log.warning("a worker could not connect at start (%s)", error)
+        finally:
+            db.session.remove()
 
 
 # The pages each role opens most (the load test's, stress/locustfile.py); "{need}", "{offering}" and "{match}" are

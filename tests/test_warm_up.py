@@ -111,3 +111,13 @@ def test_a_worker_verifies_a_password_once_before_its_first_sign_in(app, monkeyp
     monkeypatch.setattr(accounts, "verify_password", lambda *args: verified.append(args[0]) or verify(*args))
     warm_worker(app)
     assert verified == [accounts.dummy_hash()] and verified[0].startswith("$argon2id$")
+
+
+def test_a_worker_opens_its_database_connection_before_its_first_request(app):
+    from matchmaker.extensions import db
+    from matchmaker.warm import warm_worker
+
+    with app.app_context():
+        db.engine.dispose()                         # a worker starts with none (post_fork leaves the master's)
+        warm_worker(app)
+        assert db.engine.pool.checkedin() == 1
