@@ -122,14 +122,19 @@ def rehearse_pages(app: Flask) -> None:
 def _rehearse_signed_in_check(app: Flask) -> None:
     """What every signed-in page does first (app.load_user, which the stand-ins skip): its session looked up by the
     cookie's token (none), its user loaded (none), then a user's member or organisation (of a stored user: only
-    read)."""
+    read). And a sign-in's reads: the account by its e-mail, the throttle's counts (an unknown device's and a known
+    one's) for an address no client has."""
     from sqlalchemy import select
 
     from matchmaker.extensions import db
     from matchmaker.models import User
+    from matchmaker.services import throttle
     from matchmaker.services.accounts import find_session
 
     with app.app_context(), app.test_request_context("/"):
+        db.session.scalar(select(User).where(User.email == "rehearsal@invalid"))
+        for device in (None, "rehearsal"):
+            throttle.check(throttle.Client("rehearsal@invalid", "rehearsal", device))
         find_session(0, "rehearsal")
         db.session.get(User, 0)
         for key in ("member", "organisation"):

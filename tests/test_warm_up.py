@@ -74,10 +74,12 @@ def test_after_the_warm_up_a_worker_s_pages_compile_no_statement(app, make, sign
     """SQLAlchemy compiles each statement once per engine: the master's rehearsal compiled the workers' ones."""
     import threading
 
-    from sqlalchemy import event
+    from sqlalchemy import event, select
     from sqlalchemy.engine.default import CACHE_MISS
 
     from matchmaker.extensions import db
+    from matchmaker.models import User
+    from matchmaker.services import throttle
     from matchmaker.warm import rehearse_pages
 
     clients = {role: signed_in(user) for role, user in _world(make).items()}
@@ -96,6 +98,10 @@ def test_after_the_warm_up_a_worker_s_pages_compile_no_statement(app, make, sign
                            ("delegate", "/"), ("partner", "/needs/")):
             db.session.expunge_all()    # each request with a session of its own, as in a worker (not the test's)
             assert clients[role].get(path).status_code == 200
+        with app.test_request_context("/login", method="POST"):    # a sign-in's reads (a rehearsal writes nothing)
+            db.session.scalar(select(User).where(User.email == "someone@example.org"))
+            for device in (None, "a device"):
+                throttle.check(throttle.Client("someone@example.org", "192.0.2.1", device))
     finally:
         event.remove(db.engine, "after_cursor_execute", count)
     assert compiled == []
