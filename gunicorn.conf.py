@@ -24,7 +24,9 @@ def when_ready(server):
 
 def post_fork(server, worker):
     from matchmaker.extensions import db
+    from matchmaker.warm import warm_worker
     from wsgi import app
 
     with app.app_context():
         db.engine.dispose(close=False)      # the master's pooled connections stay the master's
+    warm_worker(app)                        # what a fork cannot share (Argon2's memory), before the first request

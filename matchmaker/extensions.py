@@ -7,6 +7,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from matchmaker.i18n import RequestDomain
+
 # Named constraints, so that Alembic's batch mode can alter them on SQLite.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,3 +30,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+babel.domain_instance = RequestDomain()  # the catalogue found once per request (i18n.py)

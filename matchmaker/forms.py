@@ -2,16 +2,66 @@
 from __future__ import annotations
 
 from flask import flash
-from flask_babel import format_number
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
 from wtforms.validators import Optional, Regexp
 
 from matchmaker.field_rules import LIMITS
+from matchmaker.i18n import form_translations
 from matchmaker.safe_text import text_problem
 from matchmaker.services.submissions import KEY_PATTERN
+
+
+class RememberedSelect(widgets.Select):
+    """WTForms' drop-down list, the same markup, built once per process for each language, list of choices, choice
+    made and attributes: a list page's filters render ~40 options (a translated label, escaping and attributes each,
+    ~25% of the page), the same ones on almost every request. Lists whose labels are neither text nor lazily
+    translated text, and grouped lists, are built each time."""
+
+    LIMIT = 4096                        # kinds of lists remembered; beyond, the memory starts afresh
+
+    def __init__(self):
+        super().__init__()
+        self.markup: dict[tuple, Markup] = {}
+
+    def __call__(self, field, **kwargs) -> Markup:
+        key = self.key(field, kwargs)
+        if key is None:
+            return super().__call__(field, **kwargs)
+        found = self.markup.get(key)
+        if found is None:
+            if len(self.markup) >= self.LIMIT:
+                self.markup.clear()
+            found = self.markup[key] = super().__call__(field, **kwargs)
+        return found
+
+    @staticmethod
+    def key(field, kwargs: dict) -> tuple | None:
+        """What the markup depends on, or None when some of it cannot be told apart by value."""
+        if field.has_groups():
+            return None
+        options = []
+        for choice in field.iter_choices():
+            label = choice.label
+            if isinstance(label, LazyString):
+                label = (label._func, label._args, tuple(sorted(label._kwargs.items())))
+            elif not isinstance(label, str):
+                return None
+            options.append((choice.value, label, choice.selected, tuple(sorted((choice.render_kw or {}).items()))))
+        flags = tuple(bool(getattr(field.flags, name, False)) for name in widgets.Select.validation_attrs)
+        try:
+            key = (str(get_locale()), field.id, field.name, flags, tuple(sorted(kwargs.items())), tuple(options))
+            hash(key)
+        except TypeError:               # an attribute or a value that is not a plain value
+            return None
+        return key
+
+
+REMEMBERED_SELECT = RememberedSelect()
 
 
 class BaseForm(FlaskForm):
@@ -23,6 +73,15 @@ class BaseForm(FlaskForm):
             if field.type == "CSRFTokenField":
                 return Markup('<input type="hidden" name="%s" value="%s">') % (field.name, field._value())
             return super().render_field(field, render_kw)
+
+        def get_translations(self, form):
+            return form_translations(super().get_translations(form))
+
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            if type(field.widget) is widgets.Select and not field.widget.multiple:
+                field.widget = REMEMBERED_SELECT
+            return field
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

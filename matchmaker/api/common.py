@@ -68,9 +68,12 @@ def invalid(errors: dict[str, list[str]]):
     abort(422, errors=errors)
 
 
-def paginate(query, args, seen) -> dict:
-    """One page of ``query``, each record as ``seen`` makes it for the reader."""
+def paginate(query, args, seen, prepare=None) -> dict:
+    """One page of ``query``, each record as ``seen`` makes it for the reader; ``prepare`` is given the page's records
+    first (to work out what ``seen`` asks about all of them at once)."""
     page = db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False, count=True)
+    if prepare is not None:
+        prepare(page.items)
     return {"items": [seen(item) for item in page.items],
             "pagination": {"page": page.page, "per_page": page.per_page, "total": page.total or 0,
                            "pages": page.pages}}

@@ -18,7 +18,7 @@ from matchmaker.api.common import (
 from matchmaker.extensions import db
 from matchmaker.imports.exports import origin_fields
 from matchmaker.models import Need
-from matchmaker.permissions import can
+from matchmaker.permissions import can, know_members_of_page
 from matchmaker.services import anonymity, need_list
 from matchmaker.services import needs as needs_service
 from matchmaker.services.need_list import NeedFilters
@@ -41,7 +41,7 @@ def list_needs(args):
     """Needs this token's user may see: a delegate's member's, the open ones for partners (anonymised unless the
     member chose to be named), all but drafts for facilitators."""
     query = need_list.needs_query(actor(), NeedFilters.from_mapping(args), order=need_list.BY_ID)
-    return paginate(query, args, need_seen)
+    return paginate(query, args, need_seen, prepare=lambda needs: know_members_of_page(actor(), needs))
 
 
 @bp.route("/needs", methods=["POST"])

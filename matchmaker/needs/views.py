@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from matchmaker.confirm import confirmation_page, confirmed
 from matchmaker.errors import DomainError
@@ -67,8 +68,10 @@ def detail(need_id: int):
 
 def _detail_page(need: Need, form: TransitionForm | None = None, posted: str | None = None, status: int = 200):
     """The need's page; after a refused comment, the form of the ``posted`` action keeps it, with the reason."""
+    know_members_of_page(current_user, [need])     # the page asks in several places (two queries, once)
     actions = needs_service.allowed_transitions(current_user, need)
     matches = [m for m in db.session.scalars(select(Match).where(Match.need_id == need.id)
+                                              .options(selectinload(Match.offering))   # whose side: each offering
                                               .order_by(Match.score.desc(), Match.id))
                if can(current_user, "match.view", m)]
     diagnosis = None

@@ -40,6 +40,13 @@ def _hasher() -> PasswordHasher:
     return _argon2(**current_app.config["PASSWORD_ARGON2"])
 
 
+def dummy_hash() -> str:
+    """A hash of a random password, made once per process (warm.py makes it before gunicorn forks)."""
+    if "hash" not in _DUMMY_HASH:
+        _DUMMY_HASH["hash"] = hash_password(secrets.token_hex(8))
+    return _DUMMY_HASH["hash"]
+
+
 def hash_password(password: str) -> str:
     """An Argon2id hash with the configured parameters (they are written in the hash)."""
     return _hasher().hash(password)
@@ -227,9 +234,7 @@ def finish_sign_in(attempt: SignInAttempt, password: str) -> User:
     """Check the password (InvalidCredentials: the caller records the failure with fail_sign_in); on success forget
     the try, bring the hash to the configured parameters and return the user (caller commits)."""
     if attempt.password_hash is None:
-        if "hash" not in _DUMMY_HASH:  # an unknown account costs as much time as a wrong password
-            _DUMMY_HASH["hash"] = hash_password(secrets.token_hex(8))
-        verify_password(_DUMMY_HASH["hash"], password)
+        verify_password(dummy_hash(), password)  # an unknown account costs as much time as a wrong password
         raise InvalidCredentials(_("Wrong e-mail address or password."))
     if not verify_password(attempt.password_hash, password):
         raise InvalidCredentials(_("Wrong e-mail address or password."))

@@ -20,6 +20,7 @@ one home of that rule; English is every delegation's shared working language and
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from flask import g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from matchmaker.extensions import db
 from matchmaker.reference import AREA_GROUPS, AREA_OPTIONS
@@ -203,16 +204,18 @@ def population() -> Population:
     from matchmaker.models import Member
 
     # The five columns, not Member objects: this runs on every list page, and building ~190 objects cost more
-    # than the rest of the description (1.8 ms against 0.6 ms here).
-    columns = select(Member.id, Member.region, Member.is_ldc, Member.is_developing, Member.languages)
-    rows = tuple(sorted((member_id, region, bool(is_ldc), bool(is_developing), tuple(sorted(languages or ())))
-                        for member_id, region, is_ldc, is_developing, languages in db.session.execute(columns)))
+    # than the rest of the description (1.8 ms against 0.6 ms here). The languages as their stored JSON text, read
+    # only when the table changed (decoding ~190 lists took half of what remained).
+    columns = select(Member.id, Member.region, Member.is_ldc, Member.is_developing,
+                     cast(Member.languages, Text)).order_by(Member.id)
+    rows = tuple(tuple(row) for row in db.session.execute(columns))
     found = _POPULATIONS.get(rows)
     if found is None:
         if len(_POPULATIONS) > 8:
             _POPULATIONS.clear()
         found = _POPULATIONS[rows] = Population(
-            Profile(id=r[0], region=r[1], is_ldc=r[2], eligible=r[3], languages=frozenset(r[4])) for r in rows)
+            Profile(id=r[0], region=r[1], is_ldc=bool(r[2]), eligible=bool(r[3]),
+                    languages=frozenset(json.loads(r[4]) or ()) if r[4] else frozenset()) for r in rows)
     if has_app_context():
         g.anonymity_population = found
     return found
