@@ -19,8 +19,6 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from itertools import compress
-from operator import not_
 
 import numpy as np
 import scipy.sparse as sp
@@ -70,20 +68,24 @@ class Analyser:
         stem of a French or Spanish text under "~" + stem, and a translation reached from a French or Spanish
         word (a cognate too) under "~" + stem, from an English word under "~~" + stem (see :func:`stem_label`).
         """
-        rows, counts, lengths = array("q"), array("d"), array("q")
-        seen = bytearray(len(self._stem))
+        rows: list[int] = []
+        counts: list[float] = []
+        part_ends, part_weights, doc_ends = [0], [], [0]
         for parts in documents:
-            length = 0
             for text, lang, weight in parts:
                 part_rows, part_counts = self._part(text or "", lang if lang in SNOWBALL_NAMES else "en")
-                if surface is not None:
-                    seen = self._remember(part_rows, seen, surface)
-                rows.extend(part_rows)
-                counts.extend(part_counts if weight == 1.0 else [c * weight for c in part_counts])
-                length += len(part_rows)
-            lengths.append(length)
-        indptr = np.concatenate(([0], np.cumsum(np.frombuffer(lengths, np.int64), dtype=np.int64)))
-        return self._product(indptr, np.frombuffer(rows, np.int64), np.frombuffer(counts, np.float64))
+                rows += part_rows
+                counts += part_counts
+                part_ends.append(len(rows))
+                part_weights.append(weight)
+            doc_ends.append(len(part_ends) - 1)
+        part_ptr = np.array(part_ends, np.int64)
+        rows_met = np.array(rows, np.int64)
+        # a title's count x its weight: the same float products as one by one
+        weighted = np.array(counts, np.float64) * np.repeat(np.array(part_weights, np.float64), np.diff(part_ptr))
+        if surface is not None:
+            self._remember(rows_met, part_ptr, surface)
+        return self._product(part_ptr[doc_ends], rows_met, weighted)
 
     def _part(self, text: str, lang: str) -> tuple[list[int], list[float]]:
         """Table rows and counts of one text's distinct words in order of first occurrence, then its concepts."""
@@ -160,20 +162,20 @@ class Analyser:
         self._surface.append(surface)
         return len(self._stem) - 1
 
-    def _remember(self, rows: list[int], seen: bytearray, surface: dict[str, str]) -> bytearray:
-        """A word first met in this batch offers its stem's word, then its translations', then its cognate's
-        (the first offer of a key wins): a word met before has offered them all already."""
-        if len(seen) < len(self._stem):
-            seen.extend(bytes(len(self._stem) - len(seen)))
-        new = list(compress(rows, map(not_, map(seen.__getitem__, rows))))
-        entries = self._surface
-        for row in new:
-            seen[row] = 1
-        for kind in range(3):
-            for row in new:
-                for key, word in entries[row][kind]:
-                    surface.setdefault(key, word)
-        return seen
+    def _remember(self, rows: np.ndarray, part_ptr: np.ndarray, surface: dict[str, str]) -> None:
+        """Each word met here offers, at its first occurrence, its stem's word, then its translations', then its
+        cognate's, part by part (the first offer of a key wins; a word met again has offered them all already)."""
+        first = np.full(len(self._stem), rows.size, np.int64)
+        np.minimum.at(first, rows, np.arange(rows.size))
+        first = np.sort(first[first < rows.size])
+        part_of = np.searchsorted(part_ptr, first, side="right") - 1
+        entries, new_rows = self._surface, rows[first].tolist()
+        bounds = np.flatnonzero(np.diff(part_of)) + 1
+        for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(new_rows)], strict=True):
+            for kind in range(3):
+                for row in new_rows[a:b]:
+                    for key, word in entries[row][kind]:
+                        surface.setdefault(key, word)
 
     def _product(self, indptr: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> Analysed:
         """counts (documents x the rows met) @ those rows of the table, in the table rows' local numbering."""
