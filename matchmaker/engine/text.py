@@ -92,8 +92,9 @@ class Analyser:
         all_words = lowered_words(text)
         word_counts = Counter(all_words)
         table = self._row[lang]
-        rows = list(map(table.get, word_counts))
-        if None in rows:
+        try:
+            rows = list(map(table.__getitem__, word_counts))
+        except KeyError:                                 # a word met for the first time
             rows = self._add_words(lang, word_counts)
         counts = list(word_counts.values())
         if self.settings.use_glossary and not self._first[lang].isdisjoint(rows):
@@ -106,12 +107,11 @@ class Analyser:
     def _add_words(self, lang: str, word_counts: Counter) -> list[int]:
         table, first_stems = self._row[lang], glossary()[1][lang]
         with self._lock:
-            for w in word_counts:
-                if w not in table:
-                    gives, stem, surface = self._entries(w, lang)
-                    row = table[w] = self._new_row(gives, stem, surface)
-                    if stem in first_stems:
-                        self._first[lang].add(row)
+            for w in [w for w in word_counts if w not in table]:
+                gives, stem, surface = self._entries(w, lang)
+                row = table[w] = self._new_row(gives, stem, surface)
+                if stem in first_stems:
+                    self._first[lang].add(row)
             return list(map(table.__getitem__, word_counts))
 
     def _entries(self, word: str, lang: str) -> tuple[list[tuple[str, float]], str | None, tuple]:

@@ -10,6 +10,9 @@ measures the drift.
 """
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -136,8 +139,9 @@ class Corpus:
                 block: int = 4096) -> Corpus:
         """The corpus of the records, analysed by blocks of ``block`` records (blocks bound the memory)."""
         analyser = T.analyser(Vocabulary([], [], np.zeros(0), settings).analyzer)
-        parts = [analyser.analyse([record_parts(r, settings) for r in records[a:a + block]], surface)
-                 for a in range(0, len(records), block)]
+        with collector_paused():
+            parts = [analyser.analyse([record_parts(r, settings) for r in records[a:a + block]], surface)
+                     for a in range(0, len(records), block)]
         lengths = np.concatenate([np.diff(p.indptr) for p in parts]) if parts else np.zeros(0, np.int64)
         numbers, ids = T.renumber(np.concatenate([p.features for p in parts]) if parts else np.zeros(0, np.int64),
                                   len(analyser.names))
@@ -145,6 +149,20 @@ class Corpus:
         areas = np.array([mask(r.policy_areas, "pa") for r in records], np.int64)
         return cls([analyser.names[i] for i in numbers.tolist()], np.repeat(np.arange(len(records)), lengths),
                    ids.astype(np.int64), counts, len(records), areas)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a while (reference counting still frees what is dropped). The analysis of
+    a corpus keeps a few tuples for each new word (the analyser's table): every so many, the collector walks
+    every object of the process (measured: 0.5-0.7 s of a 10,000 + 10,000 records' fit of 6 s, 6 full passes)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def record_parts(record: Record, settings: EngineSettings) -> list[tuple[str, str, float]]:
