@@ -19,6 +19,8 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from itertools import compress, repeat
+from operator import is_
 
 import numpy as np
 import scipy.sparse as sp
@@ -105,14 +107,16 @@ class Analyser:
         return rows, counts
 
     def _add_words(self, lang: str, word_counts: Counter) -> list[int]:
-        table, first_stems = self._row[lang], glossary()[1][lang]
+        """The table rows of the words, a row added for each word met for the first time."""
+        table, first_stems, words = self._row[lang], glossary()[1][lang], list(word_counts)
         with self._lock:
-            for w in [w for w in word_counts if w not in table]:
-                gives, stem, surface = self._entries(w, lang)
-                row = table[w] = self._new_row(gives, stem, surface)
+            rows = list(map(table.get, words))
+            for at in list(compress(range(len(words)), map(is_, rows, repeat(None)))):
+                gives, stem, surface = self._entries(words[at], lang)
+                row = rows[at] = table[words[at]] = self._new_row(gives, stem, surface)
                 if stem in first_stems:
                     self._first[lang].add(row)
-            return list(map(table.__getitem__, word_counts))
+        return rows
 
     def _entries(self, word: str, lang: str) -> tuple[list[tuple[str, float]], str | None, tuple]:
         """What one occurrence of a word gives: [(feature, weight)], its stem, its surface entries."""
