@@ -49,19 +49,25 @@ class Postings:
         """The postings of a features x rows CSR matrix with sorted indices."""
         n_features, n_rows = matrix.shape
         blocks = max(1, -(-n_rows >> BLOCK_BITS))
-        rows = matrix.indices.astype(np.int64)
-        feature = np.repeat(np.arange(n_features, dtype=np.int64), np.diff(matrix.indptr))
-        counts = np.bincount(feature * blocks + (rows >> BLOCK_BITS), minlength=n_features * blocks)
+        counts = np.diff(matrix.indptr)
+        if blocks > 1:                  # entries of each (feature, block), from 4-byte keys (1M rows: 85M entries)
+            key_type = np.int32 if n_features * blocks < 2 ** 31 else np.int64
+            key = np.repeat(np.arange(0, n_features * blocks, blocks, dtype=key_type), counts)
+            key += matrix.indices >> BLOCK_BITS
+            counts = np.bincount(key, minlength=n_features * blocks)
         ptr_type = np.int32 if matrix.nnz < 2 ** 31 - 1 else np.int64
         ptr = np.concatenate(([0], np.cumsum(counts))).astype(ptr_type)
-        return cls(ptr, (rows & 0xFFFF).astype(np.uint16), matrix.data.astype(np.float32), n_features, n_rows)
+        low = matrix.indices.astype(np.uint16)          # (the cast keeps the low 16 bits)
+        return cls(ptr, low, matrix.data.astype(np.float32), n_features, n_rows)
 
     def matrix(self) -> sp.csr_matrix:
         """The features x rows float32 CSR matrix."""
         blocks = self.blocks
-        block = np.repeat(np.arange(self.n_features * blocks, dtype=np.int64) % blocks, np.diff(self.ptr))
         index_type = np.int32 if self.data.size < 2 ** 31 - 1 and self.n_rows < 2 ** 31 - 1 else np.int64
-        rows = ((block << BLOCK_BITS) | self.low).astype(index_type)
+        rows = self.low.astype(index_type)
+        if blocks > 1:
+            high = np.tile(np.arange(blocks, dtype=index_type) << BLOCK_BITS, self.n_features)
+            rows |= np.repeat(high, np.diff(self.ptr))
         return sp.csr_matrix((self.data, rows, self.ptr[::blocks].astype(index_type)),
                              shape=(self.n_features, self.n_rows))
 
