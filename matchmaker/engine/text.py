@@ -159,8 +159,9 @@ class Analyser:
             if name not in number:
                 number[name] = len(self.names)
                 self.names.append(name)
-        self._cols.extend(number[name] for name, _ in gives)
-        self._vals.extend(weight for _, weight in gives)
+        for name, weight in gives:
+            self._cols.append(number[name])
+            self._vals.append(weight)
         self._ptr.append(len(self._cols))
         self._stem.append(stem)
         self._surface.append(surface)
