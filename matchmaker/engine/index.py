@@ -92,9 +92,13 @@ class Postings:
 
     def contributions(self, cols: np.ndarray, vals: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """``vals[j] x weight of (cols[j], rows[i])`` for every (query feature j, row i), float32."""
+        blocks = self.blocks
+        if blocks == 1:
+            first = self.ptr[cols].astype(np.int64)
+            return _search(first, self.ptr[cols + 1].astype(np.int64) - first, self.low, self.data, vals, rows)
         out = np.zeros((cols.size, rows.size), np.float32)
-        blocks, block_of = self.blocks, rows >> BLOCK_BITS
-        for block in np.unique(block_of).tolist():
+        block_of = rows >> BLOCK_BITS
+        for block in set(block_of.tolist()):
             at = np.flatnonzero(block_of == block)
             first = self.ptr[cols * blocks + block].astype(np.int64)
             length = self.ptr[cols * blocks + block + 1].astype(np.int64) - first
