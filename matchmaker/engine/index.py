@@ -72,8 +72,9 @@ class Postings:
                              shape=(self.n_features, self.n_rows))
 
     def product(self, cols: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, float32 sums) of the rows in the postings of the query's features: each row's sum is added up
-        in float32 in the query's feature order, as scipy's product of the query and the CSR matrix does."""
+        """(rows, float32 sums) of the rows in the postings of the query's features whose sum is not 0: each row's
+        sum is added up in float32 in the query's feature order, as scipy's product of the query and the CSR
+        matrix does."""
         blocks = self.blocks
         first, end = self.ptr[cols * blocks].astype(np.int64), self.ptr[(cols + 1) * blocks].astype(np.int64)
         lengths = end - first
@@ -86,8 +87,7 @@ class Postings:
             return rows, np.zeros(0, np.float32)
         sums = np.zeros(self.n_rows, np.float32)
         np.add.at(sums, rows, np.repeat(vals.astype(np.float32), lengths) * self.data[at])
-        hit = np.sort(rows)
-        hit = hit[np.concatenate(([True], hit[1:] != hit[:-1]))]    # (np.unique: a hash table, 10x slower here)
+        hit = np.flatnonzero(sums != 0)     # as scipy's product, which leaves out sums of 0 (a float array: 6x slower)
         return hit, sums[hit]
 
     def contributions(self, cols: np.ndarray, vals: np.ndarray, rows: np.ndarray) -> np.ndarray:
