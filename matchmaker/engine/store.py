@@ -15,15 +15,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from .engine import ENGINE_VERSION, Engine
-from .index import SideIndex
+from .index import Postings, SideIndex
 from .records import SIDES, EngineSettings
 from .rules import FACET_DTYPES
 from .vocabulary import Vocabulary
 
-FORMAT = 1
+FORMAT = 2                # 2: postings with 2-byte row numbers (index.Postings)
 KEEP = 3                 # generations kept: a worker may still be reading the previous one
 
 
@@ -79,8 +78,10 @@ def load(directory: str | os.PathLike, settings: EngineSettings | None = None) -
         arrays = np.load(root / f"index-{generation}.npz", allow_pickle=False)
     except (OSError, ValueError) as error:
         raise RefusedIndex(f"unreadable index: {error}") from error
+    if document.get("format") != FORMAT:
+        raise RefusedIndex(f"index saved in format {document.get('format')}, this engine reads format {FORMAT}")
     written = document.get("engine_version")
-    if document.get("format") != FORMAT or written != ENGINE_VERSION:
+    if written != ENGINE_VERSION:
         raise RefusedIndex(f"index written by engine {written}, this is {ENGINE_VERSION}")
     try:
         saved = EngineSettings(**document["settings"])
@@ -99,8 +100,8 @@ def _arrays(engine: Engine) -> dict[str, np.ndarray]:
         if side.n_delta or not side.alive.all():
             side.merge_delta()
         postings = side.postings
-        out |= {f"{name}.ids": side.ids.copy(), f"{name}.alive": side.alive.copy(), f"{name}.indptr": postings.indptr,
-                f"{name}.indices": postings.indices, f"{name}.data": postings.data}
+        out |= {f"{name}.ids": side.ids.copy(), f"{name}.alive": side.alive.copy(), f"{name}.ptr": postings.ptr,
+                f"{name}.low": postings.low, f"{name}.data": postings.data}
         out |= {f"{name}.{facet}": values[: side.n_rows].copy() for facet, values in side.facets.items()}
     return out
 
@@ -111,8 +112,8 @@ def _engine(document: dict, arrays: dict[str, np.ndarray], settings: EngineSetti
     sides = {}
     for name in SIDES:
         ids = arrays[f"{name}.ids"]
-        postings = sp.csr_matrix((arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]),
-                                 shape=(vocabulary.size, ids.size))
+        postings = Postings(arrays[f"{name}.ptr"], arrays[f"{name}.low"], arrays[f"{name}.data"], vocabulary.size,
+                            ids.size)
         members = {int(r): codes for r, codes in document["members"][name].items()}
         sides[name] = SideIndex.build(ids, None, {f: arrays[f"{name}.{f}"] for f in FACET_DTYPES}, members,
                                       alive=arrays[f"{name}.alive"], postings=postings)

@@ -19,8 +19,8 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from itertools import compress
-from operator import not_
+from itertools import compress, repeat
+from operator import is_
 
 import numpy as np
 import scipy.sparse as sp
@@ -70,28 +70,33 @@ class Analyser:
         stem of a French or Spanish text under "~" + stem, and a translation reached from a French or Spanish
         word (a cognate too) under "~" + stem, from an English word under "~~" + stem (see :func:`stem_label`).
         """
-        rows, counts, lengths = array("q"), array("d"), array("q")
-        seen = bytearray(len(self._stem))
+        rows: list[int] = []
+        counts: list[float] = []
+        part_ends, part_weights, doc_ends = [0], [], [0]
         for parts in documents:
-            length = 0
             for text, lang, weight in parts:
                 part_rows, part_counts = self._part(text or "", lang if lang in SNOWBALL_NAMES else "en")
-                if surface is not None:
-                    seen = self._remember(part_rows, seen, surface)
-                rows.extend(part_rows)
-                counts.extend(part_counts if weight == 1.0 else [c * weight for c in part_counts])
-                length += len(part_rows)
-            lengths.append(length)
-        indptr = np.concatenate(([0], np.cumsum(np.frombuffer(lengths, np.int64), dtype=np.int64)))
-        return self._product(indptr, np.frombuffer(rows, np.int64), np.frombuffer(counts, np.float64))
+                rows += part_rows
+                counts += part_counts
+                part_ends.append(len(rows))
+                part_weights.append(weight)
+            doc_ends.append(len(part_ends) - 1)
+        part_ptr = np.array(part_ends, np.int64)
+        rows_met = np.array(rows, np.int64)
+        # a title's count x its weight: the same float products as one by one
+        weighted = np.array(counts, np.float64) * np.repeat(np.array(part_weights, np.float64), np.diff(part_ptr))
+        if surface is not None:
+            self._remember(rows_met, part_ptr, surface)
+        return self._product(part_ptr[doc_ends], rows_met, weighted)
 
     def _part(self, text: str, lang: str) -> tuple[list[int], list[float]]:
         """Table rows and counts of one text's distinct words in order of first occurrence, then its concepts."""
         all_words = lowered_words(text)
         word_counts = Counter(all_words)
         table = self._row[lang]
-        rows = list(map(table.get, word_counts))
-        if None in rows:
+        try:
+            rows = list(map(table.__getitem__, word_counts))
+        except KeyError:                                 # a word met for the first time
             rows = self._add_words(lang, word_counts)
         counts = list(word_counts.values())
         if self.settings.use_glossary and not self._first[lang].isdisjoint(rows):
@@ -102,15 +107,16 @@ class Analyser:
         return rows, counts
 
     def _add_words(self, lang: str, word_counts: Counter) -> list[int]:
-        table, first_stems = self._row[lang], glossary()[1][lang]
+        """The table rows of the words, a row added for each word met for the first time."""
+        table, first_stems, words = self._row[lang], glossary()[1][lang], list(word_counts)
         with self._lock:
-            for w in word_counts:
-                if w not in table:
-                    gives, stem, surface = self._entries(w, lang)
-                    row = table[w] = self._new_row(gives, stem, surface)
-                    if stem in first_stems:
-                        self._first[lang].add(row)
-            return list(map(table.__getitem__, word_counts))
+            rows = list(map(table.get, words))
+            for at in list(compress(range(len(words)), map(is_, rows, repeat(None)))):
+                gives, stem, surface = self._entries(words[at], lang)
+                row = rows[at] = table[words[at]] = self._new_row(gives, stem, surface)
+                if stem in first_stems:
+                    self._first[lang].add(row)
+        return rows
 
     def _entries(self, word: str, lang: str) -> tuple[list[tuple[str, float]], str | None, tuple]:
         """What one occurrence of a word gives: [(feature, weight)], its stem, its surface entries."""
@@ -153,27 +159,28 @@ class Analyser:
             if name not in number:
                 number[name] = len(self.names)
                 self.names.append(name)
-        self._cols.extend(number[name] for name, _ in gives)
-        self._vals.extend(weight for _, weight in gives)
+        for name, weight in gives:
+            self._cols.append(number[name])
+            self._vals.append(weight)
         self._ptr.append(len(self._cols))
         self._stem.append(stem)
         self._surface.append(surface)
         return len(self._stem) - 1
 
-    def _remember(self, rows: list[int], seen: bytearray, surface: dict[str, str]) -> bytearray:
-        """A word first met in this batch offers its stem's word, then its translations', then its cognate's
-        (the first offer of a key wins): a word met before has offered them all already."""
-        if len(seen) < len(self._stem):
-            seen.extend(bytes(len(self._stem) - len(seen)))
-        new = list(compress(rows, map(not_, map(seen.__getitem__, rows))))
-        entries = self._surface
-        for row in new:
-            seen[row] = 1
-        for kind in range(3):
-            for row in new:
-                for key, word in entries[row][kind]:
-                    surface.setdefault(key, word)
-        return seen
+    def _remember(self, rows: np.ndarray, part_ptr: np.ndarray, surface: dict[str, str]) -> None:
+        """Each word met here offers, at its first occurrence, its stem's word, then its translations', then its
+        cognate's, part by part (the first offer of a key wins; a word met again has offered them all already)."""
+        first = np.full(len(self._stem), rows.size, np.int64)
+        np.minimum.at(first, rows, np.arange(rows.size))
+        first = np.sort(first[first < rows.size])
+        part_of = np.searchsorted(part_ptr, first, side="right") - 1
+        entries, new_rows = self._surface, rows[first].tolist()
+        bounds = np.flatnonzero(np.diff(part_of)) + 1
+        for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(new_rows)], strict=True):
+            for kind in range(3):
+                for row in new_rows[a:b]:
+                    for key, word in entries[row][kind]:
+                        surface.setdefault(key, word)
 
     def _product(self, indptr: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> Analysed:
         """counts (documents x the rows met) @ those rows of the table, in the table rows' local numbering."""

@@ -376,6 +376,20 @@ def test_an_index_of_another_engine_version_or_settings_is_refused(engine, tmp_p
         store.load(tmp_path)
 
 
+def test_an_index_saved_in_the_former_layout_is_refused(engine, tmp_path):
+    """Format 1 stored 4-byte row numbers under other names: such an index is refused (and refitted), not misread."""
+    import json
+
+    from matchmaker.engine import store
+    store.save(engine, tmp_path, {})
+    saved = tmp_path / "index-1.json"
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    document["format"] = 1
+    saved.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(store.RefusedIndex, match="format 1"):
+        store.load(tmp_path)
+
+
 # ------------------------------------------------------------------ purity
 def test_import_does_not_pull_flask_or_sqlalchemy():
     code = ("import sys, matchmaker.engine as e; e.Engine; "
@@ -536,6 +550,36 @@ def test_word_splitting_equals_the_unicode_regular_expression():
         "e-commerce", "l", "e-santé", "type", "e-money", "be", "all", "3e", "5", "e"]
     assert words("Start-ups, a roll-out, follow-up; set-upx x--up") == [
         "Startups", "a", "rollout", "followup", "set", "upx", "x", "up"]
+
+
+def test_postings_past_65536_rows_answer_as_the_matrix_product():
+    """Row numbers are stored in 2 bytes, by blocks of 65,536 rows: a side of 140,000 rows gives the same rows,
+    float32 scores (summed in the query's feature order, as scipy's product) and contributions as its matrix,
+    and holds 6 bytes an entry plus the pointers."""
+    import scipy.sparse as sp
+
+    from matchmaker.engine.index import SideIndex
+    from matchmaker.engine.rules import FACET_DTYPES
+    n_rows, n_features = 140_000, 300
+    rows = sp.random(n_rows, n_features, density=0.01, format="csr", dtype=np.float32, random_state=3)
+    rows.data += np.float32(0.01)
+    side = SideIndex.build(np.arange(n_rows), rows, {f: np.zeros(n_rows, t) for f, t in FACET_DTYPES.items()}, {})
+    assert side.postings.blocks == 3
+    assert (side.rows_matrix() != rows).nnz == 0
+    postings = rows.T.tocsr()
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        cols = np.sort(rng.choice(n_features, 12, replace=False)).astype(np.int32)
+        vals = rng.random(12).astype(np.float32)
+        expected = sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, n_features)) @ postings
+        order = np.argsort(expected.indices)
+        hit, text = side.hits(cols, vals)
+        assert np.array_equal(hit, expected.indices[order]) and np.array_equal(text, expected.data[order])
+        sample = np.concatenate([hit[:50], hit[-50:], [0, 65_535, 65_536, n_rows - 1]])
+        dense = (rows[sample].toarray()[:, cols] * vals).T
+        assert np.array_equal(side.contributions(cols, vals, sample), dense.astype(np.float32))
+    entries = rows.nnz
+    assert side.postings.nbytes() == 6 * entries + 4 * (n_features * 3 + 1)
 
 
 def test_contributions_are_found_in_every_posting(engine):
