@@ -46,11 +46,9 @@ class RememberedSelect(widgets.Select):
             return None
         options = []
         for choice in field.iter_choices():
-            label = choice.label
-            if isinstance(label, LazyString):
-                label = (label._func, label._args, tuple(sorted(label._kwargs.items())))
-            elif not isinstance(label, str):
+            if not isinstance(choice.label, str | LazyString):
                 return None
+            label = str(choice.label)        # translated: the locale is part of the key anyway
             options.append((choice.value, label, choice.selected, tuple(sorted((choice.render_kw or {}).items()))))
         flags = tuple(bool(getattr(field.flags, name, False)) for name in widgets.Select.validation_attrs)
         try:
