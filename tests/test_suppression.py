@@ -5,18 +5,20 @@ with the totals, the fact that counts are non-negative integers, and the zero po
 because no zero is ever published beside one: checked), as the threat model's attacker computes it."""
 from __future__ import annotations
 
-import math
 import os
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
 
 from matchmaker.services.report_tables import TOTAL, Table, count_table
 from matchmaker.services.suppression import Line, determined, suppress
-from tests.attacks.suppression import check_table, pinned_by_linear_programming, subtraction_attack
+from tests.attacks.suppression import (
+    cell_intervals,
+    check_table,
+    pinned_by_linear_programming,
+    subtraction_attack,
+)
 
 # Pure code, no database: the SQLite pass runs it, the PostgreSQL pass need not run it again.
 pytestmark = pytest.mark.skipif(bool(os.environ.get("MATCHMAKER_TEST_DB")), reason="no database involved")
@@ -99,28 +101,9 @@ def test_no_small_cell_and_no_recovery_on_random_tables(facts, rows, columns, to
 def intervals_seen(table: Table, lower: float = 0) -> dict:
     """What the attacker can tell of every cell: its value, or the interval linear programming gives."""
     values = {(r, c): table.values[r, c] for r in table.rows for c in table.columns}
-    hidden = sorted(table.suppressed, key=repr)
-    index = {k: i for i, k in enumerate(hidden)}
-    rows, rhs = [], []
-    for line in table.lines():
-        row, right = np.zeros(len(hidden)), 0.0
-        for key, sign in ((line.total, -1.0), *((p, 1.0) for p in line.parts)):
-            if key in index:
-                row[index[key]] += sign
-            else:
-                right -= sign * values[key]
-        if row.any():
-            rows.append(row)
-            rhs.append(right)
     found = {k: (v, v) for k, v in values.items() if k not in table.suppressed}
-    for key in hidden:
-        objective = np.zeros(len(hidden))
-        objective[index[key]] = 1
-        system = {"A_eq": np.array(rows) if rows else None, "b_eq": rhs or None,
-                  "bounds": [(lower, None)] * len(hidden), "method": "highs"}
-        low, high = linprog(objective, **system), linprog(-objective, **system)
-        found[key] = (math.ceil(low.fun - 1e-7), math.floor(-high.fun + 1e-7) if high.status == 0 else math.inf)
-    return found
+    lines = [(line.total, line.parts) for line in table.lines()]
+    return found | cell_intervals(values, lines, table.suppressed, lower)
 
 
 def test_the_demo_row_of_ones_beside_published_zeros_is_not_solved():

@@ -6,17 +6,15 @@ from __future__ import annotations
 import csv
 import html
 import io
-import math
 import re
 from pathlib import Path
 
-import numpy as np
-from scipy.optimize import linprog
 from sqlalchemy import select
 
 from matchmaker.api.tokens import create_token
 from matchmaker.extensions import db
 from matchmaker.models import Match, Need, Offering
+from tests.attacks.suppression import cell_intervals
 from tests.helpers import signed_in_client
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -234,33 +232,7 @@ def read_table(text: str) -> tuple[dict, list]:
 
 def feasible_intervals(cells: dict, lines: list, lower: float) -> dict:
     """Each suppressed cell's smallest and largest value given every line, the bounds and integrality."""
-    hidden = [k for k, v in cells.items() if v is None]
-    index = {k: i for i, k in enumerate(hidden)}
-    rows, rhs = [], []
-    for total, parts in lines:
-        row, right = np.zeros(len(hidden)), 0.0
-        for key, sign in [(total, -1.0)] + [(p, 1.0) for p in parts]:
-            if key in index:
-                row[index[key]] += sign
-            else:
-                right -= sign * cells[key]
-        if row.any():
-            rows.append(row)
-            rhs.append(right)
-    found = {}
-    for key in hidden:
-        if not rows or not any(r[index[key]] for r in rows):
-            found[key] = (lower, math.inf)
-            continue
-        objective = np.zeros(len(hidden))
-        objective[index[key]] = 1
-        bounds = [(lower, None)] * len(hidden)
-        low = linprog(objective, A_eq=np.array(rows), b_eq=rhs, bounds=bounds, method="highs")
-        high = linprog(-objective, A_eq=np.array(rows), b_eq=rhs, bounds=bounds, method="highs")
-        assert low.status == 0, "the published table is consistent with the attacker's bounds"
-        top = math.inf if high.status == 3 else math.floor(-high.fun + 1e-7)
-        found[key] = (math.ceil(low.fun - 1e-7), top)
-    return found
+    return cell_intervals(cells, lines, [k for k, v in cells.items() if v is None], lower)
 
 
 REPORT_TABLES = ("needs_by_area_region", "needs_by_ldc", "supply_demand", "activity", "delays")

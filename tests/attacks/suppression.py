@@ -28,16 +28,15 @@ def subtraction_attack(values: dict, lines: list[Line], hidden: set) -> dict:
     return recovered
 
 
-def pinned_by_linear_programming(values: dict, lines: list[Line], hidden: set, lower: float = 0) -> dict:
-    """Suppressed cells whose smallest and largest possible values, given every published cell, every total
-    and non-negative counts (at least ``lower``), are equal, or lie between 1 and 2: this also finds what
-    combining several lines gives away."""
+def cell_intervals(values: dict, lines, hidden, lower: float = 0) -> dict:
+    """Each hidden cell's smallest and largest possible value given the published cells, every line ((total, parts):
+    the total equals the sum of its parts), counts of at least ``lower`` and integrality, by linear programming."""
     hidden = sorted(hidden, key=repr)
     column = {k: i for i, k in enumerate(hidden)}
     rows, rhs = [], []
-    for line in lines:
+    for total, parts in lines:
         row, right = np.zeros(len(hidden)), 0.0
-        for key, sign in ((line.total, -1.0), *((p, 1.0) for p in line.parts)):
+        for key, sign in ((total, -1.0), *((p, 1.0) for p in parts)):
             if key in column:
                 row[column[key]] += sign
             else:
@@ -45,21 +44,25 @@ def pinned_by_linear_programming(values: dict, lines: list[Line], hidden: set, l
         if row.any():
             rows.append(row)
             rhs.append(right)
-    pinned = {}
-    if not rows:
-        return pinned
+    system = {"A_eq": np.array(rows) if rows else None, "b_eq": rhs or None,
+              "bounds": [(lower, None)] * len(hidden), "method": "highs"}
+    found = {}
     for key in hidden:
         objective = np.zeros(len(hidden))
         objective[column[key]] = 1
-        bounds = [(lower, None)] * len(hidden)
-        low = linprog(objective, A_eq=np.array(rows), b_eq=rhs, bounds=bounds, method="highs")
-        high = linprog(-objective, A_eq=np.array(rows), b_eq=rhs, bounds=bounds, method="highs")
+        low, high = linprog(objective, **system), linprog(-objective, **system)
         assert low.status == 0, "the published table must be consistent"
-        smallest = math.ceil(low.fun - 1e-7)  # counts are integers
-        largest = math.floor(-high.fun + 1e-7) if high.status == 0 else math.inf
-        if largest - smallest < 1 or (smallest >= 1 and largest <= 2):
-            pinned[key] = (smallest, largest)
-    return pinned
+        found[key] = (math.ceil(low.fun - 1e-7), math.floor(-high.fun + 1e-7) if high.status == 0 else math.inf)
+    return found
+
+
+def pinned_by_linear_programming(values: dict, lines: list[Line], hidden: set, lower: float = 0) -> dict:
+    """Suppressed cells whose smallest and largest possible values, given every published cell, every total
+    and non-negative counts (at least ``lower``), are equal, or lie between 1 and 2: this also finds what
+    combining several lines gives away."""
+    intervals = cell_intervals(values, [(line.total, line.parts) for line in lines], hidden, lower)
+    return {key: (smallest, largest) for key, (smallest, largest) in intervals.items()
+            if largest - smallest < 1 or (smallest >= 1 and largest <= 2)}
 
 
 def check_table(table: Table) -> None:
