@@ -297,6 +297,8 @@ def test_queue_filters_sorting_and_bulk_approve(app, make, signed_in):
     assert "3 matches" in client.get("/matches/?status=").get_data(as_text=True)
     assert "0 matches" in client.get("/matches/?age=30").get_data(as_text=True)
     assert client.get("/matches/?min_score=abc&sort=evil&status=zz&page=-1").status_code == 200
+    refused = client.get("/matches/?age=-4").get_data(as_text=True)   # said by the field, not ignored silently
+    assert 'id="age-error"' in refused and 'aria-invalid="true"' in refused
     response = client.post("/matches/bulk-approve", data={"ids": [str(low.id), str(high.id), "99999"]})
     assert response.status_code == 302
     assert {m.status for m in db.session.scalars(select(Match).where(Match.id.in_([low.id, high.id])))} == {"approved"}
