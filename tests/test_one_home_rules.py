@@ -197,3 +197,20 @@ def test_whom_a_user_acts_for_is_asked_of_permissions(app, make, monkeypatch):
     assert "<h1>Your member's needs</h1>" in web.get("/needs/").get_data(as_text=True)
     monkeypatch.setitem(permissions.RULES, "act_for.member", lambda user, _obj=None: False)
     assert "<h1>Your member's needs</h1>" not in web.get("/needs/").get_data(as_text=True)
+
+
+def test_an_iati_import_cuts_texts_to_the_limits_of_the_home(app, monkeypatch):
+    from matchmaker.imports.iati_import import ImportOptions, map_activity, parse_file
+    from tests.samples import iati_activity, iati_file
+
+    monkeypatch.setitem(field_rules.LIMITS, "title", field_rules.Bounds(5, 20))
+    monkeypatch.setitem(field_rules.LIMITS, "description", field_rules.Bounds(30, 40))
+    activities, _version, problems = parse_file(iati_file(iati_activity()))
+    assert activities and not problems
+    mapped, problems = map_activity(activities[0], ImportOptions(), {})
+    assert mapped["fields"]["title"] == "Digital trade facilitation programme"[:20]
+    assert mapped["fields"]["description"] == "Support to customs and trade ministries for paperless trade"[:40]
+    assert problems == []
+    monkeypatch.setitem(field_rules.LIMITS, "title", field_rules.Bounds(40, 200))
+    _mapped, problems = map_activity(activities[0], ImportOptions(), {})
+    assert problems == ["The title is too short (at least 40 characters)."]

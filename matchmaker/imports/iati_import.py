@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
+from matchmaker.field_rules import LIMITS
 from matchmaker.imports.csv_import import Preview, Problem
 from matchmaker.imports.iati import (
     MAX_BYTES,
@@ -255,8 +256,9 @@ def _policy_areas(activity: Activity, options: ImportOptions, problems: list[str
 
 def _text_problems(fields: dict[str, Any], title_found: bool) -> list[str]:
     problems = []
-    if title_found and len(fields["title"]) < 5:
-        problems.append(_("The title is too short (at least 5 characters)."))
+    shortest = LIMITS["title"].min
+    if title_found and len(fields["title"]) < shortest:
+        problems.append(_("The title is too short (at least %(min)d characters).", min=shortest))
     for name, label in (("title", _("Title")), ("description", _("Description")), ("contact_name", _("Contact"))):
         problem = text_problem(fields[name] or "")
         if problem:
@@ -298,8 +300,8 @@ def map_activity(activity: Activity, options: ImportOptions, members: dict[str, 
     languages = [lang for lang, _text in activity.titles + activity.descriptions if lang in DELIVERY_LANGUAGES]
     kinds = [AID_TYPES[code] for code in activity.aid_types if code in AID_TYPES]
     fields: dict[str, Any] = {
-        "title": title[1][:200] if title else "",
-        "description": description[1][:10000] if description else "",
+        "title": title[1][:LIMITS["title"].max] if title else "",
+        "description": description[1][:LIMITS["description"].max] if description else "",
         "language": language if language in TEXT_LANGUAGES else "en",
         "policy_areas": areas,
         "support_kinds": list(dict.fromkeys(kinds + list(options.support_kinds))) or ["technical_assistance"],
