@@ -13,8 +13,10 @@ from matchmaker import field_rules, permissions
 from matchmaker.api.tokens import create_token
 from matchmaker.extensions import db
 from matchmaker.imports.csv_import import read_rows
+from matchmaker.imports.iati_import import ImportOptions, map_activity, parse_file
 from matchmaker.models import Need, Offering
 from tests.conftest import login
+from tests.samples import iati_activity, iati_file
 
 NEED_FORM = {
     "title": "Draft a law on electronic signatures",  # 36 characters
@@ -200,9 +202,6 @@ def test_whom_a_user_acts_for_is_asked_of_permissions(app, make, monkeypatch):
 
 
 def test_an_iati_import_cuts_texts_to_the_limits_of_the_home(app, monkeypatch):
-    from matchmaker.imports.iati_import import ImportOptions, map_activity, parse_file
-    from tests.samples import iati_activity, iati_file
-
     monkeypatch.setitem(field_rules.LIMITS, "title", field_rules.Bounds(5, 20))
     monkeypatch.setitem(field_rules.LIMITS, "description", field_rules.Bounds(30, 40))
     activities, _version, problems = parse_file(iati_file(iati_activity()))

@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from matchmaker.errors import DomainError
 from matchmaker.extensions import db
+from matchmaker.models import MatchmakingSession
 from matchmaker.permissions import side_of
 from matchmaker.services import session_summary, suppression
 from matchmaker.services import sessions as service
@@ -102,3 +104,28 @@ def test_the_reports_texts_name_the_threshold_of_suppression(app, monkeypatch, s
     monkeypatch.setitem(app.jinja_env.globals, "min_members", 4)
     page = signed_in("facilitator").get("/dashboard/").get_data(as_text=True)
     assert "fewer than 4 members" in page and "fewer than 3 members" not in page
+
+
+def test_when_outcomes_are_written_is_one_rule_that_the_page_and_the_service_ask(app, make, parties, monkeypatch):
+    """The outcome form and the summaries' form are shown exactly when the service takes outcomes."""
+    people, matches = parties
+    facilitator = people["facilitator"]
+    session = _session(facilitator)
+    service.invite(facilitator, session, list(matches.values()))
+    service.build_agenda(facilitator, session)
+    monkeypatch.setattr(service, "utcnow", lambda: datetime(2100, 1, 1, tzinfo=UTC))
+    service.transition(facilitator, session, "held")
+    db.session.commit()
+    client = app.test_client()
+    login(client, facilitator)
+
+    def forms_shown() -> tuple[bool, bool]:
+        detail = client.get(f"/sessions/{session.id}").get_data(as_text=True)
+        summary = client.get(f"/sessions/{session.id}/summary").get_data(as_text=True)
+        return f'action="/sessions/{session.id}/outcome"' in detail, "<textarea" in summary
+
+    assert forms_shown() == (True, True)
+    monkeypatch.setattr(MatchmakingSession, "takes_outcomes", property(lambda s: False))
+    assert forms_shown() == (False, False)
+    with pytest.raises(DomainError, match="once the session has been held"):
+        service.record_outcome(facilitator, session, session.meetings[0], "informative", None)

@@ -70,6 +70,15 @@ class MatchmakingSession(db.Model):
     def is_planning(self) -> bool:
         return self.status == "planning"
 
+    @property
+    def takes_outcomes(self) -> bool:
+        """Held and not yet closed: the meetings' outcomes and the summaries are written now."""
+        return self.status == "held"
+
+    @property
+    def has_been_held(self) -> bool:
+        return self.status in ("held", "closed")
+
     def __repr__(self) -> str:
         return f"<MatchmakingSession {self.id} {self.date} {self.status}>"
 

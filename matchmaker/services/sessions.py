@@ -313,7 +313,7 @@ def record_outcome(actor: User, session: MatchmakingSession, meeting: SessionMee
                    note: str | None) -> bool:
     """Record how a meeting went and carry it into the match's life cycle; True when the match moved on."""
     _require(actor, "session.manage", message=_("Only facilitators record the outcomes of a session."))
-    if session.status != "held":
+    if not session.takes_outcomes:
         raise TransitionNotAllowed(_("Outcomes are recorded once the session has been held."))
     if outcome not in OUTCOMES:
         raise DomainError(_("Choose the outcome of the meeting."))
@@ -347,7 +347,7 @@ def record_outcome(actor: User, session: MatchmakingSession, meeting: SessionMee
 def save_summary(actor: User, session: MatchmakingSession, summary: str | None, public_summary: str | None) -> None:
     """The facilitator's record of the session, and the non-attributable summary shared with its participants."""
     _require(actor, "session.manage", message=_("Only facilitators write the summary of a session."))
-    if session.status != "held":
+    if not session.takes_outcomes:
         raise TransitionNotAllowed(_("Summaries are written after the session is held and before it is closed."))
     public_summary = (public_summary or "").strip() or None
     if public_summary:
