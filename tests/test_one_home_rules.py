@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 
 from matchmaker import field_rules, permissions
 from matchmaker.api.tokens import create_token
+from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.imports.csv_import import read_rows
 from matchmaker.imports.iati_import import ImportOptions, map_activity, parse_file
 from matchmaker.models import Need, Offering
+from matchmaker.services import offerings as offerings_service
 from tests.conftest import login
 from tests.samples import iati_activity, iati_file
 
@@ -213,3 +215,21 @@ def test_an_iati_import_cuts_texts_to_the_limits_of_the_home(app, monkeypatch):
     monkeypatch.setitem(field_rules.LIMITS, "title", field_rules.Bounds(40, 200))
     _mapped, problems = map_activity(activities[0], ImportOptions(), {})
     assert problems == ["The title is too short (at least 40 characters)."]
+
+
+def test_whether_an_offering_can_still_change_is_one_rule_for_the_page_the_edit_form_and_the_service(app, make,
+                                                                                                      monkeypatch):
+    itu = make.organisation("ITU")
+    partner = make.user("partner", organisation=itu)
+    offering = make.offering(itu, "published")
+    db.session.commit()
+    client = app.test_client()
+    login(client, partner)
+    edit_link = f'href="/offerings/{offering.id}/edit"'
+    assert edit_link in client.get(f"/offerings/{offering.id}").get_data(as_text=True)
+    assert client.get(f"/offerings/{offering.id}/edit").status_code == 200
+    monkeypatch.setattr(Offering, "is_final", property(lambda o: True))
+    assert edit_link not in client.get(f"/offerings/{offering.id}").get_data(as_text=True)
+    assert client.get(f"/offerings/{offering.id}/edit").status_code == 302
+    with pytest.raises(DomainError):
+        offerings_service.update_offering(partner, offering, {"title": "Another title for the programme"})

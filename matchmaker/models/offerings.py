@@ -66,5 +66,10 @@ class Offering(db.Model):
     def is_open(self, today: date) -> bool:
         return self.status == "published" and not self.is_expired(today)
 
+    @property
+    def is_final(self) -> bool:
+        """Closed: nothing about it changes any more (its edits are refused)."""
+        return self.status == "closed"
+
     def __repr__(self) -> str:
         return f"<Offering {self.id} {self.status}>"

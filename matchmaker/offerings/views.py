@@ -113,7 +113,7 @@ def _detail_page(offering: Offering, form: TransitionForm | None = None, posted:
 @login_required
 def edit(offering_id: int):
     offering = load_or_404(Offering, offering_id, "offering.edit")
-    if offering.status == "closed":
+    if offering.is_final:
         flash(_("This offering is closed and can no longer be edited."), "error")
         return redirect(url_for("offerings.detail", offering_id=offering.id))
     form = _form(offering)

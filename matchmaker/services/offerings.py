@@ -68,7 +68,7 @@ def update_offering(actor: User, offering: Offering, fields: dict[str, Any]) -> 
     """A partner edits their organisation's offering until it is closed."""
     if not can(actor, "offering.edit", offering):
         raise NotPermitted(_("You may not edit this offering."))
-    if offering.status == "closed":
+    if offering.is_final:
         raise TransitionNotAllowed(_("This offering is closed and can no longer be edited."))
     _check_fields(fields)
     if "deadline" in fields and fields["deadline"] != offering.deadline:
