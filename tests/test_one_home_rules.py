@@ -15,7 +15,8 @@ from matchmaker.errors import DomainError
 from matchmaker.extensions import db
 from matchmaker.imports.csv_import import read_rows
 from matchmaker.imports.iati_import import ImportOptions, map_activity, parse_file
-from matchmaker.models import Need, Offering
+from matchmaker.models import Match, Need, Offering
+from matchmaker.services import matches as match_service
 from matchmaker.services import offerings as offerings_service
 from tests.conftest import login
 from tests.samples import iati_activity, iati_file
@@ -233,3 +234,42 @@ def test_whether_an_offering_can_still_change_is_one_rule_for_the_page_the_edit_
     assert client.get(f"/offerings/{offering.id}/edit").status_code == 302
     with pytest.raises(DomainError):
         offerings_service.update_offering(partner, offering, {"title": "Another title for the programme"})
+
+
+def test_which_matches_await_a_decision_is_one_rule_for_the_match_page_and_the_service(app, make, monkeypatch):
+    itu = make.organisation("ITU")
+    match = make.match(make.need("BJ"), make.offering(itu), "proposed")
+    facilitator = make.user("facilitator")
+    db.session.commit()
+    client = app.test_client()
+    login(client, facilitator)
+
+    def buttons() -> set[str]:
+        page = client.get(f"/matches/{match.id}").get_data(as_text=True)
+        return set(re.findall(r'name="action" value="(approve|reject|withdraw)"', page))
+
+    assert buttons() == {"approve", "reject", "withdraw"}
+    monkeypatch.setattr(Match, "awaits_decision", property(lambda m: False))
+    assert buttons() == {"withdraw"}
+    with pytest.raises(DomainError):
+        match_service.approve(facilitator, match)
+    monkeypatch.setattr(Match, "may_be_withdrawn", property(lambda m: False))
+    assert buttons() == set()
+    with pytest.raises(DomainError):
+        match_service.withdraw(facilitator, match, None)
+
+
+def test_which_needs_may_be_paired_is_one_rule_for_the_need_page_the_pairing_form_and_the_service(app, make,
+                                                                                                   monkeypatch):
+    need, offering = make.need("BJ", "open"), make.offering(make.organisation("ITU"))
+    facilitator = make.user("facilitator")
+    db.session.commit()
+    client = app.test_client()
+    login(client, facilitator)
+    run_form = 'name="need_ids"'
+    assert run_form in client.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert f'value="{need.id}"' in client.get("/matches/new").get_data(as_text=True)
+    monkeypatch.setattr(Need, "is_matchable", property(lambda n: False))
+    assert run_form not in client.get(f"/needs/{need.id}").get_data(as_text=True)
+    with pytest.raises(DomainError):
+        match_service.create_manual(facilitator, need, offering, None)

@@ -26,6 +26,7 @@ from matchmaker.matches.texts import STEP_LABELS, confirm_step, history_label
 from matchmaker.models import AuditEvent, Match, Member, Need, Notification, Offering
 from matchmaker.models.base import utcnow
 from matchmaker.models.matches import FINAL_MATCH_STATUSES
+from matchmaker.models.needs import MATCHABLE_NEED_STATUSES
 from matchmaker.permissions import can, match_side, require
 from matchmaker.reference import (
     MATCH_STATUS_LABELS,
@@ -211,7 +212,7 @@ def run():
 def create():
     require("match.review")
     form = ManualMatchForm()
-    needs = db.session.scalars(select(Need).where(Need.status.in_(("open", "matched", "in_progress")))
+    needs = db.session.scalars(select(Need).where(Need.status.in_(MATCHABLE_NEED_STATUSES))
                                .order_by(Need.id)).all()
     offerings = db.session.scalars(select(Offering).where(Offering.status == "published").order_by(Offering.id)).all()
     form.set_choices(needs, offerings)

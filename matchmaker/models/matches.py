@@ -69,6 +69,16 @@ class Match(db.Model):
         return self.status in FINAL_MATCH_STATUSES
 
     @property
+    def awaits_decision(self) -> bool:
+        """A proposal no facilitator has approved or rejected yet."""
+        return self.status == "proposed"
+
+    @property
+    def may_be_withdrawn(self) -> bool:
+        """A proposal, or an introduction the parties have not both answered yet."""
+        return self.status in ("proposed", "approved")
+
+    @property
     def is_introduced(self) -> bool:
         """The parties may see each other (the facilitator approved the match)."""
         return self.status in CAPACITY_STATUSES + ("declined", "closed_no_result")

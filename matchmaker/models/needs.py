@@ -14,6 +14,8 @@ from matchmaker.models.members import Member
 NEED_STATUSES = ("draft", "submitted", "open", "matched", "in_progress", "fulfilled", "withdrawn", "closed")
 # Statuses after which nothing about the need may be edited.
 NEED_FINAL_STATUSES = ("fulfilled", "withdrawn", "closed")
+# Statuses in which a facilitator may pair the need with an offering or introduce it to one.
+MATCHABLE_NEED_STATUSES = ("open", "matched", "in_progress")
 
 
 class Need(db.Model):
@@ -51,6 +53,10 @@ class Need(db.Model):
     @property
     def is_final(self) -> bool:
         return self.status in NEED_FINAL_STATUSES
+
+    @property
+    def is_matchable(self) -> bool:
+        return self.status in MATCHABLE_NEED_STATUSES
 
     def __repr__(self) -> str:
         return f"<Need {self.id} {self.status}>"

@@ -66,10 +66,10 @@ def approve(actor: User, match: Match, today: date | None = None, reason: str | 
     """A facilitator approves a proposal: the parties are introduced and notified."""
     if not can(actor, "match.review", match):
         raise NotPermitted(_("Only facilitators decide on proposals."))
-    if match.status != "proposed":
+    if not match.awaits_decision:
         raise TransitionNotAllowed(_("This match was already decided."))
     today = today or date.today()
-    if match.need.status not in ("open", "matched", "in_progress"):
+    if not match.need.is_matchable:
         raise DomainError(_("The need is no longer open."))
     if not match.offering.is_open(today):
         raise DomainError(_("The offering is closed or past its deadline."))
@@ -95,7 +95,7 @@ def reject(actor: User, match: Match, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Say why the proposal is rejected."))
-    if match.status != "proposed":
+    if not match.awaits_decision:
         raise TransitionNotAllowed(_("This match was already decided."))
     match.status, match.decided_by, match.decided_at, match.decision_reason = "rejected", actor, utcnow(), reason
     _flush_decision(match)
@@ -106,7 +106,7 @@ def withdraw(actor: User, match: Match, reason: str | None) -> None:
     """A facilitator withdraws a proposal or an introduction that should not go on."""
     if not can(actor, "match.review", match):
         raise NotPermitted(_("Only facilitators withdraw matches."))
-    if match.status not in ("proposed", "approved"):
+    if not match.may_be_withdrawn:
         raise TransitionNotAllowed(_("This match can no longer be withdrawn."))
     previous, match.status = match.status, "withdrawn"
     _flush_decision(match)
@@ -120,7 +120,7 @@ def create_manual(actor: User, need: Need, offering: Offering, reason: str | Non
     """A facilitator pairs a need with an offering the engine did not propose."""
     if not can(actor, "match.review"):
         raise NotPermitted(_("Only facilitators create matches."))
-    if need.status not in ("open", "matched", "in_progress"):
+    if not need.is_matchable:
         raise DomainError(_("Only open needs can be matched."))
     if offering.status != "published":
         raise DomainError(_("Only published offerings can be matched."))
