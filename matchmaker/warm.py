@@ -4,8 +4,19 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+import sklearn.decomposition  # noqa: F401  # services/themes.py's NMF, imported before the fork: a second
 from babel import localedata
-from flask import Flask
+from flask import Flask, g
+from sqlalchemy import event, select
+from sqlalchemy import text as sql_text
+
+from matchmaker.engine import lexicons, text, tokens
+from matchmaker.extensions import db
+from matchmaker.models import Match, Member, Need, Offering, Organisation, User
+from matchmaker.services import accounts, throttle
+from matchmaker.services.allocation import every_contest
+from matchmaker.services.match_index import INDEX
+from matchmaker.services.report_cache import cached_report
 
 _log = logging.getLogger("matchmaker.warm")
 
@@ -15,13 +26,6 @@ def warm_up(app: Flask) -> None:
     (never fit: a fit runs in a worker), compute the dashboard's and the public report's figures and the
     competition for places, then rehearse the common pages (rehearse_pages). Errors are logged, not raised: a cold
     worker still serves."""
-    from matchmaker.engine import lexicons, text, tokens
-    from matchmaker.extensions import db
-    from matchmaker.services.accounts import dummy_hash
-    from matchmaker.services.allocation import every_contest
-    from matchmaker.services.match_index import INDEX
-    from matchmaker.services.report_cache import cached_report
-
     with app.app_context():
         try:
             for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
@@ -31,13 +35,11 @@ def warm_up(app: Flask) -> None:
             lexicons.english_translations()
             for code in app.config["LANGUAGES"]:        # Babel's CLDR data (dates, numbers): ~40 ms a locale
                 localedata.load(code)
-            import sklearn.decomposition  # noqa: F401  # services/themes.py's NMF: a second to import
-
             INDEX.load_saved(date.today())
             for public in (False, True):
                 cached_report(public)
             every_contest()                             # the review queue's competition for places
-            dummy_hash()                                # unknown e-mails' hash (and warm_worker's)
+            accounts.dummy_hash()                                # unknown e-mails' hash (and warm_worker's)
             rehearse_pages(app)
         except Exception as error:          # e.g. a database not migrated yet: workers will start cold
             _log.warning("warming the application failed (%s); workers will start cold", error)
@@ -51,15 +53,10 @@ def warm_worker(app: Flask) -> None:
     19 MiB of the worker's own memory, which the worker's first sign-in used to write first (page faults: ~11 ms of
     CPU here, in the busiest second of a start); one verification here writes it before the worker serves. And the
     worker's first database connection (the master's were disposed) is opened here, left in the pool."""
-    from sqlalchemy import text
-
-    from matchmaker.extensions import db
-    from matchmaker.services.accounts import dummy_hash, verify_password
-
     with app.app_context():
-        verify_password(dummy_hash(), "warm-up")
+        accounts.verify_password(accounts.dummy_hash(), "warm-up")
         try:
-            db.session.execute(text("SELECT 1"))
+            db.session.execute(sql_text("SELECT 1"))
         except Exception as error:          # a database not reachable yet: the first request connects
             _log.warning("a worker could not connect at start (%s)", error)
         finally:
@@ -87,11 +84,6 @@ def rehearse_pages(app: Flask) -> None:
     rendering costs is then paid here, once, instead of in every worker. Mostly SQLAlchemy compiling each statement
     (its cache is the engine's: the workers inherit it), then the drop-down lists and Babel's formats per language.
     A page that fails is skipped (logged at debug level)."""
-    from sqlalchemy import event, select
-
-    from matchmaker.extensions import db
-    from matchmaker.models import Match, Member, Need, Offering, Organisation
-
     def refuse(*_args):
         raise RuntimeError("a rehearsal writes nothing")
 
@@ -124,18 +116,11 @@ def _rehearse_signed_in_check(app: Flask) -> None:
     cookie's token (none), its user loaded (none), then a user's member or organisation (of a stored user: only
     read). And a sign-in's reads: the account by its e-mail, the throttle's counts (an unknown device's and a known
     one's) for an address no client has."""
-    from sqlalchemy import select
-
-    from matchmaker.extensions import db
-    from matchmaker.models import User
-    from matchmaker.services import throttle
-    from matchmaker.services.accounts import find_session
-
     with app.app_context(), app.test_request_context("/"):
         db.session.scalar(select(User).where(User.email == "rehearsal@invalid"))
         for device in (None, "rehearsal"):
             throttle.check(throttle.Client("rehearsal@invalid", "rehearsal", device))
-        find_session(0, "rehearsal")
+        accounts.find_session(0, "rehearsal")
         db.session.get(User, 0)
         for key in ("member", "organisation"):
             user = db.session.scalar(select(User).where(getattr(User, f"{key}_id").is_not(None)).limit(1))
@@ -147,8 +132,6 @@ def _stand_in(role: str | None, language: str, member, organisation):
     """A user of ``role`` who exists nowhere (never added to the session)."""
     if role is None:
         return None
-    from matchmaker.models import User
-
     member = member if role == "delegate" else None
     organisation = organisation if role == "partner" else None
     return User(id=0, email="rehearsal@invalid", name="Rehearsal", role=role, language=language, active=True,
@@ -157,10 +140,6 @@ def _stand_in(role: str | None, language: str, member, organisation):
 
 
 def _rehearse(app: Flask, path: str, user, language: str) -> None:
-    from flask import g
-
-    from matchmaker.extensions import db
-
     headers = {"Accept-Language": language, "Authorization": "Bearer rehearsal"}
     # A context of its own: nothing (Babel's locale, the signed-in user) is kept from one rehearsal to the next
     with app.app_context(), app.test_request_context(path, headers=headers):
