@@ -1,6 +1,7 @@
 """Controlled vocabularies shared by the models, the forms, the demo data and the engine adapter."""
 from __future__ import annotations
 
+import csv
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -242,8 +243,6 @@ PROGRESS_LABELS: dict[str, object] = {
 @lru_cache(maxsize=1)
 def _concept_names() -> dict[str, dict[str, str]]:
     """English label of each engine glossary concept -> its first name in French and Spanish."""
-    import csv
-
     path = Path(__file__).resolve().parent / "engine" / "data" / "glossary.tsv"
     names: dict[str, dict[str, str]] = {}
     with path.open(encoding="utf-8") as handle:

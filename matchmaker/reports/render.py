@@ -18,7 +18,7 @@ from matchmaker.imports.spreadsheet import write_csv
 from matchmaker.reference import AREA_OPTIONS, POLICY_AREAS, REGIONS
 from matchmaker.services.anonymity import NOT_STATED
 from matchmaker.services.report_tables import TOTAL, Table
-from matchmaker.services.reports import Report
+from matchmaker.services.reports import Report, theme_areas
 from matchmaker.services.suppression import MIN_MEMBERS
 
 # Regions, the wider areas an anonymous need may be described by, and "not stated" (services/anonymity.py).
@@ -214,15 +214,6 @@ def theme_size(theme) -> tuple[int, int]:
     if hasattr(theme, "need_count"):
         return theme.need_count, theme.member_count
     return len(theme.need_ids), len(theme.members)
-
-
-def theme_areas(report: Report, theme) -> list[str]:
-    """A theme's main policy areas; in public, only those that at least MIN_MEMBERS of its members share."""
-    if hasattr(theme, "areas"):  # an edition's theme: already chosen
-        return list(theme.areas)
-    if report.public:
-        return [a for a, members in theme.area_members if members >= MIN_MEMBERS][:3]
-    return list(theme.policy_areas[:3])
 
 
 def session_links(theme) -> list[tuple[str, str]]:

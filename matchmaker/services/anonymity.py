@@ -31,6 +31,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Text, cast, select
 
 from matchmaker.extensions import db
+from matchmaker.models import Member
+from matchmaker.permissions import can, needs_whose_member_is_known
 from matchmaker.reference import AREA_GROUPS, AREA_OPTIONS
 from matchmaker.services.suppression import MIN_MEMBERS
 
@@ -201,8 +203,6 @@ def population() -> Population:
     """The population of the members table (read once per request; the descriptions kept while it is unchanged)."""
     if has_app_context() and "anonymity_population" in g:
         return g.anonymity_population
-    from matchmaker.models import Member
-
     # The five columns, not Member objects: this runs on every list page, and building ~190 objects cost more
     # than the rest of the description (1.8 ms against 0.6 ms here). The languages as their stored JSON text, read
     # only when the table changed (decoding ~190 lists took half of what remained).
@@ -271,8 +271,6 @@ def public_origin(need) -> Shown:
 
 def for_reader(user, need) -> Shown:
     """What ``user`` is shown about ``need``'s origin (pages, API, exports)."""
-    from matchmaker.permissions import can
-
     return shown_need(need, can(user, "need.see_member", need))
 
 
@@ -280,8 +278,6 @@ def ids_shown_as(user, rows: Iterable, area: str | None = None, ldc: bool | None
     """Of ``rows`` (need id, member id, region, is_ldc, language, delivery languages), the needs that ``user``
     reads as being from ``area`` (a region or a group) and, when given, as an LDC or not: a filter that works on
     what is shown, so that its result says nothing more than the list does."""
-    from matchmaker.permissions import needs_whose_member_is_known
-
     rows = list(rows)
     known = needs_whose_member_is_known(user, [row[0] for row in rows])
     pop = population()

@@ -25,7 +25,7 @@ from matchmaker.models import ReportEdition, User
 from matchmaker.permissions import can
 from matchmaker.services.audit import record
 from matchmaker.services.report_tables import Published, Table
-from matchmaker.services.reports import Report, build_report
+from matchmaker.services.reports import Report, build_report, theme_areas
 from matchmaker.services.suppression import MIN_MEMBERS, ZEROS_MAY_BE_SUPPRESSED
 
 
@@ -53,8 +53,6 @@ def _table_private(table: Table) -> dict:
 
 
 def _theme_content(report: Report, theme) -> dict:
-    from matchmaker.reports.render import theme_areas
-
     region = theme.main_region
     return {"number": theme.number, "terms": list(theme.terms), "needs": len(theme.need_ids),
             "members": len(theme.members), "areas": theme_areas(report, theme),

@@ -365,3 +365,12 @@ def _themes(open_needs) -> list[Theme]:
     names = [name for row in db.session.execute(select(Member.name_en, Member.name_fr, Member.name_es))
              for name in row]
     return cluster(inputs, hide=hidden_words(names))
+
+
+def theme_areas(report: Report, theme) -> list[str]:
+    """A theme's main policy areas; in public, only those that at least MIN_MEMBERS of its members share."""
+    if hasattr(theme, "areas"):  # an edition's theme: already chosen
+        return list(theme.areas)
+    if report.public:
+        return [a for a, members in theme.area_members if members >= MIN_MEMBERS][:3]
+    return list(theme.policy_areas[:3])
