@@ -1,5 +1,8 @@
-"""`python -m benchmarks.pages [--requests N] [--profile PAGE] [CHECKOUT ...]`: CPU per request (ms) and SQL
-statements per request of every page the load test (stress/locustfile.py) opens, per role, on the demo data.
+"""`python -m benchmarks.pages [--requests N] [--profile PAGE] [--database-url URL] [CHECKOUT ...]`: CPU per request
+(ms) and SQL statements per request of every page the load test (stress/locustfile.py) opens, per role, on the demo
+data. With --database-url (a PostgreSQL database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/pages), each
+checkout gets a database of its own beside it (pages_0, pages_1 ...; created, emptied) instead of a SQLite file, and
+the CPU the database server's processes spend on each request is given too ("server ms").
 
 Each checkout (default: this one) is measured in a fresh process with its own .venv when it has one, as gunicorn's
 worker sees it: a development app on a seeded SQLite file (`flask seed-demo`), CSRF on, warmed (warm.py) as
@@ -42,9 +45,31 @@ module.serve()
 """
 
 
+def _empty_postgres(url: str) -> None:
+    """Create the database ``url`` names if it does not exist, and empty it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = make_url(url).database
+    with server.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def _seeded_app(folder: str):
-    """A development app on a fresh SQLite file holding the demo data, warmed as gunicorn's master warms it."""
-    os.environ.update(DATABASE_URL=f"sqlite:///{folder}/demo.db", MATCH_INDEX_DIR=f"{folder}/index",
+    """A development app on a fresh SQLite file (or the emptied PostgreSQL database BENCH_DATABASE_URL names) holding
+    the demo data, warmed as gunicorn's master warms it."""
+    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder}/demo.db"
+    if not url.startswith("sqlite"):
+        _empty_postgres(url)
+    os.environ.update(DATABASE_URL=url, MATCH_INDEX_DIR=f"{folder}/index",
                       SECRET_KEY="benchmark-only-secret-key-0123456789abcdef", MATCHMAKER_ENV="development")
     from flask_migrate import upgrade
 
@@ -91,13 +116,43 @@ def _statements(app) -> list[int]:
     return counter
 
 
-def _timed(client, method: str, path: str, counter: list[int], **kwargs) -> tuple[float, int]:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _server_cpu_ms() -> float:
+    """CPU ms the database server's processes serving this benchmark's database have spent (0 on SQLite): read from
+    /proc for the backends pg_stat_activity lists, in a connection of its own (never the app's)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("sqlite"):
+        return 0.0
+    from sqlalchemy import create_engine, text
+
+    if not _WATCHER:
+        _WATCHER.append(create_engine(url, isolation_level="AUTOCOMMIT"))
+    with _WATCHER[0].connect() as conn:
+        pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND pid <> pg_backend_pid()")).all()
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total * 1000 / TICKS
+
+
+_WATCHER: list = []            # the server watcher's engine, made on first use
+
+
+def _timed(client, method: str, path: str, counter: list[int], **kwargs) -> tuple[float, int, float]:
+    server = _server_cpu_ms()
     before, cpu = counter[0], time.process_time()
     answer = client.open(path, method=method, **kwargs)
     spent = (time.process_time() - cpu) * 1000
     if answer.status_code not in (200, 302):
         raise RuntimeError(f"{method} {path}: {answer.status_code}")
-    return spent, counter[0] - before
+    return spent, counter[0] - before, _server_cpu_ms() - server
 
 
 def _token(client, path: str) -> str:
@@ -145,11 +200,11 @@ class World:
         spent = {}
         for role, email in EMAILS.items():
             client = self.clients[role] = self.app.test_client()
-            spent[f"{role} sign-in: GET /login"], _ = _timed(client, "GET", "/login", self.counter)
-            spent[f"{role} sign-in: POST /login"], _ = _timed(client, "POST", "/login", self.counter, data={
+            spent[f"{role} sign-in: GET /login"], *_ = _timed(client, "GET", "/login", self.counter)
+            spent[f"{role} sign-in: POST /login"], *_ = _timed(client, "POST", "/login", self.counter, data={
                 "email": email, "password": PASSWORD, "csrf_token": _token(client, "/login")})
             for path in ("/needs/", "/offerings/"):    # the locustfile's on_start reads the ids there
-                spent[f"{role} on start: GET {path}"], _ = _timed(client, "GET", path, self.counter)
+                spent[f"{role} on start: GET {path}"], *_ = _timed(client, "GET", path, self.counter)
             headers = _api_token(client) if role == "partner" else {}
             ids = _ids(client)
             for pattern in PAGES[role]:
@@ -157,7 +212,7 @@ class World:
                 name = f"{role} GET {pattern}"
                 self.requests[name] = (self.app.test_client() if path == "/login" else client, "GET", path,
                                        {"headers": headers if path.startswith("/api/") else {}})
-                spent[name], _ = _timed(*self.requests[name][:3], self.counter, **self.requests[name][3])
+                spent[name], *_ = _timed(*self.requests[name][:3], self.counter, **self.requests[name][3])
         return spent
 
     def forked_first_passes(self, count: int) -> dict[str, float]:
@@ -219,11 +274,12 @@ def serve() -> None:
 class Child:
     """A checkout's World in its own process (its .venv's python when it has one)."""
 
-    def __init__(self, checkout: str):
+    def __init__(self, checkout: str, database_url: str | None = None):
         python = Path(checkout) / ".venv" / "bin" / "python"
+        env = dict(os.environ, BENCH_DATABASE_URL=database_url or "")
         self.process = subprocess.Popen([str(python) if python.exists() else sys.executable, "-c", CHILD, checkout,
                                          __file__], cwd=checkout, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
+                                        stderr=subprocess.DEVNULL, text=True, env=env)
         self.ask()
 
     def ask(self, *command):
@@ -241,10 +297,21 @@ class Child:
         self.process.wait(timeout=60)
 
 
-def compare(checkouts: list[str], requests: int, rounds: int = 10) -> dict[str, dict[str, dict[str, float]]]:
+def _databases(url: str | None, count: int) -> list[str | None]:
+    """One PostgreSQL database per checkout beside the one ``url`` names (its name with _0, _1 ...), or SQLite."""
+    if not url:
+        return [None] * count
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    return [base.set(database=f"{base.database}_{i}").render_as_string(hide_password=False) for i in range(count)]
+
+
+def compare(checkouts: list[str], requests: int, rounds: int = 10,
+            database_url: str | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """Every checkout's figures, measured in turns (page by page, ``rounds`` times), so that a busy machine weighs
     on all of them alike: per checkout and page, the first request's CPU ms and the median of ``requests``."""
-    children = {c: Child(c) for c in checkouts}
+    children = {c: Child(c, url) for c, url in zip(checkouts, _databases(database_url, len(checkouts)), strict=True)}
     try:
         firsts = {c: child.ask("forked_first_passes", FORKS) for c, child in children.items()}
         for child in children.values():
@@ -268,7 +335,9 @@ def _summary(first: float | None, done: list | None) -> dict[str, float]:
     nan = float("nan")
     return {"first ms": nan if first is None else first,
             "CPU ms": statistics.median(r[0] for r in done) if done else nan,
-            "statements": statistics.median(r[1] for r in done) if done else nan}
+            "statements": statistics.median(r[1] for r in done) if done else nan,
+            # the server's CPU is read in clock ticks (10 ms): the mean over the requests, not a median of ticks
+            "server ms": statistics.fmean(r[2] for r in done) if done else nan}
 
 
 FORKS = 5                                           # first passes, each in a forked "worker"
@@ -278,16 +347,18 @@ PAGE_NAMES = [f"{role} GET {pattern}" for role, patterns in PAGES.items() for pa
 def table(results: dict, requests: int) -> str:
     checkouts = list(results)
     names = list(results[checkouts[0]])
-    head = " | ".join(f"{c}: first / median CPU ms, statements" for c in checkouts)
+    head = " | ".join(f"{c}: first / median CPU ms, statements, server ms" for c in checkouts)
     lines = [f"| request (median of {requests}) | {head} |", "|---" * (len(checkouts) + 1) + "|"]
     for name in names:
-        cells = [f"{r['first ms']:.1f} / {r['CPU ms']:.2f}, {r['statements']:.0f}"
+        cells = [f"{r['first ms']:.1f} / {r['CPU ms']:.2f}, {r['statements']:.0f}, {r['server ms']:.2f}"
                  for r in (results[c][name] for c in checkouts)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     gets = [n for n in names if n in PAGE_NAMES]
     lines.append("| sum of the GET pages (first / median) | " + " | ".join(
         f"{sum(results[c][n]['first ms'] for n in gets):.0f} / {sum(results[c][n]['CPU ms'] for n in gets):.1f}"
         for c in checkouts) + " |")
+    lines.append("| sum of the GET pages' server ms (mean) | " + " | ".join(
+        f"{sum(results[c][n]['server ms'] for n in gets):.1f}" for c in checkouts) + " |")
     lines.append("| sum of every first request | " + " | ".join(
         f"{sum(r['first ms'] for r in results[c].values() if r['first ms'] == r['first ms']):.0f}"
         for c in checkouts) + " |")
@@ -317,11 +388,14 @@ def main(argv=None) -> int:
     parser.add_argument("checkouts", nargs="*", default=[str(Path(__file__).resolve().parents[1])])
     parser.add_argument("--requests", type=int, default=200, help="requests per page after the first")
     parser.add_argument("--profile", help='e.g. "delegate GET /needs/": cProfile of that page, in this process')
+    parser.add_argument("--database-url", help="a PostgreSQL database: each checkout's is this one's name + _0, _1 ...")
     args = parser.parse_args(argv)
     if args.profile:
+        os.environ["BENCH_DATABASE_URL"] = args.database_url or ""
         profile(args.profile, args.requests)
         return 0
-    print(table(compare([str(Path(c).resolve()) for c in args.checkouts], args.requests), args.requests))
+    print(table(compare([str(Path(c).resolve()) for c in args.checkouts], args.requests,
+                        database_url=args.database_url), args.requests))
     return 0
 
 
