@@ -4,21 +4,16 @@ Loading first (``preload_app``) lets every worker start warm: the lexicons, the 
 saved in MATCH_INDEX_DIR and the dashboard's report are read or computed once, in the master, and each worker
 starts with them (shared pages of memory until written). Database connections are not shared across the fork.
 """
-import gc
-
 preload_app = True
 
 
 def when_ready(server):
     """In the master, before the first worker is forked."""
-    from matchmaker.warm import warm_up
+    from matchmaker.warm import settle_memory, warm_up
     from wsgi import app
 
     warm_up(app)
-    # What the master holds now (lexicons, token tables, the index, the report) lives as long as the workers: out of
-    # the garbage collector's way, no collection scans it (or writes to its pages, which the workers share)
-    gc.collect()
-    gc.freeze()
+    settle_memory()
     server.log.info("matchmaker: warmed; workers start from here")
 
 

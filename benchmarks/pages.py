@@ -86,8 +86,13 @@ def _seeded_app(folder: str):
         seed_demo()
         db.session.commit()
     warm_up(app)
-    gc.collect()        # as gunicorn.conf.py's when_ready does before the fork
-    gc.freeze()
+    try:                # as gunicorn.conf.py's when_ready does before the fork
+        from matchmaker.warm import settle_memory
+    except ImportError:  # a checkout from before settle_memory
+        gc.collect()
+        gc.freeze()
+    else:
+        settle_memory()
     return app
 
 

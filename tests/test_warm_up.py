@@ -127,3 +127,18 @@ def test_a_worker_opens_its_database_connection_before_its_first_request(app):
         db.engine.dispose()                         # a worker starts with none (post_fork leaves the master's)
         warm_worker(app)
         assert db.engine.pool.checkedin() == 1
+
+
+def test_the_master_freezes_what_it_holds_and_workers_collect_young_objects_less_often():
+    import gc
+
+    from matchmaker.warm import YOUNG_OBJECTS_BEFORE_A_COLLECTION, settle_memory
+
+    thresholds = gc.get_threshold()
+    try:
+        settle_memory()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == YOUNG_OBJECTS_BEFORE_A_COLLECTION > thresholds[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
