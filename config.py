@@ -32,7 +32,11 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection idle for longer than this is checked before use (a server restart or an idle timeout may
+    # have closed it); one used more recently is trusted: SQLAlchemy's pool_pre_ping checked every one, a round trip
+    # per request that cost 8 % of the workers' time in the load test (matchmaker/app.py, _ping_if_idle).
+    DATABASE_PING_AFTER_SECONDS = float(os.environ.get("DATABASE_PING_AFTER_SECONDS", "10"))
     # Public address of the service: links in e-mails are built from it, never from the Host header.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     SERVER_NAME = None

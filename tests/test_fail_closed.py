@@ -35,9 +35,8 @@ def broken_db_app(monkeypatch, request):
     url = {"postgresql": f"postgresql+psycopg://matchmaker:{DB_PASSWORD}@127.0.0.1:9/matchmaker",
            "sqlite": "sqlite:////nonexistent-directory/for/sure/matchmaker.db"}[request.param]
     monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_DATABASE_URI", url)
-    monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True,
-                                                                        **({"connect_args": {"connect_timeout": 2}}
-                                                                           if request.param == "postgresql" else {})})
+    monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_ENGINE_OPTIONS",
+                        {"connect_args": {"connect_timeout": 2}} if request.param == "postgresql" else {})
     return create_app("production")
 
 
