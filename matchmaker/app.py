@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -10,12 +9,12 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import event, func, select, update
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, DEV_SECRET_KEY
-from matchmaker import reference, uploads
+from matchmaker import database, reference, uploads
 from matchmaker.admin.views import bp as admin_bp
 from matchmaker.api.views import init_api
 from matchmaker.auth.views import bp as auth_bp
@@ -85,51 +84,6 @@ def trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # Let SQLAlchemy's "begin" event decide how transactions start (see _sqlite_begin).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _note_checkin(_dbapi_connection, record) -> None:
-    # ``info`` lives as long as the DBAPI connection: a connection made anew has no time, and is not pinged.
-    record.info["checked_in_at"] = time.monotonic()
-
-
-def _ping_if_idle(after_seconds: float):
-    """A pool "checkout" listener: a connection idle for longer than ``after_seconds`` runs ``SELECT 1`` first; if
-    that fails, the pool is told it is gone (DisconnectionError) and connects again (SQLAlchemy's documented
-    pessimistic disconnect handling, done only where a connection may have gone stale)."""
-
-    def ping(dbapi_connection, record, _proxy) -> None:
-        checked_in_at = record.info.get("checked_in_at")
-        if checked_in_at is None or time.monotonic() - checked_in_at < after_seconds:
-            return
-        try:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
-        except Exception as error:
-            raise DisconnectionError() from error
-
-    return ping
-
-
-def _sqlite_begin(connection) -> None:
-    # A request that may write takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction that
-    # reads and then writes cannot wait for another worker's lock and fails at once with "database is locked".
-    # Reads, and work outside a request (CLI, tests), start deferred so they never hold the write lock idle.
-    if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        connection.exec_driver_sql("BEGIN")
-
-
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -140,13 +94,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     register_outbox()
     with app.app_context():
-        engine = db.engine
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-            event.listen(engine, "begin", _sqlite_begin)
-        else:
-            event.listen(engine, "checkin", _note_checkin)
-            event.listen(engine, "checkout", _ping_if_idle(app.config["DATABASE_PING_AFTER_SECONDS"]))
+        database.configure(app, db.engine)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     uploads.register(app)  # each page's size limit, before the CSRF check reads the body
     csrf.init_app(app)
