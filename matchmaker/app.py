@@ -27,7 +27,7 @@ from matchmaker.imports.views import bp as imports_bp
 from matchmaker.mail import register_outbox
 from matchmaker.main.views import bp as main_bp
 from matchmaker.matches.views import bp as matches_bp
-from matchmaker.models import Notification, User, UserSession  # importing the models registers every table
+from matchmaker.models import Notification, UserSession  # importing the models registers every table
 from matchmaker.needs.views import bp as needs_bp
 from matchmaker.offerings.views import bp as offerings_bp
 from matchmaker.permissions import can
@@ -114,8 +114,8 @@ def load_user(user_id: str):
     live = find_session(int(user_id), session.get("sid"))
     if live is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active:
+    user = live.user
+    if not user.active:
         return None
     g.user_session = live
     return user

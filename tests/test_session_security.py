@@ -6,10 +6,13 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from flask import session
+from sqlalchemy import event, func, select
 
+from matchmaker.app import load_user
 from matchmaker.extensions import db
 from matchmaker.models import LoginAttempt, User, UserSession
+from matchmaker.services import accounts
 from tests.helpers import TEST_PASSWORD, Browser, csrf_token, login
 
 HTTPS = "https://matchmaker.test"
@@ -166,3 +169,24 @@ def test_fifty_wrong_passwords_across_four_workers(app, make, server):
                                            "csrf_token": browser.token("/login")})
     assert status == 302
     assert db.session.get(User, user.id) is not None
+
+
+@pytest.mark.parametrize("role, side", [("delegate", "member"), ("partner", "organisation")])
+def test_a_signed_in_request_reads_its_session_user_and_side_in_one_statement(app, make, role, side):
+    user = make.user(role, member="BJ" if role == "delegate" else None,
+                     organisation=make.organisation("ITU") if role == "partner" else None)
+    token = accounts.start_session(user, "127.0.0.1")
+    db.session.commit()
+    user_id = user.id
+    db.session.expunge_all()
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        with app.test_request_context("/"):
+            session["sid"] = token
+            loaded = load_user(str(user_id))
+            assert getattr(loaded, side) is not None
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 1, statements
