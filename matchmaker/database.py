@@ -14,6 +14,7 @@ machine. So the round trips that carry no work are left out:
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 
@@ -24,7 +25,10 @@ from sqlalchemy.exc import DisconnectionError
 
 from matchmaker.extensions import db
 
+_log = logging.getLogger("matchmaker.database")
+
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
+MID_TRANSACTION = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 # A statement that reads and takes no lock: anything else starts a transaction first.
 PLAIN_READ = re.compile(r"\s*(SELECT|SHOW)\b(?!.*\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b)"
                         r"(?!.*\bpg_advisory)", re.IGNORECASE | re.DOTALL)
@@ -36,7 +40,7 @@ def configure(app: Flask, engine: Engine) -> None:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return
-    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkin", note_checkin)
     event.listen(engine, "checkout", ping_if_idle(app.config["DATABASE_PING_AFTER_SECONDS"]))
     event.listen(engine, "before_cursor_execute", begin_before_a_write)
     app.before_request(read_without_transaction)
@@ -63,8 +67,15 @@ def _sqlite_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def _note_checkin(_dbapi_connection, record) -> None:
-    # ``info`` lives as long as the DBAPI connection: a connection made anew has no time, and is not pinged.
+def note_checkin(dbapi_connection, record) -> None:
+    """Back in the pool: when (``info`` lives as long as the DBAPI connection: a connection made anew has no time, and
+    is not pinged); and never in a transaction. A connection returned mid-transaction (which the pool's own reset
+    should make impossible) is rolled back and said, with the request that returned it, rather than handed to the
+    next request, which could not even read without a transaction."""
+    if dbapi_connection is not None and dbapi_connection.info.transaction_status in MID_TRANSACTION:
+        where = f"{request.method} {request.path}" if has_request_context() else "outside a request"
+        _log.warning("a connection came back to the pool in a transaction (%s); rolled back", where)
+        dbapi_connection.rollback()
     record.info["checked_in_at"] = time.monotonic()
 
 
@@ -90,7 +101,7 @@ def ping_if_idle(after_seconds: float):
 def read_without_transaction() -> None:
     """Before a GET or HEAD: the request's connection in autocommit (see the module's docstring). Not when the
     session is already in a transaction (an outer application context's: a test's, a CLI command's)."""
-    if request.method in READ_METHODS and not db.session().in_transaction():
+    if request.method in READ_METHODS and request.endpoint != "static" and not db.session().in_transaction():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 

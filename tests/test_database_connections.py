@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import create_engine, event, func, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
 from matchmaker.app import create_app
-from matchmaker.database import PLAIN_READ, ping_if_idle
+from matchmaker.database import PLAIN_READ, note_checkin, ping_if_idle
 from matchmaker.extensions import db
 from matchmaker.models import Member
 
@@ -141,3 +144,15 @@ def test_a_locking_read_starts_a_transaction_first():
                       "UPDATE members SET name_en = %(name)s", "WITH x AS (DELETE FROM t RETURNING id) SELECT * FROM x",
                       "SAVEPOINT sa_savepoint_1", "SELECT 1 FROM t FOR SHARE"):
         assert not PLAIN_READ.match(statement), statement
+
+
+def test_a_connection_returned_in_a_transaction_is_rolled_back_and_said(database_url, caplog):
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's pool")
+    with psycopg.connect(make_url(database_url).set(drivername="postgresql").render_as_string(False)) as connection:
+        connection.execute("SELECT 1")                      # psycopg began a transaction for it
+        assert connection.info.transaction_status == TransactionStatus.INTRANS
+        record = _Record(None)
+        note_checkin(connection, record)
+        assert connection.info.transaction_status == TransactionStatus.IDLE and "checked_in_at" in record.info
+    assert "came back to the pool in a transaction (outside a request)" in caplog.text
