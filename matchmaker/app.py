@@ -9,7 +9,7 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -27,7 +27,7 @@ from matchmaker.imports.views import bp as imports_bp
 from matchmaker.mail import register_outbox
 from matchmaker.main.views import bp as main_bp
 from matchmaker.matches.views import bp as matches_bp
-from matchmaker.models import Notification, UserSession  # importing the models registers every table
+from matchmaker.models import UserSession  # importing the models registers every table
 from matchmaker.needs.views import bp as needs_bp
 from matchmaker.offerings.views import bp as offerings_bp
 from matchmaker.permissions import can
@@ -219,8 +219,7 @@ def unread_notifications() -> int:
     """Unread messages in the signed-in user's inbox (shown in the navigation)."""
     if not getattr(current_user, "is_authenticated", False):
         return 0
-    return db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+    return current_user.unread_messages or 0
 
 
 def register_commands(app: Flask) -> None:

@@ -2,6 +2,7 @@
 and throttling that holds across gunicorn workers."""
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -11,7 +12,8 @@ from sqlalchemy import event, func, select
 
 from matchmaker.app import load_user
 from matchmaker.extensions import db
-from matchmaker.models import LoginAttempt, User, UserSession
+from matchmaker.models import LoginAttempt, Notification, User, UserSession
+from matchmaker.models.base import utcnow
 from matchmaker.services import accounts
 from tests.helpers import TEST_PASSWORD, Browser, csrf_token, login
 
@@ -186,7 +188,20 @@ def test_a_signed_in_request_reads_its_session_user_and_side_in_one_statement(ap
         with app.test_request_context("/"):
             session["sid"] = token
             loaded = load_user(str(user_id))
-            assert getattr(loaded, side) is not None
+            assert getattr(loaded, side) is not None and loaded.unread_messages == 0
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert len(statements) == 1, statements
+
+
+def test_the_navigation_counts_the_unread_messages_of_the_signed_in_user(app, make, signed_in):
+    client = signed_in("delegate")
+    delegate = db.session.scalar(select(User).where(User.role == "delegate"))
+    other = make.user("delegate", member="SN")
+    for user, read_at in ((delegate, None), (delegate, None), (delegate, utcnow()), (other, None)):
+        db.session.add(Notification(user_id=user.id, subject="Introduction", body="You were introduced.",
+                                    read_at=read_at))
+    db.session.commit()
+    assert re.findall(r'class="badge">(\d+)', client.get("/").get_data(as_text=True)) == ["2"]
+    client.post("/inbox/read")
+    assert 'class="badge"' not in client.get("/").get_data(as_text=True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from matchmaker.extensions import db
 from matchmaker.models.accounts import User
@@ -105,6 +105,13 @@ class Notification(db.Model):
 
     user: Mapped[User] = relationship()
     match: Mapped[Match | None] = relationship()
+
+
+# A user's unread messages (the navigation shows how many): read with the signed-in user, in the statement that finds
+# the session (services/accounts.find_session undefers it), otherwise when first asked.
+User.unread_messages = column_property(
+    select(func.count(Notification.id)).where(Notification.user_id == User.id, Notification.read_at.is_(None))
+    .correlate_except(Notification).scalar_subquery(), deferred=True)
 
 
 class MatchingRun(db.Model):
