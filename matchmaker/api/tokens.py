@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
@@ -60,7 +61,9 @@ def user_for_token(secret: str | None, touch: bool = True) -> User | None:
     False: then the lookup writes nothing)."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    user = joinedload(ApiToken.user)        # the token's user and their side, in the one statement
+    token = db.session.scalar(select(ApiToken).options(user.joinedload(User.member), user.joinedload(User.organisation))
+                              .where(ApiToken.token_hash == hash_token(secret)))
     if token is None or token.revoked_at is not None:
         return None
     user = token.user
