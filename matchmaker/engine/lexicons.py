@@ -62,6 +62,20 @@ def _cognate_rules(lang: str) -> tuple[list[int], dict[str, str]]:
 def cognate_stem(token: str, lang: str) -> str:
     """English stem of the English-looking spelling of a French / Spanish word ('' if no rule applies):
     "proporción" -> "proportion" -> "proport", "régionaux" -> "regional" -> "region"."""
+    spelt = cognate_spelling(token, lang)
+    return stemmer("en")(spelt) if spelt else ""
+
+
+def cognate_stems(tokens: list[str], lang: str) -> list[str]:
+    """:func:`cognate_stem` of each token, the English stems worked out in one call to the stemmer."""
+    spellings = [cognate_spelling(token, lang) for token in tokens]
+    stems = iter(stemmer("en").stem_all([spelt for spelt in spellings if spelt]))
+    return [next(stems) if spelt else "" for spelt in spellings]
+
+
+def cognate_spelling(token: str, lang: str) -> str:
+    """The English-looking spelling of a French / Spanish word ('' if no rule applies): "proporción" ->
+    "proportion", "régionaux" -> "regional"."""
     if lang not in REVERSE_LANGUAGES or len(token) < 5:
         return ""
     base = w = strip_accents(token)
@@ -72,12 +86,8 @@ def cognate_stem(token: str, lang: str) -> str:
         if len(w) - n >= 3:
             rep = rules.get(w[-n:])
             if rep is not None:
-                w = w[:-n] + rep
-                break
-    else:
-        if w == base:
-            return ""
-    return stemmer("en")(w)
+                return w[:-n] + rep
+    return "" if w == base else w
 
 
 # --------------------------------------------------------------------------- glossary

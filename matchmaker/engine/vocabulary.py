@@ -139,8 +139,9 @@ class Corpus:
                 block: int = 4096) -> Corpus:
         """The corpus of the records, analysed by blocks of ``block`` records (blocks bound the memory)."""
         analyser = T.analyser(Vocabulary([], [], np.zeros(0), settings).analyzer)
+        offered: set[int] = set()
         with collector_paused():
-            parts = [analyser.analyse([record_parts(r, settings) for r in records[a:a + block]], surface)
+            parts = [analyser.analyse([record_parts(r, settings) for r in records[a:a + block]], surface, offered)
                      for a in range(0, len(records), block)]
         lengths = np.concatenate([np.diff(p.indptr) for p in parts]) if parts else np.zeros(0, np.int64)
         numbers, ids = T.renumber(np.concatenate([p.features for p in parts]) if parts else np.zeros(0, np.int64),
