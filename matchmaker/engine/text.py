@@ -56,7 +56,7 @@ class Analyser:
         self._number: dict[str, int] = {}
         self._row: dict[str, dict[str, int]] = {lang: {} for lang in ("", *LANGUAGES)}   # language -> word
         # (or "" -> concept) -> table row
-        self._starts_phrase = np.zeros(1024, bool)       # row -> its stem starts a glossary phrase (spare room)
+        self._starts_phrase = np.zeros(1024, bool)       # row -> its stem starts a glossary phrase (with spare room)
         self._ptr, self._cols, self._vals = array("q", [0]), array("q"), array("d")
         self._stem: list[str | None] = []                # row -> stem of a kept word (None: dropped or concept)
         self._surface: list[tuple] = []                  # row -> ((key, word) own, translations, cognate)
@@ -145,7 +145,7 @@ class Analyser:
 
     def _add_words(self, lang: str, words: list[str]) -> None:
         """A row for each of the words not in the table yet (the stems are worked out together: one call to the
-        stemmer for all of them)."""
+        stemmer for all of them); the words enter the table once their rows are complete."""
         table, first_stems, stops = self._row[lang], glossary()[1][lang], stop_words(lang)
         with self._lock:
             words = [word for word in words if word not in table]
@@ -154,60 +154,68 @@ class Analyser:
             spelt = {}
             if self.settings.cognate_weight > 0 and lang != "en":
                 spelt = dict(zip(kept, cognate_stems(kept, lang), strict=True))
+            translations = self._translations(lang)
+            first_row = len(self._stem)
             for word in words:
                 stem = stem_of.get(word)
-                gives, surface = self._entries(word, lang, stem, spelt.get(word, "")) if stem is not None else \
-                    ([], ((), (), ()))
-                table[word] = self._new_row(gives, stem, surface, stem in first_stems)
+                if stem is None:
+                    self._new_row((), None, ((), (), ()))
+                else:
+                    self._new_row(*self._entries(word, lang, stem, spelt.get(word, ""), translations))
+            self._starts_phrase = _grown(self._starts_phrase, len(self._stem))
+            self._starts_phrase[first_row:len(self._stem)] = [stem_of.get(word) in first_stems for word in words]
+            table.update(zip(words, range(first_row, len(self._stem)), strict=True))
 
-    def _entries(self, word: str, lang: str, stem: str, spelt: str) -> tuple[list[tuple[str, float]], tuple]:
-        """What one occurrence of a kept word gives: [(feature, weight)] and its surface entries, from its stem and
-        the stem of its cognate spelling ("" if none)."""
+    def _translations(self, lang: str) -> tuple[float, list[dict[str, tuple[str, ...]]], str]:
+        """(weight, lexicons, surface mark) of the translations a word of the language gives (no lexicon: none)."""
         settings = self.settings
+        if not settings.use_lexicon:
+            return 0.0, [], ""
+        if lang == "en":
+            return settings.reverse_weight, [reverse_lexicon(other) for other in REVERSE_LANGUAGES], "~~"
+        return settings.lexicon_weight, [lexicon(lang)], "~"
+
+    def _entries(self, word: str, lang: str, stem: str, spelt: str,
+                 translations: tuple[float, list[dict[str, tuple[str, ...]]], str]) -> tuple[list, str, tuple]:
+        """What one occurrence of a kept word gives: [(feature, weight)], its stem and its surface entries, from its
+        stem, the stem of its cognate spelling ("" if none) and :meth:`_translations`."""
         gives = [("w:" + stem, 1.0)]
         own = (("~" if lang != "en" else "") + stem, word)
         translated = []
-        if settings.use_lexicon:
-            if lang == "en":
-                weight, tables, mark = settings.reverse_weight, [reverse_lexicon(o) for o in REVERSE_LANGUAGES], "~~"
-            else:
-                weight, tables, mark = settings.lexicon_weight, [lexicon(lang)], "~"
-            for table in tables if weight > 0 else ():
-                translations = table.get(stem, ())
-                gives += [("w:" + t, weight / len(translations)) for t in translations]
-                translated += [(mark + t, word) for t in translations]
+        weight, tables, mark = translations
+        for table in tables if weight > 0 else ():
+            found = table.get(stem, ())
+            gives += [("w:" + t, weight / len(found)) for t in found]
+            translated += [(mark + t, word) for t in found]
         cognate = ()
         if spelt and spelt != stem:
-            gives.append(("w:" + spelt, settings.cognate_weight))
+            gives.append(("w:" + spelt, self.settings.cognate_weight))
             cognate = (("~" + spelt, word),)
-        return gives, ((own,), tuple(translated), cognate)
+        return gives, stem, ((own,), tuple(translated), cognate)
 
     def _concept_row(self, concept: str) -> int:
         concepts = self._row[""]
         with self._lock:
             row = concepts.get(concept)
             if row is None:
-                row = concepts[concept] = self._new_row([("c:" + concept, self.settings.concept_weight)], None,
-                                                        ((), (), ()), False)
+                row = self._new_row([("c:" + concept, self.settings.concept_weight)], None, ((), (), ()))
+                self._starts_phrase = _grown(self._starts_phrase, row + 1)
+                concepts[concept] = row
         return row
 
-    def _new_row(self, gives: list[tuple[str, float]], stem: str | None, surface: tuple, starts_phrase: bool) -> int:
-        number = self._number
-        for name, _weight in gives:
-            if name not in number:
-                number[name] = len(self.names)
-                self.names.append(name)
+    def _new_row(self, gives: list[tuple[str, float]], stem: str | None, surface: tuple) -> int:
+        number, names, cols, vals = self._number, self.names, self._cols, self._vals
         for name, weight in gives:
-            self._cols.append(number[name])
-            self._vals.append(weight)
-        self._ptr.append(len(self._cols))
+            col = number.get(name)
+            if col is None:
+                col = number[name] = len(names)
+                names.append(name)
+            cols.append(col)
+            vals.append(weight)
+        self._ptr.append(len(cols))
         self._stem.append(stem)
         self._surface.append(surface)
-        row = len(self._stem) - 1
-        if row >= self._starts_phrase.size:         # a new array: a reader keeps the one it took
-            self._starts_phrase = np.concatenate([self._starts_phrase, np.zeros(self._starts_phrase.size, bool)])
-        self._starts_phrase[row] = starts_phrase
-        return row
+        return len(self._stem) - 1
 
     def _remember(self, rows: np.ndarray, part_ptr: np.ndarray, surface: dict[str, str], offered: set[int]) -> None:
         """Each word met here offers, at its first occurrence, its stem's word, then its translations', then its
@@ -241,6 +249,13 @@ class Analyser:
         documents = sp.csr_matrix((counts, local, indptr), shape=(indptr.size - 1, met.size))
         product = documents @ table
         return Analysed(product.indptr.astype(np.int64), features[product.indices], product.data)
+
+
+def _grown(flags: np.ndarray, size: int) -> np.ndarray:
+    """``flags`` if it has room for ``size`` rows, else a copy twice as long (a reader keeps the array it took)."""
+    if flags.size >= size:
+        return flags
+    return np.concatenate([flags, np.zeros(max(size, 2 * flags.size) - flags.size, bool)])
 
 
 def runs(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
