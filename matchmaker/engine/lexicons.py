@@ -133,16 +133,14 @@ def concept_matches(sts: list[str], lang: str) -> list[tuple[int, int, str]]:
     phrase first at each position, and matching goes on after the phrase."""
     table_g = glossary()[1][lang]
     found: list[tuple[int, int, str]] = []
-    i, n = 0, len(sts)
-    while i < n:
-        cands = table_g.get(sts[i])
-        matched = 0
-        if cands:
-            for key, cid in cands:
-                m = len(key)
-                if tuple(sts[i:i + m]) == key:
-                    found.append((i, m, cid))
-                    matched = m
-                    break
-        i += matched or 1
+    after = 0                                   # the end of the last phrase found
+    for i in [i for i, stem in enumerate(sts) if stem in table_g]:      # only where a phrase may start
+        if i < after:
+            continue
+        for key, cid in table_g[sts[i]]:
+            m = len(key)
+            if tuple(sts[i:i + m]) == key:
+                found.append((i, m, cid))
+                after = i + m
+                break
     return found
