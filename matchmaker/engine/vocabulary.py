@@ -217,11 +217,12 @@ def _capped_order(doc: np.ndarray, cols: np.ndarray, rank: np.ndarray, n_docs: i
     capped = lengths > cap if cap else np.zeros(n_docs, bool)
     # one sort of an integer key: document, then (capped documents only) the rank's place among the distinct
     # ranks, descending, then column; three sorts where that key would not fit in 63 bits
-    levels, level = np.unique(rank, return_inverse=True)
+    levels = np.unique(rank)       # then each rank's place by a search: cheaper than return_inverse (a sort of
+    #                                the ranks' positions, not only of their values)
     if n_docs * (levels.size + 1) * n_cols >= 2 ** 62:
         order = np.lexsort((cols, np.where(capped[doc], -rank, 0.0), doc))
     else:
-        descending = np.where(capped[doc], levels.size - 1 - level.reshape(-1), 0)
+        descending = np.where(capped[doc], levels.size - 1 - np.searchsorted(levels, rank), 0)
         order = np.argsort((doc * levels.size + descending) * n_cols + cols)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     within = np.arange(doc.size) - starts[doc[order]]
