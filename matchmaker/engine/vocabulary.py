@@ -137,12 +137,17 @@ class Corpus:
     @classmethod
     def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str],
                 block: int = 4096) -> Corpus:
-        """The corpus of the records, analysed by blocks of ``block`` records (blocks bound the memory)."""
+        """The corpus of the records, analysed by blocks of ``block`` records (blocks bound the memory). The first
+        blocks are smaller (512 records, then twice as many each time): most words are met for the first time in
+        the first records, and the rows of a block's new words are looked up again at the end of the block."""
         analyser = T.analyser(Vocabulary([], [], np.zeros(0), settings).analyzer)
         offered: set[int] = set()
+        ends = [0]
+        while ends[-1] < len(records):
+            ends.append(min(len(records), ends[-1] + min(block, 512 << (len(ends) - 1))))
         with collector_paused():
-            parts = [analyser.analyse([record_parts(r, settings) for r in records[a:a + block]], surface, offered)
-                     for a in range(0, len(records), block)]
+            parts = [analyser.analyse([record_parts(r, settings) for r in records[a:b]], surface, offered)
+                     for a, b in zip(ends[:-1], ends[1:], strict=True)]
         lengths = np.concatenate([np.diff(p.indptr) for p in parts]) if parts else np.zeros(0, np.int64)
         numbers, ids = T.renumber(np.concatenate([p.features for p in parts]) if parts else np.zeros(0, np.int64),
                                   len(analyser.names))
