@@ -184,9 +184,10 @@ class Analyser:
         translated = []
         weight, tables, mark = translations
         for table in tables if weight > 0 else ():
-            found = table.get(stem, ())
-            gives += [("w:" + t, weight / len(found)) for t in found]
-            translated += [(mark + t, word) for t in found]
+            found = table.get(stem)
+            if found:                                    # (most words have no translation)
+                gives += [("w:" + t, weight / len(found)) for t in found]
+                translated += [(mark + t, word) for t in found]
         cognate = ()
         if spelt and spelt != stem:
             gives.append(("w:" + spelt, self.settings.cognate_weight))
