@@ -62,6 +62,20 @@ def _cognate_rules(lang: str) -> tuple[list[int], dict[str, str]]:
 def cognate_stem(token: str, lang: str) -> str:
     """English stem of the English-looking spelling of a French / Spanish word ('' if no rule applies):
     "proporción" -> "proportion" -> "proport", "régionaux" -> "regional" -> "region"."""
+    spelt = cognate_spelling(token, lang)
+    return stemmer("en")(spelt) if spelt else ""
+
+
+def cognate_stems(tokens: list[str], lang: str) -> list[str]:
+    """:func:`cognate_stem` of each token, the English stems worked out in one call to the stemmer."""
+    spellings = [cognate_spelling(token, lang) for token in tokens]
+    stems = iter(stemmer("en").stem_all([spelt for spelt in spellings if spelt]))
+    return [next(stems) if spelt else "" for spelt in spellings]
+
+
+def cognate_spelling(token: str, lang: str) -> str:
+    """The English-looking spelling of a French / Spanish word ('' if no rule applies): "proporción" ->
+    "proportion", "régionaux" -> "regional"."""
     if lang not in REVERSE_LANGUAGES or len(token) < 5:
         return ""
     base = w = strip_accents(token)
@@ -72,12 +86,8 @@ def cognate_stem(token: str, lang: str) -> str:
         if len(w) - n >= 3:
             rep = rules.get(w[-n:])
             if rep is not None:
-                w = w[:-n] + rep
-                break
-    else:
-        if w == base:
-            return ""
-    return stemmer("en")(w)
+                return w[:-n] + rep
+    return "" if w == base else w
 
 
 # --------------------------------------------------------------------------- glossary
@@ -123,16 +133,14 @@ def concept_matches(sts: list[str], lang: str) -> list[tuple[int, int, str]]:
     phrase first at each position, and matching goes on after the phrase."""
     table_g = glossary()[1][lang]
     found: list[tuple[int, int, str]] = []
-    i, n = 0, len(sts)
-    while i < n:
-        cands = table_g.get(sts[i])
-        matched = 0
-        if cands:
-            for key, cid in cands:
-                m = len(key)
-                if tuple(sts[i:i + m]) == key:
-                    found.append((i, m, cid))
-                    matched = m
-                    break
-        i += matched or 1
+    after = 0                                   # the end of the last phrase found
+    for i in [i for i, stem in enumerate(sts) if stem in table_g]:      # only where a phrase may start
+        if i < after:
+            continue
+        for key, cid in table_g[sts[i]]:
+            m = len(key)
+            if tuple(sts[i:i + m]) == key:
+                found.append((i, m, cid))
+                after = i + m
+                break
     return found

@@ -19,13 +19,12 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from itertools import compress, repeat
-from operator import is_
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
 
-from .lexicons import REVERSE_LANGUAGES, cognate_stem, concept_matches, glossary, lexicon, reverse_lexicon
+from .lexicons import REVERSE_LANGUAGES, cognate_stems, concept_matches, glossary, lexicon, reverse_lexicon
 from .tokens import LANGUAGES, SNOWBALL_NAMES, dropped, lowered_words, stemmer, stop_words
 
 
@@ -57,91 +56,142 @@ class Analyser:
         self._number: dict[str, int] = {}
         self._row: dict[str, dict[str, int]] = {lang: {} for lang in ("", *LANGUAGES)}   # language -> word
         # (or "" -> concept) -> table row
-        self._first: dict[str, set[int]] = {lang: set() for lang in LANGUAGES}   # rows of a phrase's first stem
+        self._starts_phrase = np.zeros(1024, bool)       # row -> its stem starts a glossary phrase (with spare room)
         self._ptr, self._cols, self._vals = array("q", [0]), array("q"), array("d")
         self._stem: list[str | None] = []                # row -> stem of a kept word (None: dropped or concept)
         self._surface: list[tuple] = []                  # row -> ((key, word) own, translations, cognate)
         self._lock = threading.Lock()
 
-    def analyse(self, documents: list[list[tuple[str, str, float]]], surface: dict[str, str] | None = None) -> Analysed:
+    def analyse(self, documents: list[list[tuple[str, str, float]]], surface: dict[str, str] | None = None,
+                offered: set[int] | None = None) -> Analysed:
         """Features of documents made of parts (text, language, weight): a title counts twice, say.
 
         ``surface`` collects a word per stem for the labels: a stem of an English text under its own key, a
         stem of a French or Spanish text under "~" + stem, and a translation reached from a French or Spanish
         word (a cognate too) under "~" + stem, from an English word under "~~" + stem (see :func:`stem_label`).
+        ``offered``: the table rows whose words ``surface`` has had already (from the earlier blocks of a corpus);
+        the rows met here are added to it.
         """
         rows: list[int] = []
-        counts: list[float] = []
-        part_ends, part_weights, doc_ends = [0], [], [0]
+        counts: list[int] = []
+        texts, langs, part_ends, part_weights, doc_ends = [], [], [0], [], [0]
+        # (where its rows start, language, word counts) of each part with words the table does not have yet
+        unknown: list[tuple[int, str, Counter]] = []
         for parts in documents:
             for text, lang, weight in parts:
-                part_rows, part_counts = self._part(text or "", lang if lang in SNOWBALL_NAMES else "en")
-                rows += part_rows
-                counts += part_counts
+                lang = lang if lang in SNOWBALL_NAMES else "en"
+                # the part's distinct words in order of first occurrence, with their counts
+                word_counts = Counter(lowered_words(text or ""))
+                first, table = len(rows), self._row[lang]
+                try:
+                    rows += map(table.__getitem__, word_counts)
+                except KeyError:                         # a word met for the first time: its row comes later
+                    del rows[first:]
+                    rows += map(table.get, word_counts, repeat(-1))
+                    unknown.append((first, lang, word_counts))
+                counts += word_counts.values()
+                texts.append(text or "")
+                langs.append(lang)
                 part_ends.append(len(rows))
                 part_weights.append(weight)
-            doc_ends.append(len(part_ends) - 1)
-        part_ptr = np.array(part_ends, np.int64)
-        rows_met = np.array(rows, np.int64)
+            doc_ends.append(len(texts))
+        rows_met, part_ptr = np.fromiter(rows, np.int64, len(rows)), np.array(part_ends, np.int64)
+        if unknown:
+            self._add_rows(rows_met, unknown)
+        counts_met = np.fromiter(counts, np.float64, len(counts))
+        if self.settings.use_glossary:
+            rows_met, counts_met, part_ptr = self._with_concepts(texts, langs, rows_met, counts_met, part_ptr)
         # a title's count x its weight: the same float products as one by one
-        weighted = np.array(counts, np.float64) * np.repeat(np.array(part_weights, np.float64), np.diff(part_ptr))
+        weighted = counts_met * np.repeat(np.array(part_weights, np.float64), np.diff(part_ptr))
         if surface is not None:
-            self._remember(rows_met, part_ptr, surface)
+            self._remember(rows_met, part_ptr, surface, set() if offered is None else offered)
         return self._product(part_ptr[doc_ends], rows_met, weighted)
 
-    def _part(self, text: str, lang: str) -> tuple[list[int], list[float]]:
-        """Table rows and counts of one text's distinct words in order of first occurrence, then its concepts."""
-        all_words = lowered_words(text)
-        word_counts = Counter(all_words)
-        table = self._row[lang]
-        try:
-            rows = list(map(table.__getitem__, word_counts))
-        except KeyError:                                 # a word met for the first time
-            rows = self._add_words(lang, word_counts)
-        counts = list(word_counts.values())
-        if self.settings.use_glossary and not self._first[lang].isdisjoint(rows):
-            kept = [stem for stem in map(self._stem.__getitem__, map(table.__getitem__, all_words)) if stem is not None]
+    def _add_rows(self, rows: np.ndarray, unknown: list[tuple[int, str, Counter]]) -> None:
+        """Fill in the rows (-1) of the new words of the parts ``unknown``, a row added for each new word (one
+        language at a time: the stemmer stems all of them in one call)."""
+        lengths = np.fromiter((len(counts) for _first, _lang, counts in unknown), np.int64, len(unknown))
+        firsts = np.fromiter((first for first, _lang, _counts in unknown), np.int64, len(unknown))
+        at = runs(firsts, firsts + lengths)
+        words = list(chain.from_iterable(counts for _first, _lang, counts in unknown))
+        missing = np.flatnonzero(rows[at] < 0)
+        part_langs = [lang for _first, lang, _counts in unknown]
+        lang_of_missing = np.repeat(np.array(part_langs), lengths)[missing]
+        for lang in dict.fromkeys(part_langs):
+            in_lang = missing[lang_of_missing == lang]
+            new = list(map(words.__getitem__, in_lang.tolist()))
+            self._add_words(lang, list(dict.fromkeys(new)))
+            rows[at[in_lang]] = np.fromiter(map(self._row[lang].__getitem__, new), np.int64, len(new))
+
+    def _with_concepts(self, texts: list[str], langs: list[str], rows: np.ndarray, counts: np.ndarray,
+                       part_ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows and counts with, after each part's words, a row of count 1 for each glossary phrase found in
+        it (in order); only the parts with a word that starts a phrase are read again."""
+        starts = self._starts_phrase[rows]
+        candidates = np.unique(np.searchsorted(part_ptr, np.flatnonzero(starts), side="right") - 1).tolist()
+        found, in_part = [], []
+        for part in candidates:
+            lang, stem_of, row_of = langs[part], self._stem.__getitem__, self._row[langs[part]].__getitem__
+            kept = [stem for stem in map(stem_of, map(row_of, lowered_words(texts[part]))) if stem is not None]
             for _position, _length, concept in concept_matches(kept, lang):
-                rows.append(self._concept_row(concept))
-                counts.append(1)
-        return rows, counts
+                found.append(self._concept_row(concept))
+                in_part.append(part)
+        if not found:
+            return rows, counts, part_ptr
+        in_part = np.array(in_part, np.int64)
+        ends = part_ptr[in_part + 1]                     # (np.insert keeps the order of equal positions)
+        added = np.concatenate(([0], np.cumsum(np.bincount(in_part, minlength=part_ptr.size - 1))))
+        return np.insert(rows, ends, found), np.insert(counts, ends, 1.0), part_ptr + added
 
-    def _add_words(self, lang: str, word_counts: Counter) -> list[int]:
-        """The table rows of the words, a row added for each word met for the first time."""
-        table, first_stems, words = self._row[lang], glossary()[1][lang], list(word_counts)
+    def _add_words(self, lang: str, words: list[str]) -> None:
+        """A row for each of the words not in the table yet (the stems are worked out together: one call to the
+        stemmer for all of them); the words enter the table once their rows are complete."""
+        table, first_stems, stops = self._row[lang], glossary()[1][lang], stop_words(lang)
         with self._lock:
-            rows = list(map(table.get, words))
-            for at in list(compress(range(len(words)), map(is_, rows, repeat(None)))):
-                gives, stem, surface = self._entries(words[at], lang)
-                row = rows[at] = table[words[at]] = self._new_row(gives, stem, surface)
-                if stem in first_stems:
-                    self._first[lang].add(row)
-        return rows
+            words = [word for word in words if word not in table]
+            kept = [word for word in words if not dropped(word, stops)]
+            stem_of = dict(zip(kept, stemmer(lang).stem_all(kept), strict=True))
+            spelt = {}
+            if self.settings.cognate_weight > 0 and lang != "en":
+                spelt = dict(zip(kept, cognate_stems(kept, lang), strict=True))
+            translations = self._translations(lang)
+            first_row = len(self._stem)
+            for word in words:
+                stem = stem_of.get(word)
+                if stem is None:
+                    self._new_row((), None, ((), (), ()))
+                else:
+                    self._new_row(*self._entries(word, lang, stem, spelt.get(word, ""), translations))
+            self._starts_phrase = _grown(self._starts_phrase, len(self._stem))
+            self._starts_phrase[first_row:len(self._stem)] = [stem_of.get(word) in first_stems for word in words]
+            table.update(zip(words, range(first_row, len(self._stem)), strict=True))
 
-    def _entries(self, word: str, lang: str) -> tuple[list[tuple[str, float]], str | None, tuple]:
-        """What one occurrence of a word gives: [(feature, weight)], its stem, its surface entries."""
-        if dropped(word, stop_words(lang)):
-            return [], None, ((), (), ())
+    def _translations(self, lang: str) -> tuple[float, list[dict[str, tuple[str, ...]]], str]:
+        """(weight, lexicons, surface mark) of the translations a word of the language gives (no lexicon: none)."""
         settings = self.settings
-        stem = stemmer(lang)(word)
+        if not settings.use_lexicon:
+            return 0.0, [], ""
+        if lang == "en":
+            return settings.reverse_weight, [reverse_lexicon(other) for other in REVERSE_LANGUAGES], "~~"
+        return settings.lexicon_weight, [lexicon(lang)], "~"
+
+    def _entries(self, word: str, lang: str, stem: str, spelt: str,
+                 translations: tuple[float, list[dict[str, tuple[str, ...]]], str]) -> tuple[list, str, tuple]:
+        """What one occurrence of a kept word gives: [(feature, weight)], its stem and its surface entries, from its
+        stem, the stem of its cognate spelling ("" if none) and :meth:`_translations`."""
         gives = [("w:" + stem, 1.0)]
         own = (("~" if lang != "en" else "") + stem, word)
         translated = []
-        if settings.use_lexicon:
-            if lang == "en":
-                weight, tables, mark = settings.reverse_weight, [reverse_lexicon(o) for o in REVERSE_LANGUAGES], "~~"
-            else:
-                weight, tables, mark = settings.lexicon_weight, [lexicon(lang)], "~"
-            for table in tables if weight > 0 else ():
-                translations = table.get(stem, ())
-                gives += [("w:" + t, weight / len(translations)) for t in translations]
-                translated += [(mark + t, word) for t in translations]
+        weight, tables, mark = translations
+        for table in tables if weight > 0 else ():
+            found = table.get(stem)
+            if found:                                    # (most words have no translation)
+                gives += [("w:" + t, weight / len(found)) for t in found]
+                translated += [(mark + t, word) for t in found]
         cognate = ()
-        if settings.cognate_weight > 0 and lang != "en":
-            spelt = cognate_stem(word, lang)
-            if spelt and spelt != stem:
-                gives.append(("w:" + spelt, settings.cognate_weight))
-                cognate = (("~" + spelt, word),)
+        if spelt and spelt != stem:
+            gives.append(("w:" + spelt, self.settings.cognate_weight))
+            cognate = (("~" + spelt, word),)
         return gives, stem, ((own,), tuple(translated), cognate)
 
     def _concept_row(self, concept: str) -> int:
@@ -149,32 +199,37 @@ class Analyser:
         with self._lock:
             row = concepts.get(concept)
             if row is None:
-                row = concepts[concept] = self._new_row([("c:" + concept, self.settings.concept_weight)], None,
-                                                        ((), (), ()))
+                row = self._new_row([("c:" + concept, self.settings.concept_weight)], None, ((), (), ()))
+                self._starts_phrase = _grown(self._starts_phrase, row + 1)
+                concepts[concept] = row
         return row
 
     def _new_row(self, gives: list[tuple[str, float]], stem: str | None, surface: tuple) -> int:
-        number = self._number
-        for name, _weight in gives:
-            if name not in number:
-                number[name] = len(self.names)
-                self.names.append(name)
+        number, names, cols, vals = self._number, self.names, self._cols, self._vals
         for name, weight in gives:
-            self._cols.append(number[name])
-            self._vals.append(weight)
-        self._ptr.append(len(self._cols))
+            col = number.get(name)
+            if col is None:
+                col = number[name] = len(names)
+                names.append(name)
+            cols.append(col)
+            vals.append(weight)
+        self._ptr.append(len(cols))
         self._stem.append(stem)
         self._surface.append(surface)
         return len(self._stem) - 1
 
-    def _remember(self, rows: np.ndarray, part_ptr: np.ndarray, surface: dict[str, str]) -> None:
+    def _remember(self, rows: np.ndarray, part_ptr: np.ndarray, surface: dict[str, str], offered: set[int]) -> None:
         """Each word met here offers, at its first occurrence, its stem's word, then its translations', then its
-        cognate's, part by part (the first offer of a key wins; a word met again has offered them all already)."""
+        cognate's, part by part (the first offer of a key wins; a word met again, here or in ``offered``, has
+        offered them all already)."""
         first = np.full(len(self._stem), rows.size, np.int64)
         np.minimum.at(first, rows, np.arange(rows.size))
         first = np.sort(first[first < rows.size])
+        if offered:
+            first = first[~np.isin(rows[first], np.fromiter(offered, np.int64, len(offered)))]
         part_of = np.searchsorted(part_ptr, first, side="right") - 1
         entries, new_rows = self._surface, rows[first].tolist()
+        offered.update(new_rows)
         bounds = np.flatnonzero(np.diff(part_of)) + 1
         for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(new_rows)], strict=True):
             for kind in range(3):
@@ -195,6 +250,19 @@ class Analyser:
         documents = sp.csr_matrix((counts, local, indptr), shape=(indptr.size - 1, met.size))
         product = documents @ table
         return Analysed(product.indptr.astype(np.int64), features[product.indices], product.data)
+
+
+def _grown(flags: np.ndarray, size: int) -> np.ndarray:
+    """``flags`` if it has room for ``size`` rows, else a copy twice as long (a reader keeps the array it took)."""
+    if flags.size >= size:
+        return flags
+    return np.concatenate([flags, np.zeros(max(size, 2 * flags.size) - flags.size, bool)])
+
+
+def runs(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i]`` to ``ends[i]`` (excluded) of every run, one run after the other."""
+    lengths = ends - starts
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
 
 
 def renumber(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

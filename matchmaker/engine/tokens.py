@@ -5,6 +5,7 @@ import re
 import unicodedata
 from functools import cache
 from importlib import resources
+from itertools import islice
 
 import snowballstemmer
 
@@ -25,6 +26,7 @@ _PARTICLE_HYPHEN = re.compile(r"-(?<=[^\W_]-)(?=" + _PARTICLES + ")")
 # "e-" prefix is written \x1f first, which the table turns into "-".
 _LATIN1_WORDS = bytes(c if chr(c).isalnum() else 45 if c == 0x1F else 32 for c in range(256))
 MAX_TOKEN_LEN = 40
+_CACHED_STEMS = 500_000          # words whose stem a stemmer keeps (per language and process)
 
 
 def words(text: str) -> list[str]:
@@ -75,19 +77,28 @@ def dropped(token: str, stops: frozenset[str]) -> bool:
 class Stemmer:
     """Snowball stemmer for one language, accents stripped, with a bounded per-process cache."""
 
-    __slots__ = ("_stem", "_cache")
+    __slots__ = ("_stem", "_stem_all", "_cache")
 
     def __init__(self, lang: str):
-        self._stem = snowballstemmer.stemmer(SNOWBALL_NAMES[lang]).stemWord
+        snowball = snowballstemmer.stemmer(SNOWBALL_NAMES[lang])
+        self._stem, self._stem_all = snowball.stemWord, snowball.stemWords
         self._cache: dict[str, str] = {}
 
     def __call__(self, token: str) -> str:
         stem = self._cache.get(token)
         if stem is None:
             stem = strip_accents(self._stem(token))
-            if len(self._cache) < 500_000:
+            if len(self._cache) < _CACHED_STEMS:
                 self._cache[token] = stem
         return stem
+
+    def stem_all(self, tokens: list[str]) -> list[str]:
+        """The stems of the tokens, those not cached yet worked out in one call to the stemmer."""
+        cache = self._cache
+        new = [token for token in dict.fromkeys(tokens) if token not in cache]
+        stems = dict(zip(new, map(strip_accents, self._stem_all(new)), strict=True))
+        cache.update(islice(stems.items(), max(0, _CACHED_STEMS - len(cache))))
+        return [stems[token] if token in stems else cache[token] for token in tokens]
 
 
 @cache

@@ -137,11 +137,17 @@ class Corpus:
     @classmethod
     def analyse(cls, records: list[Record], settings: EngineSettings, surface: dict[str, str],
                 block: int = 4096) -> Corpus:
-        """The corpus of the records, analysed by blocks of ``block`` records (blocks bound the memory)."""
+        """The corpus of the records, analysed by blocks of ``block`` records (blocks bound the memory). The first
+        blocks are smaller (512 records, then twice as many each time): most words are met for the first time in
+        the first records, and the rows of a block's new words are looked up again at the end of the block."""
         analyser = T.analyser(Vocabulary([], [], np.zeros(0), settings).analyzer)
+        offered: set[int] = set()
+        ends = [0]
+        while ends[-1] < len(records):
+            ends.append(min(len(records), ends[-1] + min(block, 512 << (len(ends) - 1))))
         with collector_paused():
-            parts = [analyser.analyse([record_parts(r, settings) for r in records[a:a + block]], surface)
-                     for a in range(0, len(records), block)]
+            parts = [analyser.analyse([record_parts(r, settings) for r in records[a:b]], surface, offered)
+                     for a, b in zip(ends[:-1], ends[1:], strict=True)]
         lengths = np.concatenate([np.diff(p.indptr) for p in parts]) if parts else np.zeros(0, np.int64)
         numbers, ids = T.renumber(np.concatenate([p.features for p in parts]) if parts else np.zeros(0, np.int64),
                                   len(analyser.names))
@@ -216,11 +222,12 @@ def _capped_order(doc: np.ndarray, cols: np.ndarray, rank: np.ndarray, n_docs: i
     capped = lengths > cap if cap else np.zeros(n_docs, bool)
     # one sort of an integer key: document, then (capped documents only) the rank's place among the distinct
     # ranks, descending, then column; three sorts where that key would not fit in 63 bits
-    levels, level = np.unique(rank, return_inverse=True)
+    levels = np.unique(rank)       # then each rank's place by a search: cheaper than return_inverse (a sort of
+    #                                the ranks' positions, not only of their values)
     if n_docs * (levels.size + 1) * n_cols >= 2 ** 62:
         order = np.lexsort((cols, np.where(capped[doc], -rank, 0.0), doc))
     else:
-        descending = np.where(capped[doc], levels.size - 1 - level.reshape(-1), 0)
+        descending = np.where(capped[doc], levels.size - 1 - np.searchsorted(levels, rank), 0)
         order = np.argsort((doc * levels.size + descending) * n_cols + cols)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     within = np.arange(doc.size) - starts[doc[order]]

@@ -1,0 +1,42 @@
+"""The analysis of a corpus by batches (all new words of a block stemmed together, surface words offered once per
+corpus) gives what the analysis one word or one document at a time gives."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matchmaker.engine import lexicons as L
+from matchmaker.engine import text as T
+from matchmaker.engine.tokens import Stemmer
+
+WORDS = {"en": ["programmes", "programme", "customers", "e-commerce", "startups", "programmes", "running"],
+         "fr": ["régionaux", "économiques", "stratégie", "capacités", "indicateur", "eau", "régionaux", "commerce"],
+         "es": ["proporción", "estrategia", "económicas", "internacional", "capacidad", "mujeres", "estrategia"]}
+
+
+@pytest.mark.parametrize("lang", sorted(WORDS))
+def test_the_stems_of_a_batch_are_the_stems_one_by_one(lang):
+    one_by_one = Stemmer(lang)
+    batch = Stemmer(lang)
+    batch(WORDS[lang][1])                               # one of them cached already
+    assert batch.stem_all(WORDS[lang]) == [one_by_one(word) for word in WORDS[lang]]
+    assert batch.stem_all([]) == []
+
+
+@pytest.mark.parametrize("lang", sorted(WORDS))
+def test_the_cognate_stems_of_a_batch_are_the_cognate_stems_one_by_one(lang):
+    assert L.cognate_stems(WORDS[lang], lang) == [L.cognate_stem(word, lang) for word in WORDS[lang]]
+
+
+def test_blocks_offering_their_words_once_give_the_surface_of_one_analysis():
+    settings = T.AnalyzerSettings(lexicon_weight=0.5, cognate_weight=1.0, reverse_weight=0.4)
+    documents = [[(" ".join(WORDS[lang][i:] + WORDS[lang][:i]), lang, 1.0)] for i in range(3) for lang in WORDS]
+    whole: dict[str, str] = {}
+    done = T.Analyser(settings).analyse(documents, whole)
+    by_blocks: dict[str, str] = {}
+    offered: set[int] = set()
+    analyser = T.Analyser(settings)
+    blocks = [analyser.analyse(documents[a:a + 2], by_blocks, offered) for a in range(0, len(documents), 2)]
+    assert list(by_blocks.items()) == list(whole.items())
+    assert np.array_equal(np.concatenate([np.diff(b.indptr) for b in blocks]), np.diff(done.indptr))
+    assert np.array_equal(np.concatenate([b.values for b in blocks]), done.values)
