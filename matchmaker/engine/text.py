@@ -237,15 +237,25 @@ class Analyser:
                     for key, word in entries[row][kind]:
                         surface.setdefault(key, word)
 
+    def _table_rows(self, met: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """The entries of these table rows (their lengths, feature numbers, weights: copies) and the number of
+        features, read under the lock: a view of the table's growing buffers, held while another thread adds a
+        word, would make that thread's append fail (BufferError), so none outlives the lock."""
+        with self._lock:
+            ptr, cols, vals = (np.frombuffer(a, t) for a, t in ((self._ptr, np.int64), (self._cols, np.int64),
+                                                                 (self._vals, np.float64)))
+            lengths = ptr[met + 1] - ptr[met]
+            at = np.repeat(ptr[met] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+            entries = lengths, cols[at], vals[at], len(self.names)
+            del ptr, cols, vals
+        return entries
+
     def _product(self, indptr: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> Analysed:
         """counts (documents x the rows met) @ those rows of the table, in the table rows' local numbering."""
-        ptr, cols, vals = (np.frombuffer(a, t) for a, t in ((self._ptr, np.int64), (self._cols, np.int64),
-                                                             (self._vals, np.float64)))
-        met, local = renumber(rows, ptr.size - 1)
-        lengths = ptr[met + 1] - ptr[met]
-        at = np.repeat(ptr[met] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        features, local_feature = renumber(cols[at], len(self.names))
-        table = sp.csr_matrix((vals[at], local_feature, np.concatenate(([0], np.cumsum(lengths)))),
+        met, local = renumber(rows, len(self._ptr) - 1)
+        lengths, cols, vals, n_features = self._table_rows(met)
+        features, local_feature = renumber(cols, n_features)
+        table = sp.csr_matrix((vals, local_feature, np.concatenate(([0], np.cumsum(lengths)))),
                               shape=(met.size, features.size))
         documents = sp.csr_matrix((counts, local, indptr), shape=(indptr.size - 1, met.size))
         product = documents @ table

@@ -2,6 +2,8 @@
 corpus) gives what the analysis one word or one document at a time gives."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -40,3 +42,30 @@ def test_blocks_offering_their_words_once_give_the_surface_of_one_analysis():
     assert list(by_blocks.items()) == list(whole.items())
     assert np.array_equal(np.concatenate([np.diff(b.indptr) for b in blocks]), np.diff(done.indptr))
     assert np.array_equal(np.concatenate([b.values for b in blocks]), done.values)
+
+
+def test_another_thread_adds_words_while_a_text_s_table_rows_are_read(monkeypatch):
+    """A query analysed in a request while a refit meets new words: neither waits on the other's data, and the
+    writer's append is never refused because the reader still holds a view of the table's buffers."""
+    analyser = T.Analyser(T.AnalyzerSettings())
+    analyser.analyse([[("customs training for small parcels", "en", 1.0)]])
+    renumber, calls, errors = T.renumber, [], []
+
+    def add_words_meanwhile():
+        try:
+            analyser.analyse([[("stratégie régionale des capacités numériques", "fr", 1.0)]])
+        except Exception as error:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(error)
+
+    def renumber_then_let_the_other_thread_in(values, size):
+        calls.append(size)
+        if len(calls) == 2:                              # the rows' entries are read: the other thread adds now
+            worker = threading.Thread(target=add_words_meanwhile)
+            worker.start()
+            worker.join(10)
+            assert not worker.is_alive()
+        return renumber(values, size)
+
+    monkeypatch.setattr(T, "renumber", renumber_then_let_the_other_thread_in)
+    found = analyser.analyse([[("customs training", "en", 1.0)]])
+    assert errors == [] and found.features.size > 0
