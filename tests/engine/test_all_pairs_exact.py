@@ -262,3 +262,15 @@ def test_the_top_n_product_sums_as_scipy_does():
         top = sp_matmul_topn(A, B, top_n=3, n_threads=threads).toarray()
         assert np.array_equal(top[top != 0], ref[top != 0])
         assert all(np.sort(ref[i])[-3:].min() <= top[i][top[i] != 0].min() for i in range(37) if top[i].any())
+
+
+@pytest.mark.parametrize("seed,k,cands", [(21, 3, 3), (22, 5, 0), (23, 4, 6)])
+def test_all_pairs_when_the_policy_area_boost_outranks_larger_text_scores(seed, k, cands):
+    """Needs after the sample are ranked on two candidate sets: their best text scores, and their best among the
+    offerings of each of their policy areas (a boost of up to 1 + 2.5 here: a weak text score in the need's area
+    beats a strong one outside it). A need is final only when no offering left out of both could beat its k-th
+    proposal; the others are ranked again on their wide candidates, then on their whole rows."""
+    needs, offs = _corpus(seed, 120, 260)
+    eng = Engine(EngineSettings(policy_area_weight=2.5, support_kind_weight=0.3)).fit(needs, offs)
+    allp = eng.all_pairs(k=k, today=TODAY, candidates=cands, explain=False)
+    check(eng, allp, {r.id: r for r in needs}, {r.id: r for r in offs}, k)
