@@ -1,21 +1,30 @@
 """All pairs: the top-k offerings of every need at once, exactly as one query per need would rank them.
 
 The offerings with the largest *text* scores of each need come from ``sparse_dot_topn`` (a multi-threaded
-sparse product that keeps the ``top_n`` largest entries of each row; its sums are scipy's, bit for bit). The
-boosts and the hard rules are applied to those candidates only. A need is *certified* when no other offering
-could rank before its k-th proposal: either the candidates are all its non-zero scores, or even the largest
-boost times the smallest candidate text score stays below the k-th proposal's final score. Needs that are not
-are ranked again with many more candidates, and the rare ones left on their whole product row. Memory is
-bounded by the candidates of a chunk of needs (about 4 million entries) and, for the last step, by chunks of
-about 20 million pairs.
+sparse product that keeps the ``top_n`` largest entries of each row above a threshold; its sums are scipy's,
+bit for bit). The boosts and the hard rules are applied to those candidates only. A need is *certified* when no
+offering left out could rank before its k-th proposal: the text score of any offering left out is at most the
+smallest candidate's (a row cut at top_n) or the threshold, and its final score at most that times the largest
+boost the need can give. The policy-area boost (up to 1.3) is most of that boost, so the needs are ranked on
+two candidate sets: their best text scores over every offering, which need only beat the boost of the
+offerings outside the need's policy areas (up to 1.1), and their best within each of their areas (one product
+per area, on that area's offerings). A sample of the needs is ranked first on wide candidates; the thresholds
+and candidate counts with which 97% of it would have been certified are the others'. Needs not certified are
+ranked again with four times as many candidates, then as many as before this split (8 x 128), then on their
+whole product row. Memory is bounded by the candidates of a chunk of needs (about 4 million entries) and, for
+the last step, by chunks of about 20 million pairs.
 
-Measured at 10,000 x 10,000, k = 10 (same run, shared 2-core machine): 128 candidates certify 99.9% of the needs
-(64 only 55%, and the whole rows of the rest cost more than everything else); the pass takes 1.43 s of CPU, as
-engine 1.5's 340-line hand-written pass (1.44 s) and the naive chunked product + argpartition (1.43 s): the
-product itself (about 2,100 non-zero pairs per need) is the cost of all three, and only two threads split it.
-The product keeps only text scores above ``min_score`` (sp_matmul_topn's threshold): at the default 0 this
-changes nothing (1.50 vs 1.46 s CPU, same output); with min_score 0.05 the candidates are then all proposable,
-so nearly every need is certified at once (0.46 s against 10.1 s without the threshold, same output).
+Measured (CPU seconds, same run, shared 2-core machine, k = 10), this split against the 128 widest text
+scores of every need: 10,000 x 10,000 0.65 s against 1.5 s, 100,000 x 100,000 39 s against 73 s, same output.
+Most of what is left is the product's accumulation, which no candidate count changes: at 10,000, 0.30 s for its
+38 million multiply-adds (8 ns each, 21 million distinct pairs) of 0.65 s, plus 0.1 s for the area products
+(a fifth more pairs). Not done, measured: MaxScore-style pruning (leave out the long postings of common terms
+and bound what they could add): the vectors are flat (about 85 terms of similar weight), so the bound of two
+common terms already reaches a need's k-th text score (about 0.05); even knowing each k-th score in advance,
+it would drop 17% of the multiply-adds (8% with half of it). One global threshold without the area split:
+needs' score scales differ too much (54 to 492 offerings above the same threshold, 5th to 95th percentile).
+Rows reordered for locality: no gain. The sort is one argsort of an integer key, not a lexsort (0.40 s -> 0.03 s
+for 1.3 million entries).
 """
 from __future__ import annotations
 
@@ -34,10 +43,10 @@ from .rules import ROUND, facet_masks, largest_boost, pair_finals, pair_reasons
 from .vocabulary import Vocabulary
 
 THREADS = 2            # the product's threads: the service's machines have two cores
-SAMPLE = 200           # needs ranked first on the wide tiers: their k-th scores set the others' thresholds
-CERTIFY_SHARE = 0.95   # ... that this share of them would have been certified with
-MAIN = 2               # the others' first candidates: MAIN x k + 8 text scores above a threshold,
-AREA = 1               # and AREA x k + 4 among the offerings of each of their policy areas
+SAMPLE = 200           # needs ranked first on the wide tiers: their k-th scores set the others' thresholds and
+CERTIFY_SHARE = 0.97   # candidate counts, those with which this share of them would have been certified
+MAIN = 3               # without a sample: MAIN x k + 8 best text scores,
+AREA = 2               # and AREA x k + 4 in each policy area
 
 
 @dataclass
@@ -118,32 +127,61 @@ def top_k(problem: _Problem, candidates: int = 0) -> TopK:
     wide = min(n_offerings, candidates or 12 * k + 8)
     tiers = [_Tier(wide, floor), _Tier(min(n_offerings, 8 * wide), floor), _Tier(None, floor)]
     sample = np.unique(np.linspace(0, n - 1, max(1, min(SAMPLE, n // 4))).round().astype(np.int64))
-    kth, exclusions = np.full(n, -np.inf), []
-    _rank_in_tiers(problem, sample, tiers, out, kth, exclusions)
-    split = _Tier(min(n_offerings, candidates or MAIN * k + 8), _threshold(problem, sample, kth[sample], False),
-                  min(n_offerings, candidates or AREA * k + 4), _threshold(problem, sample, kth[sample], True))
-    _rank_in_tiers(problem, np.setdiff1d(np.arange(n), sample), [split] + tiers, out, kth, exclusions)
+    kth, exclusions, seen = np.full(n, -np.inf), [], []
+    _rank_in_tiers(problem, sample, tiers, out, kth, exclusions, seen)
+    split = _split_tiers(problem, sample, seen, kth, candidates)
+    _rank_in_tiers(problem, np.setdiff1d(np.arange(n), sample), split + tiers[1:], out, kth, exclusions)
     order = np.argsort(np.concatenate([e[0] for e in exclusions]), kind="stable")
     out.excluded_need, out.excluded_offering, out.excluded_reason = (np.concatenate([e[i] for e in exclusions])[order]
                                                                      for i in range(3))
     return out
 
 
-def _threshold(problem: _Problem, sample: np.ndarray, kth: np.ndarray, areas: bool) -> float:
-    """The text score that a share CERTIFY_SHARE of the sample's needs would see no offering (of their areas, or
-    outside them) beat their k-th proposal from, whatever its boost; a float32, as the product compares with it."""
-    known = np.isfinite(kth)
-    if not known.any():
-        return problem.settings.min_score
-    boost = largest_boost(problem.needs.facets, sample[known], problem.settings, areas)
-    beatable = (kth[known] - 2 / ROUND) / (boost * (1 + 1e-6))
-    return max(problem.settings.min_score, float(np.float32(np.quantile(beatable, 1 - CERTIFY_SHARE))))
+def _split_tiers(problem: _Problem, sample: np.ndarray, seen: list[_Ranked], kth: np.ndarray,
+                 candidates: int) -> list[_Tier]:
+    """The tiers of the needs after the sample: the thresholds and candidate counts (``candidates``, if given) with
+    which a share CERTIFY_SHARE of the sample's needs would have been certified, then four times as many candidates
+    above no threshold. A certified need's candidates hold every offering that could beat its k-th proposal."""
+    k, n_offerings, settings, facets = problem.k, problem.postings.shape[1], problem.settings, problem.needs.facets
+    known = sample[np.isfinite(kth[sample])]
+    thresholds = [settings.min_score] * 2
+    main, area = candidates or MAIN * k + 8, candidates or AREA * k + 4
+    if known.size:
+        thresholds = [_quantile(_beatable(problem, known, kth, areas), 1 - CERTIFY_SHARE) for areas in (False, True)]
+        need_row, offering_row, text = (np.concatenate([getattr(r, name) for r in seen])
+                                        for name in ("need_row", "offering_row", "text"))
+        outside = text > _beatable(problem, need_row, kth, False)
+        main = candidates or _count_quantile(np.bincount(need_row[outside], minlength=kth.size)[known])
+        shared = facets["pa"][need_row] & problem.offerings.facets["pa"][offering_row]
+        inside = text > _beatable(problem, need_row, kth, True)
+        counts = [np.bincount(need_row[inside & (shared >> bit & 1 == 1)], minlength=kth.size)[
+            known[facets["pa"][known] >> bit & 1 == 1]] for bit in range(len(POLICY_AREAS))]
+        area = candidates or _count_quantile(np.concatenate(counts))
+    floor = settings.min_score
+    return [_Tier(min(n_offerings, main), max(floor, thresholds[0]), min(n_offerings, area), max(floor, thresholds[1])),
+            _Tier(min(n_offerings, 4 * main), floor, min(n_offerings, 4 * area), floor)]
+
+
+def _beatable(problem: _Problem, rows: np.ndarray, kth: np.ndarray, areas: bool) -> np.ndarray:
+    """The text score under which an offering (of the need's policy areas, or outside them) could not beat the
+    k-th proposal of the need of each row, whatever its boost."""
+    boost = largest_boost(problem.needs.facets, rows, problem.settings, areas)
+    return (kth[rows] - 2 / ROUND) / (boost * (1 + 1e-6))
+
+
+def _quantile(values: np.ndarray, share: float) -> float:
+    """A float32 (the product compares with it as one) that a share of the values are above or equal to."""
+    return float(np.float32(np.quantile(values, share)))
+
+
+def _count_quantile(counts: np.ndarray) -> int:
+    return 4 + int(np.ceil(np.quantile(counts, CERTIFY_SHARE))) if counts.size else 4
 
 
 def _rank_in_tiers(problem: _Problem, pending: np.ndarray, tiers: list[_Tier], out: TopK, kth: np.ndarray,
-                   exclusions: list) -> None:
+                   exclusions: list, seen: list | None = None) -> None:
     """Rank the pending need rows tier after tier until every one is certified; write their proposals and k-th
-    scores, append their exclusions."""
+    scores, append their exclusions (and their ranked candidates to ``seen``, if given)."""
     n_offerings = problem.postings.shape[1]
     for tier in tiers:
         width = tier.top_n and tier.top_n + 2 * tier.area_top_n
@@ -154,6 +192,8 @@ def _rank_in_tiers(problem: _Problem, pending: np.ndarray, tiers: list[_Tier], o
             ranked = _rank(problem, rows, tier)
             exclusions.append(_write(out, ranked, problem.k, problem.settings.max_exclusions))
             kth[rows[ranked.certified]] = ranked.kth[ranked.certified]
+            if seen is not None:
+                seen.append(ranked)
             left.append(rows[~ranked.certified])
         pending = np.concatenate(left)
         if pending.size == 0:
