@@ -274,3 +274,24 @@ def test_all_pairs_when_the_policy_area_boost_outranks_larger_text_scores(seed, 
     eng = Engine(EngineSettings(policy_area_weight=2.5, support_kind_weight=0.3)).fit(needs, offs)
     allp = eng.all_pairs(k=k, today=TODAY, candidates=cands, explain=False)
     check(eng, allp, {r.id: r for r in needs}, {r.id: r for r in offs}, k)
+
+
+def test_candidates_are_sorted_by_one_integer_key_or_a_lexsort_alike():
+    """Candidates are ordered by (need, final score descending, offering id), each (need, offering) pair once: by
+    one sort of an integer key, or by a lexsort where that key would not fit in 63 bits."""
+    from matchmaker.engine.allpairs import _ranked_order
+
+    rng = np.random.default_rng(7)
+    local = np.sort(rng.integers(0, 30, 600))
+    offering_row = rng.integers(0, 40, 600)
+    final = np.round(rng.choice([0.25, 0.5, 0.125, 1.0], 600) * rng.integers(1, 4, 600) * 1e6) / 1e6
+    final[rng.random(600) < 0.1] = -1.0
+    for i, j in zip(*np.nonzero((local[:, None] == local) & (offering_row[:, None] == offering_row)), strict=True):
+        final[j] = final[i]                       # a pair found twice (two candidate sets) has one score
+    id_rank = rng.permutation(40)
+    expected = sorted({(int(n), -float(f), int(id_rank[o]), int(o)) for n, o, f in zip(local, offering_row, final,
+                                                                                       strict=True)})
+    for n_rows in (30, 2 ** 40):                # 2 ** 40 rows: the key would overflow, the lexsort is used
+        order = _ranked_order(local, offering_row, final, id_rank, n_rows)
+        got = [(int(local[i]), -float(final[i]), int(id_rank[offering_row[i]]), int(offering_row[i])) for i in order]
+        assert got == expected
