@@ -5,26 +5,28 @@ sparse product that keeps the ``top_n`` largest entries of each row above a thre
 bit for bit). The boosts and the hard rules are applied to those candidates only. A need is *certified* when no
 offering left out could rank before its k-th proposal: the text score of any offering left out is at most the
 smallest candidate's (a row cut at top_n) or the threshold, and its final score at most that times the largest
-boost the need can give. The policy-area boost (up to 1.3) is most of that boost, so the needs are ranked on
-two candidate sets: their best text scores over every offering, which need only beat the boost of the
-offerings outside the need's policy areas (up to 1.1), and their best within each of their areas (one product
-per area, on that area's offerings). A sample of the needs is ranked first on wide candidates; the thresholds
-and candidate counts with which 97% of it would have been certified are the others'. Needs not certified are
-ranked again with four times as many candidates, then as many as before this split (8 x 128), then on their
-whole product row. Memory is bounded by the candidates of a chunk of needs (about 4 million entries) and, for
-the last step, by chunks of about 20 million pairs.
+boost the need can give. Most of that boost (0.3 of 0.4 by default) comes from the policy areas, so a need is
+ranked on two candidate sets: its best text scores over every offering, which need only outrank the offerings
+outside its policy areas (boost up to 1.1), and its best among the offerings of each of its areas (one product
+per area). A sample of the needs is ranked first on the 128 best text scores; the thresholds and candidate
+counts with which 97% of it would have been certified are the other needs'. Needs not certified are ranked
+again with four times as many candidates, then on 8 x 128 best text scores, then on their whole product row.
+Memory is bounded by the candidates of a chunk of needs (about 4 million entries) and, for the last step, by
+chunks of about 20 million pairs.
 
-Measured (CPU seconds, same run, shared 2-core machine, k = 10), this split against the 128 widest text
-scores of every need: 10,000 x 10,000 0.65 s against 1.5 s, 100,000 x 100,000 39 s against 73 s, same output.
-Most of what is left is the product's accumulation, which no candidate count changes: at 10,000, 0.30 s for its
-38 million multiply-adds (8 ns each, 21 million distinct pairs) of 0.65 s, plus 0.1 s for the area products
-(a fifth more pairs). Not done, measured: MaxScore-style pruning (leave out the long postings of common terms
-and bound what they could add): the vectors are flat (about 85 terms of similar weight), so the bound of two
-common terms already reaches a need's k-th text score (about 0.05); even knowing each k-th score in advance,
-it would drop 17% of the multiply-adds (8% with half of it). One global threshold without the area split:
-needs' score scales differ too much (54 to 492 offerings above the same threshold, 5th to 95th percentile).
-Rows reordered for locality: no gain. The sort is one argsort of an integer key, not a lexsort (0.40 s -> 0.03 s
-for 1.3 million entries).
+Measured (same runs, shared 2-core machine, k = 10), against the 128 best text scores of every need (engine
+1.7.0) and the naive chunked linear_kernel + argpartition: at 10,000 x 10,000, 0.64 s CPU (0.46 s wall)
+against 1.24 s (1.32 s wall) and naive 1.48 s; at 100,000 x 100,000, 37 s CPU (27 s wall) against 62 s (46 s
+wall), the same output and peak memory (0.96 GB). What is left is mostly the product's accumulation, which no
+candidate count changes: 0.30 s at 10,000 for 38 million multiply-adds into 21 million distinct pairs (about
+27 s at 100,000), plus a fifth more for the area products. Tried and measured, not kept: MaxScore-style pruning
+(leave the long postings of common terms out of the product and bound what they could add): the vectors are
+flat (about 85 terms of similar weight), two common terms' bound already reaches a need's k-th text score (about
+0.05), and even knowing each k-th score in advance the bound would let 17% of the multiply-adds go (8% with
+half of it as the budget). One global threshold without the split: the needs' score scales differ too much (54
+to 492 offerings above one threshold, 5th to 95th percentile). Rows reordered for locality, offerings cut into
+column blocks: no gain (10 blocks: 10% off the accumulation, lost to the extra candidates). The candidates are
+sorted by one integer key, not a lexsort (1.3 million entries: 0.03 s instead of 0.40 s).
 """
 from __future__ import annotations
 
@@ -248,7 +250,10 @@ def _top(block: sp.csr_matrix, postings: sp.csr_matrix, top_n: int, threshold: f
          threads: int = THREADS):
     """(row, column, text score) of each row's top_n text scores above the threshold, and per row the largest text
     score left out could have (-inf: nothing proposable was left out)."""
-    product = sp_matmul_topn(block, postings, top_n=top_n, n_threads=threads, threshold=threshold)
+    at_most = np.float32(threshold)       # the product may compare in float32: never above the threshold
+    if float(at_most) > threshold:
+        at_most = np.nextafter(at_most, np.float32(-np.inf))
+    product = sp_matmul_topn(block, postings, top_n=top_n, n_threads=threads, threshold=float(at_most))
     per_row = np.diff(product.indptr)
     text = product.data.astype(np.float64)
     smallest = np.full(per_row.size, np.inf)

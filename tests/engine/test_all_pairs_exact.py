@@ -295,3 +295,20 @@ def test_candidates_are_sorted_by_one_integer_key_or_a_lexsort_alike():
         order = _ranked_order(local, offering_row, final, id_rank, n_rows)
         got = [(int(local[i]), -float(final[i]), int(id_rank[offering_row[i]]), int(offering_row[i])) for i in order]
         assert got == expected
+
+
+def test_a_text_score_just_above_min_score_is_kept():
+    """min_score is a float64, text scores are float32: a text score that is the float32 nearest to min_score but
+    above it is proposable, in all_pairs as in one query (the product must not compare with min_score rounded)."""
+    needs, offs = _corpus(31, 30, 60)
+    by_need, by_offering = {r.id: r for r in needs}, {r.id: r for r in offs}
+    eng = Engine().fit(needs, offs)
+    vn, vo = _vectors(eng, "need"), _vectors(eng, "offering")
+    text, need_id = max((_text_score(vn[n], vo[o]), n) for n in vn for o in vo
+                        if _reason(by_need[n], by_offering[o]) < 0)
+    min_score = float(np.nextafter(np.float64(text), 0.0))
+    assert np.float32(min_score) == np.float32(text) and min_score < text
+    eng = Engine(EngineSettings(min_score=min_score)).fit(needs, offs)
+    allp = eng.all_pairs(k=3, today=TODAY, explain=False)
+    assert [p.text_score > 0 for p in allp[need_id].proposals] == [True]
+    check(eng, allp, by_need, by_offering, 3)
