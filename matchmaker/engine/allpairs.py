@@ -9,24 +9,25 @@ boost the need can give. Most of that boost (0.3 of 0.4 by default) comes from t
 ranked on two candidate sets: its best text scores over every offering, which need only outrank the offerings
 outside its policy areas (boost up to 1.1), and its best among the offerings of each of its areas (one product
 per area). A sample of the needs is ranked first on the 128 best text scores; the thresholds and candidate
-counts with which 97% of it would have been certified are the other needs'. Needs not certified are ranked
+counts with which 99% of it would have been certified are the other needs'. Needs not certified are ranked
 again with four times as many candidates, then on 8 x 128 best text scores, then on their whole product row.
 Memory is bounded by the candidates of a chunk of needs (about 4 million entries) and, for the last step, by
 chunks of about 20 million pairs.
 
 Measured (same runs, shared 2-core machine, k = 10), against the 128 best text scores of every need (engine
-1.7.0) and the naive chunked linear_kernel + argpartition: at 10,000 x 10,000, 0.64 s CPU (0.46 s wall)
-against 1.24 s (1.32 s wall) and naive 1.48 s; at 100,000 x 100,000, 37 s CPU (27 s wall) against 62 s (46 s
-wall), the same output and peak memory (0.96 GB). What is left is mostly the product's accumulation, which no
-candidate count changes: 0.30 s at 10,000 for 38 million multiply-adds into 21 million distinct pairs (about
-27 s at 100,000), plus a fifth more for the area products. Tried and measured, not kept: MaxScore-style pruning
-(leave the long postings of common terms out of the product and bound what they could add): the vectors are
-flat (about 85 terms of similar weight), two common terms' bound already reaches a need's k-th text score (about
-0.05), and even knowing each k-th score in advance the bound would let 17% of the multiply-adds go (8% with
-half of it as the budget). One global threshold without the split: the needs' score scales differ too much (54
-to 492 offerings above one threshold, 5th to 95th percentile). Rows reordered for locality, offerings cut into
-column blocks: no gain (10 blocks: 10% off the accumulation, lost to the extra candidates). The candidates are
-sorted by one integer key, not a lexsort (1.3 million entries: 0.03 s instead of 0.40 s).
+1.7.0) and the naive chunked linear_kernel + argpartition: at 10,000 x 10,000, 0.64 s CPU (0.46 s wall on a
+quiet machine) against 1.24 s (1.32 s wall) and naive 1.48 s; at 100,000 x 100,000, 38 s CPU (27 s wall)
+against 65 s (46 s wall) and naive 115 s; the same output, the same peak memory (0.96 GB with the index).
+What is left is mostly the product's accumulation, which no candidate count changes: 0.30 s at 10,000 for 38
+million multiply-adds into 21 million distinct pairs (about 27 s at 100,000), plus a fifth more for the area
+products. Tried and measured, not kept: MaxScore-style pruning (leave the long postings of common terms out of
+the product and bound what they could add): the vectors are flat (about 85 terms of similar weight), two
+common terms' bound already reaches a need's k-th text score (about 0.05), and even knowing each k-th score in
+advance the bound would let 17% of the multiply-adds go (8% with half of it as the budget). One global
+threshold without the split: the needs' score scales differ too much (54 to 492 offerings above one threshold,
+5th to 95th percentile). Rows reordered for locality, offerings cut into column blocks: no gain (10 blocks: 10%
+off the accumulation, lost to the extra candidates). The candidates are sorted by one integer key, not a
+lexsort (1.3 million entries: 0.03 s instead of 0.40 s).
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ from .vocabulary import Vocabulary
 
 THREADS = 2            # the product's threads: the service's machines have two cores
 SAMPLE = 200           # needs ranked first on the wide tiers: their k-th scores set the others' thresholds and
-CERTIFY_SHARE = 0.97   # candidate counts, those with which this share of them would have been certified
+CERTIFY_SHARE = 0.99   # candidate counts, those with which this share of them would have been certified
 MAIN = 3               # without a sample: MAIN x k + 8 best text scores,
 AREA = 2               # and AREA x k + 4 in each policy area
 
