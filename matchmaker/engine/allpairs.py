@@ -187,6 +187,8 @@ def _rank_in_tiers(problem: _Problem, pending: np.ndarray, tiers: list[_Tier], o
     scores, append their exclusions (and their ranked candidates to ``seen``, if given)."""
     n_offerings = problem.postings.shape[1]
     for tier in tiers:
+        if pending.size == 0:
+            return
         width = tier.top_n and tier.top_n + 2 * tier.area_top_n
         batch = max(1, 4_000_000 // width if width else 20_000_000 // n_offerings)
         left = []
@@ -199,8 +201,6 @@ def _rank_in_tiers(problem: _Problem, pending: np.ndarray, tiers: list[_Tier], o
                 seen.append(ranked)
             left.append(rows[~ranked.certified])
         pending = np.concatenate(left)
-        if pending.size == 0:
-            return
 
 
 def _rank(problem: _Problem, rows: np.ndarray, tier: _Tier) -> _Ranked:

@@ -244,6 +244,16 @@ def test_all_pairs_when_one_side_is_empty_or_dead():
             assert all(not rk.proposals for rk in allp.values())
 
 
+@pytest.mark.parametrize("n_needs", [1, 2, 5])
+def test_all_pairs_of_a_few_needs(n_needs):
+    """A sample of the needs is ranked first, the others after it: with one need there are no others."""
+    needs, offs = _corpus(14, 40, 50)
+    needs = needs[:n_needs]
+    eng = Engine().fit(needs, offs)
+    allp = eng.all_pairs(k=4, today=TODAY, explain=False)
+    check(eng, allp, {r.id: r for r in needs}, {r.id: r for r in offs}, 4)
+
+
 def test_the_top_n_product_sums_as_scipy_does():
     """sparse_dot_topn keeps each row's largest entries with scipy's sums, bit for bit: all-pairs scores are the
     one-query scores."""
