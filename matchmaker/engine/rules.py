@@ -89,9 +89,10 @@ def pair_finals(needs: dict, offerings: dict, need_rows: np.ndarray, offering_ro
     return np.round(text * boost * ROUND) / ROUND
 
 
-def largest_boost(needs: dict, need_rows: np.ndarray, settings: EngineSettings) -> np.ndarray:
-    """An upper bound of each need's boost over any offering (every one of its areas and kinds covered)."""
-    has_pa = needs["pa"][need_rows] != 0
+def largest_boost(needs: dict, need_rows: np.ndarray, settings: EngineSettings, areas: bool = True) -> np.ndarray:
+    """An upper bound of each need's boost over any offering (every one of its areas and kinds covered); with
+    ``areas`` False, over the offerings that share none of its policy areas."""
+    has_pa = (needs["pa"][need_rows] != 0) & areas
     has_sk = needs["sk"][need_rows] != 0
     return 1.0 + max(0.0, settings.policy_area_weight) * has_pa + max(0.0, settings.support_kind_weight) * has_sk
 

@@ -244,6 +244,16 @@ def test_all_pairs_when_one_side_is_empty_or_dead():
             assert all(not rk.proposals for rk in allp.values())
 
 
+@pytest.mark.parametrize("n_needs", [1, 2, 5])
+def test_all_pairs_of_a_few_needs(n_needs):
+    """A sample of the needs is ranked first, the others after it: with one need there are no others."""
+    needs, offs = _corpus(14, 40, 50)
+    needs = needs[:n_needs]
+    eng = Engine().fit(needs, offs)
+    allp = eng.all_pairs(k=4, today=TODAY, explain=False)
+    check(eng, allp, {r.id: r for r in needs}, {r.id: r for r in offs}, 4)
+
+
 def test_the_top_n_product_sums_as_scipy_does():
     """sparse_dot_topn keeps each row's largest entries with scipy's sums, bit for bit: all-pairs scores are the
     one-query scores."""
@@ -262,3 +272,53 @@ def test_the_top_n_product_sums_as_scipy_does():
         top = sp_matmul_topn(A, B, top_n=3, n_threads=threads).toarray()
         assert np.array_equal(top[top != 0], ref[top != 0])
         assert all(np.sort(ref[i])[-3:].min() <= top[i][top[i] != 0].min() for i in range(37) if top[i].any())
+
+
+@pytest.mark.parametrize("seed,k,cands", [(21, 3, 3), (22, 5, 0), (23, 4, 6)])
+def test_all_pairs_when_the_policy_area_boost_outranks_larger_text_scores(seed, k, cands):
+    """Needs after the sample are ranked on two candidate sets: their best text scores, and their best among the
+    offerings of each of their policy areas (a boost of up to 1 + 2.5 here: a weak text score in the need's area
+    beats a strong one outside it). A need is final only when no offering left out of both could beat its k-th
+    proposal; the others are ranked again on their wide candidates, then on their whole rows."""
+    needs, offs = _corpus(seed, 120, 260)
+    eng = Engine(EngineSettings(policy_area_weight=2.5, support_kind_weight=0.3)).fit(needs, offs)
+    allp = eng.all_pairs(k=k, today=TODAY, candidates=cands, explain=False)
+    check(eng, allp, {r.id: r for r in needs}, {r.id: r for r in offs}, k)
+
+
+def test_candidates_are_sorted_by_one_integer_key_or_a_lexsort_alike():
+    """Candidates are ordered by (need, final score descending, offering id), each (need, offering) pair once: by
+    one sort of an integer key, or by a lexsort where that key would not fit in 63 bits."""
+    from matchmaker.engine.allpairs import _ranked_order
+
+    rng = np.random.default_rng(7)
+    local = np.sort(rng.integers(0, 30, 600))
+    offering_row = rng.integers(0, 40, 600)
+    final = np.round(rng.choice([0.25, 0.5, 0.125, 1.0], 600) * rng.integers(1, 4, 600) * 1e6) / 1e6
+    final[rng.random(600) < 0.1] = -1.0
+    for i, j in zip(*np.nonzero((local[:, None] == local) & (offering_row[:, None] == offering_row)), strict=True):
+        final[j] = final[i]                       # a pair found twice (two candidate sets) has one score
+    id_rank = rng.permutation(40)
+    expected = sorted({(int(n), -float(f), int(id_rank[o]), int(o)) for n, o, f in zip(local, offering_row, final,
+                                                                                       strict=True)})
+    for n_rows in (30, 2 ** 40):                # 2 ** 40 rows: the key would overflow, the lexsort is used
+        order = _ranked_order(local, offering_row, final, id_rank, n_rows)
+        got = [(int(local[i]), -float(final[i]), int(id_rank[offering_row[i]]), int(offering_row[i])) for i in order]
+        assert got == expected
+
+
+def test_a_text_score_just_above_min_score_is_kept():
+    """min_score is a float64, text scores are float32: a text score that is the float32 nearest to min_score but
+    above it is proposable, in all_pairs as in one query (the product must not compare with min_score rounded)."""
+    needs, offs = _corpus(31, 30, 60)
+    by_need, by_offering = {r.id: r for r in needs}, {r.id: r for r in offs}
+    eng = Engine().fit(needs, offs)
+    vn, vo = _vectors(eng, "need"), _vectors(eng, "offering")
+    text, need_id = max((_text_score(vn[n], vo[o]), n) for n in vn for o in vo
+                        if _reason(by_need[n], by_offering[o]) < 0)
+    min_score = float(np.nextafter(np.float64(text), 0.0))
+    assert np.float32(min_score) == np.float32(text) and min_score < text
+    eng = Engine(EngineSettings(min_score=min_score)).fit(needs, offs)
+    allp = eng.all_pairs(k=3, today=TODAY, explain=False)
+    assert [p.text_score > 0 for p in allp[need_id].proposals] == [True]
+    check(eng, allp, by_need, by_offering, 3)
