@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from werkzeug.local import LocalProxy
 
 from matchmaker.extensions import db, login_manager
 from matchmaker.models import Match, Need, Offering, User
@@ -236,6 +237,8 @@ def keeps_user_management(role: str) -> bool:
 
 def can(user: User | None, action: str, obj: Any = None) -> bool:
     """True when ``user`` may do ``action`` (to ``obj``); unknown actions are refused."""
+    if isinstance(user, LocalProxy):     # current_user: looked up once here, not at each attribute a rule reads
+        user = user._get_current_object()
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     rule = RULES.get(action)
