@@ -98,7 +98,7 @@ def test_hash_is_argon2id_at_owasp_parameters_and_old_pbkdf2_hashes_are_upgraded
     from argon2.exceptions import VerifyMismatchError
     from werkzeug.security import generate_password_hash
 
-    assert ProductionConfig.PASSWORD_ARGON2 == {"memory_cost": 19456, "time_cost": 2, "parallelism": 1}
+    assert ProductionConfig.PASSWORD_ARGON2 == {"memory_cost": 7168, "time_cost": 5, "parallelism": 1}
     user = make.user("admin")
     assert user.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # the test settings, for speed
     # An account whose hash was made by the PBKDF2 of before still signs in, and its hash is replaced.
