@@ -27,7 +27,7 @@ from matchmaker.imports.views import bp as imports_bp
 from matchmaker.mail import register_outbox
 from matchmaker.main.views import bp as main_bp
 from matchmaker.matches.views import bp as matches_bp
-from matchmaker.models import UserSession  # importing the models registers every table
+from matchmaker.models import User, UserSession  # importing the models registers every table
 from matchmaker.needs.views import bp as needs_bp
 from matchmaker.offerings.views import bp as offerings_bp
 from matchmaker.permissions import can
@@ -183,7 +183,8 @@ def register_request_hooks(app: Flask) -> None:
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # Pages for a signed-in user, and API answers for a token's owner, are private: never kept in a cache.
-        if g.get("api_user") is not None or (current_user and getattr(current_user, "is_authenticated", False)):
+        # (a User, whose attributes the request's commit may have expired: not asked again, which would query)
+        if g.get("api_user") is not None or isinstance(current_user._get_current_object(), User):
             headers["Cache-Control"] = "no-store"
             headers.add("Vary", "Cookie")
         return response

@@ -205,3 +205,28 @@ def test_the_navigation_counts_the_unread_messages_of_the_signed_in_user(app, ma
     assert re.findall(r'class="badge">(\d+)', client.get("/").get_data(as_text=True)) == ["2"]
     client.post("/inbox/read")
     assert 'class="badge"' not in client.get("/").get_data(as_text=True)
+
+
+def test_a_sign_in_ends_with_its_commit_and_its_answer_is_private(app, make):
+    """Marking the answer private (Cache-Control: no-store) reads nothing the commit expired (a query more)."""
+    user = make.user("delegate", member="BJ")
+    db.session.commit()
+    client = app.test_client()
+    client.get("/login")
+    sent: list[str] = []
+
+    def note_statement(*args):
+        sent.append(args[2].split()[0])
+
+    def note_commit(_session):
+        sent.append("COMMIT")
+
+    event.listen(db.engine, "before_cursor_execute", note_statement)
+    event.listen(db.session, "after_commit", note_commit)
+    try:
+        answer = login(client, user)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note_statement)
+        event.remove(db.session, "after_commit", note_commit)
+    assert answer.status_code == 302 and answer.headers["Cache-Control"] == "no-store"
+    assert sent[-1] == "COMMIT", sent

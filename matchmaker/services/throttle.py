@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import ngettext
-from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 
 from matchmaker.errors import LoginThrottled
 from matchmaker.extensions import db
@@ -152,8 +152,8 @@ def reserve(client: Client) -> int:
     _lock("account:" + client.email, "address:" + client.address)
     check(client)
     expired = utcnow() - _window()  # what no limit counts any more goes, for this account and this address
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == client.email, LoginAttempt.at < expired))
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.address == client.address, LoginAttempt.at < expired))
+    db.session.execute(delete(LoginAttempt).where(
+        LoginAttempt.at < expired, or_(LoginAttempt.email == client.email, LoginAttempt.address == client.address)))
     attempt = LoginAttempt(email=client.email, address=client.address, device=client.device, pending=True)
     db.session.add(attempt)
     db.session.flush()
@@ -171,8 +171,8 @@ def forgive(attempt_id: int, client: Client) -> None:
     would otherwise delete the same rows in different orders (a deadlock on PostgreSQL)."""
     condition = _device(client) if client.device is not None else _pair(client)
     _lock("account:" + client.email, "address:" + client.address)
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
-    db.session.execute(delete(LoginAttempt).where(condition, LoginAttempt.pending.is_(False)))
+    db.session.execute(delete(LoginAttempt).where(
+        or_(LoginAttempt.id == attempt_id, and_(condition, LoginAttempt.pending.is_(False)))))
 
 
 def clear_account(email: str) -> int:
