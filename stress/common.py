@@ -74,6 +74,7 @@ class Server:
                         return self
             except (OSError, urllib.error.URLError):
                 time.sleep(0.2)
+        self.stop()                 # not left listening on the port for the next run to find taken
         raise RuntimeError(f"gunicorn did not start on port {self.port}; see {self.log}")
 
     def worker_pids(self) -> list[int]:
