@@ -1,13 +1,25 @@
 """The load test's users: delegates, partners and facilitators doing what they do, through pages and the API."""
 from __future__ import annotations
 
+import os
 import random
 import re
+import time
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 
 PASSWORD = "demo-password-2026"  # noqa: S105  # the demo accounts  # nosec B105
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@events.request.add_listener
+def _log_request(name, response_time, **_kwargs) -> None:
+    """Each request's time since the epoch and response time (ms), one line each, to LOAD_REQUEST_LOG when set
+    (stress/load.py reads it: when in the run the slow requests came)."""
+    path = os.environ.get("LOAD_REQUEST_LOG")
+    if path:
+        with open(path, "a") as log:
+            log.write(f"{time.time():.3f}\t{response_time:.1f}\t{name}\n")
 
 
 class SignedIn(HttpUser):
