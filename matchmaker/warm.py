@@ -40,7 +40,7 @@ def warm_up(app: Flask) -> None:
             for public in (False, True):
                 cached_report(public)
             every_contest()                             # the review queue's competition for places
-            accounts.dummy_hash()                                # unknown e-mails' hash (and warm_worker's)
+            accounts.dummy_hash()                       # unknown e-mails' hash (and warm_worker's)
             rehearse_pages(app)
         except Exception as error:          # e.g. a database not migrated yet: workers will start cold
             _log.warning("warming the application failed (%s); workers will start cold", error)
@@ -67,7 +67,7 @@ def settle_memory() -> None:
 
 def warm_worker(app: Flask) -> None:
     """In each worker, just after the fork (gunicorn.conf.py's post_fork): what the fork cannot share. Argon2 works in
-    19 MiB of the worker's own memory, which the worker's first sign-in used to write first (page faults: ~11 ms of
+    7 MiB of the worker's own memory, which the worker's first sign-in used to write first (page faults: ~11 ms of
     CPU here, in the busiest second of a start); one verification here writes it before the worker serves. And the
     worker's first database connection (the master's were disposed) is opened here, left in the pool."""
     with app.app_context():

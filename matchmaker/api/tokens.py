@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
 from matchmaker.errors import DomainError, NotPermitted
 from matchmaker.extensions import db
 from matchmaker.models import ApiToken, User
 from matchmaker.models.base import utcnow
 from matchmaker.permissions import can
+from matchmaker.services.accounts import with_signed_in_user
 from matchmaker.services.audit import record
 
 TOKEN_PREFIX = "mmk_"  # noqa: S105  # a public prefix, not a secret  # nosec B105
@@ -61,8 +61,7 @@ def user_for_token(secret: str | None, touch: bool = True) -> User | None:
     False: then the lookup writes nothing)."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    user = joinedload(ApiToken.user)        # the token's user and their side, in the one statement
-    token = db.session.scalar(select(ApiToken).options(user.joinedload(User.member), user.joinedload(User.organisation))
+    token = db.session.scalar(select(ApiToken).options(*with_signed_in_user(ApiToken.user))
                               .where(ApiToken.token_hash == hash_token(secret)))
     if token is None or token.revoked_at is not None:
         return None
