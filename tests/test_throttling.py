@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from matchmaker.app import create_app
 from matchmaker.extensions import db
@@ -240,3 +240,23 @@ def test_people_signing_in_at_the_same_moment_are_not_refused_for_each_others_tr
     tries = [(shared.email, "203.0.113.40")] * 20 + [(user.email, "203.0.113.40") for user in others]
     statuses = _parallel_sign_ins(app, tries, TEST_PASSWORD)
     assert statuses == [302] * 40, statuses
+
+
+def test_a_sign_in_reads_its_limits_in_one_statement_and_locks_once_per_transaction(app, make):
+    """The account's, the address's and the pair's tries are read by one statement, and each of the sign-in's two
+    transactions takes its advisory locks (PostgreSQL) in one: fewer round trips while the locks are held."""
+    user = make.user("delegate", member="BJ")
+    seen = []
+
+    def statement(_conn, _cursor, sql, *_args):
+        seen.append(sql)
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        assert post_login(app.test_client(), user.email, TEST_PASSWORD, "192.0.2.7").status_code == 302
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+    reads = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT") and "login_attempts" in sql]
+    assert len(reads) == 1, reads
+    if db.engine.dialect.name == "postgresql":
+        assert sum("pg_advisory_xact_lock" in sql for sql in seen) == 2, seen

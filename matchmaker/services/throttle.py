@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import ngettext
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import String, and_, delete, func, literal, or_, select, text, union_all, update
 
 from matchmaker.errors import LoginThrottled
 from matchmaker.extensions import db
@@ -37,12 +37,14 @@ class Client:
 
 
 def _lock(*keys: str) -> None:
-    """Hold PostgreSQL advisory locks on these keys until the transaction ends, always in the given order."""
+    """Hold PostgreSQL advisory locks on these keys until the transaction ends, taken in the given order by one
+    statement (a select list is evaluated from left to right)."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for key in keys:
-        number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": number})
+    numbers = {f"key{i}": int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+               for i, key in enumerate(keys)}
+    calls = ", ".join(f"pg_advisory_xact_lock(:{name})" for name in numbers)
+    db.session.execute(text(f"SELECT {calls}"), numbers)  # noqa: S608  # names made here, values bound  # nosec B608
 
 
 class Crowded(Exception):
@@ -57,32 +59,50 @@ def _window() -> timedelta:
     return timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
 
 
-def _tries(condition, limit: int) -> tuple[list[datetime], int]:
-    """The times of the newest ``limit`` failures within the window that meet ``condition`` (newest first), and how
-    many such tries are still being checked: read in one statement, so that a try turning from one into the other
-    meanwhile is counted once (READ COMMITTED reads each statement's own snapshot)."""
+@dataclass(frozen=True)
+class Tries:
+    """Of the tries that meet a condition within the window: the times of the newest failures (newest first, at most
+    the limit asked for) and how many are still being checked."""
+
+    failures: list[datetime]
+    in_flight: int
+
+
+def _tries(**conditions: tuple) -> dict[str, Tries]:
+    """The Tries of each named (condition, limit), read in one statement: a try turning from pending into a failure
+    meanwhile is counted once (READ COMMITTED reads each statement's own snapshot), and one round trip serves every
+    limit of a sign-in."""
     now = utcnow()
-    rows = db.session.execute(select(LoginAttempt.at, LoginAttempt.pending).where(
-        condition, LoginAttempt.at >= now - _window()).order_by(LoginAttempt.at.desc()).limit(limit + 500)).all()
-    failures = [at for at, pending in rows if not pending or at < now - STALE]
-    return failures[:limit], len(rows) - len(failures)
+    branches = [select(literal(name, String).label("kind"), LoginAttempt.at, LoginAttempt.pending)
+                .where(condition, LoginAttempt.at >= now - _window())
+                .order_by(LoginAttempt.at.desc()).limit(limit + 500).subquery()
+                for name, (condition, limit) in conditions.items()]
+    rows = db.session.execute(union_all(*(select(b.c.kind, b.c.at, b.c.pending) for b in branches))).all()
+    found = {}
+    for name, (_condition, limit) in conditions.items():
+        mine = [(at, pending) for kind, at, pending in rows if kind == name]
+        failures = sorted((at for at, pending in mine if not pending or at < now - STALE), reverse=True)
+        found[name] = Tries(failures[:limit], len(mine) - len(failures))
+    return found
 
 
-def _locked_until(condition, limit: int) -> datetime | None:
+def _locked_until(tries: Tries, limit: int) -> datetime | None:
     """With ``limit`` failures or more in the window, the moment the oldest of the newest ``limit`` leaves it; with
     fewer, but enough tries still being checked to reach it, Crowded."""
-    failures, in_flight = _tries(condition, limit)
-    if len(failures) >= limit:
-        return failures[-1] + _window()
-    if len(failures) + in_flight >= limit:
+    if len(tries.failures) >= limit:
+        return tries.failures[-1] + _window()
+    if len(tries.failures) + tries.in_flight >= limit:
         raise Crowded()
     return None
 
 
-def _pair_wait_until(client: Client) -> datetime | None:
+PAIR_FAILURES_READ = 64     # the pair's wait doubles with each failure up to the window: 64 are more than enough
+
+
+def _pair_wait_until(tries: Tries) -> datetime | None:
     """After the free failures of an account and address pair, each further one doubles the wait."""
     config = current_app.config
-    times, _in_flight = _tries(_pair(client), 64)
+    times = tries.failures
     extra = len(times) - config["LOGIN_FREE_FAILURES"]
     if extra < 0:
         return None
@@ -117,14 +137,18 @@ def check(client: Client) -> None:
     config = current_app.config
     now = utcnow()
     if client.device is not None:
-        until = _locked_until(_device(client), config["LOGIN_MAX_FAILURES_PER_DEVICE"])
+        limit = config["LOGIN_MAX_FAILURES_PER_DEVICE"]
+        until = _locked_until(_tries(device=(_device(client), limit))["device"], limit)
         if until and until > now:
             raise LoginThrottled(ngettext("Too many failed sign-ins from this device. Wait %(num)d minute, or reset "
                                           "your password.", "Too many failed sign-ins from this device. Wait "
                                           "%(num)d minutes, or reset your password.", _minutes(until)),
                                  retry_after=until - now)
         return
-    until = _locked_until(_account(client.email), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"])
+    account_limit, address_limit = config["LOGIN_MAX_FAILURES_PER_ACCOUNT"], config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    tries = _tries(account=(_account(client.email), account_limit), address=(_address(client.address), address_limit),
+                   pair=(_pair(client), PAIR_FAILURES_READ))
+    until = _locked_until(tries["account"], account_limit)
     if until and until > now:
         raise LoginThrottled(ngettext("Too many failed sign-ins to this account from devices it has not used before. "
                                       "Sign in from a device you used before, wait %(num)d minute, or reset your "
@@ -132,13 +156,13 @@ def check(client: Client) -> None:
                                       "Too many failed sign-ins to this account from devices it has not used before. "
                                       "Sign in from a device you used before, wait %(num)d minutes, or reset your "
                                       "password.", _minutes(until)), retry_after=until - now)
-    until = _locked_until(_address(client.address), config["LOGIN_MAX_FAILURES_PER_ADDRESS"])
+    until = _locked_until(tries["address"], address_limit)
     if until and until > now:
         raise LoginThrottled(ngettext("Too many failed sign-ins from your network. Wait %(num)d minute, or sign in "
                                       "from a device you used before.",
                                       "Too many failed sign-ins from your network. Wait %(num)d minutes, or sign in "
                                       "from a device you used before.", _minutes(until)), retry_after=until - now)
-    until = _pair_wait_until(client)
+    until = _pair_wait_until(tries["pair"])
     if until and until > now:
         seconds = max(1, math.ceil((until - now).total_seconds()))
         raise LoginThrottled(ngettext("Too many failed sign-ins. Wait %(num)d second before you try again, or reset "
@@ -229,7 +253,7 @@ def current_locks() -> list[Lock]:
             subject, failures = row[0], row[-1]
             where = condition(subject) if condition else _device(Client(subject, "", row[1]))
             try:
-                until = _locked_until(where, limit)
+                until = _locked_until(_tries(lock=(where, limit))["lock"], limit)
             except Crowded:
                 continue
             if until and until > now:
