@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import random
 
+from matchmaker.engine import EngineSettings
+from matchmaker.engine import text as T
 from matchmaker.services import themes
 from matchmaker.services.themes import ThemeInput, cluster, hidden_words, theme_count
 
@@ -49,10 +51,27 @@ def needs(seed: int = 0) -> list[ThemeInput]:
 def test_same_needs_same_themes_whatever_their_order():
     first = cluster(needs(0), k=3)
     themes._LAST.clear()
-    themes._analysed.cache_clear()  # computed again from scratch, in another order
+    themes._ANALYSED.clear()  # computed again from scratch, in another order
     second = cluster(needs(1), k=3)
     assert first == second and first is not second
     assert [t.number for t in first] == [1, 2, 3]
+
+
+def test_need_texts_analysed_in_one_batch_are_analysed_as_one_at_a_time():
+    """Every need text not analysed before is analysed in one batch (a cold report of 10,000 needs took seconds
+    one text at a time): the features (title weighted) and the label words are each text's own analysis."""
+    themes._ANALYSED.clear()
+    batch = needs() + [ThemeInput(id=99, title="", description="", language="pt", member=99)]
+    for plain in (False, True):
+        settings = (T.AnalyzerSettings(use_lexicon=False, use_glossary=False) if plain else
+                    T.AnalyzerSettings(lexicon_weight=EngineSettings().lexicon_weight,
+                                       concept_weight=EngineSettings().concept_weight))
+        for need, (features, seen) in zip(batch, themes._analysed_all(batch, plain), strict=True):
+            surface: dict[str, str] = {}
+            expected = T.analyze(need.description, need.language, settings, surface)
+            for feature, value in T.analyze(need.title, need.language, settings, surface).items():
+                expected[feature] = expected.get(feature, 0.0) + themes.TITLE_WEIGHT * value
+            assert list(features.items()) == list(expected.items()) and seen == tuple(surface.items())
 
 
 def test_a_theme_gathers_one_subject_in_all_three_languages():

@@ -63,14 +63,15 @@ class Analyser:
         self._lock = threading.Lock()
 
     def analyse(self, documents: list[list[tuple[str, str, float]]], surface: dict[str, str] | None = None,
-                offered: set[int] | None = None) -> Analysed:
+                offered: set[int] | None = None, surfaces: list[dict[str, str]] | None = None) -> Analysed:
         """Features of documents made of parts (text, language, weight): a title counts twice, say.
 
         ``surface`` collects a word per stem for the labels: a stem of an English text under its own key, a
         stem of a French or Spanish text under "~" + stem, and a translation reached from a French or Spanish
         word (a cognate too) under "~" + stem, from an English word under "~~" + stem (see :func:`stem_label`).
         ``offered``: the table rows whose words ``surface`` has had already (from the earlier blocks of a corpus);
-        the rows met here are added to it.
+        the rows met here are added to it. ``surfaces``: each document's own surface, appended in order, as an
+        analysis of that document alone would collect it (one batch instead of a call per document).
         """
         rows: list[int] = []
         counts: list[int] = []
@@ -105,7 +106,18 @@ class Analyser:
         weighted = counts_met * np.repeat(np.array(part_weights, np.float64), np.diff(part_ptr))
         if surface is not None:
             self._remember(rows_met, part_ptr, surface, set() if offered is None else offered)
+        if surfaces is not None:
+            surfaces += self._own_surfaces(rows_met, part_ptr, doc_ends)
         return self._product(part_ptr[doc_ends], rows_met, weighted)
+
+    def _own_surfaces(self, rows: np.ndarray, part_ptr: np.ndarray, doc_ends: list[int]) -> list[dict[str, str]]:
+        """Each document's surface, as its analysis alone would collect it (see :meth:`_remember`)."""
+        out = []
+        for first_part, end_part in zip(doc_ends[:-1], doc_ends[1:], strict=True):
+            start, own = part_ptr[first_part], {}
+            self._remember(rows[start:part_ptr[end_part]], part_ptr[first_part:end_part + 1] - start, own, set())
+            out.append(own)
+        return out
 
     def _add_rows(self, rows: np.ndarray, unknown: list[tuple[int, str, Counter]]) -> None:
         """Fill in the rows (-1) of the new words of the parts ``unknown``, a row added for each new word (one
@@ -222,9 +234,12 @@ class Analyser:
         """Each word met here offers, at its first occurrence, its stem's word, then its translations', then its
         cognate's, part by part (the first offer of a key wins; a word met again, here or in ``offered``, has
         offered them all already)."""
-        first = np.full(len(self._stem), rows.size, np.int64)
-        np.minimum.at(first, rows, np.arange(rows.size))
-        first = np.sort(first[first < rows.size])
+        if rows.size * 32 < len(self._stem):     # a few rows (one document): a sort costs less than a table-long array
+            first = np.sort(np.unique(rows, return_index=True)[1])
+        else:
+            first = np.full(len(self._stem), rows.size, np.int64)
+            np.minimum.at(first, rows, np.arange(rows.size))
+            first = np.sort(first[first < rows.size])
         if offered:
             first = first[~np.isin(rows[first], np.fromiter(offered, np.int64, len(offered)))]
         part_of = np.searchsorted(part_ptr, first, side="right") - 1

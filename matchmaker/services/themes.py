@@ -16,7 +16,6 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -122,26 +121,57 @@ def _hidden(term: str, feature: str, exact: frozenset[str], prefixes: frozenset[
     return any(folded.startswith(p) or value.startswith(p) for p in prefixes)
 
 
-@lru_cache(maxsize=50_000)
-def _analysed(title: str, description: str, language: str, plain: bool) -> tuple[dict[str, float], tuple]:
-    """Features of one need's text (title weighted), and the (stem, word) pairs seen; kept, as texts rarely
-    change and analysing thousands of them is most of the clustering's time. Callers must not modify them."""
+# Each need text's analysis, kept: texts rarely change, and analysing thousands of them is most of the clustering's
+# time. (title, description, language, plain) -> (features with the title weighted, the (stem, word) pairs seen).
+_ANALYSED: dict[tuple[str, str, str, bool], tuple[dict[str, float], tuple]] = {}
+_ANALYSED_LOCK = threading.Lock()
+ANALYSED_KEPT = 50_000
+
+
+def _analyser(plain: bool) -> T.Analyser:
+    if plain:
+        return T.analyser(T.AnalyzerSettings(use_lexicon=False, use_glossary=False))
     settings = EngineSettings()
-    analyzer = (T.AnalyzerSettings(use_lexicon=False, use_glossary=False) if plain else
-                T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight, concept_weight=settings.concept_weight))
-    surface: dict[str, str] = {}
-    counts = T.analyze(description or "", language, analyzer, surface)
-    for feature, value in T.analyze(title or "", language, analyzer, surface).items():
-        counts[feature] = counts.get(feature, 0.0) + TITLE_WEIGHT * value
-    return counts, tuple(surface.items())
+    return T.analyser(T.AnalyzerSettings(lexicon_weight=settings.lexicon_weight,
+                                         concept_weight=settings.concept_weight))
 
 
-def _counts(need: ThemeInput, plain: bool, surface: dict[str, str] | None) -> dict[str, float]:
-    counts, seen = _analysed(need.title, need.description, need.language, plain)
-    if surface is not None:
-        for stem, word in seen:
+def _analyse(keys: list[tuple[str, str, str, bool]], plain: bool) -> dict[tuple, tuple[dict[str, float], tuple]]:
+    """The analysis of each need text, all in one batch: its description and its title are documents of their own,
+    added up as one need (the title weighted), with the words each one offers alone for the labels."""
+    analyser = _analyser(plain)
+    documents = [[(text or "", language, 1.0)] for title, description, language, _plain in keys
+                 for text in (description, title)]
+    surfaces: list[dict[str, str]] = []
+    done = analyser.analyse(documents, surfaces=surfaces)
+    names, features, values = analyser.names, done.features.tolist(), done.values.tolist()
+    found = {}
+    for i, key in enumerate(keys):
+        (a, b), (_, c) = done.indptr[2 * i:2 * i + 2].tolist(), done.indptr[2 * i + 1:2 * i + 3].tolist()
+        counts = {names[f]: v for f, v in zip(features[a:b], values[a:b], strict=True)}
+        for f, v in zip(features[b:c], values[b:c], strict=True):
+            counts[names[f]] = counts.get(names[f], 0.0) + TITLE_WEIGHT * v
+        surface = surfaces[2 * i]
+        for stem, word in surfaces[2 * i + 1].items():
             surface.setdefault(stem, word)
-    return counts
+        found[key] = (counts, tuple(surface.items()))
+    return found
+
+
+def _analysed_all(needs: list[ThemeInput], plain: bool) -> list[tuple[dict[str, float], tuple]]:
+    """Each need's analysis (see _ANALYSED), the texts not analysed before analysed together. Callers must not modify
+    what they get."""
+    keys = [(need.title, need.description, need.language, plain) for need in needs]
+    with _ANALYSED_LOCK:
+        kept = {key: _ANALYSED[key] for key in keys if key in _ANALYSED}
+    missing = [key for key in dict.fromkeys(keys) if key not in kept]
+    if missing:
+        kept |= _analyse(missing, plain)
+        with _ANALYSED_LOCK:
+            if len(_ANALYSED) + len(missing) > ANALYSED_KEPT:
+                _ANALYSED.clear()
+            _ANALYSED.update((key, kept[key]) for key in missing[:ANALYSED_KEPT])
+    return [kept[key] for key in keys]
 
 
 def _vectors(needs: list[ThemeInput], surface: dict[str, str]) -> tuple[list[str], list[str], sp.csr_matrix]:
@@ -156,11 +186,18 @@ def _vectors(needs: list[ThemeInput], surface: dict[str, str]) -> tuple[list[str
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    counts = [_counts(need, False, surface if need.language == "en" else None) for need in needs]
+    analysed = _analysed_all(needs, False)
+    for need, (_features, seen) in zip(needs, analysed, strict=True):
+        if need.language == "en":
+            for stem, word in seen:
+                surface.setdefault(stem, word)
+    counts = [c for c, _seen in analysed]
     english = {feature for need, c in zip(needs, counts, strict=True) if need.language == "en" for feature in c}
+    others = [need for need in needs if need.language != "en"]
+    plain = dict(zip((need.id for need in others), (c for c, _seen in _analysed_all(others, True)), strict=True))
     documents = []
     for need, c in zip(needs, counts, strict=True):
-        own = {} if need.language == "en" else _counts(need, True, None)
+        own = plain.get(need.id, {})
         documents.append({feature: value for feature, value in c.items()
                           if value - own.get(feature, 0.0) > 1e-9 or (feature in own and feature in english)})
     vectorizer = DictVectorizer()

@@ -44,6 +44,23 @@ def test_blocks_offering_their_words_once_give_the_surface_of_one_analysis():
     assert np.array_equal(np.concatenate([b.values for b in blocks]), done.values)
 
 
+def test_each_document_s_surface_in_a_batch_is_the_surface_of_its_own_analysis():
+    """The themes analyse every need text in one batch and keep each one's label words: what that text alone
+    offers, in the same order (a concept's phrase, a glossary word and a word met in an earlier text included)."""
+    settings = T.AnalyzerSettings(lexicon_weight=2.0, concept_weight=1.0)
+    documents = [[(" ".join(WORDS[lang][i:] + WORDS[lang][:i]), lang, 1.0), ("signature électronique", "fr", 2.0)]
+                 for i in range(3) for lang in WORDS] + [[("", "en", 1.0)]]
+    surfaces: list[dict[str, str]] = []
+    T.Analyser(settings).analyse(documents, surfaces=surfaces)
+    alone = []
+    for document in documents:
+        surface: dict[str, str] = {}
+        T.Analyser(settings).analyse([document], surface)
+        alone.append(list(surface.items()))
+    assert [list(surface.items()) for surface in surfaces] == alone
+    assert alone[0] and alone[-1] == []
+
+
 def test_another_thread_adds_words_while_a_text_s_table_rows_are_read(monkeypatch):
     """A query analysed in a request while a refit meets new words: neither waits on the other's data, and the
     writer's append is never refused because the reader still holds a view of the table's buffers."""
