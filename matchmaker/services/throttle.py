@@ -44,7 +44,7 @@ def _lock(*keys: str) -> None:
     numbers = {f"key{i}": int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
                for i, key in enumerate(keys)}
     calls = ", ".join(f"pg_advisory_xact_lock(:{name})" for name in numbers)
-    db.session.execute(text(f"SELECT {calls}"), numbers)  # noqa: S608  # names made here, values bound  # nosec B608
+    db.session.execute(text(f"SELECT {calls}"), numbers)
 
 
 class Crowded(Exception):
