@@ -6,6 +6,13 @@ number takes 2 bytes (measured at 10,000 + 10,000 synthetic records: 748 -> 578 
 Rows added later live in a small *delta* segment (row-wise CSR with spare capacity) until it is merged;
 removed rows are marked dead and stay out of every result. Per-row arrays grow with spare capacity, so an
 upsert writes in place. Rows keep their numbers when the delta segment is merged.
+
+Two kernels are written here rather than taken from scipy, which cannot read 2-byte row numbers: a query's product
+(:meth:`Postings.product`, its features' postings added up with ``np.add.at``) and each feature's part of a row's
+score (:func:`_search`, a vectorised binary search of each row in each posting list). Measured against scipy on the
+same postings stored as a float32 CSR matrix with 4-byte rows (10,000 + 10,000 synthetic records, 300 queries, the
+same sums bit for bit): the product p50 0.065 ms against 0.125 ms, the parts of the top 10 rows p50 0.077 ms against
+0.122 ms (``matrix[cols][:, rows]``), and 5.4 MB of postings a side against 7.1 MB.
 """
 from __future__ import annotations
 
