@@ -134,6 +134,7 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
         rows.append({"operation": "propose top-10, one new need", "N": n, "p50 ms": pct(lat, 50),
                      "p95 ms": pct(lat, 95), "naive p95 ms": pct(naive, 95), "x faster": pct(naive, 95) / pct(lat, 95)})
         log(f"    propose p95 {pct(lat, 95):.2f} ms (naive {pct(naive, 95):.2f} ms)")
+        rows.extend(_kernels(eng, queries, n, log))
         mem = eng.memory_bytes()
         rows.append({"operation": "index memory, bytes per document per side", "N": n,
                      "p50 ms": mem["offering"] / n, "p95 ms": mem["need"] / n,
@@ -150,6 +151,39 @@ def measure(sizes=(1_000, 10_000, 100_000), million=True, n_queries=200, log=pri
         rows.extend(_million(big, corpus, n_queries, log))
     rows.extend(_real_english(log))
     return rows
+
+
+def _kernels(eng: Engine, queries: list[Record], n: int, log) -> list[dict]:
+    """The index's two hand-written kernels (engine/index.py) against scipy on the same postings stored as a CSR
+    matrix with 4-byte rows: a query's product, and each query feature's part of the top 10 rows' scores."""
+    postings = eng.sides["offering"].postings
+    matrix = postings.matrix()
+    vectors = [eng.vocabulary.vector(q)[:2] for q in queries]
+
+    def scipy_product(cols, vals):
+        return sp.csr_matrix((vals, cols, [0, cols.size]), shape=(1, matrix.shape[0])) @ matrix
+
+    def scipy_parts(cols, vals, rows):
+        return matrix[cols][:, rows].toarray() * vals[:, None].astype(np.float32)
+
+    def timed(function, arguments):
+        times = []
+        for args in arguments:
+            t = time.perf_counter()
+            function(*args)
+            times.append(time.perf_counter() - t)
+        return times
+
+    tops = [(cols, vals, postings.product(cols, vals)[0][:10]) for cols, vals in vectors]
+    out = []
+    for name, ours, theirs, arguments in (("a query's product", postings.product, scipy_product, vectors),
+                                          ("score parts of the top 10", postings.contributions, scipy_parts, tops)):
+        mine, naive = timed(ours, arguments), timed(theirs, arguments)
+        out.append({"operation": f"kernel: {name} (naive: scipy, 4-byte rows)", "N": n, "p50 ms": pct(mine, 50),
+                    "p95 ms": pct(mine, 95), "naive p95 ms": pct(naive, 95),
+                    "x faster": pct(naive, 95) / pct(mine, 95)})
+        log(f"    kernel, {name}: p50 {pct(mine, 50):.3f} ms (scipy {pct(naive, 50):.3f} ms)")
+    return out
 
 
 def _all_pairs_and_upserts(eng: Engine, corpus: Corpus, n: int, X_off, log) -> list[dict]:
